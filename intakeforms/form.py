@@ -1,0 +1,86 @@
+"""A loaded form: its definition, what was prepared from it, and its API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from intakeforms.compile import compile_schema
+from intakeforms.language.models import ANY_LOCALE, FormDefinition
+from intakeforms.language.rules import Analysis
+from intakeforms.validate import Answers, validate_answers
+
+__all__ = ["Form"]
+
+
+@dataclass(eq=False)
+class Form:
+    """A checked form, ready to validate answers and publish its schema.
+
+    Made by :func:`intakeforms.load_form`; the ``definition`` is the parsed
+    YAML, ``version`` the author's ``version`` key or a hash of the file.
+    """
+
+    definition: FormDefinition
+    analysis: Analysis
+    version: str
+    path: Path | None = None
+    _schema: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def id(self) -> str:
+        """The form's slug, like ``car-service``."""
+        return self.definition.form
+
+    @property
+    def locales(self) -> list[str]:
+        """The form's languages, default first."""
+        return list(self.definition.locales)
+
+    @property
+    def default_locale(self) -> str:
+        """The first of the form's locales."""
+        return self.definition.locales[0]
+
+    @property
+    def reference_prefix(self) -> str:
+        """The prefix of submission references, like ``CAR``."""
+        if self.definition.reference_prefix:
+            return self.definition.reference_prefix
+        letters = "".join(c for c in self.id.upper() if c.isalnum())
+        return (letters.lstrip("0123456789") or "REF")[:3]
+
+    @cached_property
+    def fields(self) -> dict[str, Any]:
+        """Field definitions by name, in the form's order."""
+        return {f.name: f for f in self.definition.fields}
+
+    def title(self, locale: str | None = None) -> str:
+        """The form's title in ``locale`` (or the default locale)."""
+        return self.text(self.definition.title, locale)
+
+    def text(self, text: dict[str, str], locale: str | None = None) -> str:
+        """A label or other text of this form in ``locale``, falling back to the default."""
+        for code in (locale, self.default_locale):
+            if code and code in text:
+                return text[code]
+        return text.get(ANY_LOCALE) or next(iter(text.values()))
+
+    def validate(
+        self, answers: Any, *, locale: str | None = None, today: dt.date | None = None
+    ) -> Answers:
+        """Normalise ``answers`` or raise :class:`~intakeforms.InvalidAnswers`.
+
+        Returns :class:`~intakeforms.validate.Answers`; messages are in
+        ``locale`` (fi, sv, en), else in the form's default locale.
+        """
+        return validate_answers(self, answers, locale=locale, today=today)
+
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema 2020-12 of this form's submission."""
+        if self._schema is None:
+            self._schema = compile_schema(self)
+        return self._schema

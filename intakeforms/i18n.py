@@ -1,0 +1,96 @@
+"""Message catalogs (fi, sv, en) and locale-aware formatting with babel.
+
+Catalogs live in ``intakeforms/locale/<lang>/LC_MESSAGES/intakeforms.po``; the
+wheel's build hook compiles them to ``.mo``. A source checkout that was never
+built reads the ``.po`` files directly, so both give the same text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gettext
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+__all__ = [
+    "CATALOG_LOCALES",
+    "DEFAULT_LOCALE",
+    "N_",
+    "catalog_locale",
+    "format_value",
+    "gettext_for",
+]
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "intakeforms"
+#: Languages with a full catalog; others fall back to English.
+CATALOG_LOCALES = ("en", "fi", "sv")
+DEFAULT_LOCALE = "en"
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+    """Mark a message for extraction without translating it yet."""
+    return message
+
+
+def catalog_locale(locale: str | None) -> str:
+    """The catalog language for ``locale``: ``fi-FI`` → ``fi``, unknown → ``en``."""
+    if not locale:
+        return DEFAULT_LOCALE
+    try:
+        language = Locale.parse(locale.replace("-", "_")).language
+    except (UnknownLocaleError, ValueError):
+        return DEFAULT_LOCALE
+    return language if language in CATALOG_LOCALES else DEFAULT_LOCALE
+
+
+@cache
+def _catalog(language: str) -> dict[str, str]:
+    folder = LOCALE_DIR / language / "LC_MESSAGES"
+    compiled = folder / f"{DOMAIN}.mo"
+    if compiled.exists():
+        with compiled.open("rb") as handle:
+            translations = gettext.GNUTranslations(handle)
+        return {
+            str(k): str(v)
+            for k, v in translations._catalog.items()  # type: ignore[attr-defined]
+            if k and v
+        }
+    source = folder / f"{DOMAIN}.po"
+    if not source.exists():
+        return {}
+    with source.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    return {
+        str(message.id): str(message.string)
+        for message in catalog
+        if message.id and message.string and not message.fuzzy
+    }
+
+
+def gettext_for(message: str, locale: str | None) -> str:
+    """``message`` translated for ``locale`` (the English text when missing)."""
+    return _catalog(catalog_locale(locale)).get(message, message)
+
+
+def format_value(value: object, locale: str | None) -> str:
+    """A number, date or time written the way ``locale`` writes it."""
+    babel_locale = (locale or DEFAULT_LOCALE).replace("-", "_")
+    try:
+        Locale.parse(babel_locale)
+    except (UnknownLocaleError, ValueError):
+        babel_locale = DEFAULT_LOCALE
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        return format_decimal(value, locale=babel_locale)
+    if isinstance(value, dt.date):
+        return format_date(value, format="medium", locale=babel_locale)
+    if isinstance(value, dt.time):
+        return format_time(value, format="short", locale=babel_locale)
+    return str(value)

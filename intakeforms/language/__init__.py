@@ -1,0 +1,1 @@
+"""The YAML form language: models, safe reading with locations, rules."""

@@ -1,0 +1,355 @@
+"""The YAML form language as pydantic models: one model per field type.
+
+These models check the *shape* of a form file (known keys, value types). The
+rules that need the whole form (duplicate names, ``when`` references, locales,
+min over max, patterns) are checked by :mod:`intakeforms.language.rules`, where
+every problem gets the file:line:col it came from.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+__all__ = [
+    "FIELD_MODELS",
+    "FIELD_TYPES",
+    "BooleanField",
+    "BusinessIdField",
+    "ChoiceField",
+    "ConsentField",
+    "DateField",
+    "DeliverTarget",
+    "EmailField",
+    "EmailTarget",
+    "FieldDefinition",
+    "FileField",
+    "FormDefinition",
+    "IbanField",
+    "IntegerField",
+    "MultichoiceField",
+    "NationalIdField",
+    "NumberField",
+    "PhoneField",
+    "PlateField",
+    "PostalCodeField",
+    "Text",
+    "TextField",
+    "TextareaField",
+    "TimeField",
+    "UrlField",
+    "VinField",
+    "WebhookTarget",
+]
+
+#: The key under which a text written as a plain string is kept: it serves
+#: every locale.
+ANY_LOCALE = "*"
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, str):
+        return {ANY_LOCALE: value}
+    return value
+
+
+#: A label, help text, placeholder or title: a plain string (one language) or a
+#: map from locale code to text.
+Text = Annotated[
+    dict[str, str],
+    BeforeValidator(_text, json_schema_input_type=str | dict[str, str]),
+]
+
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=64),
+]
+FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Field(_Model):
+    name: FieldName = Field(description="The answer's key: lowercase letters, digits and _.")
+    label: Text = Field(description="The question as the customer sees it.")
+    help: Text | None = Field(default=None, description="A hint shown under the question.")
+    placeholder: Text | None = None
+    required: bool = False
+    when: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "Ask this question only when the condition holds: {field: value}, "
+            "{field: [a, b]}, {field: {gte: 10}}, or {all: [...]} / {any: [...]}."
+        ),
+    )
+    default: Any = Field(default=None, description="The answer filled in beforehand.")
+    sensitive: bool = Field(
+        default=False, description="Never write this answer to logs (ids, health details)."
+    )
+
+
+class TextField(_Field):
+    """One line of text."""
+
+    type: Literal["text"]
+    min_length: int | None = Field(default=None, ge=0)
+    max_length: int = Field(default=200, ge=1, le=10_000)
+    pattern: str | None = Field(
+        default=None, description="A regular expression the whole answer must match."
+    )
+    role: Literal["customer_name"] | None = None
+
+
+class TextareaField(_Field):
+    """Several lines of text."""
+
+    type: Literal["textarea"]
+    min_length: int | None = Field(default=None, ge=0)
+    max_length: int = Field(default=5000, ge=1, le=100_000)
+    pattern: str | None = None
+
+
+class EmailField(_Field):
+    """An email address, checked and normalised."""
+
+    type: Literal["email"]
+    role: Literal["reply_to"] | None = Field(
+        default=None, description="reply_to: agents' replies go to this address."
+    )
+
+
+class PhoneField(_Field):
+    """A phone number, normalised to E.164."""
+
+    type: Literal["phone"]
+    region: str | None = Field(
+        default=None, description="Country assumed when the number has no +prefix (FI, SE…)."
+    )
+
+
+class UrlField(_Field):
+    """A web address (http or https)."""
+
+    type: Literal["url"]
+    max_length: int = Field(default=2000, ge=1, le=8000)
+
+
+class IntegerField(_Field):
+    """A whole number."""
+
+    type: Literal["integer"]
+    min: int | None = None
+    max: int | None = None
+    unit: Text | None = Field(default=None, description="Shown after the number, like km.")
+
+
+class NumberField(_Field):
+    """A decimal number."""
+
+    type: Literal["number"]
+    min: float | None = None
+    max: float | None = None
+    unit: Text | None = None
+
+
+class ChoiceField(_Field):
+    """One of a fixed set of answers."""
+
+    type: Literal["choice"]
+    choices: dict[str, Text] = Field(description="Answer key → its label.")
+
+
+class MultichoiceField(_Field):
+    """Any number of a fixed set of answers."""
+
+    type: Literal["multichoice"]
+    choices: dict[str, Text]
+    min: int | None = Field(default=None, ge=0, description="Fewest answers to pick.")
+    max: int | None = Field(default=None, ge=1, description="Most answers to pick.")
+
+
+class BooleanField(_Field):
+    """Yes or no."""
+
+    type: Literal["boolean"]
+
+
+class ConsentField(_Field):
+    """A box the customer must tick (terms, privacy notice)."""
+
+    type: Literal["consent"]
+    required: bool = True
+
+
+class DateField(_Field):
+    """A calendar date (YYYY-MM-DD)."""
+
+    type: Literal["date"]
+    min: str | None = Field(default=None, description="YYYY-MM-DD, today, or today+N / today-N.")
+    max: str | None = Field(default=None, description="YYYY-MM-DD, today, or today+N / today-N.")
+
+
+class TimeField(_Field):
+    """A time of day (HH:MM, 24-hour)."""
+
+    type: Literal["time"]
+    min: str | None = None
+    max: str | None = None
+
+
+class FileField(_Field):
+    """Uploaded files."""
+
+    type: Literal["file"]
+    accept: list[str] = Field(
+        default_factory=lambda: ["image/jpeg", "image/png", "application/pdf"],
+        description="Allowed media types.",
+    )
+    max_size: str | int = Field(default="10 MB", description="Largest file, like 10 MB.")
+    max_files: int = Field(default=1, ge=1, le=20)
+
+
+class PlateField(_Field):
+    """A vehicle registration plate; the region decides its format."""
+
+    type: Literal["plate"]
+    region: str
+
+
+class VinField(_Field):
+    """A vehicle identification number (17 characters)."""
+
+    type: Literal["vin"]
+    check_digit: bool = Field(
+        default=True,
+        description="Verify position 9. Many European VINs leave it unused: set false there.",
+    )
+
+
+class IbanField(_Field):
+    """A bank account number (IBAN), mod-97 checked."""
+
+    type: Literal["iban"]
+
+
+class PostalCodeField(_Field):
+    """A postal code; the region decides its format."""
+
+    type: Literal["postal_code"]
+    region: str
+
+
+class NationalIdField(_Field):
+    """A personal identity code (FI henkilötunnus, SE personnummer)."""
+
+    type: Literal["national_id"]
+    region: str
+    sensitive: bool = True
+
+
+class BusinessIdField(_Field):
+    """A business id (FI Y-tunnus, SE organisationsnummer)."""
+
+    type: Literal["business_id"]
+    region: str
+
+
+FieldDefinition = Annotated[
+    TextField
+    | TextareaField
+    | EmailField
+    | PhoneField
+    | UrlField
+    | IntegerField
+    | NumberField
+    | ChoiceField
+    | MultichoiceField
+    | BooleanField
+    | ConsentField
+    | DateField
+    | TimeField
+    | FileField
+    | PlateField
+    | VinField
+    | IbanField
+    | PostalCodeField
+    | NationalIdField
+    | BusinessIdField,
+    Field(discriminator="type"),
+]
+
+FIELD_MODELS: dict[str, type[_Field]] = {
+    model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
+    for model in (
+        TextField,
+        TextareaField,
+        EmailField,
+        PhoneField,
+        UrlField,
+        IntegerField,
+        NumberField,
+        ChoiceField,
+        MultichoiceField,
+        BooleanField,
+        ConsentField,
+        DateField,
+        TimeField,
+        FileField,
+        PlateField,
+        VinField,
+        IbanField,
+        PostalCodeField,
+        NationalIdField,
+        BusinessIdField,
+    )
+}
+FIELD_TYPES: tuple[str, ...] = tuple(FIELD_MODELS)
+
+
+class EmailTarget(_Model):
+    """Send each submission as an email to the agents."""
+
+    to: list[str] = Field(min_length=1)
+    cc: list[str] = Field(default_factory=list)
+    locale: str | None = Field(default=None, description="The agents' language.")
+
+
+class WebhookTarget(_Model):
+    """POST each submission as signed JSON to a URL."""
+
+    url: str
+    secret_env: str | None = Field(
+        default=None, description="Name of the environment variable holding the signing secret."
+    )
+
+
+class DeliverTarget(_Model):
+    """One place each submission goes; exactly one key."""
+
+    email: EmailTarget | None = None
+    webhook: WebhookTarget | None = None
+
+
+class FormDefinition(_Model):
+    """One form: a customer-service topic and its questions."""
+
+    form: Slug = Field(description="The form's id: lowercase letters, digits and dashes.")
+    title: Text
+    description: Text | None = None
+    version: str | None = Field(
+        default=None, description="Recorded with each submission; defaults to a content hash."
+    )
+    locales: list[str] = Field(
+        default_factory=lambda: ["en"], min_length=1, description="The first is the default."
+    )
+    reference_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{0,9}$")] | None = (
+        Field(default=None, description="References look like PREFIX-4F7K2Q.")
+    )
+    summary: str | None = Field(
+        default=None, description="Agent-facing subject line, like '{service} {plate}'."
+    )
+    fields: list[FieldDefinition] = Field(min_length=1)
+    deliver: list[DeliverTarget] = Field(default_factory=list)

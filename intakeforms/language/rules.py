@@ -1,0 +1,735 @@
+"""The rules a form must follow beyond its shape, each reported with its place.
+
+:func:`shape_problems` turns pydantic's errors into site-owner language (unknown
+keys with a "did you mean", unknown field types); :func:`analyse` checks what
+needs the whole form and prepares what validation needs (parsed conditions,
+compiled patterns, bounds, an evaluation order).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import string
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+from babel import Locale, UnknownLocaleError
+from pydantic import BaseModel, ValidationError
+
+from intakeforms.errors import Problem
+from intakeforms.fields import FieldProblem
+from intakeforms.fields.dates import DateBound, parse_date_bound, parse_time
+from intakeforms.fields.files import parse_size
+from intakeforms.fields.text import compile_pattern
+from intakeforms.language import conditions as cond
+from intakeforms.language.models import (
+    ANY_LOCALE,
+    FIELD_MODELS,
+    FIELD_TYPES,
+    ChoiceField,
+    DateField,
+    DeliverTarget,
+    EmailField,
+    EmailTarget,
+    FileField,
+    FormDefinition,
+    MultichoiceField,
+    TextareaField,
+    TextField,
+    TimeField,
+    WebhookTarget,
+)
+from intakeforms.language.source import Document, Path
+
+__all__ = ["Analysis", "analyse", "shape_problems"]
+
+#: Field types a ``when`` may read: their answers compare the same way in
+#: Python, in JSON Schema and in the browser.
+CONDITION_SOURCES = ("choice", "multichoice", "boolean", "consent", "integer", "number")
+
+
+def _did_you_mean(word: str, options: Iterator[str] | list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# -- shape -------------------------------------------------------------------
+
+
+def _model_at(path: Path, values: Any) -> type[BaseModel] | None:
+    if path == ():
+        return FormDefinition
+    if len(path) == 2 and path[0] == "fields" and isinstance(values, dict):
+        items = values.get("fields")
+        if isinstance(items, list) and isinstance(path[1], int) and path[1] < len(items):
+            item = items[path[1]]
+            if isinstance(item, dict):
+                return FIELD_MODELS.get(str(item.get("type")))
+    if len(path) == 2 and path[0] == "deliver":
+        return DeliverTarget
+    if len(path) == 3 and path[0] == "deliver":
+        return {"email": EmailTarget, "webhook": WebhookTarget}.get(str(path[2]))
+    return None
+
+
+def _strip_tags(loc: tuple[str | int, ...], values: Any) -> Path:
+    """Drop pydantic's union member names from a location."""
+    path: list[str | int] = []
+    node = values
+    for part in loc:
+        if (
+            isinstance(node, dict)
+            and isinstance(part, str)
+            and part not in node
+            and (part in FIELD_TYPES or "[" in part or part.startswith("function-"))
+        ):
+            continue
+        path.append(part)
+        if isinstance(node, dict) and isinstance(part, str):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(path)
+
+
+def shape_problems(doc: Document, error: ValidationError) -> list[Problem]:
+    """pydantic's errors as problems a site owner can act on."""
+    problems = []
+    for item in error.errors(include_url=False):
+        path = _strip_tags(item["loc"], doc.values)
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            key = str(path[-1])
+            model = _model_at(path[:-1], doc.values)
+            hint = _did_you_mean(key, list(model.model_fields)) if model else ""
+            problems.append(
+                doc.problem(path, "unknown_key", f"unknown key {key!r}{hint}", key=True)
+            )
+        elif kind == "union_tag_invalid":
+            given = str(item["ctx"]["tag"])
+            problems.append(
+                doc.problem(
+                    (*path, "type"),
+                    "unknown_field_type",
+                    f"unknown field type {given!r}{_did_you_mean(given, FIELD_TYPES)}; "
+                    f"the types are {', '.join(FIELD_TYPES)}",
+                )
+            )
+        elif kind == "union_tag_not_found":
+            problems.append(
+                doc.problem(
+                    path,
+                    "missing_key",
+                    f"every field needs a 'type' (one of {', '.join(FIELD_TYPES)})",
+                )
+            )
+        elif kind == "missing":
+            problems.append(
+                doc.problem(path[:-1], "missing_key", f"missing required key {path[-1]!r}")
+            )
+        elif kind == "string_pattern_mismatch" and path in (("form",),):
+            problems.append(
+                doc.problem(
+                    path,
+                    "invalid_slug",
+                    f"the form id {_value(doc, path)!r} is not a slug; use lowercase "
+                    "letters, digits and dashes, like car-service",
+                )
+            )
+        elif kind == "string_pattern_mismatch" and path[-1] == "name":
+            problems.append(
+                doc.problem(
+                    path,
+                    "invalid_name",
+                    f"the field name {_value(doc, path)!r} is not valid; use lowercase "
+                    "letters, digits and _, starting with a letter, like first_name",
+                )
+            )
+        elif kind == "string_pattern_mismatch" and path == ("reference_prefix",):
+            problems.append(
+                doc.problem(
+                    path,
+                    "invalid_value",
+                    "reference_prefix is 1 to 10 capital letters or digits, starting "
+                    "with a letter, like CAR",
+                )
+            )
+        else:
+            problems.append(doc.problem(path, "invalid_value", _pydantic_message(item)))
+    return problems
+
+
+def _value(doc: Document, path: Path) -> Any:
+    node = doc.values
+    for part in path:
+        node = node[part]
+    return node
+
+
+def _pydantic_message(item: Any) -> str:
+    message = str(item["msg"])
+    if item["type"] in ("bool_parsing", "bool_type"):
+        return "write true or false"
+    if (
+        item["type"] in ("dict_type", "model_type")
+        and item["loc"]
+        and item["loc"][-1]
+        in (
+            "label",
+            "title",
+            "help",
+            "placeholder",
+            "description",
+            "unit",
+        )
+    ):
+        return "write text, or a map from locale to text like {en: Email, fi: Sähköposti}"
+    return message[0].lower() + message[1:]
+
+
+# -- whole-form rules --------------------------------------------------------
+
+
+@dataclass
+class Analysis:
+    """What validation and compilation need, prepared once at load time."""
+
+    conditions: dict[str, cond.Condition] = field(default_factory=dict)
+    #: Each field's own condition and those of every field it depends on:
+    #: a question is asked only when the questions it reads are asked too.
+    visibility: dict[str, tuple[cond.Condition, ...]] = field(default_factory=dict)
+    order: tuple[str, ...] = ()
+    patterns: dict[str, Any] = field(default_factory=dict)
+    date_bounds: dict[str, tuple[DateBound | None, DateBound | None]] = field(default_factory=dict)
+    time_bounds: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    max_bytes: dict[str, int] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+Coercer = Callable[[Any, Any], Any]
+
+
+def analyse(
+    doc: Document,
+    form: FormDefinition,
+    check_value: Callable[[Any, Any, Analysis], Any],
+) -> tuple[Analysis, list[Problem]]:
+    """Check the whole-form rules; ``check_value(field, raw, analysis)`` is the
+    answer checker, used to judge ``default`` and ``when`` values exactly as an
+    answer would be judged."""
+    problems: list[Problem] = []
+    analysis = Analysis()
+    locales = _check_locales(doc, form, problems)
+    _check_texts(doc, form, locales, problems)
+    fields = _check_names(doc, form, problems)
+
+    for i, item in enumerate(form.fields):
+        here: Path = ("fields", i)
+        _check_field(doc, item, here, analysis, problems)
+
+    for i, item in enumerate(form.fields):
+        if item.when is None or item.name not in fields:
+            continue
+        try:
+            analysis.conditions[item.name] = _parse_when(
+                item.when, ("fields", i, "when"), fields, analysis, check_value
+            )
+        except cond.ConditionError as exc:
+            message = str(exc)
+            if exc.code == "unknown_field_reference":
+                message += _did_you_mean(str(exc.path[-1]), list(fields))
+            problems.append(doc.problem(exc.path, exc.code, message, key=exc.key))
+    _order(doc, form, analysis, problems)
+
+    for i, item in enumerate(form.fields):
+        if item.default is not None and item.name in fields:
+            try:
+                analysis.defaults[item.name] = check_value(item, item.default, analysis)
+            except FieldProblem as exc:
+                problems.append(
+                    doc.problem(
+                        ("fields", i, "default"),
+                        "invalid_default",
+                        f"the default is not a valid answer for this {item.type} "
+                        f"question ({exc.code})",
+                    )
+                )
+    _check_summary(doc, form, fields, problems)
+    _check_deliver(doc, form, locales, problems)
+    return analysis, problems
+
+
+def _check_locales(doc: Document, form: FormDefinition, problems: list[Problem]) -> list[str]:
+    good = []
+    for i, code in enumerate(form.locales):
+        try:
+            Locale.parse(code.replace("-", "_"))
+        except (UnknownLocaleError, ValueError):
+            problems.append(
+                doc.problem(
+                    ("locales", i),
+                    "unknown_locale",
+                    f"unknown locale code {code!r}; use a language code like fi, sv, en or en-GB",
+                )
+            )
+            continue
+        if code in good:
+            problems.append(
+                doc.problem(("locales", i), "duplicate_locale", f"locale {code!r} is listed twice")
+            )
+            continue
+        good.append(code)
+    return good
+
+
+def _texts(form: FormDefinition) -> Iterator[tuple[Path, dict[str, str]]]:
+    yield ("title",), form.title
+    if form.description is not None:
+        yield ("description",), form.description
+    for i, item in enumerate(form.fields):
+        for key in ("label", "help", "placeholder", "unit"):
+            text = getattr(item, key, None)
+            if text is not None:
+                yield ("fields", i, key), text
+        if isinstance(item, ChoiceField | MultichoiceField):
+            for choice, text in item.choices.items():
+                yield ("fields", i, "choices", choice), text
+
+
+def _check_texts(
+    doc: Document, form: FormDefinition, locales: list[str], problems: list[Problem]
+) -> None:
+    for path, text in _texts(form):
+        if ANY_LOCALE in text:
+            if not text[ANY_LOCALE].strip():
+                problems.append(doc.problem(path, "empty_text", "the text is empty"))
+            continue
+        for code, value in text.items():
+            if code not in form.locales:
+                problems.append(
+                    doc.problem(
+                        (*path, code),
+                        "unknown_locale",
+                        f"{code!r} is not one of the form's locales "
+                        f"({', '.join(form.locales)}){_did_you_mean(code, form.locales)}",
+                        key=True,
+                    )
+                )
+            elif not value.strip():
+                problems.append(doc.problem((*path, code), "empty_text", "the text is empty"))
+        missing = [code for code in locales if code not in text]
+        if missing:
+            problems.append(
+                doc.problem(
+                    path,
+                    "missing_translation",
+                    f"no text for locale {', '.join(map(repr, missing))}; add "
+                    f"{missing[0]}: … or write one plain string for every language",
+                )
+            )
+
+
+def _check_names(doc: Document, form: FormDefinition, problems: list[Problem]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    first: dict[str, int] = {}
+    for i, item in enumerate(form.fields):
+        if item.name in fields:
+            line = doc.locate(("fields", first[item.name], "name")).line
+            problems.append(
+                doc.problem(
+                    ("fields", i, "name"),
+                    "duplicate_field",
+                    f"duplicate field name {item.name!r} (first used at line {line}); "
+                    "every field needs its own name",
+                )
+            )
+            continue
+        fields[item.name] = item
+        first[item.name] = i
+    reply_to = [i for i, f in enumerate(form.fields) if getattr(f, "role", None) == "reply_to"]
+    for i in reply_to[1:]:
+        problems.append(
+            doc.problem(
+                ("fields", i, "role"),
+                "duplicate_role",
+                "only one email field can have role: reply_to",
+            )
+        )
+    return fields
+
+
+def _check_field(
+    doc: Document, item: Any, here: Path, analysis: Analysis, problems: list[Problem]
+) -> None:
+    low, high = getattr(item, "min", None), getattr(item, "max", None)
+    if isinstance(item, DateField | TimeField):
+        low, high = _check_moments(doc, item, here, analysis, problems)
+    if low is not None and high is not None and low > high:
+        problems.append(
+            doc.problem(
+                (*here, "min"),
+                "min_over_max",
+                f"min ({item.min}) is greater than max ({item.max}); swap them",
+            )
+        )
+    min_length, max_length = getattr(item, "min_length", None), getattr(item, "max_length", None)
+    if min_length is not None and max_length is not None and min_length > max_length:
+        problems.append(
+            doc.problem(
+                (*here, "min_length"),
+                "min_over_max",
+                f"min_length ({min_length}) is greater than max_length ({max_length})",
+            )
+        )
+    if isinstance(item, ChoiceField | MultichoiceField):
+        _check_choices(doc, item, here, problems)
+    if isinstance(item, TextField | TextareaField) and item.pattern is not None:
+        _check_pattern(doc, item, here, analysis, problems)
+    if isinstance(item, FileField):
+        try:
+            analysis.max_bytes[item.name] = parse_size(item.max_size)
+        except ValueError as exc:
+            problems.append(doc.problem((*here, "max_size"), "invalid_value", str(exc)))
+        for j, media in enumerate(item.accept):
+            if not re.fullmatch(r"[a-z0-9.+-]+/[a-z0-9.+-]+", media):
+                problems.append(
+                    doc.problem(
+                        (*here, "accept", j),
+                        "invalid_value",
+                        f"{media!r} is not a media type; write it like image/png",
+                    )
+                )
+    if isinstance(item, EmailField) and item.role is not None and item.when is not None:
+        pass  # a reply-to may be conditional; delivery falls back to no Reply-To
+    _check_region(doc, item, here, problems)
+
+
+def _check_moments(
+    doc: Document,
+    item: DateField | TimeField,
+    here: Path,
+    analysis: Analysis,
+    problems: list[Problem],
+) -> tuple[Any, Any]:
+    bounds: list[Any] = []
+    for key in ("min", "max"):
+        raw = getattr(item, key)
+        if raw is None:
+            bounds.append(None)
+            continue
+        try:
+            if isinstance(item, DateField):
+                bounds.append(parse_date_bound(raw))
+            else:
+                bounds.append(parse_time(raw.strip()))
+        except (ValueError, FieldProblem) as exc:
+            message = (
+                str(exc)
+                if isinstance(exc, ValueError) and not isinstance(exc, FieldProblem)
+                else f"{raw!r} is not a time; write HH:MM"
+            )
+            problems.append(doc.problem((*here, key), "invalid_value", message))
+            bounds.append(None)
+    if isinstance(item, DateField):
+        analysis.date_bounds[item.name] = (bounds[0], bounds[1])
+        # Relative and fixed bounds cannot be compared at load time.
+        if type(bounds[0]) is not type(bounds[1]):
+            return None, None
+    else:
+        analysis.time_bounds[item.name] = (bounds[0], bounds[1])
+    return bounds[0], bounds[1]
+
+
+def _check_choices(
+    doc: Document, item: ChoiceField | MultichoiceField, here: Path, problems: list[Problem]
+) -> None:
+    if not item.choices:
+        problems.append(
+            doc.problem(
+                (*here, "choices"),
+                "no_choices",
+                "a choice question needs at least one choice, like choices: {yes: Yes}",
+            )
+        )
+    for key in item.choices:
+        if not key.strip() or re.search(r"[\x00-\x1f\x7f]", key):
+            problems.append(
+                doc.problem(
+                    (*here, "choices", key),
+                    "invalid_value",
+                    "a choice key cannot be blank",
+                    key=True,
+                )
+            )
+    if isinstance(item, MultichoiceField) and item.min is not None and item.min > len(item.choices):
+        problems.append(
+            doc.problem(
+                (*here, "min"),
+                "min_over_max",
+                f"min ({item.min}) is more than the {len(item.choices)} choices there are",
+            )
+        )
+
+
+def _check_pattern(
+    doc: Document,
+    item: TextField | TextareaField,
+    here: Path,
+    analysis: Analysis,
+    problems: list[Problem],
+) -> None:
+    assert item.pattern is not None
+    where = (*here, "pattern")
+    try:
+        compiled = compile_pattern(item.pattern)
+    except ValueError as exc:
+        problems.append(
+            doc.problem(
+                where,
+                "unsafe_pattern",
+                f"the pattern is refused: {exc}. Patterns run on a linear-time engine "
+                "(RE2): backreferences and lookaround are not available",
+            )
+        )
+        return
+    try:
+        re.compile(item.pattern)
+    except re.error as exc:
+        problems.append(
+            doc.problem(
+                where,
+                "invalid_pattern",
+                f"the pattern does not work in every validator: {exc}; keep to the common "
+                "syntax (classes, groups, quantifiers, alternation)",
+            )
+        )
+        return
+    analysis.patterns[item.name] = compiled
+
+
+def _check_region(doc: Document, item: Any, here: Path, problems: list[Problem]) -> None:
+    from intakeforms.fields import identifiers, plate, postal
+
+    region = getattr(item, "region", None)
+    if region is None:
+        return
+    supported: tuple[str, ...] | frozenset[str]
+    if item.type == "phone":
+        supported = frozenset(phonenumbers.SUPPORTED_REGIONS)
+    else:
+        supported = {
+            "plate": plate.PLATE_REGIONS,
+            "postal_code": postal.POSTAL_REGIONS,
+            "national_id": identifiers.NATIONAL_ID_REGIONS,
+            "business_id": identifiers.BUSINESS_ID_REGIONS,
+        }[item.type]
+    if region not in supported:
+        listed = ", ".join(sorted(supported)) if len(supported) < 30 else "ISO country codes"
+        problems.append(
+            doc.problem(
+                (*here, "region"),
+                "unknown_region",
+                f"region {region!r} is not supported for {item.type}"
+                f"{_did_you_mean(region, sorted(supported))}; use one of {listed}",
+            )
+        )
+
+
+def _parse_when(
+    raw: Any,
+    path: Path,
+    fields: dict[str, Any],
+    analysis: Analysis,
+    check_value: Callable[[Any, Any, Analysis], Any],
+) -> cond.Condition:
+    def kind(name: str) -> str | None:
+        source = fields.get(name)
+        return None if source is None else str(source.type)
+
+    def coerce(name: str, value: Any, where: Path) -> Any:
+        source = fields[name]
+        if source.type not in CONDITION_SOURCES:
+            raise cond.ConditionError(
+                where,
+                "invalid_condition",
+                f"'when' can read only {', '.join(CONDITION_SOURCES)} questions; "
+                f"{name!r} is a {source.type} question",
+            )
+        if isinstance(value, dict | list) or value is None:
+            raise cond.ConditionError(where, "invalid_condition", "expected a single value here")
+        if source.type in ("choice", "multichoice"):
+            if value not in source.choices:
+                raise cond.ConditionError(
+                    where,
+                    "invalid_condition",
+                    f"{value!r} is not a choice of {name!r}"
+                    f"{_did_you_mean(str(value), list(source.choices))}; "
+                    f"the choices are {', '.join(source.choices)}",
+                )
+            return str(value)
+        probe = source
+        if source.type == "consent":
+            # A condition may test for an unticked box even where ticking is required.
+            probe = source.model_copy(update={"required": False})
+        try:
+            return check_value(probe, value, analysis)
+        except FieldProblem:
+            raise cond.ConditionError(
+                where,
+                "invalid_condition",
+                f"{value!r} is not a possible answer to {name!r} ({source.type})",
+            ) from None
+
+    return cond.parse_condition(raw, path, coerce, kind)
+
+
+def _order(
+    doc: Document, form: FormDefinition, analysis: Analysis, problems: list[Problem]
+) -> None:
+    """Order fields so each comes after the fields its condition reads."""
+    position = {item.name: i for i, item in enumerate(form.fields)}
+    deps = {
+        name: sorted(set(cond.referenced_fields(c)), key=position.__getitem__)
+        for name, c in analysis.conditions.items()
+    }
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(name: str, trail: list[str]) -> bool:
+        if state.get(name) == 2:
+            return True
+        if state.get(name) == 1:
+            cycle = [*trail[trail.index(name) :], name]
+            problems.append(
+                doc.problem(
+                    ("fields", position[name], "when"),
+                    "condition_cycle",
+                    f"conditions depend on each other in a circle: {' → '.join(cycle)}",
+                )
+            )
+            return False
+        state[name] = 1
+        for dep in deps.get(name, ()):
+            if not visit(dep, [*trail, name]):
+                return False
+        state[name] = 2
+        order.append(name)
+        seen: list[cond.Condition] = []
+        for dep in deps.get(name, ()):
+            seen.extend(c for c in analysis.visibility[dep] if c not in seen)
+        if name in analysis.conditions:
+            seen.append(analysis.conditions[name])
+        analysis.visibility[name] = tuple(seen)
+        return True
+
+    for item in form.fields:
+        if item.name in position and not visit(item.name, []):
+            return
+    analysis.order = tuple(order)
+
+
+def _check_summary(
+    doc: Document, form: FormDefinition, fields: dict[str, Any], problems: list[Problem]
+) -> None:
+    if form.summary is None:
+        return
+    try:
+        parts = list(string.Formatter().parse(form.summary))
+    except ValueError as exc:
+        problems.append(
+            doc.problem(
+                ("summary",),
+                "invalid_value",
+                f"the summary is not a valid template ({exc}); name fields in braces "
+                "like {plate}, and write {{ for a brace",
+            )
+        )
+        return
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in fields:
+            problems.append(
+                doc.problem(
+                    ("summary",),
+                    "unknown_field_reference",
+                    f"the summary names {{{name}}}, which is not a field of this form"
+                    f"{_did_you_mean(name, list(fields))}",
+                )
+            )
+        elif spec or conversion:
+            problems.append(
+                doc.problem(
+                    ("summary",),
+                    "invalid_value",
+                    f"write {{{name}}} without a format; values are formatted for the "
+                    "agent's language",
+                )
+            )
+
+
+def _check_deliver(
+    doc: Document, form: FormDefinition, locales: list[str], problems: list[Problem]
+) -> None:
+    from intakeforms.fields.text import check_email, check_url
+
+    for i, target in enumerate(form.deliver):
+        here: Path = ("deliver", i)
+        chosen = [key for key in ("email", "webhook") if getattr(target, key) is not None]
+        if len(chosen) != 1:
+            problems.append(
+                doc.problem(
+                    here,
+                    "invalid_target",
+                    "each deliver item names exactly one target: email or webhook",
+                )
+            )
+            continue
+        if target.email is not None:
+            for key in ("to", "cc"):
+                for j, address in enumerate(getattr(target.email, key)):
+                    try:
+                        check_email(address)
+                    except FieldProblem:
+                        problems.append(
+                            doc.problem(
+                                (*here, "email", key, j),
+                                "invalid_value",
+                                f"{address!r} is not an email address",
+                            )
+                        )
+            if target.email.locale is not None and target.email.locale not in form.locales:
+                problems.append(
+                    doc.problem(
+                        (*here, "email", "locale"),
+                        "unknown_locale",
+                        f"{target.email.locale!r} is not one of the form's locales "
+                        f"({', '.join(form.locales)})",
+                    )
+                )
+        if target.webhook is not None:
+            try:
+                check_url(target.webhook.url, max_length=2000)
+            except FieldProblem:
+                problems.append(
+                    doc.problem(
+                        (*here, "webhook", "url"),
+                        "invalid_value",
+                        "the webhook url must start with https:// or http://",
+                    )
+                )
+            secret = target.webhook.secret_env
+            if secret is not None and not re.fullmatch(r"[A-Z_][A-Z0-9_]*", secret):
+                problems.append(
+                    doc.problem(
+                        (*here, "webhook", "secret_env"),
+                        "invalid_value",
+                        "secret_env names an environment variable, like WEBHOOK_SECRET; "
+                        "never write the secret itself in the form",
+                    )
+                )

@@ -1,0 +1,133 @@
+"""Load form files: YAML → a checked :class:`~intakeforms.form.Form`.
+
+Every problem in a file is collected (not just the first), each with the
+file:line:col a site owner can jump to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from intakeforms.errors import FormError, Problem
+from intakeforms.form import Form
+from intakeforms.language.models import FormDefinition
+from intakeforms.language.rules import Analysis, analyse, shape_problems
+from intakeforms.language.source import MAX_FILE_BYTES, SourceError, read_document
+from intakeforms.validate import check_answer
+
+__all__ = ["FORM_SUFFIXES", "find_form_files", "load_form", "load_form_text", "load_forms"]
+
+FORM_SUFFIXES = (".yaml", ".yml")
+
+
+def _check_value(field: Any, raw: Any, analysis: Analysis) -> Any:
+    return check_answer(field, raw, analysis)
+
+
+def load_form_text(text: str, file: str = "<string>") -> Form:
+    """Load one form from YAML text; ``file`` names it in error messages."""
+    try:
+        doc = read_document(text, file)
+    except SourceError as exc:
+        raise FormError([exc.problem]) from None
+    if not isinstance(doc.values, dict):
+        raise FormError(
+            [Problem(file, 1, 1, "not_a_form", "a form file is a map starting with form: <id>")]
+        )
+    try:
+        definition = FormDefinition.model_validate(doc.values)
+    except ValidationError as exc:
+        raise FormError(shape_problems(doc, exc)) from None
+    analysis, problems = analyse(doc, definition, _check_value)
+    if problems:
+        raise FormError(sorted(problems, key=lambda p: (p.line, p.column)))
+    version = definition.version or hashlib.sha256(text.encode()).hexdigest()[:12]
+    return Form(definition=definition, analysis=analysis, version=version)
+
+
+def load_form(path: str | Path) -> Form:
+    """Load and check one form file; raise :class:`FormError` listing every problem."""
+    path = Path(path)
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise FormError(
+                [
+                    Problem(
+                        name,
+                        1,
+                        1,
+                        "file_too_large",
+                        f"the file is larger than {MAX_FILE_BYTES // 1024} KiB; "
+                        "split it into one file per form",
+                    )
+                ]
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise FormError(
+            [Problem(name, 1, 1, "unreadable", f"cannot read the file: {exc.strerror}")]
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormError(
+            [Problem(name, 1, 1, "not_utf8", f"the file is not UTF-8 text (byte {exc.start})")]
+        ) from None
+    form = load_form_text(text, name)
+    form.path = path
+    return form
+
+
+def find_form_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Form files among ``paths``: files as given, folders searched (sorted)."""
+    found: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in FORM_SUFFIXES and p.is_file())
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def load_forms(paths: Iterable[str | Path]) -> list[Form]:
+    """Load every form file among ``paths`` (folders are searched).
+
+    Raises one :class:`FormError` with the problems of every file, including
+    two files that use the same form id.
+    """
+    forms: list[Form] = []
+    problems: list[Problem] = []
+    seen: dict[str, Form] = {}
+    for path in find_form_files(paths):
+        try:
+            form = load_form(path)
+        except FormError as exc:
+            problems.extend(exc.problems)
+            continue
+        if form.id in seen:
+            problems.append(
+                Problem(
+                    str(path),
+                    1,
+                    1,
+                    "duplicate_form",
+                    f"form id {form.id!r} is already used by {seen[form.id].path}; "
+                    "every form in a site needs its own id",
+                )
+            )
+            continue
+        seen[form.id] = form
+        forms.append(form)
+    if problems:
+        raise FormError(problems)
+    return forms

@@ -1,0 +1,256 @@
+"""Answers → the normalised submission, or every problem at once.
+
+One checker per field type (``CHECKERS``, kept exhaustive by a test). Each
+takes the raw answer and returns the normalised value or raises
+:class:`~intakeforms.fields.FieldProblem`; :func:`validate_answers` runs them in
+condition order, drops questions whose ``when`` is false, and turns problems
+into translated :class:`~intakeforms.errors.FieldError` s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from intakeforms.errors import FieldError, InvalidAnswers
+from intakeforms.fields import FieldProblem, identifiers, phone, plate, postal
+from intakeforms.fields.choice import check_boolean, check_choice, check_consent, check_multichoice
+from intakeforms.fields.dates import check_date, check_time
+from intakeforms.fields.files import check_files
+from intakeforms.fields.numbers import check_integer, check_number
+from intakeforms.fields.text import as_string, check_email, check_text, check_url
+from intakeforms.i18n import N_, format_value, gettext_for
+from intakeforms.language.conditions import evaluate
+from intakeforms.language.models import ANY_LOCALE
+
+if TYPE_CHECKING:
+    from intakeforms.form import Form
+    from intakeforms.language.rules import Analysis
+
+__all__ = ["CHECKERS", "MESSAGES", "Answers", "check_answer", "validate_answers"]
+
+
+class Answers(dict[str, Any]):
+    """Normalised answers by field name, in the form's order.
+
+    Its ``repr`` masks answers of ``sensitive`` fields, so logging a
+    submission never writes an identity code or a health detail.
+    """
+
+    def __init__(self, values: Mapping[str, Any], sensitive: frozenset[str]) -> None:
+        super().__init__(values)
+        self.sensitive = sensitive
+
+    def redacted(self) -> dict[str, Any]:
+        """A copy with every sensitive answer replaced by ``"***"``."""
+        return {k: ("***" if k in self.sensitive else v) for k, v in self.items()}
+
+    def __repr__(self) -> str:
+        return f"Answers({self.redacted()!r})"
+
+
+Checker = Callable[[Any, Any, "Analysis", dt.date], Any]
+
+
+def _text(f: Any, v: Any, a: Analysis, _: dt.date) -> Any:
+    return check_text(
+        v,
+        multiline=f.type == "textarea",
+        min_length=f.min_length,
+        max_length=f.max_length,
+        pattern=a.patterns.get(f.name),
+    )
+
+
+def _date(f: Any, v: Any, a: Analysis, today: dt.date) -> Any:
+    low, high = a.date_bounds.get(f.name, (None, None))
+    return check_date(v, minimum=low, maximum=high, today=today)
+
+
+def _time(f: Any, v: Any, a: Analysis, _: dt.date) -> Any:
+    low, high = a.time_bounds.get(f.name, (None, None))
+    return check_time(v, minimum=low, maximum=high)
+
+
+def _files(f: Any, v: Any, a: Analysis, _: dt.date) -> Any:
+    return check_files(
+        v, accept=f.accept, max_bytes=a.max_bytes.get(f.name, 0), max_files=f.max_files
+    )
+
+
+CHECKERS: dict[str, Checker] = {
+    "text": _text,
+    "textarea": _text,
+    "email": lambda f, v, a, t: check_email(v),
+    "phone": lambda f, v, a, t: phone.normalise_phone(as_string(v), f.region),
+    "url": lambda f, v, a, t: check_url(v, max_length=f.max_length),
+    "integer": lambda f, v, a, t: check_integer(v, minimum=f.min, maximum=f.max),
+    "number": lambda f, v, a, t: check_number(v, minimum=f.min, maximum=f.max),
+    "choice": lambda f, v, a, t: check_choice(v, choices=f.choices),
+    "multichoice": lambda f, v, a, t: check_multichoice(
+        v, choices=f.choices, minimum=f.min, maximum=f.max
+    ),
+    "boolean": lambda f, v, a, t: check_boolean(v),
+    "consent": lambda f, v, a, t: check_consent(v, required=f.required),
+    "date": _date,
+    "time": _time,
+    "file": _files,
+    "plate": lambda f, v, a, t: plate.normalise_plate(as_string(v), f.region),
+    "vin": lambda f, v, a, t: identifiers.normalise_vin(as_string(v), f.check_digit),
+    "iban": lambda f, v, a, t: identifiers.normalise_iban(as_string(v)),
+    "postal_code": lambda f, v, a, t: postal.normalise_postal_code(as_string(v), f.region),
+    "national_id": lambda f, v, a, t: identifiers.normalise_national_id(as_string(v), f.region),
+    "business_id": lambda f, v, a, t: identifiers.normalise_business_id(as_string(v), f.region),
+}
+
+
+def check_answer(field: Any, value: Any, analysis: Analysis, today: dt.date | None = None) -> Any:
+    """One answer for one field: its normalised value, or ``FieldProblem``."""
+    return CHECKERS[field.type](field, value, analysis, today or dt.date.today())
+
+
+def is_blank(value: Any) -> bool:
+    """No answer: missing, null, an empty or all-space string, an empty list.
+
+    HTML forms post empty strings for empty inputs, so these mean "not
+    answered" rather than "answered with nothing".
+    """
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+
+
+#: Every data error code and its English message; ``{min}``/``{max}`` and the
+#: like are filled with values formatted for the customer's language.
+MESSAGES: dict[str, str] = {
+    "not_object": N_("The answers must be a JSON object with one key per question."),
+    "unknown_field": N_("This form has no such question."),
+    "required": N_("Please answer this question."),
+    "not_text": N_("Enter text."),
+    "control_characters": N_("Remove line breaks and other control characters."),
+    "too_short": N_("Enter at least {min} characters."),
+    "too_long": N_("Enter at most {max} characters."),
+    "pattern": N_("The answer is not in the expected format."),
+    "not_integer": N_("Enter a whole number."),
+    "not_number": N_("Enter a number."),
+    "too_small": N_("Enter {min} or more."),
+    "too_large": N_("Enter {max} or less."),
+    "not_boolean": N_("Answer yes or no."),
+    "consent_required": N_("Tick the box to continue."),
+    "invalid_choice": N_("Pick one of the listed answers."),
+    "duplicate_choice": N_("Pick each answer only once."),
+    "not_list": N_("Pick answers from the list."),
+    "too_few_choices": N_("Pick at least {min}."),
+    "too_many_choices": N_("Pick at most {max}."),
+    "invalid_email": N_("Enter an email address, like name@example.com."),
+    "invalid_phone": N_("Enter a phone number, with the country code if it is not local."),
+    "invalid_url": N_("Enter a web address starting with https://."),
+    "invalid_date": N_("Enter a date as YYYY-MM-DD."),
+    "date_too_early": N_("Pick {min} or later."),
+    "date_too_late": N_("Pick {max} or earlier."),
+    "invalid_time": N_("Enter a time as HH:MM."),
+    "time_too_early": N_("Pick {min} or later."),
+    "time_too_late": N_("Pick {max} or earlier."),
+    "invalid_file": N_("The file could not be read."),
+    "file_type": N_("This type of file is not accepted. Use: {types}."),
+    "file_too_large": N_("The file is too large; the limit is {max} MB."),
+    "too_many_files": N_("Attach at most {max} files."),
+    "invalid_plate": N_("Enter a registration plate, like {example}."),
+    "invalid_vin": N_("Enter the 17-character vehicle identification number (VIN)."),
+    "vin_check_digit": N_("Check the VIN: one of its characters seems mistyped."),
+    "invalid_iban": N_("Enter a valid IBAN account number, like {example}."),
+    "invalid_postal_code": N_("Enter a postal code, like {example}."),
+    "invalid_national_id": N_("Enter a valid personal identity code."),
+    "invalid_business_id": N_("Enter a valid business ID, like {example}."),
+}
+
+_EXAMPLES = {
+    "invalid_plate": {"FI": "ABC-123", "SE": "ABC 123", "NO": "AB 12345"},
+    "invalid_postal_code": {
+        "FI": "00100",
+        "SE": "111 22",
+        "NO": "0150",
+        "DK": "1050",
+        "DE": "10115",
+        "EE": "10111",
+        "US": "10001",
+        "GB": "SW1A 1AA",
+    },
+    "invalid_business_id": {"FI": "1572860-0", "SE": "556703-7485"},
+}
+
+
+def message_for(field: Any, problem: FieldProblem, locale: str | None) -> str:
+    """The problem's message in ``locale``, with its values formatted there."""
+    params: dict[str, str] = {}
+    unit = getattr(field, "unit", None)
+    unit_text = ""
+    if unit:
+        unit_text = unit.get(locale or "", unit.get(ANY_LOCALE, next(iter(unit.values()))))
+    for key, value in problem.params.items():
+        if problem.code == "file_too_large":
+            value = round(value / 1_000_000, 1)
+        text = format_value(value, locale)
+        if key in ("min", "max") and unit_text and problem.code in ("too_small", "too_large"):
+            text = f"{text}\u00a0{unit_text}"
+        params[key] = text
+    region = getattr(field, "region", None)
+    examples = _EXAMPLES.get(problem.code, {})
+    params["example"] = examples.get(region or "", next(iter(examples.values()), ""))
+    if problem.code == "invalid_iban":
+        params["example"] = "FI21 1234 5600 0007 85"
+    template = gettext_for(MESSAGES.get(problem.code, MESSAGES["pattern"]), locale)
+    return template.format(**params)
+
+
+def validate_answers(
+    form: Form,
+    answers: Any,
+    *,
+    locale: str | None = None,
+    today: dt.date | None = None,
+) -> Answers:
+    """Check and normalise every answer; raise :class:`InvalidAnswers` listing
+    every problem. Questions whose ``when`` is false are dropped, never
+    required."""
+    locale = locale or form.default_locale
+    analysis = form.analysis
+    if not isinstance(answers, Mapping):
+        raise InvalidAnswers(
+            [FieldError("", "not_object", gettext_for(MESSAGES["not_object"], locale))]
+        )
+    fields = form.fields
+    errors: dict[str, FieldError] = {}
+    for name in answers:
+        if name not in fields:
+            errors[str(name)] = FieldError(
+                str(name), "unknown_field", gettext_for(MESSAGES["unknown_field"], locale)
+            )
+    clean: dict[str, Any] = {}
+    shown: dict[str, bool] = {}
+    day = today or dt.date.today()
+    for name in analysis.order:
+        field = fields[name]
+        visible = all(evaluate(c, clean) for c in analysis.visibility.get(name, ()))
+        shown[name] = visible
+        if not visible:
+            continue
+        value = answers.get(name)
+        if is_blank(value):
+            if field.required:
+                # An unticked consent box reads better as what to do about it.
+                text = MESSAGES["consent_required" if field.type == "consent" else "required"]
+                errors[name] = FieldError(name, "required", gettext_for(text, locale))
+            continue
+        try:
+            clean[name] = CHECKERS[field.type](field, value, analysis, day)
+        except FieldProblem as problem:
+            errors[name] = FieldError(name, problem.code, message_for(field, problem, locale))
+    if errors:
+        position = {name: i for i, name in enumerate(fields)}
+        raise InvalidAnswers(
+            sorted(errors.values(), key=lambda e: position.get(e.field, len(position)))
+        )
+    return Answers(
+        {name: clean[name] for name in fields if name in clean},
+        frozenset(name for name, f in fields.items() if f.sensitive),
+    )
