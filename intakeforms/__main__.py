@@ -1,0 +1,7 @@
+"""``python -m intakeforms`` runs the command line."""
+
+import sys
+
+from intakeforms.cli import main
+
+sys.exit(main())

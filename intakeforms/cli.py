@@ -1,0 +1,81 @@
+"""The ``intakeforms`` command: check, schema.
+
+``check`` prints ``file:line:col: message`` for each problem (the format
+editors and CI annotate), and exits 1 when there is any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from intakeforms.compile import language_schema
+from intakeforms.errors import FormError
+from intakeforms.load import find_form_files, load_form, load_forms
+
+__all__ = ["main"]
+
+
+def _check(paths: list[str], out: TextIO, err: TextIO) -> int:
+    files = find_form_files(paths)
+    if not files:
+        err.write("intakeforms check: no .yaml or .yml files found in the given paths\n")
+        return 1
+    try:
+        forms = load_forms(paths)
+    except FormError as exc:
+        for problem in exc.problems:
+            out.write(f"{problem}\n")
+        bad = len({p.file for p in exc.problems})
+        err.write(f"{len(exc.problems)} problem(s) in {bad} of {len(files)} file(s)\n")
+        return 1
+    err.write(f"{len(forms)} form(s) OK\n")
+    return 0
+
+
+def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.language:
+        schema = language_schema()
+    elif args.file:
+        try:
+            schema = load_form(args.file).json_schema()
+        except FormError as exc:
+            for problem in exc.problems:
+                err.write(f"{problem}\n")
+            return 1
+    else:
+        err.write("intakeforms schema: give a form FILE, or --language\n")
+        return 2
+    json.dump(schema, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="intakeforms", description="YAML contact forms for customer service."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="check form files; print file:line:col: message")
+    check.add_argument("paths", nargs="+", metavar="PATH", help="form files or folders")
+    schema = commands.add_parser("schema", help="print a JSON Schema")
+    schema.add_argument("file", nargs="?", metavar="FILE", help="the submission schema of a form")
+    schema.add_argument(
+        "--language", action="store_true", help="the schema of the YAML form language itself"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if args.command == "check":
+        return _check(args.paths, sys.stdout, sys.stderr)
+    return _schema(args, sys.stdout, sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
