@@ -100,13 +100,24 @@ def _strip_tags(loc: tuple[str | int, ...], values: Any) -> Path:
 def shape_problems(doc: Document, error: ValidationError) -> list[Problem]:
     """pydantic's errors as problems a site owner can act on."""
     problems = []
-    for item in error.errors(include_url=False):
+    items = error.errors(include_url=False)
+    # A misspelt key shows up twice: unknown 'lable' and missing 'label'.
+    # Report it once, as the unknown key with its suggestion.
+    misspelt = {
+        (path[:-1], close)
+        for item in items
+        if item["type"] == "extra_forbidden"
+        for path in [_strip_tags(item["loc"], doc.values)]
+        for close in difflib.get_close_matches(str(path[-1]), _keys_at(path[:-1], doc), 1, 0.6)
+    }
+    for item in items:
         path = _strip_tags(item["loc"], doc.values)
         kind = item["type"]
+        if kind == "missing" and (path[:-1], path[-1]) in misspelt:
+            continue
         if kind == "extra_forbidden":
             key = str(path[-1])
-            model = _model_at(path[:-1], doc.values)
-            hint = _did_you_mean(key, list(model.model_fields)) if model else ""
+            hint = _did_you_mean(key, _keys_at(path[:-1], doc))
             problems.append(
                 doc.problem(path, "unknown_key", f"unknown key {key!r}{hint}", key=True)
             )
@@ -162,6 +173,11 @@ def shape_problems(doc: Document, error: ValidationError) -> list[Problem]:
         else:
             problems.append(doc.problem(path, "invalid_value", _pydantic_message(item)))
     return problems
+
+
+def _keys_at(path: Path, doc: Document) -> list[str]:
+    model = _model_at(path, doc.values)
+    return list(model.model_fields) if model else []
 
 
 def _value(doc: Document, path: Path) -> Any:
