@@ -112,7 +112,11 @@ def check_url(value: Any, *, max_length: int) -> str:
         raise FieldProblem("too_long", max=max_length)
     if not _URL.fullmatch(text) or _LINE.search(text):
         raise FieldProblem("invalid_url")
-    parts = urlsplit(text)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:  # an unbalanced IPv6 bracket, a bad port
+        raise FieldProblem("invalid_url") from None
+    if parts.scheme.lower() not in ("http", "https") or not host:
         raise FieldProblem("invalid_url")
     return parts._replace(scheme=parts.scheme.lower()).geturl()
