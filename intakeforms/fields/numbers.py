@@ -27,38 +27,44 @@ def _bounds(number: float, minimum: float | None, maximum: float | None) -> None
 
 def check_integer(value: Any, *, minimum: int | None, maximum: int | None) -> int:
     """A whole number within its bounds; ``5.0`` counts as 5 as in JSON Schema."""
+    number: int
     if isinstance(value, bool):
         raise FieldProblem("not_integer")
     if isinstance(value, float):
         if not value.is_integer():
             raise FieldProblem("not_integer")
-        value = int(value)
+        number = int(value)
     elif isinstance(value, str):
         text = value.strip().translate(_GROUPING)
         if not _INTEGER.fullmatch(text) or len(text) > 30:
             raise FieldProblem("not_integer")
-        value = int(text)
-    elif not isinstance(value, int):
+        number = int(text)
+    elif isinstance(value, int):
+        number = value
+    else:
         raise FieldProblem("not_integer")
-    _bounds(value, minimum, maximum)
-    return value
+    _bounds(number, minimum, maximum)
+    return number
 
 
 def check_number(value: Any, *, minimum: float | None, maximum: float | None) -> int | float:
     """A finite number within its bounds; whole numbers stay ``int``."""
+    number: int | float
     if isinstance(value, bool):
         raise FieldProblem("not_number")
     if isinstance(value, str):
         text = value.strip().translate(_GROUPING)
         if not _DECIMAL.fullmatch(text) or len(text) > 40:
             raise FieldProblem("not_number")
-        value = float(text.replace(",", "."))
-    elif not isinstance(value, int | float):
+        number = float(text.replace(",", "."))
+    elif isinstance(value, int | float):
+        number = value
+    else:
         raise FieldProblem("not_number")
-    if isinstance(value, float):
-        if not math.isfinite(value):
+    if isinstance(number, float):
+        if not math.isfinite(number):
             raise FieldProblem("not_number")
-        if value.is_integer() and abs(value) < 2**53:
-            value = int(value)
-    _bounds(value, minimum, maximum)
-    return value
+        if number.is_integer() and abs(number) < 2**53:
+            number = int(number)
+    _bounds(number, minimum, maximum)
+    return number

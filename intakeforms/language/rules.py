@@ -71,7 +71,8 @@ def _model_at(path: Path, values: Any) -> type[BaseModel] | None:
     if len(path) == 2 and path[0] == "deliver":
         return DeliverTarget
     if len(path) == 3 and path[0] == "deliver":
-        return {"email": EmailTarget, "webhook": WebhookTarget}.get(str(path[2]))
+        targets: dict[str, type[BaseModel]] = {"email": EmailTarget, "webhook": WebhookTarget}
+        return targets.get(str(path[2]))
     return None
 
 

@@ -44,7 +44,7 @@ class _Resolver(yaml.resolver.BaseResolver):
 
 _Loader: type[Any]
 try:
-    from yaml import CParser
+    from yaml import CParser  # type: ignore[attr-defined]
 
     class _CLoader(CParser, yaml.composer.Composer, _Resolver):  # type: ignore[misc]
         def __init__(self, stream: str) -> None:

@@ -1,0 +1,98 @@
+"""The command line: check and schema."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, ROOT
+
+from intakeforms.cli import main
+
+
+def test_check_examples_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(EXAMPLES)]) == 0
+    assert "OK" in capsys.readouterr().err
+
+
+def test_check_prints_file_line_col_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("form: good\ntitle: G\nfields: [{name: a, type: text, label: A}]\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("form: bad\ntitle: B\nfields:\n  - {name: a, type: emial, label: A}\n")
+    assert main(["check", str(good), str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [
+        f"{bad}:4:21: fields[0].type: unknown field type 'emial' (did you mean 'email'?); "
+        "the types are text, textarea, email, phone, url, integer, number, choice, multichoice, "
+        "boolean, consent, date, time, file, plate, vin, iban, postal_code, national_id, "
+        "business_id"
+    ]
+    assert "1 problem(s) in 1 of 2 file(s)" in captured.err
+
+
+def test_check_folder_finds_duplicate_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("a.yaml", "b.yml"):
+        (tmp_path / name).write_text("form: same\ntitle: S\nfields: [{name: a, type: text, label: A}]\n")
+    (tmp_path / "notes.txt").write_text("not a form")
+    assert main(["check", str(tmp_path)]) == 1
+    assert "duplicate_form" not in capsys.readouterr().out  # messages, not codes
+    with pytest.raises(Exception, match="already used"):
+        from intakeforms import load_forms
+
+        load_forms([tmp_path])
+
+
+def test_check_with_no_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(tmp_path)]) == 1
+    assert "no .yaml" in capsys.readouterr().err
+
+
+def test_check_missing_and_non_utf8_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("title: Hyv\xe4\n".encode("latin-1"))
+    assert main(["check", str(tmp_path / "missing.yaml"), str(latin)]) == 1
+    out = capsys.readouterr().out
+    assert "missing.yaml:1:1: cannot read the file" in out
+    assert "latin.yaml:1:1: the file is not UTF-8" in out
+
+
+def test_schema_of_a_form(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", str(EXAMPLES / "car-service" / "car-service.yaml")]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["properties"]["plate"]["title"] == "Rekisterinumero"
+
+
+def test_schema_of_a_broken_form(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("form: bad\n")
+    assert main(["schema", str(bad)]) == 1
+    assert f"{bad}:1:1: missing required key 'title'" in capsys.readouterr().err
+
+
+def test_schema_of_the_language(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "--language"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert "fields" in schema["properties"]
+
+
+def test_schema_needs_an_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 2
+    assert "--language" in capsys.readouterr().err
+
+
+def test_installed_command_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "intakeforms", "check", str(EXAMPLES)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
