@@ -1,36 +1,60 @@
-"""Build hook: compile the message catalogs (.po → .mo) into the package.
+"""Build hook: compile the message catalogs (.po → .mo) into the wheel.
 
-The .mo files are build output, kept out of git; the wheel declares them as
-artifacts so they ship even though they are ignored.
+The .mo files are build output and never live in the source tree: they are
+compiled into a temporary folder and force-included into the wheel next to
+their .po files. An editable install compiles nothing, so a checkout always
+reads its .po files directly (``intakeforms.i18n`` prefers a .mo when there is
+one, and a .mo left in the tree would go stale as soon as a .po is edited).
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from hatchling.builders.config import BuilderConfig
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
+#: The catalogs, relative to the project root: ``<lang>/LC_MESSAGES/<domain>.po``.
+LOCALE_DIR = Path("intakeforms") / "locale"
 
-def compile_catalogs(root: Path) -> list[Path]:
-    """Compile every ``intakeforms/locale/*/LC_MESSAGES/*.po`` next to itself."""
+
+def compile_catalogs(source: Path, target: Path) -> list[Path]:
+    """Compile every ``source/<lang>/LC_MESSAGES/*.po`` to the same place under ``target``.
+
+    Fuzzy and untranslated messages are left out, as gettext would. Returns
+    the ``.mo`` paths written.
+    """
     written = []
-    for po_path in sorted((root / "intakeforms" / "locale").glob("*/LC_MESSAGES/*.po")):
+    for po_path in sorted(source.glob("*/LC_MESSAGES/*.po")):
         with po_path.open("rb") as handle:
             catalog = read_po(handle, locale=po_path.parent.parent.name)
-        mo_path = po_path.with_suffix(".mo")
+        mo_path = target / po_path.relative_to(source).with_suffix(".mo")
+        mo_path.parent.mkdir(parents=True, exist_ok=True)
         with mo_path.open("wb") as handle:
             write_mo(handle, catalog, use_fuzzy=False)
         written.append(mo_path)
     return written
 
 
-class CustomBuildHook(BuildHookInterface):  # type: ignore[misc]
-    """Compiles catalogs before the wheel (or an editable install) is built."""
+class CustomBuildHook(BuildHookInterface[BuilderConfig]):
+    """Compiles the catalogs and adds the .mo files to a (non-editable) wheel."""
+
+    _compiled: Path | None = None
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
-        root = Path(self.root)
-        for mo_path in compile_catalogs(root):
-            build_data["artifacts"].append(mo_path.relative_to(root).as_posix())
+        if version == "editable":
+            return
+        self._compiled = Path(tempfile.mkdtemp(prefix="intakeforms-mo-"))
+        for mo_path in compile_catalogs(Path(self.root) / LOCALE_DIR, self._compiled):
+            inside = LOCALE_DIR / mo_path.relative_to(self._compiled)
+            build_data["force_include"][str(mo_path)] = inside.as_posix()
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        if self._compiled is not None:
+            shutil.rmtree(self._compiled, ignore_errors=True)
+            self._compiled = None
