@@ -185,7 +185,13 @@ def message_for(field: Any, problem: FieldProblem, locale: str | None) -> str:
     unit = getattr(field, "unit", None)
     unit_text = ""
     if unit:
-        unit_text = unit.get(locale or "", unit.get(ANY_LOCALE, next(iter(unit.values()))))
+        language = (locale or "").replace("_", "-").split("-")[0]
+        unit_text = (
+            unit.get(locale or "")
+            or unit.get(language)
+            or unit.get(ANY_LOCALE)
+            or next(iter(unit.values()))
+        )
     for key, value in problem.params.items():
         if problem.code == "file_too_large":
             value = round(value / 1_000_000, 1)

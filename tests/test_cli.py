@@ -36,9 +36,13 @@ def test_check_prints_file_line_col_and_exits_1(
     assert "1 problem(s) in 1 of 2 file(s)" in captured.err
 
 
-def test_check_folder_finds_duplicate_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_folder_finds_duplicate_ids(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for name in ("a.yaml", "b.yml"):
-        (tmp_path / name).write_text("form: same\ntitle: S\nfields: [{name: a, type: text, label: A}]\n")
+        (tmp_path / name).write_text(
+            "form: same\ntitle: S\nfields: [{name: a, type: text, label: A}]\n"
+        )
     (tmp_path / "notes.txt").write_text("not a form")
     assert main(["check", str(tmp_path)]) == 1
     assert "duplicate_form" not in capsys.readouterr().out  # messages, not codes
@@ -53,7 +57,9 @@ def test_check_with_no_files(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "no .yaml" in capsys.readouterr().err
 
 
-def test_check_missing_and_non_utf8_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_missing_and_non_utf8_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     latin = tmp_path / "latin.yaml"
     latin.write_bytes("title: Hyv\xe4\n".encode("latin-1"))
     assert main(["check", str(tmp_path / "missing.yaml"), str(latin)]) == 1

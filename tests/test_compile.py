@@ -43,7 +43,7 @@ def test_language_schema_is_valid_and_accepts_the_examples() -> None:
     }
     validator = checked_schema(language_schema())
     for path in FORM_FILES:
-        errors = list(validator.iter_errors(yaml.load(path.read_text(), Yaml12Loader)))  # noqa: S506
+        errors = list(validator.iter_errors(yaml.load(path.read_text(), Yaml12Loader)))
         assert not errors, (path, [e.message for e in errors])
     bad = {"form": "x", "title": "X", "fields": [{"name": "a", "type": "emial", "label": "A"}]}
     assert list(validator.iter_errors(bad))
@@ -215,7 +215,8 @@ def _answers(form: Form) -> st.SearchStrategy[dict[str, Any]]:
 def _lenient_input(form: Form, answers: dict[str, Any]) -> bool:
     """Strings for numbers and booleans: HTML forms post only text."""
     return any(
-        isinstance(value, str) and form.fields[name].type in ("integer", "number", "boolean", "consent")
+        isinstance(value, str)
+        and form.fields[name].type in ("integer", "number", "boolean", "consent")
         for name, value in answers.items()
         if name in form.fields
     )

@@ -52,7 +52,9 @@ def test_missing_type_and_label() -> None:
 
 
 def test_duplicate_field_names() -> None:
-    found = problems_of(BASE + "  - {name: a, type: text, label: A}\n  - {name: a, type: text, label: B}\n")
+    found = problems_of(
+        BASE + "  - {name: a, type: text, label: A}\n  - {name: a, type: text, label: B}\n"
+    )
     assert found == [(6, 12, "duplicate_field")]
 
 
@@ -98,7 +100,7 @@ def test_when_with_unknown_choice_and_operator() -> None:
         - {name: e, type: text, label: E, when: {service: {gt: repair}}}
         """
     )
-    codes = [p for p in _problems(text)]
+    codes = _problems(text)
     assert [c for _, c, _ in codes] == ["invalid_condition"] * 5
     assert "did you mean 'repair'?" in codes[0][2]
     assert "'over'" in codes[2][2]
@@ -131,9 +133,9 @@ def test_summary_naming_unknown_field() -> None:
 
 
 def test_choice_without_choices() -> None:
-    assert [c for _, c, _ in _problems(form_yaml("- {name: a, type: choice, label: A, choices: {}}"))] == [
-        "no_choices"
-    ]
+    assert [
+        c for _, c, _ in _problems(form_yaml("- {name: a, type: choice, label: A, choices: {}}"))
+    ] == ["no_choices"]
 
 
 def test_min_over_max() -> None:
@@ -153,15 +155,15 @@ def test_missing_translation_and_unknown_locales() -> None:
     found = problems_of(text)
     assert (7, 20, "unknown_locale") in found  # sv is not one of the form's locales
     assert (7, 12, "missing_translation") in found  # fi is missing
-    assert problems_of(BASE.replace("[fi, en]", "[fi, en, xx]") + "  - {name: a, type: text, label: A}\n") == [
-        (3, 19, "unknown_locale")
-    ]
+    assert problems_of(
+        BASE.replace("[fi, en]", "[fi, en, xx]") + "  - {name: a, type: text, label: A}\n"
+    ) == [(3, 19, "unknown_locale")]
 
 
 def test_id_that_is_not_a_slug() -> None:
-    assert problems_of("form: Car_Service\ntitle: T\nfields: [{name: a, type: text, label: A}]\n") == [
-        (1, 7, "invalid_slug")
-    ]
+    assert problems_of(
+        "form: Car_Service\ntitle: T\nfields: [{name: a, type: text, label: A}]\n"
+    ) == [(1, 7, "invalid_slug")]
 
 
 def test_bad_field_name() -> None:
@@ -224,7 +226,10 @@ def test_unknown_region() -> None:
 def test_delivery_targets_checked() -> None:
     text = form_yaml(
         "- {name: a, type: text, label: A}",
-        deliver="[{email: {to: [not-an-address], locale: de}}, {webhook: {url: ftp://x, secret_env: my secret}}, {}]",
+        deliver=(
+            "[{email: {to: [not-an-address], locale: de}},"
+            " {webhook: {url: ftp://x, secret_env: my secret}}, {}]"
+        ),
     )
     codes = [c for _, c, _ in _problems(text)]
     assert codes.count("invalid_value") == 3
