@@ -257,3 +257,80 @@ def test_date_bounds_and_file_limits() -> None:
         """
     )
     assert [c for _, c, _ in _problems(text)] == ["invalid_value"] * 4
+
+
+def test_pattern_that_only_some_engines_read() -> None:
+    # RE2 reads \p{L}; Python's engine (used by JSON Schema validators) does not.
+    text = form_yaml(r"- {name: a, type: text, label: A, pattern: '\p{L}+'}")
+    assert [c for _, c, _ in _problems(text)] == ["invalid_pattern"]
+
+
+def test_texts_must_not_be_empty_or_lists() -> None:
+    text = form_yaml(
+        """
+        - {name: a, type: text, label: " "}
+        - {name: b, type: text, label: {en: ""}}
+        """
+    )
+    assert [c for _, c, _ in _problems(text)] == ["empty_text", "empty_text"]
+    ((_, code, message),) = _problems(form_yaml("- {name: a, type: text, label: [A, B]}"))
+    assert code == "invalid_value"
+    assert "map from locale to text" in message
+
+
+def test_one_reply_to_only() -> None:
+    text = form_yaml(
+        """
+        - {name: a, type: email, label: A, role: reply_to}
+        - {name: b, type: email, label: B, role: reply_to}
+        """
+    )
+    assert [c for _, c, _ in _problems(text)] == ["duplicate_role"]
+
+
+def test_summary_templates() -> None:
+    field = "- {name: a, type: text, label: A}"
+    assert [c for _, c, _ in _problems(form_yaml(field, summary='"{a:>10}"'))] == ["invalid_value"]
+    assert [c for _, c, _ in _problems(form_yaml(field, summary='"{a"'))] == ["invalid_value"]
+    assert make_form(field, summary='"{{literal}} {a}"').definition.summary == "{{literal}} {a}"
+
+
+def test_conditions_on_consent_and_values() -> None:
+    form = make_form(
+        """
+        - {name: ok, type: consent, label: OK}
+        - {name: why, type: text, label: Why, when: {ok: false}}
+        """
+    )
+    assert dict(form.validate({"ok": True})) == {"ok": True}
+    text = form_yaml(
+        """
+        - {name: ok, type: boolean, label: OK}
+        - {name: a, type: text, label: A, when: {ok: [[true]]}}
+        - {name: b, type: text, label: B, when: {ok: maybe}}
+        - {name: c, type: text, label: C, when: {ok: {in: [true, maybe]}}}
+        """
+    )
+    assert [c for _, c, _ in _problems(text)] == ["invalid_condition"] * 3
+
+
+def test_multichoice_min_beyond_choices() -> None:
+    text = form_yaml("- {name: m, type: multichoice, label: M, choices: {a: A}, min: 2}")
+    assert [c for _, c, _ in _problems(text)] == ["min_over_max"]
+
+
+def test_duplicate_locale() -> None:
+    text = form_yaml("- {name: a, type: text, label: A}", locales="[en, en]")
+    assert [c for _, c, _ in _problems(text)] == ["duplicate_locale"]
+
+
+def test_blank_choice_key() -> None:
+    text = form_yaml('- {name: c, type: choice, label: C, choices: {" ": Blank}}')
+    assert [c for _, c, _ in _problems(text)] == ["invalid_value"]
+
+
+def test_bad_reference_prefix() -> None:
+    text = form_yaml("- {name: a, type: text, label: A}", reference_prefix="car")
+    ((_, code, message),) = _problems(text)
+    assert code == "invalid_value"
+    assert "capital letters" in message

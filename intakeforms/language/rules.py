@@ -32,7 +32,6 @@ from intakeforms.language.models import (
     ChoiceField,
     DateField,
     DeliverTarget,
-    EmailField,
     EmailTarget,
     FileField,
     FormDefinition,
@@ -421,8 +420,6 @@ def _check_field(
                         f"{media!r} is not a media type; write it like image/png",
                     )
                 )
-    if isinstance(item, EmailField) and item.role is not None and item.when is not None:
-        pass  # a reply-to may be conditional; delivery falls back to no Reply-To
     _check_region(doc, item, here, problems)
 
 
