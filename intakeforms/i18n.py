@@ -38,6 +38,7 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker nam
     return message
 
 
+@cache
 def catalog_locale(locale: str | None) -> str:
     """The catalog language for ``locale``: ``fi-FI`` → ``fi``, unknown → ``en``."""
     if not locale:
@@ -78,13 +79,18 @@ def gettext_for(message: str, locale: str | None) -> str:
     return _catalog(catalog_locale(locale)).get(message, message)
 
 
+@cache
+def _babel_locale(locale: str | None) -> Locale:
+    # Parsing a locale reads babel's data files; every message needs one.
+    try:
+        return Locale.parse((locale or DEFAULT_LOCALE).replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(DEFAULT_LOCALE)
+
+
 def format_value(value: object, locale: str | None) -> str:
     """A number, date or time written the way ``locale`` writes it."""
-    babel_locale = (locale or DEFAULT_LOCALE).replace("-", "_")
-    try:
-        Locale.parse(babel_locale)
-    except (UnknownLocaleError, ValueError):
-        babel_locale = DEFAULT_LOCALE
+    babel_locale = _babel_locale(locale)
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int | float):

@@ -79,6 +79,11 @@ def _files(f: Any, v: Any, a: Analysis, _: dt.date) -> Any:
     )
 
 
+def _vin(f: Any, text: str) -> str:
+    check = f.check_digit if f.check_digit != "auto" else identifiers.vin_needs_check_digit(text)
+    return identifiers.normalise_vin(text, check)
+
+
 CHECKERS: dict[str, Checker] = {
     "text": _text,
     "textarea": _text,
@@ -97,7 +102,7 @@ CHECKERS: dict[str, Checker] = {
     "time": _time,
     "file": _files,
     "plate": lambda f, v, a, t: plate.normalise_plate(as_string(v), f.region),
-    "vin": lambda f, v, a, t: identifiers.normalise_vin(as_string(v), f.check_digit),
+    "vin": lambda f, v, a, t: _vin(f, as_string(v)),
     "iban": lambda f, v, a, t: identifiers.normalise_iban(as_string(v)),
     "postal_code": lambda f, v, a, t: postal.normalise_postal_code(as_string(v), f.region),
     "national_id": lambda f, v, a, t: identifiers.normalise_national_id(as_string(v), f.region),
@@ -182,7 +187,8 @@ _EXAMPLES = {
 def message_for(field: Any, problem: FieldProblem, locale: str | None) -> str:
     """The problem's message in ``locale``, with its values formatted there."""
     params: dict[str, str] = {}
-    unit = getattr(field, "unit", None)
+    # vars(): a missing attribute on a pydantic model is slow to find out.
+    unit = vars(field).get("unit")
     unit_text = ""
     if unit:
         language = (locale or "").replace("_", "-").split("-")[0]
@@ -199,7 +205,7 @@ def message_for(field: Any, problem: FieldProblem, locale: str | None) -> str:
         if key in ("min", "max") and unit_text and problem.code in ("too_small", "too_large"):
             text = f"{text}\u00a0{unit_text}"
         params[key] = text
-    region = getattr(field, "region", None)
+    region = vars(field).get("region")
     examples = _EXAMPLES.get(problem.code, {})
     params["example"] = examples.get(region or "", next(iter(examples.values()), ""))
     if problem.code == "invalid_iban":

@@ -179,7 +179,11 @@ def test_unsafe_and_invalid_patterns() -> None:
         - {name: c, type: text, label: C, pattern: '[a-'}
         """
     )
-    assert [c for _, c, _ in _problems(text)] == ["unsafe_pattern"] * 3
+    assert [c for _, c, _ in _problems(text)] == [
+        "unsafe_pattern",
+        "unsafe_pattern",
+        "invalid_pattern",
+    ]
 
 
 def test_yaml_11_values_stay_strings_where_strings_are_meant() -> None:
@@ -334,3 +338,22 @@ def test_bad_reference_prefix() -> None:
     ((_, code, message),) = _problems(text)
     assert code == "invalid_value"
     assert "capital letters" in message
+
+
+def test_patterns_that_browsers_or_python_read_differently() -> None:
+    text = form_yaml(
+        """
+        - {name: a, type: text, label: A, pattern: '[[:alpha:]]+'}
+        - {name: b, type: text, label: B, pattern: '(?i)abc'}
+        - {name: c, type: text, label: C, pattern: '(?P<x>a)'}
+        - {name: d, type: text, label: D, pattern: '[a-'}
+        - {name: e, type: text, label: E, pattern: 'a{2,1}'}
+        """
+    )
+    assert [c for _, c, _ in _problems(text)] == ["invalid_pattern"] * 5
+
+
+def test_misspelt_type_key() -> None:
+    ((_, code, message),) = _problems(form_yaml("- {name: a, typ: text, label: A}"))
+    assert code == "unknown_key"
+    assert "did you mean 'type'?" in message

@@ -279,3 +279,20 @@ def test_conditions_chain_through_hidden_questions() -> None:
     assert dict(form.validate({"kind": "bike", "electric": True})) == {"kind": "bike"}
     assert errors(form, {"kind": "car", "electric": True}) == {"battery": "required"}
     assert errors(form, {"kind": "car", "electric": False}) == {"other": "required"}
+
+
+def test_vin_check_digit_where_it_is_mandatory() -> None:
+    form = make_form(
+        """
+        - {name: auto, type: vin, label: A}
+        - {name: always, type: vin, label: B, check_digit: true}
+        - {name: never, type: vin, label: C, check_digit: false}
+        """
+    )
+    european = "WVWZZZ1JZXW000001"  # position 9 is a plain character
+    assert form.validate({"auto": european, "never": "1M8GDM9AYKP042788"}) == {
+        "auto": european,
+        "never": "1M8GDM9AYKP042788",
+    }
+    assert errors(form, {"auto": "1M8GDM9AYKP042788"}) == {"auto": "vin_check_digit"}
+    assert errors(form, {"always": european}) == {"always": "vin_check_digit"}

@@ -62,6 +62,17 @@ def _vin_check_digit(vin: str) -> str:
     return "X" if remainder == 10 else str(remainder)
 
 
+#: First characters of the world manufacturer identifiers of regions whose
+#: rules make the check digit mandatory: North America (1-5) and China (L).
+#: Elsewhere, notably in Europe, position 9 is often a plain serial character.
+CHECK_DIGIT_REGIONS = frozenset("12345L")
+
+
+def vin_needs_check_digit(vin: str) -> bool:
+    """Whether ``vin`` comes from a region where the check digit is mandatory."""
+    return vin[:1].upper() in CHECK_DIGIT_REGIONS
+
+
 def normalise_vin(value: str, check_digit: bool = True) -> str:
     """Return the VIN ``value`` in upper case.
 

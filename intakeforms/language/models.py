@@ -223,9 +223,12 @@ class VinField(_Field):
     """A vehicle identification number (17 characters)."""
 
     type: Literal["vin"]
-    check_digit: bool = Field(
-        default=True,
-        description="Verify position 9. Many European VINs leave it unused: set false there.",
+    check_digit: bool | Literal["auto"] = Field(
+        default="auto",
+        description=(
+            "Verify the check digit at position 9: auto (where it is mandatory: "
+            "North American and Chinese VINs), true (always) or false (never)."
+        ),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import string
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,6 +133,19 @@ def shape_problems(doc: Document, error: ValidationError) -> list[Problem]:
                 )
             )
         elif kind == "union_tag_not_found":
+            written = _value(doc, path)
+            keys = list(written) if isinstance(written, dict) else []
+            close = difflib.get_close_matches("type", keys, 1, 0.6)
+            if close:
+                problems.append(
+                    doc.problem(
+                        (*path, close[0]),
+                        "unknown_key",
+                        f"unknown key {close[0]!r} (did you mean 'type'?)",
+                        key=True,
+                    )
+                )
+                continue
             problems.append(
                 doc.problem(
                     path,
@@ -490,6 +504,12 @@ def _check_choices(
         )
 
 
+#: Syntax that one of the engines reading a pattern (RE2 here, Python's
+#: engine in JSON Schema validators, ECMAScript in browsers) reads differently
+#: or not at all: inline flags, named groups, Python-only anchors.
+_NOT_PORTABLE = re.compile(r"\(\?(?!:)|\\[AZzhHR]")
+
+
 def _check_pattern(
     doc: Document,
     item: TextField | TextareaField,
@@ -499,31 +519,52 @@ def _check_pattern(
 ) -> None:
     assert item.pattern is not None
     where = (*here, "pattern")
+    python_error = _python_pattern_error(item.pattern)
     try:
         compiled = compile_pattern(item.pattern)
     except ValueError as exc:
-        problems.append(
-            doc.problem(
-                where,
-                "unsafe_pattern",
-                f"the pattern is refused: {exc}. Patterns run on a linear-time engine "
-                "(RE2): backreferences and lookaround are not available",
+        if python_error is None:
+            # Python's backtracking engine reads it, RE2 does not: a
+            # backreference or lookaround, which can take exponential time.
+            problems.append(
+                doc.problem(
+                    where,
+                    "unsafe_pattern",
+                    f"the pattern is refused: {exc}. Patterns run on a linear-time engine "
+                    "(RE2): backreferences and lookaround are not available",
+                )
             )
+            return
+        python_error = str(exc)
+    if python_error is None and _NOT_PORTABLE.search(item.pattern):
+        python_error = (
+            "inline flags, named groups and \\A \\Z anchors are read differently by browsers"
         )
-        return
-    try:
-        re.compile(item.pattern)
-    except re.error as exc:
+    if python_error is not None:
         problems.append(
             doc.problem(
                 where,
                 "invalid_pattern",
-                f"the pattern does not work in every validator: {exc}; keep to the common "
-                "syntax (classes, groups, quantifiers, alternation)",
+                f"the pattern does not work in every validator: {python_error}; keep to the "
+                "common syntax (classes, groups, quantifiers, alternation)",
             )
         )
         return
     analysis.patterns[item.name] = compiled
+
+
+def _python_pattern_error(pattern: str) -> str | None:
+    """Why Python's engine (used by JSON Schema validators) refuses the
+    published, whole-value form of ``pattern``, or None."""
+    with warnings.catch_warnings():
+        # "Possible nested set" and the like: syntax whose meaning will change.
+        warnings.simplefilter("error")
+        try:
+            re.compile(pattern)
+            re.compile(f"^(?:{pattern})$")
+        except (re.error, FutureWarning, DeprecationWarning) as exc:
+            return str(exc)
+    return None
 
 
 def _check_region(doc: Document, item: Any, here: Path, problems: list[Problem]) -> None:

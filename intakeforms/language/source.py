@@ -44,15 +44,15 @@ class _Resolver(yaml.resolver.BaseResolver):
 
 _Loader: type[Any]
 try:
-    from yaml import CParser  # type: ignore[attr-defined]
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]
 
-    class _CLoader(CParser, yaml.composer.Composer, _Resolver):  # type: ignore[misc]
+    class _CLoader(CParser, yaml.composer.Composer, _Resolver):
         def __init__(self, stream: str) -> None:
             CParser.__init__(self, stream)
             _Resolver.__init__(self)
 
     _Loader = _CLoader
-except ImportError:  # pragma: no cover - libyaml is in every wheel we install
+except ImportError:  # pragma: no cover - PyYAML's wheels all carry libyaml
 
     class _PyLoader(
         yaml.reader.Reader,
@@ -199,7 +199,7 @@ class _Builder:
                 f"YAML tag {node.tag!r} is not allowed; remove it and write a plain value",
             )
         if isinstance(node, yaml.ScalarNode):
-            if node.style is None and node.value in _NULLS:
+            if not node.style and node.value in _NULLS:
                 return None
             return str(node.value)
         if isinstance(node, yaml.SequenceNode):
@@ -231,7 +231,8 @@ class _Builder:
         return result
 
 
+# A plain scalar's style is None from PyYAML's composer and "" from libyaml's.
 def _is_merge(node: yaml.Node) -> bool:
     return node.tag == "tag:yaml.org,2002:merge" or (
-        isinstance(node, yaml.ScalarNode) and node.style is None and node.value == "<<"
+        isinstance(node, yaml.ScalarNode) and not node.style and node.value == "<<"
     )
