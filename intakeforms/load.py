@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from intakeforms.errors import FormError, Problem
 from intakeforms.form import Form
 from intakeforms.language.models import FormDefinition
-from intakeforms.language.rules import Analysis, analyse, shape_problems
+from intakeforms.language.rules import Analysis, analyse
+from intakeforms.language.shape import shape_problems
 from intakeforms.language.source import MAX_FILE_BYTES, SourceError, read_document
 from intakeforms.validate import check_answer
 

@@ -1,228 +1,47 @@
 """The rules a form must follow beyond its shape, each reported with its place.
 
-:func:`shape_problems` turns pydantic's errors into site-owner language (unknown
-keys with a "did you mean", unknown field types); :func:`analyse` checks what
-needs the whole form and prepares what validation needs (parsed conditions,
-compiled patterns, bounds, an evaluation order).
+:func:`analyse` checks what needs the whole form and prepares what validation
+needs (parsed conditions, compiled patterns, bounds, an evaluation order).
+Shape mistakes (unknown keys, wrong value types) are told first, by
+:mod:`intakeforms.language.shape`.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 import string
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
 from babel import Locale, UnknownLocaleError
-from pydantic import BaseModel, ValidationError
 
 from intakeforms.errors import Problem
 from intakeforms.fields import FieldProblem
 from intakeforms.fields.dates import DateBound, parse_date_bound, parse_time
 from intakeforms.fields.files import parse_size
-from intakeforms.fields.text import compile_pattern
 from intakeforms.language import conditions as cond
 from intakeforms.language.models import (
     ANY_LOCALE,
-    FIELD_MODELS,
-    FIELD_TYPES,
     ChoiceField,
     DateField,
-    DeliverTarget,
-    EmailTarget,
     FileField,
     FormDefinition,
     MultichoiceField,
     TextareaField,
     TextField,
     TimeField,
-    WebhookTarget,
 )
+from intakeforms.language.patterns import PatternError, compile_site_pattern
+from intakeforms.language.shape import did_you_mean
 from intakeforms.language.source import Document, Path
 
-__all__ = ["Analysis", "analyse", "shape_problems"]
+__all__ = ["CONDITION_SOURCES", "Analysis", "analyse"]
 
 #: Field types a ``when`` may read: their answers compare the same way in
 #: Python, in JSON Schema and in the browser.
 CONDITION_SOURCES = ("choice", "multichoice", "boolean", "consent", "integer", "number")
-
-
-def _did_you_mean(word: str, options: Iterator[str] | list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-# -- shape -------------------------------------------------------------------
-
-
-def _model_at(path: Path, values: Any) -> type[BaseModel] | None:
-    if path == ():
-        return FormDefinition
-    if len(path) == 2 and path[0] == "fields" and isinstance(values, dict):
-        items = values.get("fields")
-        if isinstance(items, list) and isinstance(path[1], int) and path[1] < len(items):
-            item = items[path[1]]
-            if isinstance(item, dict):
-                return FIELD_MODELS.get(str(item.get("type")))
-    if len(path) == 2 and path[0] == "deliver":
-        return DeliverTarget
-    if len(path) == 3 and path[0] == "deliver":
-        targets: dict[str, type[BaseModel]] = {"email": EmailTarget, "webhook": WebhookTarget}
-        return targets.get(str(path[2]))
-    return None
-
-
-def _strip_tags(loc: tuple[str | int, ...], values: Any) -> Path:
-    """Drop pydantic's union member names from a location."""
-    path: list[str | int] = []
-    node = values
-    for part in loc:
-        if (
-            isinstance(node, dict)
-            and isinstance(part, str)
-            and part not in node
-            and (part in FIELD_TYPES or "[" in part or part.startswith("function-"))
-        ):
-            continue
-        path.append(part)
-        if isinstance(node, dict) and isinstance(part, str):
-            node = node.get(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
-            node = None
-    return tuple(path)
-
-
-def shape_problems(doc: Document, error: ValidationError) -> list[Problem]:
-    """pydantic's errors as problems a site owner can act on."""
-    problems = []
-    items = error.errors(include_url=False)
-    # A misspelt key shows up twice: unknown 'lable' and missing 'label'.
-    # Report it once, as the unknown key with its suggestion.
-    misspelt = {
-        (path[:-1], close)
-        for item in items
-        if item["type"] == "extra_forbidden"
-        for path in [_strip_tags(item["loc"], doc.values)]
-        for close in difflib.get_close_matches(str(path[-1]), _keys_at(path[:-1], doc), 1, 0.6)
-    }
-    for item in items:
-        path = _strip_tags(item["loc"], doc.values)
-        kind = item["type"]
-        if kind == "missing" and (path[:-1], path[-1]) in misspelt:
-            continue
-        if kind == "extra_forbidden":
-            key = str(path[-1])
-            hint = _did_you_mean(key, _keys_at(path[:-1], doc))
-            problems.append(
-                doc.problem(path, "unknown_key", f"unknown key {key!r}{hint}", key=True)
-            )
-        elif kind == "union_tag_invalid":
-            given = str(item["ctx"]["tag"])
-            problems.append(
-                doc.problem(
-                    (*path, "type"),
-                    "unknown_field_type",
-                    f"unknown field type {given!r}{_did_you_mean(given, FIELD_TYPES)}; "
-                    f"the types are {', '.join(FIELD_TYPES)}",
-                )
-            )
-        elif kind == "union_tag_not_found":
-            written = _value(doc, path)
-            keys = list(written) if isinstance(written, dict) else []
-            close = difflib.get_close_matches("type", keys, 1, 0.6)
-            if close:
-                problems.append(
-                    doc.problem(
-                        (*path, close[0]),
-                        "unknown_key",
-                        f"unknown key {close[0]!r} (did you mean 'type'?)",
-                        key=True,
-                    )
-                )
-                continue
-            problems.append(
-                doc.problem(
-                    path,
-                    "missing_key",
-                    f"every field needs a 'type' (one of {', '.join(FIELD_TYPES)})",
-                )
-            )
-        elif kind == "missing":
-            problems.append(
-                doc.problem(path[:-1], "missing_key", f"missing required key {path[-1]!r}")
-            )
-        elif kind == "string_pattern_mismatch" and path in (("form",),):
-            problems.append(
-                doc.problem(
-                    path,
-                    "invalid_slug",
-                    f"the form id {_value(doc, path)!r} is not a slug; use lowercase "
-                    "letters, digits and dashes, like car-service",
-                )
-            )
-        elif kind == "string_pattern_mismatch" and path[-1] == "name":
-            problems.append(
-                doc.problem(
-                    path,
-                    "invalid_name",
-                    f"the field name {_value(doc, path)!r} is not valid; use lowercase "
-                    "letters, digits and _, starting with a letter, like first_name",
-                )
-            )
-        elif kind == "string_pattern_mismatch" and path == ("reference_prefix",):
-            problems.append(
-                doc.problem(
-                    path,
-                    "invalid_value",
-                    "reference_prefix is 1 to 10 capital letters or digits, starting "
-                    "with a letter, like CAR",
-                )
-            )
-        else:
-            problems.append(doc.problem(path, "invalid_value", _pydantic_message(item)))
-    return problems
-
-
-def _keys_at(path: Path, doc: Document) -> list[str]:
-    model = _model_at(path, doc.values)
-    return list(model.model_fields) if model else []
-
-
-def _value(doc: Document, path: Path) -> Any:
-    node = doc.values
-    for part in path:
-        node = node[part]
-    return node
-
-
-def _pydantic_message(item: Any) -> str:
-    message = str(item["msg"])
-    if item["type"] in ("bool_parsing", "bool_type"):
-        return "write true or false"
-    if (
-        item["type"] in ("dict_type", "model_type")
-        and item["loc"]
-        and item["loc"][-1]
-        in (
-            "label",
-            "title",
-            "help",
-            "placeholder",
-            "description",
-            "unit",
-        )
-    ):
-        return "write text, or a map from locale to text like {en: Email, fi: Sähköposti}"
-    return message[0].lower() + message[1:]
-
-
-# -- whole-form rules --------------------------------------------------------
 
 
 @dataclass
@@ -272,7 +91,7 @@ def analyse(
         except cond.ConditionError as exc:
             message = str(exc)
             if exc.code == "unknown_field_reference":
-                message += _did_you_mean(str(exc.path[-1]), list(fields))
+                message += did_you_mean(str(exc.path[-1]), list(fields))
             problems.append(doc.problem(exc.path, exc.code, message, key=exc.key))
     _order(doc, form, analysis, problems)
 
@@ -346,7 +165,7 @@ def _check_texts(
                         (*path, code),
                         "unknown_locale",
                         f"{code!r} is not one of the form's locales "
-                        f"({', '.join(form.locales)}){_did_you_mean(code, form.locales)}",
+                        f"({', '.join(form.locales)}){did_you_mean(code, form.locales)}",
                         key=True,
                     )
                 )
@@ -504,12 +323,6 @@ def _check_choices(
         )
 
 
-#: Syntax that one of the engines reading a pattern (RE2 here, Python's
-#: engine in JSON Schema validators, ECMAScript in browsers) reads differently
-#: or not at all: inline flags, named groups, Python-only anchors.
-_NOT_PORTABLE = re.compile(r"\(\?(?!:)|\\[AZzhHR]")
-
-
 def _check_pattern(
     doc: Document,
     item: TextField | TextareaField,
@@ -518,53 +331,10 @@ def _check_pattern(
     problems: list[Problem],
 ) -> None:
     assert item.pattern is not None
-    where = (*here, "pattern")
-    python_error = _python_pattern_error(item.pattern)
     try:
-        compiled = compile_pattern(item.pattern)
-    except ValueError as exc:
-        if python_error is None:
-            # Python's backtracking engine reads it, RE2 does not: a
-            # backreference or lookaround, which can take exponential time.
-            problems.append(
-                doc.problem(
-                    where,
-                    "unsafe_pattern",
-                    f"the pattern is refused: {exc}. Patterns run on a linear-time engine "
-                    "(RE2): backreferences and lookaround are not available",
-                )
-            )
-            return
-        python_error = str(exc)
-    if python_error is None and _NOT_PORTABLE.search(item.pattern):
-        python_error = (
-            "inline flags, named groups and \\A \\Z anchors are read differently by browsers"
-        )
-    if python_error is not None:
-        problems.append(
-            doc.problem(
-                where,
-                "invalid_pattern",
-                f"the pattern does not work in every validator: {python_error}; keep to the "
-                "common syntax (classes, groups, quantifiers, alternation)",
-            )
-        )
-        return
-    analysis.patterns[item.name] = compiled
-
-
-def _python_pattern_error(pattern: str) -> str | None:
-    """Why Python's engine (used by JSON Schema validators) refuses the
-    published, whole-value form of ``pattern``, or None."""
-    with warnings.catch_warnings():
-        # "Possible nested set" and the like: syntax whose meaning will change.
-        warnings.simplefilter("error")
-        try:
-            re.compile(pattern)
-            re.compile(f"^(?:{pattern})$")
-        except (re.error, FutureWarning, DeprecationWarning) as exc:
-            return str(exc)
-    return None
+        analysis.patterns[item.name] = compile_site_pattern(item.pattern)
+    except PatternError as exc:
+        problems.append(doc.problem((*here, "pattern"), exc.code, str(exc)))
 
 
 def _check_region(doc: Document, item: Any, here: Path, problems: list[Problem]) -> None:
@@ -590,7 +360,7 @@ def _check_region(doc: Document, item: Any, here: Path, problems: list[Problem])
                 (*here, "region"),
                 "unknown_region",
                 f"region {region!r} is not supported for {item.type}"
-                f"{_did_you_mean(region, sorted(supported))}; use one of {listed}",
+                f"{did_you_mean(region, sorted(supported))}; use one of {listed}",
             )
         )
 
@@ -623,7 +393,7 @@ def _parse_when(
                     where,
                     "invalid_condition",
                     f"{value!r} is not a choice of {name!r}"
-                    f"{_did_you_mean(str(value), list(source.choices))}; "
+                    f"{did_you_mean(str(value), list(source.choices))}; "
                     f"the choices are {', '.join(source.choices)}",
                 )
             return str(value)
@@ -714,7 +484,7 @@ def _check_summary(
                     ("summary",),
                     "unknown_field_reference",
                     f"the summary names {{{name}}}, which is not a field of this form"
-                    f"{_did_you_mean(name, list(fields))}",
+                    f"{did_you_mean(name, list(fields))}",
                 )
             )
         elif spec or conversion:

@@ -1,0 +1,194 @@
+"""pydantic's errors about a form file, told in a site owner's words.
+
+Unknown keys get a "did you mean", an unknown field type lists the types, and
+every problem points at the file:line:col where it was written.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from intakeforms.errors import Problem
+from intakeforms.language.models import (
+    FIELD_MODELS,
+    FIELD_TYPES,
+    DeliverTarget,
+    EmailTarget,
+    FormDefinition,
+    WebhookTarget,
+)
+from intakeforms.language.source import Document, Path
+
+__all__ = ["did_you_mean", "shape_problems"]
+
+
+def did_you_mean(word: str, options: Iterator[str] | list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _model_at(path: Path, values: Any) -> type[BaseModel] | None:
+    if path == ():
+        return FormDefinition
+    if len(path) == 2 and path[0] == "fields" and isinstance(values, dict):
+        items = values.get("fields")
+        if isinstance(items, list) and isinstance(path[1], int) and path[1] < len(items):
+            item = items[path[1]]
+            if isinstance(item, dict):
+                return FIELD_MODELS.get(str(item.get("type")))
+    if len(path) == 2 and path[0] == "deliver":
+        return DeliverTarget
+    if len(path) == 3 and path[0] == "deliver":
+        targets: dict[str, type[BaseModel]] = {"email": EmailTarget, "webhook": WebhookTarget}
+        return targets.get(str(path[2]))
+    return None
+
+
+def _strip_tags(loc: tuple[str | int, ...], values: Any) -> Path:
+    """Drop pydantic's union member names from a location."""
+    path: list[str | int] = []
+    node = values
+    for part in loc:
+        if (
+            isinstance(node, dict)
+            and isinstance(part, str)
+            and part not in node
+            and (part in FIELD_TYPES or "[" in part or part.startswith("function-"))
+        ):
+            continue
+        path.append(part)
+        if isinstance(node, dict) and isinstance(part, str):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(path)
+
+
+def shape_problems(doc: Document, error: ValidationError) -> list[Problem]:
+    """pydantic's errors as problems a site owner can act on."""
+    problems = []
+    items = error.errors(include_url=False)
+    # A misspelt key shows up twice: unknown 'lable' and missing 'label'.
+    # Report it once, as the unknown key with its suggestion.
+    misspelt = {
+        (path[:-1], close)
+        for item in items
+        if item["type"] == "extra_forbidden"
+        for path in [_strip_tags(item["loc"], doc.values)]
+        for close in difflib.get_close_matches(str(path[-1]), _keys_at(path[:-1], doc), 1, 0.6)
+    }
+    for item in items:
+        path = _strip_tags(item["loc"], doc.values)
+        kind = item["type"]
+        if kind == "missing" and (path[:-1], path[-1]) in misspelt:
+            continue
+        if kind == "extra_forbidden":
+            key = str(path[-1])
+            hint = did_you_mean(key, _keys_at(path[:-1], doc))
+            problems.append(
+                doc.problem(path, "unknown_key", f"unknown key {key!r}{hint}", key=True)
+            )
+        elif kind == "union_tag_invalid":
+            given = str(item["ctx"]["tag"])
+            problems.append(
+                doc.problem(
+                    (*path, "type"),
+                    "unknown_field_type",
+                    f"unknown field type {given!r}{did_you_mean(given, FIELD_TYPES)}; "
+                    f"the types are {', '.join(FIELD_TYPES)}",
+                )
+            )
+        elif kind == "union_tag_not_found":
+            written = _value(doc, path)
+            keys = list(written) if isinstance(written, dict) else []
+            close = difflib.get_close_matches("type", keys, 1, 0.6)
+            if close:
+                problems.append(
+                    doc.problem(
+                        (*path, close[0]),
+                        "unknown_key",
+                        f"unknown key {close[0]!r} (did you mean 'type'?)",
+                        key=True,
+                    )
+                )
+                continue
+            problems.append(
+                doc.problem(
+                    path,
+                    "missing_key",
+                    f"every field needs a 'type' (one of {', '.join(FIELD_TYPES)})",
+                )
+            )
+        elif kind == "missing":
+            problems.append(
+                doc.problem(path[:-1], "missing_key", f"missing required key {path[-1]!r}")
+            )
+        elif kind == "string_pattern_mismatch" and path in (("form",),):
+            problems.append(
+                doc.problem(
+                    path,
+                    "invalid_slug",
+                    f"the form id {_value(doc, path)!r} is not a slug; use lowercase "
+                    "letters, digits and dashes, like car-service",
+                )
+            )
+        elif kind == "string_pattern_mismatch" and path[-1] == "name":
+            problems.append(
+                doc.problem(
+                    path,
+                    "invalid_name",
+                    f"the field name {_value(doc, path)!r} is not valid; use lowercase "
+                    "letters, digits and _, starting with a letter, like first_name",
+                )
+            )
+        elif kind == "string_pattern_mismatch" and path == ("reference_prefix",):
+            problems.append(
+                doc.problem(
+                    path,
+                    "invalid_value",
+                    "reference_prefix is 1 to 10 capital letters or digits, starting "
+                    "with a letter, like CAR",
+                )
+            )
+        else:
+            problems.append(doc.problem(path, "invalid_value", _pydantic_message(item)))
+    return problems
+
+
+def _keys_at(path: Path, doc: Document) -> list[str]:
+    model = _model_at(path, doc.values)
+    return list(model.model_fields) if model else []
+
+
+def _value(doc: Document, path: Path) -> Any:
+    node = doc.values
+    for part in path:
+        node = node[part]
+    return node
+
+
+def _pydantic_message(item: Any) -> str:
+    message = str(item["msg"])
+    if item["type"] in ("bool_parsing", "bool_type"):
+        return "write true or false"
+    if (
+        item["type"] in ("dict_type", "model_type")
+        and item["loc"]
+        and item["loc"][-1]
+        in (
+            "label",
+            "title",
+            "help",
+            "placeholder",
+            "description",
+            "unit",
+        )
+    ):
+        return "write text, or a map from locale to text like {en: Email, fi: Sähköposti}"
+    return message[0].lower() + message[1:]
