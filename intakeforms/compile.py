@@ -1,4 +1,5 @@
-"""Form → JSON Schema 2020-12 of its submission; the language → its own schema.
+"""Form → JSON Schema 2020-12 of its submission and the localized widget spec;
+the language → its own schema.
 
 One function per field type (``FIELD_SCHEMAS``, kept exhaustive by a test).
 Patterns are the very ones the Python checkers use, so server, widgets and
@@ -9,11 +10,12 @@ third parties agree on every answer's shape. What a schema cannot say
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from intakeforms.fields import identifiers, phone, plate, postal
-from intakeforms.fields.dates import DATE_PATTERN, TIME_PATTERN
+from intakeforms.fields.dates import DATE_PATTERN, TIME_PATTERN, resolve_date_bound
 from intakeforms.fields.text import (
     EMAIL_MAX_LENGTH,
     EMAIL_PATTERN,
@@ -21,14 +23,22 @@ from intakeforms.fields.text import (
     FORBIDDEN_IN_TEXT,
     URL_PATTERN,
 )
-from intakeforms.language.conditions import condition_schema
+from intakeforms.language.conditions import AllOf, AnyOf, condition_schema
 from intakeforms.language.models import ANY_LOCALE, FormDefinition
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
     from intakeforms.language.rules import Analysis
 
-__all__ = ["FIELD_SCHEMAS", "JSON_SCHEMA_DIALECT", "compile_schema", "language_schema"]
+__all__ = [
+    "FIELD_INPUTS",
+    "FIELD_SCHEMAS",
+    "JSON_SCHEMA_DIALECT",
+    "compile_schema",
+    "compile_spec",
+    "condition_json",
+    "language_schema",
+]
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -184,4 +194,178 @@ def language_schema() -> dict[str, Any]:
         "$id": "https://intakeforms.invalid/schema/form.json",
         **schema,
         "title": "intakeforms form",
+    }
+
+
+# -- the localized descriptor the HTML page and the widgets render from -------
+
+#: HTML input hints per field type: what the browser shows and fills in.
+#: ``autocomplete`` tokens follow the HTML standard's autofill names.
+FIELD_INPUTS: dict[str, dict[str, str]] = {
+    "text": {"control": "input", "type": "text"},
+    "textarea": {"control": "textarea"},
+    "email": {"control": "input", "type": "email", "autocomplete": "email", "spellcheck": "false"},
+    "phone": {"control": "input", "type": "tel", "autocomplete": "tel", "inputmode": "tel"},
+    "url": {"control": "input", "type": "url", "autocomplete": "url", "inputmode": "url"},
+    # type=number loses "120 000" and wheels values away; numeric keyboards
+    # come from inputmode instead.
+    "integer": {"control": "input", "type": "text", "inputmode": "numeric"},
+    "number": {"control": "input", "type": "text", "inputmode": "decimal"},
+    "choice": {"control": "radio"},
+    "multichoice": {"control": "checkbox"},
+    "boolean": {"control": "radio"},
+    "consent": {"control": "checkbox"},
+    "date": {"control": "input", "type": "date"},
+    "time": {"control": "input", "type": "time"},
+    "file": {"control": "file", "type": "file"},
+    "plate": {
+        "control": "input",
+        "type": "text",
+        "autocomplete": "off",
+        "autocapitalize": "characters",
+        "spellcheck": "false",
+    },
+    "vin": {
+        "control": "input",
+        "type": "text",
+        "autocomplete": "off",
+        "autocapitalize": "characters",
+        "spellcheck": "false",
+    },
+    "iban": {
+        "control": "input",
+        "type": "text",
+        "autocomplete": "off",
+        "autocapitalize": "characters",
+        "spellcheck": "false",
+    },
+    "postal_code": {"control": "input", "type": "text", "autocomplete": "postal-code"},
+    "national_id": {
+        "control": "input",
+        "type": "text",
+        "autocomplete": "off",
+        "autocapitalize": "characters",
+        "spellcheck": "false",
+    },
+    "business_id": {
+        "control": "input",
+        "type": "text",
+        "autocomplete": "off",
+        "spellcheck": "false",
+    },
+}
+
+#: More than this many choices show as a drop-down list instead of buttons.
+SELECT_OVER = 7
+_DIGIT_POSTAL = ("FI", "SE", "NO", "DK", "DE", "EE", "US")
+
+
+def _input(field: Any) -> dict[str, str]:
+    hints = dict(FIELD_INPUTS[field.type])
+    if field.type == "text" and getattr(field, "role", None) == "customer_name":
+        hints["autocomplete"] = "name"
+    if field.type == "choice" and len(field.choices) > SELECT_OVER:
+        hints["control"] = "select"
+    if field.type == "postal_code" and field.region in _DIGIT_POSTAL:
+        hints["inputmode"] = "numeric"
+    return hints
+
+
+def condition_json(condition: Any) -> dict[str, Any]:
+    """A condition as plain JSON for the browser: ``{"all": [...]}``,
+    ``{"any": [...]}`` or ``{"field", "op", "value", "multiple"}``."""
+    if isinstance(condition, AllOf):
+        return {"all": [condition_json(c) for c in condition.items]}
+    if isinstance(condition, AnyOf):
+        return {"any": [condition_json(c) for c in condition.items]}
+    value = list(condition.value) if condition.op == "in" else condition.value
+    return {
+        "field": condition.field,
+        "op": condition.op,
+        "value": value,
+        "multiple": condition.multiple,
+    }
+
+
+def _spec_field(form: Form, field: Any, locale: str, today: dt.date) -> dict[str, Any]:
+    def text(key: str) -> str | None:
+        value = getattr(field, key, None)
+        return None if value is None else form.text(value, locale)
+
+    item: dict[str, Any] = {
+        "name": field.name,
+        "type": field.type,
+        "label": text("label"),
+        "help": text("help"),
+        "placeholder": text("placeholder"),
+        "required": bool(field.required),
+        "sensitive": bool(field.sensitive),
+        "input": _input(field),
+    }
+    schema = FIELD_SCHEMAS[field.type](field, form.analysis)
+    for key, out in (
+        ("pattern", "pattern"),
+        ("minLength", "min_length"),
+        ("maxLength", "max_length"),
+    ):
+        if key in schema:
+            item[out] = schema[key]
+    if "not" in schema:
+        item["forbidden"] = schema["not"]["pattern"]
+    if field.type in ("integer", "number", "multichoice"):
+        item["min"], item["max"] = field.min, field.max
+    if field.type in ("integer", "number"):
+        item["unit"] = text("unit")
+    if field.type == "date":
+        low, high = form.analysis.date_bounds.get(field.name, (None, None))
+        item["min"] = None if low is None else resolve_date_bound(low, today).isoformat()
+        item["max"] = None if high is None else resolve_date_bound(high, today).isoformat()
+    if field.type == "time":
+        low, high = form.analysis.time_bounds.get(field.name, (None, None))
+        item["min"] = None if low is None else low.isoformat("minutes")
+        item["max"] = None if high is None else high.isoformat("minutes")
+    if field.type in ("choice", "multichoice"):
+        item["choices"] = [
+            {"value": key, "label": form.text(label, locale)}
+            for key, label in field.choices.items()
+        ]
+    if field.type == "file":
+        item["accept"] = list(field.accept)
+        item["max_files"] = field.max_files
+        item["max_size"] = form.analysis.max_bytes.get(field.name, 0)
+    if field.name in form.analysis.defaults:
+        item["default"] = form.analysis.defaults[field.name]
+    visibility = form.analysis.visibility.get(field.name, ())
+    item["when"] = (
+        None
+        if not visibility
+        else condition_json(visibility[0])
+        if len(visibility) == 1
+        else {"all": [condition_json(c) for c in visibility]}
+    )
+    return item
+
+
+def compile_spec(
+    form: Form, locale: str | None = None, today: dt.date | None = None
+) -> dict[str, Any]:
+    """The localized descriptor the HTML page and the widgets render from.
+
+    Texts are in ``locale`` (else the form's default), relative date bounds
+    are resolved for ``today``, and ``when`` is a plain JSON condition tree
+    whose meaning is that of :func:`intakeforms.language.conditions.evaluate`.
+    """
+    chosen = locale if locale in form.locales else form.default_locale
+    day = today or dt.date.today()
+    definition = form.definition
+    return {
+        "form": form.id,
+        "version": form.version,
+        "locale": chosen,
+        "locales": form.locales,
+        "title": form.title(chosen),
+        "description": None
+        if definition.description is None
+        else form.text(definition.description, chosen),
+        "fields": [_spec_field(form, f, chosen, day) for f in definition.fields],
     }

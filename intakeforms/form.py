@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from intakeforms.compile import compile_schema
+from intakeforms.compile import compile_schema, compile_spec
 from intakeforms.language.models import ANY_LOCALE, FormDefinition
 from intakeforms.language.rules import Analysis
 from intakeforms.validate import Answers, validate_answers
@@ -78,6 +78,10 @@ class Form:
         ``locale`` (fi, sv, en), else in the form's default locale.
         """
         return validate_answers(self, answers, locale=locale, today=today)
+
+    def spec(self, locale: str | None = None, today: dt.date | None = None) -> dict[str, Any]:
+        """The localized descriptor the HTML page and the widgets render from."""
+        return compile_spec(self, locale, today)
 
     def json_schema(self) -> dict[str, Any]:
         """The JSON Schema 2020-12 of this form's submission."""

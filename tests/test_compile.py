@@ -269,3 +269,31 @@ def test_validate_and_schema_agree(path: Path) -> None:
             )
 
     check()
+
+
+def test_spec_is_localized_and_resolves_dates() -> None:
+    form = load_form(EXAMPLES / "car-service" / "car-service.yaml")
+    spec = form.spec("sv", today=TODAY)
+    assert (spec["form"], spec["locale"], spec["title"]) == ("car-service", "sv", "Servicebokning")
+    fields = {f["name"]: f for f in spec["fields"]}
+    assert fields["service"]["choices"][1] == {"value": "repair", "label": "Reparation"}
+    assert fields["symptoms"]["when"] == {
+        "field": "service",
+        "op": "eq",
+        "value": "repair",
+        "multiple": False,
+    }
+    assert (fields["preferred_date"]["min"], fields["preferred_date"]["max"]) == (
+        "2026-11-24",
+        "2027-05-22",
+    )
+    assert fields["mileage"]["input"]["inputmode"] == "numeric"
+    assert fields["email"]["input"]["autocomplete"] == "email"
+    assert fields["name"]["input"]["autocomplete"] == "name"
+    assert form.spec("de")["locale"] == "fi"  # not a form language: the default
+
+
+def test_spec_inputs_cover_every_field_type() -> None:
+    from intakeforms.compile import FIELD_INPUTS
+
+    assert set(FIELD_INPUTS) == set(FIELD_TYPES)
