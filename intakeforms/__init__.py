@@ -1,13 +1,19 @@
 """intakeforms: YAML contact forms → validated web forms, chat pop-ups and agent emails.
 
->>> from intakeforms import load_form
->>> form = load_form("examples/car-service/car-service.yaml")
->>> form.validate({"plate": "abc123", ...}, locale="fi")["plate"]
-'ABC-123'
+Load a form with ``load_form(path)``, check answers with
+``form.validate(answers, locale="fi")``, serve forms with
+``intakeforms.web.create_app(forms, settings)``.
 """
 
 from intakeforms.compile import compile_schema, language_schema
-from intakeforms.errors import FieldError, FormError, IntakeError, InvalidAnswers, Problem
+from intakeforms.errors import (
+    FieldError,
+    FormError,
+    IntakeError,
+    InvalidAnswers,
+    Problem,
+    StoreUnavailable,
+)
 from intakeforms.form import Form
 from intakeforms.load import load_form, load_form_text, load_forms
 from intakeforms.validate import Answers
@@ -20,6 +26,7 @@ __all__ = [
     "IntakeError",
     "InvalidAnswers",
     "Problem",
+    "StoreUnavailable",
     "compile_schema",
     "language_schema",
     "load_form",

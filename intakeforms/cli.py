@@ -1,4 +1,4 @@
-"""The ``intakeforms`` command: check, schema.
+"""The ``intakeforms`` command: check, schema, serve.
 
 ``check`` prints ``file:line:col: message`` for each problem (the format
 editors and CI annotate), and exits 1 when there is any.
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from intakeforms.compile import language_schema
-from intakeforms.errors import FormError
+from intakeforms.errors import FormError, IntakeError
 from intakeforms.load import find_form_files, load_form, load_forms
 
 __all__ = ["main"]
@@ -54,6 +54,30 @@ def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace, err: TextIO) -> int:
+    import uvicorn
+
+    from intakeforms.settings import load_settings
+    from intakeforms.web import create_app
+
+    try:
+        forms = load_forms(args.paths)
+        settings = load_settings(file=args.settings)
+    except IntakeError as exc:
+        err.write(f"{exc}\n")
+        return 1
+    if not forms:
+        err.write("intakeforms serve: no forms found in the given paths\n")
+        return 1
+    app = create_app(forms, settings)
+    shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host  # noqa: S104
+    err.write(
+        f"Serving {len(forms)} form(s); open http://{shown}:{args.port}/forms/{forms[0].id}\n"
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="intakeforms", description="YAML contact forms for customer service."
@@ -66,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument(
         "--language", action="store_true", help="the schema of the YAML form language itself"
     )
+    serve = commands.add_parser("serve", help="run the service (forms, API, store)")
+    serve.add_argument("paths", nargs="+", metavar="PATH", help="form files or folders")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--settings", help="a TOML settings file (else INTAKE_SETTINGS)")
+    serve.add_argument("--log-level", default="info", help="uvicorn's log level")
     return parser
 
 
@@ -74,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check":
         return _check(args.paths, sys.stdout, sys.stderr)
+    if args.command == "serve":
+        return _serve(args, sys.stderr)
     return _schema(args, sys.stdout, sys.stderr)
 
 

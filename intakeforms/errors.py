@@ -5,19 +5,30 @@ Every error the library raises on purpose is an ``IntakeError``::
     IntakeError
     ├── FormError          a form file a site owner wrote is wrong;
     │                      ``.problems`` lists each one with file:line:col
-    └── InvalidAnswers     a customer's answers do not fit the form;
-                           ``.errors`` lists every problem as {field, code, message}
+    ├── InvalidAnswers     a customer's answers do not fit the form;
+    │                      ``.errors`` lists every problem as {field, code, message}
+    └── StoreUnavailable   the submission store cannot be read or written
+                           (locked, disk full, read-only, missing folder); the
+                           web layer answers 503 and never acknowledges the post
 
 Author mistakes and bad data are kept apart (as pydantic does): a ``FormError``
 is for the person editing YAML and carries locations, an ``InvalidAnswers`` is
-for the customer and carries translated messages.
+for the customer and carries translated messages. A ``StoreUnavailable`` is
+for whoever runs the service: its message says what failed and how to fix it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["FieldError", "FormError", "IntakeError", "InvalidAnswers", "Problem"]
+__all__ = [
+    "FieldError",
+    "FormError",
+    "IntakeError",
+    "InvalidAnswers",
+    "Problem",
+    "StoreUnavailable",
+]
 
 
 class IntakeError(Exception):
@@ -66,3 +77,12 @@ class InvalidAnswers(IntakeError):
         self.errors = errors
         listed = "; ".join(f"{e.field}: {e.message} ({e.code})" for e in errors)
         super().__init__(f"{len(errors)} invalid answer(s): {listed}")
+
+
+class StoreUnavailable(IntakeError):
+    """The submission store failed; the message says what and how to fix it.
+
+    Raised for every database failure (locked beyond the busy timeout, disk
+    full, read-only file, missing folder, a closed store). Nothing was stored
+    by the call that raised it, so the submission must not be acknowledged.
+    """

@@ -12,7 +12,7 @@ import gettext
 from functools import cache
 from pathlib import Path
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale, UnknownLocaleError, negotiate_locale
 from babel.dates import format_date, format_time
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -24,6 +24,7 @@ __all__ = [
     "catalog_locale",
     "format_value",
     "gettext_for",
+    "negotiate",
 ]
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -100,3 +101,34 @@ def format_value(value: object, locale: str | None) -> str:
     if isinstance(value, dt.time):
         return format_time(value, format="short", locale=babel_locale)
     return str(value)
+
+
+def negotiate(
+    available: list[str], requested: str | None = None, accept_language: str | None = None
+) -> str:
+    """The language to answer in: ``requested`` (``?lang=``) when the form has
+    it, else the best match for the ``Accept-Language`` header, else the
+    form's default (the first of ``available``)."""
+    if requested and requested in available:
+        return requested
+    if accept_language:
+        preferred = []
+        for part in accept_language.split(",")[:20]:
+            tag, _, params = part.strip().partition(";")
+            quality = 1.0
+            if params.strip().startswith("q="):
+                try:
+                    quality = float(params.strip()[2:])
+                except ValueError:
+                    quality = 0.0
+            if tag and quality > 0:
+                preferred.append((quality, tag.strip()))
+        preferred.sort(key=lambda item: -item[0])
+        ordered = [tag for _, tag in preferred]
+        found = negotiate_locale(ordered, available, sep="-")
+        if found is None:
+            # fi-FI asks for fi; babel matches only when the form lists the region.
+            found = negotiate_locale([t.split("-")[0] for t in ordered], available, sep="-")
+        if found is not None:
+            return str(found)
+    return available[0]

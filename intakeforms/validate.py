@@ -28,7 +28,14 @@ if TYPE_CHECKING:
     from intakeforms.form import Form
     from intakeforms.language.rules import Analysis
 
-__all__ = ["CHECKERS", "MESSAGES", "Answers", "check_answer", "validate_answers"]
+__all__ = [
+    "CHECKERS",
+    "MESSAGES",
+    "Answers",
+    "check_answer",
+    "check_answers",
+    "validate_answers",
+]
 
 
 class Answers(dict[str, Any]):
@@ -214,23 +221,25 @@ def message_for(field: Any, problem: FieldProblem, locale: str | None) -> str:
     return template.format(**params)
 
 
-def validate_answers(
+def check_answers(
     form: Form,
     answers: Any,
     *,
     locale: str | None = None,
     today: dt.date | None = None,
-) -> Answers:
-    """Check and normalise every answer; raise :class:`InvalidAnswers` listing
-    every problem. Questions whose ``when`` is false are dropped, never
-    required."""
+) -> tuple[Answers, list[FieldError]]:
+    """Every valid answer normalised, and every problem; never raises.
+
+    The widgets check answers one at a time with this: the errors of the
+    answers given so far, and those answers normalised for display.
+    """
     locale = locale or form.default_locale
     analysis = form.analysis
-    if not isinstance(answers, Mapping):
-        raise InvalidAnswers(
-            [FieldError("", "not_object", gettext_for(MESSAGES["not_object"], locale))]
-        )
     fields = form.fields
+    sensitive = frozenset(name for name, f in fields.items() if f.sensitive)
+    if not isinstance(answers, Mapping):
+        error = FieldError("", "not_object", gettext_for(MESSAGES["not_object"], locale))
+        return Answers({}, sensitive), [error]
     errors: dict[str, FieldError] = {}
     for name in answers:
         if name not in fields:
@@ -238,13 +247,10 @@ def validate_answers(
                 str(name), "unknown_field", gettext_for(MESSAGES["unknown_field"], locale)
             )
     clean: dict[str, Any] = {}
-    shown: dict[str, bool] = {}
     day = today or dt.date.today()
     for name in analysis.order:
         field = fields[name]
-        visible = all(evaluate(c, clean) for c in analysis.visibility.get(name, ()))
-        shown[name] = visible
-        if not visible:
+        if not all(evaluate(c, clean) for c in analysis.visibility.get(name, ())):
             continue
         value = answers.get(name)
         if is_blank(value):
@@ -257,12 +263,22 @@ def validate_answers(
             clean[name] = CHECKERS[field.type](field, value, analysis, day)
         except FieldProblem as problem:
             errors[name] = FieldError(name, problem.code, message_for(field, problem, locale))
+    position = {name: i for i, name in enumerate(fields)}
+    ordered = sorted(errors.values(), key=lambda e: position.get(e.field, len(position)))
+    return Answers({name: clean[name] for name in fields if name in clean}, sensitive), ordered
+
+
+def validate_answers(
+    form: Form,
+    answers: Any,
+    *,
+    locale: str | None = None,
+    today: dt.date | None = None,
+) -> Answers:
+    """Check and normalise every answer; raise :class:`InvalidAnswers` listing
+    every problem. Questions whose ``when`` is false are dropped, never
+    required."""
+    clean, errors = check_answers(form, answers, locale=locale, today=today)
     if errors:
-        position = {name: i for i, name in enumerate(fields)}
-        raise InvalidAnswers(
-            sorted(errors.values(), key=lambda e: position.get(e.field, len(position)))
-        )
-    return Answers(
-        {name: clean[name] for name in fields if name in clean},
-        frozenset(name for name, f in fields.items() if f.sensitive),
-    )
+        raise InvalidAnswers(errors)
+    return clean

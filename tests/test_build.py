@@ -70,6 +70,27 @@ def test_wheel_has_catalogs_sources_and_typing_marker(wheel: zipfile.ZipFile) ->
     assert all(not name.endswith(".mo") or name[:-3] + ".po" in names for name in names)
 
 
+def test_wheel_has_templates_and_assets(wheel: zipfile.ZipFile) -> None:
+    """The HTML page's templates and its form.css/form.js ship inside the package."""
+    names = set(wheel.namelist())
+    templates = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "intakeforms" / "templates").glob("*.html")
+    }
+    assert {"intakeforms/templates/form.html", "intakeforms/templates/thanks.html"} <= templates
+    assert templates <= names
+    assert {"intakeforms/assets/form.js", "intakeforms/assets/form.css"} <= names
+    for name in ("intakeforms/assets/form.js", "intakeforms/assets/form.css"):
+        assert wheel.read(name) == (ROOT / name).read_bytes()
+    (metadata,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    requires = [
+        line.split(":", 1)[1].strip().lower()
+        for line in wheel.read(metadata).decode().splitlines()
+        if line.startswith("Requires-Dist:")
+    ]
+    assert any(r.startswith("jinja2") for r in requires), "the templates need Jinja2"
+
+
 def test_wheel_declares_the_command(wheel: zipfile.ZipFile) -> None:
     (name,) = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
     entry_points = configparser.ConfigParser()

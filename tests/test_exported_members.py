@@ -19,5 +19,5 @@ def test_every_public_name_has_a_docstring() -> None:
 
 
 def test_errors_share_one_root() -> None:
-    for name in ("FormError", "InvalidAnswers"):
+    for name in ("FormError", "InvalidAnswers", "StoreUnavailable"):
         assert issubclass(getattr(intakeforms, name), intakeforms.IntakeError)

@@ -1,0 +1,77 @@
+"""The SQLite store's tables, their versions, and how times are written.
+
+Kept apart from the connection code so the delivery worker (and a later
+migration) can read the schema and use the same time format.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "parse_timestamp", "timestamp"]
+
+#: MIGRATIONS[n] takes the schema from version n to n + 1; PRAGMA user_version
+#: holds the version, so a later release appends a step and never edits one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE IF NOT EXISTS submissions (
+            reference     TEXT PRIMARY KEY,
+            form          TEXT NOT NULL,
+            form_version  TEXT NOT NULL,
+            locale        TEXT NOT NULL,
+            data          TEXT NOT NULL,
+            spam          INTEGER NOT NULL DEFAULT 0 CHECK (spam IN (0, 1)),
+            client        TEXT,
+            submitted_at  TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS submissions_by_form ON submissions (form, submitted_at)",
+        # ON DELETE CASCADE: erasing a submission (retention, a GDPR request)
+        # takes its file rows, jobs and idempotency key with it.
+        """CREATE TABLE IF NOT EXISTS submission_files (
+            reference     TEXT NOT NULL REFERENCES submissions (reference) ON DELETE CASCADE,
+            position      INTEGER NOT NULL,
+            field         TEXT NOT NULL,
+            name          TEXT NOT NULL,
+            content_type  TEXT NOT NULL,
+            size          INTEGER NOT NULL CHECK (size >= 0),
+            path          TEXT NOT NULL,
+            PRIMARY KEY (reference, position)
+        )""",
+        """CREATE TABLE IF NOT EXISTS outbox (
+            id               INTEGER PRIMARY KEY,
+            reference        TEXT NOT NULL REFERENCES submissions (reference) ON DELETE CASCADE,
+            target           TEXT NOT NULL,
+            status           TEXT NOT NULL DEFAULT 'pending',
+            attempts         INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at  TEXT NOT NULL,
+            last_error       TEXT,
+            created_at       TEXT NOT NULL,
+            updated_at       TEXT NOT NULL,
+            UNIQUE (reference, target)
+        )""",
+        # The worker's question: which jobs are pending and due?
+        "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at)",
+        """CREATE TABLE IF NOT EXISTS idempotency_keys (
+            form             TEXT NOT NULL,
+            idempotency_key  TEXT NOT NULL,
+            reference        TEXT NOT NULL REFERENCES submissions (reference) ON DELETE CASCADE,
+            created_at       TEXT NOT NULL,
+            PRIMARY KEY (form, idempotency_key)
+        )""",
+        "CREATE INDEX IF NOT EXISTS idempotency_keys_by_reference ON idempotency_keys (reference)",
+    ),
+)
+
+#: The schema version this release writes (``PRAGMA user_version``).
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def timestamp(moment: dt.datetime) -> str:
+    """ISO-8601 UTC text of fixed width, so text order is time order in SQL."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def parse_timestamp(text: str) -> dt.datetime:
+    """The aware UTC datetime of a stored time (naive text is taken as UTC)."""
+    moment = dt.datetime.fromisoformat(text)
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)

@@ -1,0 +1,414 @@
+"""``create_app``: the whole service as one Starlette app, mountable anywhere.
+
+Routes follow DESIGN's HTTP table. A submission is acknowledged (201) only
+after the store has written it with its outbox rows; when the store cannot
+write, the answer is 503 and nothing is claimed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from intakeforms.errors import FieldError, InvalidAnswers, StoreUnavailable
+from intakeforms.form import Form
+from intakeforms.i18n import N_, gettext_for, negotiate
+from intakeforms.render import ASSETS_DIR, render_form_page, render_thanks_page
+from intakeforms.settings import Settings
+from intakeforms.store import NewSubmission, Store, StoredFile, open_store
+from intakeforms.validate import MESSAGES, check_answers
+from intakeforms.web.bodies import SUBMISSION_KEY, BadBody, Posted, read_posted
+from intakeforms.web.headers import SecurityHeaders
+from intakeforms.web.limits import RateLimiter
+from intakeforms.web.openapi import openapi_document
+from intakeforms.web.spam import HONEYPOT, TOKEN, SpamJudge
+from intakeforms.web.uploads import discard, keep, spool_folder
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger("intakeforms.web")
+
+_LANGUAGE_NAMES = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
+
+
+def _errors(status: int, code: str, message: str, field: str = "", **headers: str) -> JSONResponse:
+    body = {"errors": [{"field": field, "code": code, "message": message}]}
+    return JSONResponse(body, status_code=status, headers=headers or None)
+
+
+class Service:
+    """The state behind the routes: forms, settings, store, defences."""
+
+    def __init__(self, forms: Iterable[Form], settings: Settings, store: Store) -> None:
+        self.forms = {form.id: form for form in forms}
+        self.settings = settings
+        self.store = store
+        self.judge = SpamJudge(
+            settings.secret,
+            min_seconds=settings.min_fill_seconds,
+            max_age_seconds=settings.token_max_age_seconds,
+            require_token=settings.require_token,
+        )
+        rate = settings.rate()
+        self.limiter = None if rate is None else RateLimiter(*rate)
+        self.check_limiter = None if rate is None else RateLimiter(rate[0] * 10, rate[1])
+        self._opened = False
+        self._opening = anyio.Lock()
+
+    async def ready(self) -> None:
+        """Open the store on first use: a host app that mounts this one does
+        not run its lifespan, and the service must work all the same."""
+        if self._opened:
+            return
+        async with self._opening:
+            if not self._opened:
+                await self.store.open()
+                self._opened = True
+
+    async def shut(self) -> None:
+        """Close the store if it was opened."""
+        if self._opened:
+            await self.store.close()
+            self._opened = False
+
+    # -- helpers ------------------------------------------------------------
+
+    def form(self, request: Request) -> Form | None:
+        return self.forms.get(request.path_params["form"])
+
+    def locale(self, request: Request, form: Form) -> str:
+        return negotiate(
+            form.locales, request.query_params.get("lang"), request.headers.get("accept-language")
+        )
+
+    def client(self, request: Request) -> str:
+        if self.settings.trust_proxy and "x-forwarded-for" in request.headers:
+            return request.headers["x-forwarded-for"].split(",")[0].strip()
+        return request.client.host if request.client else "unknown"
+
+    def origin_allowed(self, request: Request) -> bool:
+        origin = request.headers.get("origin")
+        if origin is None:  # not a browser's cross-site request: an API client
+            return True
+        own = f"{request.url.scheme}://{request.url.netloc}"
+        return origin == own or origin.rstrip("/") in self.settings.allowed_origins
+
+    @staticmethod
+    def path(request: Request, suffix: str) -> str:
+        return f"{request.scope.get('root_path', '')}{suffix}"
+
+    def languages(self, request: Request, form: Form, page: str) -> list[tuple[str, str, str]]:
+        return [
+            (code, _LANGUAGE_NAMES.get(code, code), f"{page}?lang={code}") for code in form.locales
+        ]
+
+    def page(
+        self,
+        request: Request,
+        form: Form,
+        locale: str,
+        *,
+        values: dict[str, Any] | None = None,
+        errors: list[FieldError] | None = None,
+        status: int = 200,
+        submission_key: str | None = None,
+    ) -> HTMLResponse:
+        page = self.path(request, f"/forms/{form.id}")
+        html = render_form_page(
+            form.spec(locale),
+            action=f"{page}/submissions?lang={locale}",
+            values=values or {},
+            errors=errors or [],
+            hidden={
+                TOKEN: self.judge.issue(form.id),
+                SUBMISSION_KEY: submission_key or uuid.uuid4().hex,
+            },
+            honeypot=HONEYPOT,
+            languages=self.languages(request, form, page),
+            assets=self.path(request, "/assets"),
+        )
+        return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
+
+    # -- routes -------------------------------------------------------------
+
+    async def list_forms(self, request: Request) -> Response:
+        items = []
+        for form in self.forms.values():
+            locale = self.locale(request, form)
+            items.append(
+                {
+                    "id": form.id,
+                    "title": form.title(locale),
+                    "locales": form.locales,
+                    "url": self.path(request, f"/forms/{form.id}"),
+                }
+            )
+        return JSONResponse(items)
+
+    async def form_page(self, request: Request) -> Response:
+        form = self.form(request)
+        if form is None:
+            return _errors(404, "unknown_form", "there is no such form")
+        return self.page(request, form, self.locale(request, form))
+
+    async def schema(self, request: Request) -> Response:
+        form = self.form(request)
+        if form is None:
+            return _errors(404, "unknown_form", "there is no such form")
+        return JSONResponse(form.json_schema(), media_type="application/schema+json")
+
+    async def spec(self, request: Request) -> Response:
+        form = self.form(request)
+        if form is None:
+            return _errors(404, "unknown_form", "there is no such form")
+        spec = form.spec(self.locale(request, form))
+        base = self.path(request, f"/forms/{form.id}")
+        spec["submit"] = f"{base}/submissions"
+        spec["validate"] = f"{base}/validate"
+        spec["token"] = self.judge.issue(form.id)
+        spec["honeypot"] = HONEYPOT
+        return JSONResponse(spec, headers={"cache-control": "no-store"})
+
+    async def healthz(self, request: Request) -> Response:
+        try:
+            await self.ready()
+            await self.store.check()
+        except StoreUnavailable as exc:
+            # The reason names files on the server: for the log, not the world.
+            logger.error("health check failed: %s", exc)
+            return JSONResponse({"status": "failing", "store": "failing"}, status_code=503)
+        return JSONResponse({"status": "ok", "store": "ok", "forms": len(self.forms)})
+
+    async def validate(self, request: Request) -> Response:
+        form = self.form(request)
+        if form is None:
+            return _errors(404, "unknown_form", "there is no such form")
+        locale = self.locale(request, form)
+        if not self.origin_allowed(request):
+            return _errors(403, "origin_not_allowed", "this origin may not post to the service")
+        if self.check_limiter is not None:
+            wait = self.check_limiter.hit(f"{self.client(request)}|{form.id}|validate")
+            if wait:
+                return _errors(
+                    429, "rate_limited", _slow_down(locale), **{"retry-after": str(int(wait))}
+                )
+        try:
+            posted = await read_posted(
+                request,
+                form,
+                max_body=self.settings.max_json_bytes,
+                max_plain=self.settings.max_json_bytes,
+                spool=None,
+            )
+        except BadBody as exc:
+            return _errors(exc.status, exc.code, str(exc))
+        clean, errors = check_answers(form, posted.answers, locale=locale)
+        mine = [e.as_dict() for e in errors if e.field in posted.answers]
+        values = {k: v for k, v in clean.items() if k in posted.answers}
+        return JSONResponse({"valid": not mine, "errors": mine, "values": values})
+
+    async def submit(self, request: Request) -> Response:
+        form = self.form(request)
+        if form is None:
+            return _errors(404, "unknown_form", "there is no such form")
+        locale = self.locale(request, form)
+        if not self.origin_allowed(request):
+            return _errors(403, "origin_not_allowed", "this origin may not post to the service")
+        client = self.client(request)
+        if self.limiter is not None:
+            wait = self.limiter.hit(f"{client}|{form.id}")
+            if wait:
+                return _errors(
+                    429, "rate_limited", _slow_down(locale), **{"retry-after": str(int(wait))}
+                )
+        spool = spool_folder(self.settings.upload_dir) if _has_files(form) else None
+        try:
+            return await self._submit(request, form, locale, client, spool)
+        finally:
+            if spool is not None:
+                shutil.rmtree(spool, ignore_errors=True)
+
+    async def _submit(
+        self, request: Request, form: Form, locale: str, client: str, spool: Path | None
+    ) -> Response:
+        try:
+            posted = await read_posted(
+                request,
+                form,
+                max_body=self.settings.max_body_bytes,
+                max_plain=self.settings.max_json_bytes,
+                spool=spool,
+            )
+        except BadBody as exc:
+            return _errors(exc.status, exc.code, str(exc))
+        errors: list[FieldError] = []
+        if not posted.browser:
+            errors.extend(_json_files(form, posted, locale))
+        try:
+            clean = form.validate(posted.answers, locale=locale)
+        except InvalidAnswers as exc:
+            errors = [*errors, *exc.errors]
+        if errors:
+            if posted.browser and "application/json" not in request.headers.get("accept", ""):
+                return self.page(
+                    request,
+                    form,
+                    locale,
+                    values=_kept_values(posted),
+                    errors=errors,
+                    status=422,
+                    submission_key=posted.submission_key,
+                )
+            return JSONResponse({"errors": [e.as_dict() for e in errors]}, status_code=422)
+        verdict = self.judge.judge(
+            form.id, token=posted.token, honeypot=posted.honeypot, browser=posted.browser
+        )
+        kept: list[Path] = []
+        files = []
+        if not verdict.spam:
+            for upload in posted.uploads:
+                relative = keep(upload, self.settings.upload_dir)
+                kept.append(self.settings.upload_dir / relative)
+                files.append(
+                    StoredFile(
+                        field=upload.field,
+                        name=upload.name,
+                        content_type=upload.detected_type or "application/octet-stream",
+                        size=upload.size,
+                        path=relative,
+                    )
+                )
+        key = request.headers.get("idempotency-key") or posted.submission_key
+        try:
+            await self.ready()
+            result = await self.store.save(
+                NewSubmission(
+                    form=form.id,
+                    form_version=form.version,
+                    reference_prefix=form.reference_prefix,
+                    locale=locale,
+                    data=dict(clean),
+                    files=files,
+                    targets=_targets(form),
+                    spam=verdict.spam,
+                    idempotency_key=key[:200] if key else None,
+                    client=client,
+                )
+            )
+        except StoreUnavailable:
+            discard(kept)
+            message = gettext_for(SERVICE_MESSAGES["unavailable"], locale)
+            return _errors(503, "unavailable", message, **{"retry-after": "30"})
+        if not result.created:
+            discard(kept)
+        if posted.browser and "application/json" not in request.headers.get("accept", ""):
+            html = render_thanks_page(
+                form.spec(locale),
+                reference=result.reference,
+                back=self.path(request, f"/forms/{form.id}?lang={locale}"),
+                languages=self.languages(request, form, self.path(request, f"/forms/{form.id}")),
+                assets=self.path(request, "/assets"),
+            )
+            return HTMLResponse(html, status_code=201, headers={"cache-control": "no-store"})
+        return JSONResponse({"reference": result.reference}, status_code=201)
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(openapi_document(self.forms.values(), self.path(request, "")))
+
+
+#: Messages of the service itself, in the customer's language.
+SERVICE_MESSAGES = {
+    "unavailable": N_("The service cannot take submissions right now. Please try again soon."),
+    "rate_limited": N_("Too many submissions. Please wait a moment and try again."),
+}
+
+
+def _slow_down(locale: str) -> str:
+    return gettext_for(SERVICE_MESSAGES["rate_limited"], locale)
+
+
+def _has_files(form: Form) -> bool:
+    return any(f.type == "file" for f in form.fields.values())
+
+
+def _targets(form: Form) -> list[str]:
+    targets = []
+    for index, target in enumerate(form.definition.deliver):
+        kind = "email" if target.email is not None else "webhook"
+        targets.append(f"{kind}:{index}")
+    return targets
+
+
+def _json_files(form: Form, posted: Posted, locale: str) -> list[FieldError]:
+    """Files come only as multipart uploads; a JSON body cannot claim one."""
+    errors = []
+    for name, field in form.fields.items():
+        if field.type == "file" and posted.answers.get(name) not in (None, "", []):
+            posted.answers.pop(name)
+            errors.append(
+                FieldError(name, "invalid_file", gettext_for(MESSAGES["invalid_file"], locale))
+            )
+    return errors
+
+
+def _kept_values(posted: Posted) -> dict[str, Any]:
+    return {k: v for k, v in posted.answers.items() if isinstance(v, str | list)}
+
+
+def create_app(
+    forms: Iterable[Form], settings: Settings | None = None, *, store: Store | None = None
+) -> Starlette:
+    """The service for ``forms`` as an ASGI app; mount it under any prefix.
+
+    ``store`` defaults to the one ``settings.store`` names; the app opens it
+    on startup and closes it on shutdown.
+    """
+    settings = settings or Settings()
+    service = Service(forms, settings, store or open_store(settings.store))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await service.ready()
+        try:
+            yield
+        finally:
+            await service.shut()
+
+    routes = [
+        Route("/forms", service.list_forms, methods=["GET"]),
+        Route("/forms/{form}", service.form_page, methods=["GET"]),
+        Route("/forms/{form}/schema.json", service.schema, methods=["GET"]),
+        Route("/forms/{form}/spec.json", service.spec, methods=["GET"]),
+        Route("/forms/{form}/submissions", service.submit, methods=["POST"]),
+        Route("/forms/{form}/validate", service.validate, methods=["POST"]),
+        Route("/healthz", service.healthz, methods=["GET"]),
+        Route("/openapi.json", service.openapi, methods=["GET"]),
+        Mount("/assets", StaticFiles(directory=ASSETS_DIR), name="assets"),
+    ]
+    middleware = [
+        Middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.allowed_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type", "idempotency-key", "accept-language"],
+            max_age=600,
+        ),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.service = service
+    return app

@@ -1,0 +1,785 @@
+"""The store, against real SQLite files: durability, outbox, idempotency, failures."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+import re
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import anyio
+import pytest
+
+import intakeforms.store
+from intakeforms.errors import IntakeError, StoreUnavailable
+from intakeforms.store import (
+    REFERENCE_ALPHABET,
+    NewSubmission,
+    OutboxJob,
+    SaveResult,
+    SqliteStore,
+    Store,
+    StoredFile,
+    base,
+    new_reference,
+    open_store,
+)
+from intakeforms.store.sqlite_schema import SCHEMA_VERSION, parse_timestamp, timestamp
+
+REFERENCE = re.compile(r"^CAR-[0-9A-HJKMNP-TV-Z]{6}$")
+
+DATA = {
+    "plate": "ÅBC-123",
+    "model": "Škoda Octavia",
+    "symptoms": "Jarrut kitisevät — 日本語も ✓",
+    "mileage": 123456,
+    "services": ["annual", "repair"],
+    "nested": {"ä": None, "ok": True, "price": 12.5},
+}
+PHOTO = StoredFile("photos", "kuva ä.png", "image/png", 123, "ab/cdef0123")
+
+SUBMISSION = NewSubmission(
+    form="car-service",
+    form_version="c9d0d03ff5bb",
+    reference_prefix="CAR",
+    locale="fi",
+    data=DATA,
+    files=[PHOTO],
+    targets=["email:0", "webhook:1"],
+    client="203.0.113.5",
+)
+
+
+def submission(**changes: Any) -> NewSubmission:
+    """The car-service submission above, with ``changes``."""
+    return dataclasses.replace(SUBMISSION, **changes)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "intake.db"
+
+
+@pytest.fixture
+async def store(path: Path) -> AsyncIterator[SqliteStore]:
+    async with SqliteStore(path) as opened:
+        yield opened
+
+
+def rows(path: Path, query: str) -> list[tuple[Any, ...]]:
+    """What a separate connection reads from the file."""
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute(query).fetchall()
+    finally:
+        connection.close()
+
+
+def table_counts(path: Path) -> dict[str, int]:
+    tables = ("submissions", "submission_files", "outbox", "idempotency_keys")
+    return {table: rows(path, f"SELECT count(*) FROM {table}")[0][0] for table in tables}
+
+
+# -- references ------------------------------------------------------------------
+
+
+def test_reference_alphabet_is_crockford_base32() -> None:
+    assert len(REFERENCE_ALPHABET) == len(set(REFERENCE_ALPHABET)) == 32
+    assert not set("ILOU") & set(REFERENCE_ALPHABET)
+
+
+def test_new_reference_draws_every_character() -> None:
+    references = [new_reference("CAR") for _ in range(2000)]
+    assert all(REFERENCE.match(reference) for reference in references)
+    assert set("".join(r[4:] for r in references)) == set(REFERENCE_ALPHABET)
+
+
+@pytest.mark.anyio
+async def test_references_are_unique_over_many_saves(store: SqliteStore) -> None:
+    references = [(await store.save(submission(targets=[]))).reference for _ in range(300)]
+    assert all(REFERENCE.match(reference) for reference in references)
+    assert len(set(references)) == 300
+
+
+@pytest.mark.anyio
+async def test_a_colliding_reference_is_drawn_again(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    draws = iter("AAAAAAAAAAAABBBBBB")
+    monkeypatch.setattr(base, "secrets", SimpleNamespace(choice=lambda _: next(draws)))
+    first = await store.save(submission())
+    second = await store.save(submission())
+    assert (first.reference, second.reference) == ("CAR-AAAAAA", "CAR-BBBBBB")
+    assert await store.count() == 2
+
+
+@pytest.mark.anyio
+async def test_a_random_source_that_always_repeats_fails_cleanly(
+    store: SqliteStore, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(base, "secrets", SimpleNamespace(choice=lambda _: "A"))
+    await store.save(submission())
+    with pytest.raises(StoreUnavailable, match="no free reference for prefix CAR after 10 tries"):
+        await store.save(submission(idempotency_key="k"))
+    assert table_counts(path) == {
+        "submissions": 1,
+        "submission_files": 1,
+        "outbox": 2,
+        "idempotency_keys": 0,
+    }
+
+
+# -- saving and reading ----------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_save_and_get_round_trip(store: SqliteStore, path: Path) -> None:
+    before = dt.datetime.now(dt.UTC)
+    result = await store.save(submission())
+    assert result.created
+    assert REFERENCE.match(result.reference)
+    stored = await store.get(result.reference)
+    assert stored is not None
+    assert stored.reference == result.reference
+    assert (stored.form, stored.form_version, stored.locale) == (
+        "car-service",
+        "c9d0d03ff5bb",
+        "fi",
+    )
+    assert stored.data == DATA
+    assert stored.files == (PHOTO,)
+    assert stored.spam is False
+    assert stored.client == "203.0.113.5"
+    assert stored.submitted_at.tzinfo is dt.UTC
+    assert before <= stored.submitted_at <= dt.datetime.now(dt.UTC)
+    # Personal data stays out of logs.
+    assert "Škoda" not in repr(stored)
+    assert "203.0.113.5" not in repr(stored)
+    assert "Škoda" not in repr(submission())
+
+
+@pytest.mark.anyio
+async def test_data_is_readable_json_text_in_the_file(store: SqliteStore, path: Path) -> None:
+    result = await store.save(submission())
+    [(data, submitted_at)] = rows(path, "SELECT data, submitted_at FROM submissions")
+    assert "Škoda Octavia" in data  # not \u escapes: readable in the sqlite3 shell
+    assert data == json.dumps(DATA, ensure_ascii=False, sort_keys=True)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", submitted_at)
+    assert rows(path, "SELECT reference, position, field, name FROM submission_files") == [
+        (result.reference, 0, "photos", "kuva ä.png")
+    ]
+
+
+@pytest.mark.anyio
+async def test_files_keep_their_order(store: SqliteStore) -> None:
+    files = [dataclasses.replace(PHOTO, name=f"{n}.png", path=f"p/{n}") for n in "cab"]
+    result = await store.save(submission(files=files))
+    stored = await store.get(result.reference)
+    assert stored is not None
+    assert [f.name for f in stored.files] == ["c.png", "a.png", "b.png"]
+
+
+@pytest.mark.anyio
+async def test_get_unknown_reference_is_none(store: SqliteStore) -> None:
+    assert await store.get("CAR-000000") is None
+    assert await store.outbox("CAR-000000") == []
+
+
+@pytest.mark.anyio
+async def test_times_come_from_the_clock_and_are_kept_in_utc(path: Path) -> None:
+    helsinki = dt.timezone(dt.timedelta(hours=2))
+    moment = dt.datetime(2025, 3, 4, 12, 30, 15, 250, tzinfo=helsinki)
+    async with SqliteStore(path, clock=lambda: moment) as store:
+        result = await store.save(submission())
+        stored = await store.get(result.reference)
+        [job, _] = await store.outbox(result.reference)
+    assert stored is not None
+    assert stored.submitted_at == moment
+    assert stored.submitted_at.tzinfo is dt.UTC
+    assert stored.submitted_at.hour == 10
+    assert job.next_attempt_at == moment
+
+
+def test_timestamps_sort_as_text_in_time_order() -> None:
+    moments = [
+        dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(2025, 1, 1, 0, 0, 0, 1, tzinfo=dt.UTC),
+        dt.datetime(2025, 1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=-3))),
+    ]
+    texts = [timestamp(moment) for moment in moments]
+    assert sorted(texts) == texts
+    assert [parse_timestamp(text) for text in texts] == moments
+    assert parse_timestamp("2025-01-01T00:00:00") == moments[0]
+
+
+@pytest.mark.anyio
+async def test_data_that_is_not_json_is_refused_before_writing(
+    store: SqliteStore, path: Path
+) -> None:
+    with pytest.raises(TypeError):
+        await store.save(submission(data={"day": dt.date(2025, 1, 1)}))
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        await store.save(submission(data={"x": math.nan}))
+    assert await store.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"reference_prefix": "car"}, "capital letters"),
+        ({"reference_prefix": ""}, "capital letters"),
+        ({"reference_prefix": "1CAR"}, "starting with a letter"),
+        ({"targets": ["email:0", "email:0"]}, "twice"),
+        ({"idempotency_key": ""}, "pass None"),
+    ],
+)
+def test_caller_mistakes_fail_at_once(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        submission(**changes)
+
+
+# -- the outbox and spam ---------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_one_pending_outbox_job_per_target(store: SqliteStore) -> None:
+    result = await store.save(submission())
+    stored = await store.get(result.reference)
+    assert stored is not None
+    jobs = await store.outbox(result.reference)
+    assert [(j.reference, j.target) for j in jobs] == [
+        (result.reference, "email:0"),
+        (result.reference, "webhook:1"),
+    ]
+    for job in jobs:
+        assert isinstance(job, OutboxJob)
+        assert (job.status, job.attempts, job.last_error) == ("pending", 0, None)
+        assert job.next_attempt_at == stored.submitted_at
+    assert jobs[0].id < jobs[1].id
+
+
+@pytest.mark.anyio
+async def test_spam_is_kept_in_quarantine_without_jobs(store: SqliteStore) -> None:
+    spam = await store.save(submission(spam=True))
+    ham = await store.save(submission())
+    stored = await store.get(spam.reference)
+    assert stored is not None
+    assert stored.spam is True
+    assert stored.data == DATA
+    assert await store.outbox(spam.reference) == []
+    assert len(await store.outbox(ham.reference)) == 2
+    assert await store.count() == 2
+    assert await store.count(spam=True) == 1
+    assert await store.count(spam=False) == 1
+
+
+@pytest.mark.anyio
+async def test_count_by_form(store: SqliteStore) -> None:
+    await store.save(submission())
+    await store.save(submission(form="billing", reference_prefix="BIL"))
+    await store.save(submission(form="billing", reference_prefix="BIL", spam=True))
+    assert await store.count() == 3
+    assert await store.count("car-service") == 1
+    assert await store.count(form="billing") == 2
+    assert await store.count(form="billing", spam=False) == 1
+    assert await store.count(form="nothing") == 0
+
+
+# -- idempotency -----------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_repeated_idempotency_key_returns_the_first_reference(
+    store: SqliteStore, path: Path
+) -> None:
+    first = await store.save(submission(idempotency_key="abc"))
+    again = await store.save(submission(idempotency_key="abc", data={"plate": "XYZ-999"}))
+    assert first.created
+    assert again == SaveResult(first.reference, created=False)
+    stored = await store.get(first.reference)
+    assert stored is not None
+    assert stored.data == DATA
+    assert table_counts(path) == {
+        "submissions": 1,
+        "submission_files": 1,
+        "outbox": 2,
+        "idempotency_keys": 1,
+    }
+
+
+@pytest.mark.anyio
+async def test_idempotency_keys_are_scoped_per_form(store: SqliteStore) -> None:
+    car = await store.save(submission(idempotency_key="abc"))
+    bill = await store.save(
+        submission(form="billing", reference_prefix="BIL", idempotency_key="abc")
+    )
+    other = await store.save(submission(idempotency_key="def"))
+    none = await store.save(submission())
+    assert all(r.created for r in (car, bill, other, none))
+    assert len({car.reference, bill.reference, other.reference, none.reference}) == 4
+    assert await store.count() == 4
+
+
+@pytest.mark.anyio
+async def test_racing_posts_with_one_key_store_one_submission(path: Path) -> None:
+    results: list[SaveResult] = []
+
+    async def post(store: SqliteStore) -> None:
+        for n in range(10):
+            results.append(await store.save(submission(idempotency_key=f"key-{n}")))
+
+    async with SqliteStore(path) as one, SqliteStore(path) as two:
+        async with anyio.create_task_group() as group:
+            group.start_soon(post, one)
+            group.start_soon(post, two)
+        assert await one.count() == 10
+    assert sum(r.created for r in results) == 10
+    assert len({r.reference for r in results}) == 10
+
+
+# -- concurrency -----------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_concurrent_saves_from_two_stores_on_one_file(path: Path) -> None:
+    references: list[str] = []
+
+    async def post(store: SqliteStore, n: int) -> None:
+        references.append((await store.save(submission(data={"n": n}))).reference)
+
+    async with SqliteStore(path) as one, SqliteStore(path) as two:
+        async with anyio.create_task_group() as group:
+            for n in range(40):
+                group.start_soon(post, one if n % 2 else two, n)
+        assert await one.count() == 40
+    assert len(set(references)) == 40
+    assert table_counts(path)["outbox"] == 80
+
+
+def test_concurrent_saves_from_several_threads(path: Path) -> None:
+    async def post(n: int) -> list[str]:
+        # Each thread opens its own store at the same moment: the schema is
+        # created once, whoever comes first.
+        async with SqliteStore(path) as store:
+            return [(await store.save(submission(data={"n": n}))).reference for _ in range(15)]
+
+    with ThreadPoolExecutor(4) as pool:
+        batches = list(pool.map(lambda n: anyio.run(post, n), range(4)))
+    references = {reference for batch in batches for reference in batch}
+    assert len(references) == 60
+    assert table_counts(path)["submissions"] == 60
+
+
+SAVER = textwrap.dedent(
+    """
+    import sys
+
+    import anyio
+
+    from intakeforms.store import NewSubmission, open_store
+
+    async def main() -> None:
+        store = open_store(sys.argv[1])
+        await store.open()
+        try:
+            for n in range(20):
+                new = NewSubmission("car-service", "v1", "CAR", "fi", {"n": n}, targets=["email:0"])
+                print((await store.save(new)).reference)
+        finally:
+            await store.close()
+
+    anyio.run(main)
+    """
+)
+
+
+def test_concurrent_saves_from_several_processes(path: Path) -> None:
+    url = f"sqlite:///{path}"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", SAVER, url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    references: list[str] = []
+    for process in processes:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        references.extend(out.split())
+    assert len(set(references)) == 60
+    assert table_counts(path) == {
+        "submissions": 60,
+        "submission_files": 0,
+        "outbox": 60,
+        "idempotency_keys": 0,
+    }
+
+
+@pytest.mark.anyio
+async def test_a_short_lock_is_waited_out(store: SqliteStore, path: Path) -> None:
+    blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        timer = threading.Timer(0.3, blocker.execute, ["COMMIT"])
+        timer.start()
+        result = await store.save(submission())
+        timer.join()
+    finally:
+        blocker.close()
+    assert result.created
+
+
+@pytest.mark.anyio
+async def test_close_lets_waiting_saves_finish(path: Path) -> None:
+    store = SqliteStore(path)
+    await store.open()
+    results: list[SaveResult] = []
+
+    async def post() -> None:
+        results.append(await store.save(submission()))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(5):
+            group.start_soon(post)
+        group.start_soon(store.close)
+    assert len(results) == 5
+    with pytest.raises(StoreUnavailable, match="not open"):
+        await store.save(submission())
+    assert table_counts(path)["submissions"] == 5
+
+
+# -- failures --------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_missing_folder_is_reported_and_not_created(tmp_path: Path) -> None:
+    folder = tmp_path / "nowhere"
+    store = SqliteStore(folder / "intake.db")
+    with pytest.raises(StoreUnavailable, match="check that the folder") as caught:
+        await store.open()
+    assert str(folder) in str(caught.value)
+    assert not folder.exists()
+    with pytest.raises(StoreUnavailable, match=re.escape("not open; call await store.open()")):
+        await store.save(submission())
+    await store.close()
+
+
+@pytest.mark.anyio
+async def test_a_read_only_database_refuses_saves(store: SqliteStore, path: Path) -> None:
+    await store.save(submission())
+    reader = open_store(f"sqlite:///{path}?mode=ro")
+    await reader.open()
+    try:
+        assert await reader.count() == 1
+        await reader.check()
+        with pytest.raises(
+            StoreUnavailable, match=re.escape("opened read-only (mode=ro in INTAKE_STORE)")
+        ):
+            await reader.save(submission(idempotency_key="k"))
+    finally:
+        await reader.close()
+    assert table_counts(path) == {
+        "submissions": 1,
+        "submission_files": 1,
+        "outbox": 2,
+        "idempotency_keys": 0,
+    }
+
+
+def skip_if_permissions_are_ignored(folder: Path) -> None:
+    """Root (with CAP_DAC_OVERRIDE) writes read-only files; nothing to test then."""
+    probe = folder / "probe"
+    probe.touch(mode=0o444)
+    try:
+        probe.open("a").close()
+    except PermissionError:
+        return
+    finally:
+        probe.unlink()
+    pytest.skip("this user may write read-only files (root?)")
+
+
+@pytest.mark.anyio
+async def test_a_read_only_file_refuses_saves(path: Path) -> None:
+    skip_if_permissions_are_ignored(path.parent)
+    async with SqliteStore(path) as store:
+        await store.save(submission())
+    path.chmod(0o444)
+    try:
+        async with SqliteStore(path) as store:
+            await store.check()
+            with pytest.raises(StoreUnavailable, match="it is read-only; let the service's user"):
+                await store.save(submission())
+            assert await store.count() == 1
+    finally:
+        path.chmod(0o644)
+    assert table_counts(path)["submissions"] == 1
+
+
+@pytest.mark.anyio
+async def test_a_read_only_folder_is_reported(tmp_path: Path) -> None:
+    skip_if_permissions_are_ignored(tmp_path)
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    async with SqliteStore(folder / "intake.db") as store:
+        await store.save(submission())
+    folder.chmod(0o555)  # SQLite cannot make the -wal and -shm files beside it
+    try:
+        store = SqliteStore(folder / "intake.db")
+        with pytest.raises(StoreUnavailable) as caught:
+            await store.open()
+            await store.save(submission())
+        await store.close()
+        assert str(folder) in str(caught.value)
+    finally:
+        folder.chmod(0o755)
+    assert table_counts(folder / "intake.db")["submissions"] == 1
+
+
+@pytest.mark.anyio
+async def test_a_new_database_cannot_be_opened_read_only(path: Path) -> None:
+    rows(path, "PRAGMA user_version")  # an empty file, as a mistyped path makes
+    reader = SqliteStore(path, read_only=True)
+    with pytest.raises(StoreUnavailable, match="open it read-write once"):
+        await reader.open()
+    await reader.close()
+
+
+@pytest.mark.anyio
+async def test_a_lock_held_beyond_the_busy_timeout(path: Path) -> None:
+    async with SqliteStore(path, busy_timeout=0.2) as store:
+        blocker = sqlite3.connect(path, isolation_level=None)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+            with pytest.raises(StoreUnavailable, match=r"locked for more than 0\.2 s"):
+                await store.save(submission(idempotency_key="k"))
+            # WAL: a writer holding the lock does not stop readers.
+            assert await store.count() == 0
+            await store.check()
+        finally:
+            blocker.close()
+        assert (await store.save(submission(idempotency_key="k"))).created
+
+
+@pytest.mark.anyio
+async def test_a_full_disk_writes_nothing(store: SqliteStore) -> None:
+    await store.save(submission())
+    connection = store._connection
+    assert connection is not None
+    pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    connection.execute(f"PRAGMA max_page_count = {pages}")  # as if the disk were full
+    with pytest.raises(StoreUnavailable, match="is full; free some space"):
+        await store.save(submission(data={"big": "x" * 100_000}))
+    assert await store.count() == 1
+
+
+@pytest.mark.anyio
+async def test_a_failure_mid_transaction_writes_nothing(store: SqliteStore, path: Path) -> None:
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute(
+            "CREATE TRIGGER fail BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'boom'); END"
+        )
+        connection.commit()
+    finally:
+        connection.close()
+    with pytest.raises(StoreUnavailable, match="boom"):
+        await store.save(submission(idempotency_key="k"))
+    assert table_counts(path) == dict.fromkeys(
+        ("submissions", "submission_files", "outbox", "idempotency_keys"), 0
+    )
+
+
+@pytest.mark.anyio
+async def test_a_deleted_database_file_is_noticed(store: SqliteStore, path: Path) -> None:
+    await store.check()
+    path.unlink()
+    with pytest.raises(StoreUnavailable, match="deleted or replaced"):
+        await store.check()
+    with pytest.raises(StoreUnavailable, match="deleted or replaced"):
+        await store.save(submission())
+
+
+@pytest.mark.anyio
+async def test_a_file_that_is_not_a_database(path: Path) -> None:
+    path.write_text("name,plate\n" * 1000, encoding="utf-8")
+    store = SqliteStore(path)
+    with pytest.raises(StoreUnavailable, match="not a SQLite database"):
+        await store.open()
+
+
+@pytest.mark.anyio
+async def test_a_newer_schema_is_refused(path: Path) -> None:
+    rows(path, "PRAGMA user_version = 99")
+    with pytest.raises(StoreUnavailable, match="schema version 99, written by a newer"):
+        await SqliteStore(path).open()
+
+
+# -- lifecycle -------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_open_makes_a_wal_database_with_the_tables(store: SqliteStore, path: Path) -> None:
+    connection = store._connection
+    await store.open()  # again: nothing changes
+    assert store._connection is connection
+    assert rows(path, "PRAGMA journal_mode") == [("wal",)]
+    assert rows(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    tables = {name for (name,) in rows(path, "SELECT name FROM sqlite_schema WHERE type='table'")}
+    assert tables == {"submissions", "submission_files", "outbox", "idempotency_keys"}
+    assert connection is not None
+    assert connection.execute("PRAGMA foreign_keys").fetchone() == (1,)
+    assert connection.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+    assert connection.execute("PRAGMA busy_timeout").fetchone() == (5000,)
+
+
+@pytest.mark.anyio
+async def test_data_survives_close_and_reopen(path: Path) -> None:
+    async with SqliteStore(path) as store:
+        result = await store.save(submission(idempotency_key="k"))
+    async with SqliteStore(path) as store:
+        stored = await store.get(result.reference)
+        assert stored is not None
+        assert stored.data == DATA
+        assert len(await store.outbox(result.reference)) == 2
+        assert await store.save(submission(idempotency_key="k")) == SaveResult(
+            result.reference, created=False
+        )
+
+
+@pytest.mark.anyio
+async def test_check(store: SqliteStore) -> None:
+    await store.check()
+    await store.close()
+    await store.close()  # again: nothing happens
+    with pytest.raises(StoreUnavailable, match="not open"):
+        await store.check()
+    await store.open()  # and it opens again
+    await store.check()
+
+
+@pytest.mark.anyio
+async def test_a_store_never_opened_is_unavailable(path: Path) -> None:
+    store = SqliteStore(path)
+    with pytest.raises(StoreUnavailable, match="not open"):
+        await store.check()
+    await store.close()
+    assert not path.exists()
+
+
+@pytest.mark.anyio
+async def test_an_in_memory_store() -> None:
+    store: Store = open_store("sqlite:///:memory:")
+    await store.open()
+    try:
+        result = await store.save(submission())
+        stored = await store.get(result.reference)
+        assert stored is not None
+        assert stored.data == DATA
+        await store.check()
+    finally:
+        await store.close()
+
+
+# -- URLs ------------------------------------------------------------------------
+
+
+def test_sqlite_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    relative = open_store("sqlite:///data/intake.db")
+    assert isinstance(relative, SqliteStore)
+    assert relative.database == str(tmp_path / "data" / "intake.db")
+    assert relative.busy_timeout == 5
+    absolute = SqliteStore.from_url("sqlite:////srv/intake/intake.db?timeout=0.5")
+    assert (absolute.database, absolute.busy_timeout) == ("/srv/intake/intake.db", 0.5)
+    assert SqliteStore.from_url("sqlite:///a.db?timeout=1", busy_timeout=9).busy_timeout == 9
+    assert SqliteStore.from_url("SQLITE:///a.db?mode=ro").read_only
+    assert SqliteStore.from_url("sqlite:///:memory:").memory
+    assert isinstance(relative, Store)
+    assert repr(absolute) == "SqliteStore('/srv/intake/intake.db')"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite://intake.db", "three slashes"),
+        ("sqlite:///", "three slashes"),
+        ("sqlite:///a.db?timeout=soon", "timeout='soon' is not a number"),
+        ("sqlite:///a.db?timeout=-1", "timeout='-1' is not a number"),
+        ("sqlite:///a.db?timeout=nan", "not a number"),
+        ("sqlite:///a.db?journal=wal", "unknown SQLite option journal='wal'"),
+        ("intake.db", "no URL scheme; write sqlite:///"),
+        ("mysql://user:secret@db/intake", "a 'mysql' URL"),
+        ("postgresql://user:secret@db/intake", "PostgreSQL store is not available yet"),
+        ("postgres://user:secret@db/intake", "not available yet"),
+        ("postgresql+asyncpg://user:secret@db/intake", "not available yet"),
+    ],
+)
+def test_bad_urls_are_explained(url: str, message: str) -> None:
+    with pytest.raises(IntakeError) as caught:
+        open_store(url)
+    assert message in str(caught.value)
+    assert "secret" not in str(caught.value)
+    assert not isinstance(caught.value, StoreUnavailable)
+
+
+def test_a_negative_busy_timeout_is_refused() -> None:
+    with pytest.raises(ValueError, match="busy_timeout"):
+        SqliteStore("a.db", busy_timeout=-1)
+
+
+def test_the_store_package_exports_documented_names() -> None:
+    for name in intakeforms.store.__all__:
+        value = getattr(intakeforms.store, name)
+        if callable(value):
+            assert value.__doc__, name
+    assert issubclass(StoreUnavailable, IntakeError)
+
+
+@pytest.mark.anyio
+async def test_check_notices_a_schema_changed_under_it(store: SqliteStore, path: Path) -> None:
+    rows(path, f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreUnavailable, match="schema version is now 2, not 1"):
+        await store.check()
+
+
+@pytest.mark.parametrize(
+    ("name", "advice"),
+    [
+        ("SQLITE_BUSY_SNAPSHOT", "kept it locked for more than 5 s"),
+        ("SQLITE_LOCKED", "kept it locked"),
+        ("SQLITE_READONLY_DIRECTORY", "let the service's user write the file and its folder"),
+        ("SQLITE_CANTOPEN_ISDIR", "check that the folder"),
+        ("SQLITE_FULL", "is full"),
+        ("SQLITE_NOTADB", "not a SQLite database"),
+        ("SQLITE_CORRUPT", "rescue it with the sqlite3 shell's .recover command"),
+        ("SQLITE_IOERR_FSYNC", "check the disk and its filesystem"),
+        ("SQLITE_MISMATCH", "the database failed"),
+    ],
+)
+def test_every_kind_of_failure_says_what_to_do(name: str, advice: str) -> None:
+    error = sqlite3.OperationalError("what SQLite said")
+    error.sqlite_errorname = name
+    message = str(SqliteStore("/srv/intake/intake.db")._unavailable(error))
+    assert message.startswith("the submission store /srv/intake/intake.db is unavailable: ")
+    assert advice in message
+    assert message.endswith("(SQLite: what SQLite said)")

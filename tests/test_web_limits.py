@@ -1,0 +1,55 @@
+"""Rate limiting and the time trap, without the app around them."""
+
+from __future__ import annotations
+
+from intakeforms.web.limits import RateLimiter
+from intakeforms.web.spam import SpamJudge
+
+
+def test_rate_limiter_allows_the_limit_then_says_how_long_to_wait() -> None:
+    limiter = RateLimiter(3, 60)
+    assert [limiter.hit("a", now=0.0) for _ in range(3)] == [0, 0, 0]
+    wait = limiter.hit("a", now=1.0)
+    assert 1 <= wait <= 60
+    assert limiter.hit("b", now=1.0) == 0  # other clients are not affected
+    # The previous window's weight fades through the next one.
+    assert limiter.hit("a", now=61.0) > 0
+    assert limiter.hit("a", now=100.0) == 0
+
+
+def test_rate_limiter_forgets_old_keys_first() -> None:
+    limiter = RateLimiter(1, 60, max_keys=2)
+    for key in ("a", "b", "c"):
+        limiter.hit(key, now=0.0)
+    assert limiter.hit("a", now=0.0) == 0  # "a" was forgotten
+    assert limiter.hit("c", now=0.0) > 0
+
+
+def judge(require: bool = False) -> SpamJudge:
+    return SpamJudge("secret", min_seconds=3, max_age_seconds=3600, require_token=require)
+
+
+def test_time_trap() -> None:
+    token = judge().issue("car-service", now=1000.0)
+    verdict = judge().judge("car-service", token=token, honeypot=None, browser=True, now=1001.0)
+    assert verdict.spam and "after the page" in verdict.reason
+    assert not judge().judge("car-service", token=token, honeypot="", browser=True, now=1010.0).spam
+    # A page left open for days is still a person.
+    assert not judge().judge("car-service", token=token, honeypot="", browser=True, now=10**7).spam
+
+
+def test_forged_and_foreign_tokens_are_spam() -> None:
+    token = judge().issue("billing", now=0.0)
+    assert judge().judge("car-service", token=token, honeypot=None, browser=True, now=60.0).spam
+    other = SpamJudge("other", min_seconds=3, max_age_seconds=3600, require_token=False)
+    forged = other.issue("car-service", now=0.0)
+    assert judge().judge("car-service", token=forged, honeypot=None, browser=True, now=60.0).spam
+    assert judge().judge("car-service", token="junk", honeypot=None, browser=True, now=60.0).spam
+
+
+def test_honeypot_and_missing_tokens() -> None:
+    token = judge().issue("f", now=0.0)
+    assert judge().judge("f", token=token, honeypot="http://spam", browser=True, now=60.0).spam
+    assert judge().judge("f", token=None, honeypot=None, browser=True).spam
+    assert not judge().judge("f", token=None, honeypot=None, browser=False).spam
+    assert judge(require=True).judge("f", token=None, honeypot=None, browser=False).spam
