@@ -6,6 +6,7 @@ import atexit
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -29,6 +30,6 @@ SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", APP)
     suppress_health_check=list(HealthCheck),
     database=None,
 )
-def test_no_input_makes_a_server_error(case: schemathesis.Case) -> None:
+def test_no_input_makes_a_server_error(case: schemathesis.Case[Any]) -> None:
     response = case.call()
     case.validate_response(response, checks=[not_a_server_error])
