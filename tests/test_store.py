@@ -783,3 +783,58 @@ def test_every_kind_of_failure_says_what_to_do(name: str, advice: str) -> None:
     assert message.startswith("the submission store /srv/intake/intake.db is unavailable: ")
     assert advice in message
     assert message.endswith("(SQLite: what SQLite said)")
+
+
+# -- group commit ------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_burst_of_saves_is_committed_together(store: SqliteStore, path: Path) -> None:
+    commits = 0
+    real = store._save_batch
+
+    def counting(c: sqlite3.Connection, batch: list[Any]) -> None:
+        nonlocal commits
+        commits += 1
+        real(c, batch)
+
+    store._save_batch = counting  # type: ignore[method-assign]
+    results: list[SaveResult] = []
+
+    async def one(n: int) -> None:
+        results.append(await store.save(submission(data={"n": n}, idempotency_key=f"k{n % 40}")))
+
+    async with anyio.create_task_group() as group:
+        for n in range(50):
+            group.start_soon(one, n)
+    # Every caller learned its reference, and the burst took far fewer commits.
+    assert len(results) == 50
+    assert sum(r.created for r in results) == 40  # ten repeated idempotency keys
+    assert len({r.reference for r in results}) == 40
+    assert commits < 50
+    assert table_counts(path)["submissions"] == 40
+
+
+@pytest.mark.anyio
+async def test_one_failing_save_leaves_its_batch_whole(
+    store: SqliteStore, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = base.new_reference
+    monkeypatch.setattr(
+        base, "new_reference", lambda prefix: "BAD-000000" if prefix == "BAD" else real(prefix)
+    )
+    outcomes: dict[int, object] = {}
+
+    async def one(n: int, prefix: str) -> None:
+        try:
+            outcomes[n] = await store.save(submission(reference_prefix=prefix))
+        except StoreUnavailable as exc:
+            outcomes[n] = exc
+
+    async with anyio.create_task_group() as group:
+        for n, prefix in enumerate(["CAR", "BAD", "BAD", "CAR"]):
+            group.start_soon(one, n, prefix)
+    failed = [n for n, outcome in outcomes.items() if isinstance(outcome, StoreUnavailable)]
+    assert len(failed) == 1  # the second BAD cannot get a free reference
+    assert table_counts(path)["submissions"] == 3
+    assert table_counts(path)["outbox"] == 6
