@@ -1,4 +1,4 @@
-"""The ``intakeforms`` command: check, schema, serve.
+"""The ``intakeforms`` command: check, schema, serve, show.
 
 ``check`` prints ``file:line:col: message`` for each problem (the format
 editors and CI annotate), and exits 1 when there is any.
@@ -78,6 +78,48 @@ def _serve(args: argparse.Namespace, err: TextIO) -> int:
     return 0
 
 
+def _show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import anyio
+
+    from intakeforms.settings import load_settings
+    from intakeforms.store import open_store
+
+    async def fetch() -> dict[str, object] | None:
+        store = open_store(args.store or load_settings().store)
+        await store.open()
+        try:
+            found = await store.get(args.reference)
+        finally:
+            await store.close()
+        if found is None:
+            return None
+        return {
+            "reference": found.reference,
+            "form": found.form,
+            "form_version": found.form_version,
+            "submitted_at": found.submitted_at.isoformat(),
+            "locale": found.locale,
+            "spam": found.spam,
+            "data": found.data,
+            "files": [
+                {"field": f.field, "name": f.name, "type": f.content_type, "size": f.size}
+                for f in found.files
+            ],
+        }
+
+    try:
+        shown = anyio.run(fetch)
+    except IntakeError as exc:
+        err.write(f"{exc}\n")
+        return 1
+    if shown is None:
+        err.write(f"no submission {args.reference} in the store\n")
+        return 1
+    json.dump(shown, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="intakeforms", description="YAML contact forms for customer service."
@@ -96,6 +138,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--settings", help="a TOML settings file (else INTAKE_SETTINGS)")
     serve.add_argument("--log-level", default="info", help="uvicorn's log level")
+    show = commands.add_parser("show", help="print a stored submission as JSON")
+    show.add_argument("reference", help="the reference the customer got, like CAR-4F7K2Q")
+    show.add_argument("--store", help="the store URL (else INTAKE_STORE or sqlite:///intake.db)")
     return parser
 
 
@@ -106,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(args.paths, sys.stdout, sys.stderr)
     if args.command == "serve":
         return _serve(args, sys.stderr)
+    if args.command == "show":
+        return _show(args, sys.stdout, sys.stderr)
     return _schema(args, sys.stdout, sys.stderr)
 
 

@@ -122,3 +122,31 @@ def test_serve_refuses_bad_settings(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "INTAKE_RATE_LIMIT" in done.stderr
+
+
+def test_show_finds_the_stored_submission(
+    server: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    base, _ = server
+    status, receipt = call(f"{base}/forms/car-service/submissions?lang=fi", CAR_ANSWERS)
+    assert status == 201
+    shown = subprocess.run(
+        [sys.executable, "-m", "intakeforms", "show", receipt["reference"]],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stored = json.loads(shown.stdout)
+    assert stored["reference"] == receipt["reference"]
+    assert stored["locale"] == "fi"
+    assert stored["data"]["plate"] == "ABC-123"
+    missing = subprocess.run(
+        [sys.executable, "-m", "intakeforms", "show", "CAR-000000"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert missing.returncode == 1
+    assert "no submission CAR-000000" in missing.stderr
