@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime
-import json
 import re
-import shutil
-import subprocess
 from collections.abc import Callable
 
 import pytest
 import re2
+from ecmascript import assert_same_in_ecmascript, needs_node
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -520,27 +518,9 @@ def test_business_id_unknown_region(region: str) -> None:
 
 # --- ECMAScript --------------------------------------------------------------
 
-_NODE = shutil.which("node")
 
-_JS = """
-const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
-let flags = ['', 'u'];
-try { new RegExp('', 'v'); flags.push('v'); } catch (e) {}
-const out = {};
-for (const [key, [pattern, samples]] of Object.entries(cases)) {
-  out[key] = {};
-  for (const f of flags) {
-    const re = new RegExp('^(?:' + pattern + ')$', f);
-    out[key][f] = samples.map((s) => re.test(s));
-  }
-}
-process.stdout.write(JSON.stringify(out));
-"""
-
-
-@pytest.mark.skipif(_NODE is None, reason="node is not installed")
+@needs_node
 def test_patterns_behave_the_same_in_ecmascript() -> None:
-    assert _NODE is not None
     samples = (
         [value for value, _ in VIN_ACCEPTED]
         + VIN_BAD_SHAPE
@@ -554,16 +534,4 @@ def test_patterns_behave_the_same_in_ecmascript() -> None:
         + [value for _, value in BUSINESS_REJECTED]
     )
     cases = {name: (pattern, samples) for name, pattern in _all_patterns().items()}
-    result = subprocess.run(
-        [_NODE, "-e", _JS],
-        input=json.dumps(cases),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    by_name = json.loads(result.stdout)
-    for name, (pattern, values) in cases.items():
-        expected = [re.fullmatch(pattern, value) is not None for value in values]
-        for flag, matches in by_name[name].items():
-            assert matches == expected, (name, flag)
+    assert_same_in_ecmascript(cases)

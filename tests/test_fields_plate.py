@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import subprocess
 from collections.abc import Callable
 
 import pytest
 import re2
+from ecmascript import assert_same_in_ecmascript, needs_node
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -156,39 +154,8 @@ def test_normalised_form_is_a_fixed_point(region: str, value: str, expected: str
     assert normalise_plate(expected, region) == expected
 
 
-_NODE = shutil.which("node")
-
-_JS = """
-const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
-let flags = ['', 'u'];
-try { new RegExp('', 'v'); flags.push('v'); } catch (e) {}
-const out = {};
-for (const [key, [pattern, samples]] of Object.entries(cases)) {
-  out[key] = {};
-  for (const f of flags) {
-    const re = new RegExp('^(?:' + pattern + ')$', f);
-    out[key][f] = samples.map((s) => re.test(s));
-  }
-}
-process.stdout.write(JSON.stringify(out));
-"""
-
-
-@pytest.mark.skipif(_NODE is None, reason="node is not installed")
+@needs_node
 def test_patterns_behave_the_same_in_ecmascript() -> None:
-    assert _NODE is not None
     samples = [value for _, value, _ in ACCEPTED] + [value for _, value in REJECTED]
     cases = {region: (plate_pattern(region), samples) for region in PLATE_REGIONS}
-    result = subprocess.run(
-        [_NODE, "-e", _JS],
-        input=json.dumps(cases),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    by_region = json.loads(result.stdout)
-    for region, (pattern, values) in cases.items():
-        expected = [re.fullmatch(pattern, value) is not None for value in values]
-        for flag, matches in by_region[region].items():
-            assert matches == expected, (region, flag)
+    assert_same_in_ecmascript(cases)

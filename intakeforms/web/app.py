@@ -107,6 +107,24 @@ class Service:
         own = f"{request.url.scheme}://{request.url.netloc}"
         return origin == own or origin.rstrip("/") in self.settings.allowed_origins
 
+    def gate(
+        self,
+        request: Request,
+        form: Form,
+        locale: str,
+        limiter: RateLimiter | None,
+        purpose: str,
+    ) -> Response | None:
+        """403 for a foreign origin, 429 past the rate limit, else None."""
+        if not self.origin_allowed(request):
+            return _errors(403, "origin_not_allowed", "this origin may not post to the service")
+        if limiter is not None:
+            wait = limiter.hit(f"{self.client(request)}|{form.id}|{purpose}")
+            if wait:
+                message = gettext_for(SERVICE_MESSAGES["rate_limited"], locale)
+                return _errors(429, "rate_limited", message, **{"retry-after": str(int(wait))})
+        return None
+
     @staticmethod
     def path(request: Request, suffix: str) -> str:
         return f"{request.scope.get('root_path', '')}{suffix}"
@@ -198,14 +216,9 @@ class Service:
         if form is None:
             return _errors(404, "unknown_form", "there is no such form")
         locale = self.locale(request, form)
-        if not self.origin_allowed(request):
-            return _errors(403, "origin_not_allowed", "this origin may not post to the service")
-        if self.check_limiter is not None:
-            wait = self.check_limiter.hit(f"{self.client(request)}|{form.id}|validate")
-            if wait:
-                return _errors(
-                    429, "rate_limited", _slow_down(locale), **{"retry-after": str(int(wait))}
-                )
+        refused = self.gate(request, form, locale, self.check_limiter, "validate")
+        if refused is not None:
+            return refused
         try:
             posted = await read_posted(
                 request,
@@ -226,15 +239,10 @@ class Service:
         if form is None:
             return _errors(404, "unknown_form", "there is no such form")
         locale = self.locale(request, form)
-        if not self.origin_allowed(request):
-            return _errors(403, "origin_not_allowed", "this origin may not post to the service")
+        refused = self.gate(request, form, locale, self.limiter, "submit")
+        if refused is not None:
+            return refused
         client = self.client(request)
-        if self.limiter is not None:
-            wait = self.limiter.hit(f"{client}|{form.id}")
-            if wait:
-                return _errors(
-                    429, "rate_limited", _slow_down(locale), **{"retry-after": str(int(wait))}
-                )
         spool = spool_folder(self.settings.upload_dir) if _has_files(form) else None
         try:
             return await self._submit(request, form, locale, client, spool)
@@ -336,9 +344,6 @@ SERVICE_MESSAGES = {
     "rate_limited": N_("Too many submissions. Please wait a moment and try again."),
 }
 
-
-def _slow_down(locale: str) -> str:
-    return gettext_for(SERVICE_MESSAGES["rate_limited"], locale)
 
 
 def _has_files(form: Form) -> bool:
