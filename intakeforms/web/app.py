@@ -345,7 +345,6 @@ SERVICE_MESSAGES = {
 }
 
 
-
 def _has_files(form: Form) -> bool:
     return any(f.type == "file" for f in form.fields.values())
 
