@@ -442,7 +442,9 @@ def render_form_page(
     by_field: dict[str, str] = {}
     for problem in errors:
         by_field.setdefault(problem.field, problem.message)
-    labels = {str(f["name"]): str(f.get("label") or f["name"]) for f in fields}
+    # "Label – message": a label's own closing full stop or colon would
+    # otherwise run into the separator ("…varaamiseen.: Rastita ruutu.").
+    labels = {str(f["name"]): str(f.get("label") or f["name"]).rstrip(" .:") for f in fields}
     summary = [
         {
             "href": f"#field-{e.field}" if e.field in names else None,

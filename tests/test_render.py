@@ -404,9 +404,9 @@ def test_errors_make_a_summary_and_inline_messages() -> None:
     assert summary.find("h2").text == "Jotain on korjattava"
     items = summary.find_all("li")
     assert [i.text for i in items] == [
-        "Rekisterinumero: Anna rekisteritunnus, esimerkiksi ABC-123.",
-        "Mitä tarvitset?: Vastaa tähän kysymykseen.",
-        "Hyväksyn, että tietojani käytetään huollon varaamiseen.: Rastita ruutu.",
+        "Rekisterinumero – Anna rekisteritunnus, esimerkiksi ABC-123.",
+        "Mitä tarvitset? – Vastaa tähän kysymykseen.",
+        "Hyväksyn, että tietojani käytetään huollon varaamiseen – Rastita ruutu.",
         "Lomake on rikki.",
         "Ei tällaista kysymystä.",
     ]

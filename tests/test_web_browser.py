@@ -376,7 +376,7 @@ def test_errors_are_linked_focused_finnish_and_keep_the_answers(visitor: Visitor
         href = link.get_attribute("href") or ""
         name = href.removeprefix("#field-")
         assert name in expected, href
-        expect(link).to_have_text(f"{labels[name]}: {expected[name]}")
+        expect(link).to_have_text(f"{labels[name].rstrip(' .:')} – {expected[name]}")
         control = page.locator(href)
         expect(control).to_have_attribute("aria-invalid", "true")
         message = page.locator(f"#field-{name}-error")
