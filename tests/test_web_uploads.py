@@ -129,3 +129,28 @@ def test_spam_uploads_are_not_kept(client: TestClient, tmp_path: Path) -> None:
     )
     assert answer.status_code == 201
     assert not [p for p in (tmp_path / "uploads").rglob("*") if p.is_file()]
+
+
+def test_chunked_body_over_the_limit_is_413(client: TestClient) -> None:
+    boundary = "intakeboundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="big.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
+
+    def chunks() -> Iterator[bytes]:
+        # No Content-Length: only counting the body as it arrives can stop it.
+        yield head + png()
+        for _ in range(40):
+            yield b"\x00" * 10_000
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    answer = client.post(
+        "/forms/product-return/submissions",
+        content=chunks(),
+        headers={
+            "content-type": f"multipart/form-data; boundary={boundary}",
+            "accept": "application/json",
+        },
+    )
+    assert answer.status_code == 413

@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from intakeforms.form import Form
-from intakeforms.web.limits import BodyTooLarge
+from intakeforms.web.limits import BodyTooLarge, limit_body
 from intakeforms.web.spam import HONEYPOT, TOKEN
 from intakeforms.web.uploads import Upload, clean_name, detect_type
 
@@ -142,8 +142,10 @@ async def read_posted(
 async def _read_multipart(
     request: Request, form: Form, max_body: int, spool: Path | None
 ) -> Posted:
+    # Counted as it streams: a chunked body has no Content-Length to refuse early.
+    limited = Request(request.scope, limit_body(request.receive, max_body))
     try:
-        data = await request.form(max_files=100, max_fields=_MAX_FIELDS, max_part_size=max_body)
+        data = await limited.form(max_files=100, max_fields=_MAX_FIELDS, max_part_size=max_body)
     except BodyTooLarge:
         raise BadBody(413, "too_large", f"the body is larger than {max_body} bytes") from None
     except Exception as exc:  # python-multipart raises several kinds
