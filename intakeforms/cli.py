@@ -1,4 +1,4 @@
-"""The ``intakeforms`` command: check, schema, serve, show.
+"""The ``intakeforms`` command: check, schema, preview, serve, show.
 
 ``check`` prints ``file:line:col: message`` for each problem (the format
 editors and CI annotate), and exits 1 when there is any.
@@ -51,6 +51,81 @@ def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     json.dump(schema, out, indent=2, ensure_ascii=False)
     out.write("\n")
+    return 0
+
+
+#: The reference of every preview: a real one has six characters from
+#: Crockford's base32 after the dash, which has no I, so ``CAR-PREVIEW`` can
+#: never be mistaken for (or collide with) a stored submission.
+PREVIEW_REFERENCE = "{prefix}-PREVIEW"
+
+
+def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import datetime as dt
+
+    from intakeforms.errors import InvalidAnswers
+    from intakeforms.language.models import EmailTarget
+    from intakeforms.mail import build_agent_email
+    from intakeforms.settings import load_settings
+    from intakeforms.store.base import StoredSubmission
+
+    try:
+        form = load_form(args.file)
+    except FormError as exc:
+        for problem in exc.problems:
+            err.write(f"{problem}\n")
+        return 1
+    try:
+        with open(args.data, encoding="utf-8") as handle:
+            answers = json.load(handle)
+    except (OSError, ValueError) as exc:
+        err.write(f"intakeforms preview: cannot read the answers in {args.data}: {exc}\n")
+        return 1
+    locale = args.locale or form.default_locale
+    try:
+        data = form.validate(answers, locale=locale)
+    except InvalidAnswers as exc:
+        for error in exc.errors:
+            err.write(f"{error.field or '(answers)'}: {error.message} ({error.code})\n")
+        return 1
+    emails = [i for i, t in enumerate(form.definition.deliver) if t.email is not None]
+    index = args.target if args.target is not None else (emails[0] if emails else 0)
+    target = None
+    if not emails:
+        # A form that sends mail nowhere yet still gets a preview of what its
+        # agents would read; example.invalid can never receive mail.
+        target = EmailTarget(to=["agents@example.invalid"])
+    elif index not in emails:
+        err.write(
+            f"intakeforms preview: deliver[{index}] is not an email target of {form.id}; "
+            f"the email targets are {', '.join(map(str, emails))}\n"
+        )
+        return 2
+    try:
+        mail_from = args.mail_from or load_settings().mail_from
+        submission = StoredSubmission(
+            reference=PREVIEW_REFERENCE.format(prefix=form.reference_prefix),
+            form=form.id,
+            form_version=form.version,
+            locale=locale,
+            data=dict(data),
+            files=(),
+            submitted_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+            spam=False,
+            client=None,
+        )
+        message = build_agent_email(
+            form,
+            submission,
+            locale=args.locale,
+            mail_from=mail_from,
+            target_index=index,
+            target=target,
+        )
+    except (IntakeError, ValueError) as exc:
+        err.write(f"intakeforms preview: {exc}\n")
+        return 1
+    out.write(bytes(message).decode("utf-8"))
     return 0
 
 
@@ -132,6 +207,23 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument(
         "--language", action="store_true", help="the schema of the YAML form language itself"
     )
+    preview = commands.add_parser(
+        "preview", help="print the agent email (.eml) for some answers, without sending it"
+    )
+    preview.add_argument("file", metavar="FILE", help="the form file")
+    preview.add_argument("--data", required=True, metavar="ANSWERS", help="a JSON file of answers")
+    preview.add_argument(
+        "--locale", help="the agents' language (else the email target's, else the form's)"
+    )
+    preview.add_argument(
+        "--mail-from", help="the sender address (else INTAKE_MAIL_FROM or intakeforms@localhost)"
+    )
+    preview.add_argument(
+        "--target",
+        type=int,
+        metavar="INDEX",
+        help="which deliver entry to address (its position, from 0; else the first email)",
+    )
     serve = commands.add_parser("serve", help="run the service (forms, API, store)")
     serve.add_argument("paths", nargs="+", metavar="PATH", help="form files or folders")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -151,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(args.paths, sys.stdout, sys.stderr)
     if args.command == "serve":
         return _serve(args, sys.stderr)
+    if args.command == "preview":
+        return _preview(args, sys.stdout, sys.stderr)
     if args.command == "show":
         return _show(args, sys.stdout, sys.stderr)
     return _schema(args, sys.stdout, sys.stderr)

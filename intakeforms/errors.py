@@ -7,9 +7,18 @@ Every error the library raises on purpose is an ``IntakeError``::
     │                      ``.problems`` lists each one with file:line:col
     ├── InvalidAnswers     a customer's answers do not fit the form;
     │                      ``.errors`` lists every problem as {field, code, message}
-    └── StoreUnavailable   the submission store cannot be read or written
-                           (locked, disk full, read-only, missing folder); the
-                           web layer answers 503 and never acknowledges the post
+    ├── StoreUnavailable   the submission store cannot be read or written
+    │                      (locked, disk full, read-only, missing folder, server
+    │                      down); the web layer answers 503 and never
+    │                      acknowledges the post
+    ├── LeaseLost          a delivery worker reported on an outbox job it no
+    │                      longer holds (its lease ran out and another worker
+    │                      took the job over); nothing was changed
+    └── DeliveryError      one delivery of one submission to one target failed
+        ├── TransientDeliveryError   worth retrying (SMTP 4xx, connection lost,
+        │                            HTTP 5xx or 429); also a ConnectionError
+        └── PermanentDeliveryError   retrying cannot help (SMTP 5xx, HTTP 4xx,
+                                     a target the form no longer has)
 
 Author mistakes and bad data are kept apart (as pydantic does): a ``FormError``
 is for the person editing YAML and carries locations, an ``InvalidAnswers`` is
@@ -22,12 +31,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "DeliveryError",
     "FieldError",
     "FormError",
     "IntakeError",
     "InvalidAnswers",
+    "LeaseLost",
+    "PermanentDeliveryError",
     "Problem",
     "StoreUnavailable",
+    "TransientDeliveryError",
 ]
 
 
@@ -83,6 +96,57 @@ class StoreUnavailable(IntakeError):
     """The submission store failed; the message says what and how to fix it.
 
     Raised for every database failure (locked beyond the busy timeout, disk
-    full, read-only file, missing folder, a closed store). Nothing was stored
+    full, read-only file, missing folder, a server that cannot be reached or
+    refuses the login, a closed store). Nothing was stored
     by the call that raised it, so the submission must not be acknowledged.
     """
+
+
+class LeaseLost(IntakeError):
+    """A worker reported on an outbox job it no longer holds; nothing changed.
+
+    Raised by ``complete``, ``retry_later`` and ``dead_letter`` of a store
+    when the job is not claimed by that worker any more: its lease ran out
+    and another worker took it over, an operator requeued it, or it was
+    deleted. The other worker's outcome stands, so the caller only logs this.
+    ``status`` and ``claimed_by`` are the job's now (``status`` is None when
+    the job no longer exists).
+    """
+
+    def __init__(
+        self, job_id: int, worker: str, status: str | None, claimed_by: str | None
+    ) -> None:
+        self.job_id = job_id
+        self.worker = worker
+        self.status = status
+        self.claimed_by = claimed_by
+        if status is None:
+            now = "it no longer exists"
+        elif status == "claimed":
+            now = (
+                f"its lease ran out and worker {claimed_by!r} took it over; make "
+                "lease_seconds longer than the slowest delivery"
+            )
+        else:
+            now = (
+                f"it is {status} now (another worker took it over after its lease ran "
+                "out, or an operator requeued it)"
+            )
+        super().__init__(f"outbox job {job_id} is no longer claimed by worker {worker!r}: {now}")
+
+
+class DeliveryError(IntakeError):
+    """One delivery of one submission to one target failed; the reason is
+    kept on the outbox job for ``intakeforms outbox show``."""
+
+
+class TransientDeliveryError(DeliveryError, ConnectionError):
+    """Worth retrying later; ``retry_after`` is the target's own wish (seconds)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying cannot help; the job goes to the dead-letter state at once."""

@@ -1,21 +1,20 @@
-"""The store, against real SQLite files: durability, outbox, idempotency, failures."""
+"""The SQLite store in particular: its file, locking, failures and migrations.
+
+The behaviour every backend shares (saving, idempotency, the outbox jobs) is
+tested against SQLite and PostgreSQL alike in ``test_store_backends.py``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import json
-import math
 import re
 import sqlite3
-import subprocess
-import sys
-import textwrap
 import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import anyio
@@ -26,7 +25,6 @@ from intakeforms.errors import IntakeError, StoreUnavailable
 from intakeforms.store import (
     REFERENCE_ALPHABET,
     NewSubmission,
-    OutboxJob,
     SaveResult,
     SqliteStore,
     Store,
@@ -35,7 +33,12 @@ from intakeforms.store import (
     new_reference,
     open_store,
 )
-from intakeforms.store.sqlite_schema import SCHEMA_VERSION, parse_timestamp, timestamp
+from intakeforms.store.sqlite_schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    parse_timestamp,
+    timestamp,
+)
 
 REFERENCE = re.compile(r"^CAR-[0-9A-HJKMNP-TV-Z]{6}$")
 
@@ -110,68 +113,7 @@ def test_new_reference_draws_every_character() -> None:
     assert set("".join(r[4:] for r in references)) == set(REFERENCE_ALPHABET)
 
 
-@pytest.mark.anyio
-async def test_references_are_unique_over_many_saves(store: SqliteStore) -> None:
-    references = [(await store.save(submission(targets=[]))).reference for _ in range(300)]
-    assert all(REFERENCE.match(reference) for reference in references)
-    assert len(set(references)) == 300
-
-
-@pytest.mark.anyio
-async def test_a_colliding_reference_is_drawn_again(
-    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    draws = iter("AAAAAAAAAAAABBBBBB")
-    monkeypatch.setattr(base, "secrets", SimpleNamespace(choice=lambda _: next(draws)))
-    first = await store.save(submission())
-    second = await store.save(submission())
-    assert (first.reference, second.reference) == ("CAR-AAAAAA", "CAR-BBBBBB")
-    assert await store.count() == 2
-
-
-@pytest.mark.anyio
-async def test_a_random_source_that_always_repeats_fails_cleanly(
-    store: SqliteStore, path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(base, "secrets", SimpleNamespace(choice=lambda _: "A"))
-    await store.save(submission())
-    with pytest.raises(StoreUnavailable, match="no free reference for prefix CAR after 10 tries"):
-        await store.save(submission(idempotency_key="k"))
-    assert table_counts(path) == {
-        "submissions": 1,
-        "submission_files": 1,
-        "outbox": 2,
-        "idempotency_keys": 0,
-    }
-
-
 # -- saving and reading ----------------------------------------------------------
-
-
-@pytest.mark.anyio
-async def test_save_and_get_round_trip(store: SqliteStore, path: Path) -> None:
-    before = dt.datetime.now(dt.UTC)
-    result = await store.save(submission())
-    assert result.created
-    assert REFERENCE.match(result.reference)
-    stored = await store.get(result.reference)
-    assert stored is not None
-    assert stored.reference == result.reference
-    assert (stored.form, stored.form_version, stored.locale) == (
-        "car-service",
-        "c9d0d03ff5bb",
-        "fi",
-    )
-    assert stored.data == DATA
-    assert stored.files == (PHOTO,)
-    assert stored.spam is False
-    assert stored.client == "203.0.113.5"
-    assert stored.submitted_at.tzinfo is dt.UTC
-    assert before <= stored.submitted_at <= dt.datetime.now(dt.UTC)
-    # Personal data stays out of logs.
-    assert "Škoda" not in repr(stored)
-    assert "203.0.113.5" not in repr(stored)
-    assert "Škoda" not in repr(submission())
 
 
 @pytest.mark.anyio
@@ -186,36 +128,6 @@ async def test_data_is_readable_json_text_in_the_file(store: SqliteStore, path: 
     ]
 
 
-@pytest.mark.anyio
-async def test_files_keep_their_order(store: SqliteStore) -> None:
-    files = [dataclasses.replace(PHOTO, name=f"{n}.png", path=f"p/{n}") for n in "cab"]
-    result = await store.save(submission(files=files))
-    stored = await store.get(result.reference)
-    assert stored is not None
-    assert [f.name for f in stored.files] == ["c.png", "a.png", "b.png"]
-
-
-@pytest.mark.anyio
-async def test_get_unknown_reference_is_none(store: SqliteStore) -> None:
-    assert await store.get("CAR-000000") is None
-    assert await store.outbox("CAR-000000") == []
-
-
-@pytest.mark.anyio
-async def test_times_come_from_the_clock_and_are_kept_in_utc(path: Path) -> None:
-    helsinki = dt.timezone(dt.timedelta(hours=2))
-    moment = dt.datetime(2025, 3, 4, 12, 30, 15, 250, tzinfo=helsinki)
-    async with SqliteStore(path, clock=lambda: moment) as store:
-        result = await store.save(submission())
-        stored = await store.get(result.reference)
-        [job, _] = await store.outbox(result.reference)
-    assert stored is not None
-    assert stored.submitted_at == moment
-    assert stored.submitted_at.tzinfo is dt.UTC
-    assert stored.submitted_at.hour == 10
-    assert job.next_attempt_at == moment
-
-
 def test_timestamps_sort_as_text_in_time_order() -> None:
     moments = [
         dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
@@ -226,17 +138,6 @@ def test_timestamps_sort_as_text_in_time_order() -> None:
     assert sorted(texts) == texts
     assert [parse_timestamp(text) for text in texts] == moments
     assert parse_timestamp("2025-01-01T00:00:00") == moments[0]
-
-
-@pytest.mark.anyio
-async def test_data_that_is_not_json_is_refused_before_writing(
-    store: SqliteStore, path: Path
-) -> None:
-    with pytest.raises(TypeError):
-        await store.save(submission(data={"day": dt.date(2025, 1, 1)}))
-    with pytest.raises(ValueError, match="not JSON compliant"):
-        await store.save(submission(data={"x": math.nan}))
-    assert await store.count() == 0
 
 
 @pytest.mark.parametrize(
@@ -254,122 +155,7 @@ def test_caller_mistakes_fail_at_once(changes: dict[str, Any], message: str) -> 
         submission(**changes)
 
 
-# -- the outbox and spam ---------------------------------------------------------
-
-
-@pytest.mark.anyio
-async def test_one_pending_outbox_job_per_target(store: SqliteStore) -> None:
-    result = await store.save(submission())
-    stored = await store.get(result.reference)
-    assert stored is not None
-    jobs = await store.outbox(result.reference)
-    assert [(j.reference, j.target) for j in jobs] == [
-        (result.reference, "email:0"),
-        (result.reference, "webhook:1"),
-    ]
-    for job in jobs:
-        assert isinstance(job, OutboxJob)
-        assert (job.status, job.attempts, job.last_error) == ("pending", 0, None)
-        assert job.next_attempt_at == stored.submitted_at
-    assert jobs[0].id < jobs[1].id
-
-
-@pytest.mark.anyio
-async def test_spam_is_kept_in_quarantine_without_jobs(store: SqliteStore) -> None:
-    spam = await store.save(submission(spam=True))
-    ham = await store.save(submission())
-    stored = await store.get(spam.reference)
-    assert stored is not None
-    assert stored.spam is True
-    assert stored.data == DATA
-    assert await store.outbox(spam.reference) == []
-    assert len(await store.outbox(ham.reference)) == 2
-    assert await store.count() == 2
-    assert await store.count(spam=True) == 1
-    assert await store.count(spam=False) == 1
-
-
-@pytest.mark.anyio
-async def test_count_by_form(store: SqliteStore) -> None:
-    await store.save(submission())
-    await store.save(submission(form="billing", reference_prefix="BIL"))
-    await store.save(submission(form="billing", reference_prefix="BIL", spam=True))
-    assert await store.count() == 3
-    assert await store.count("car-service") == 1
-    assert await store.count(form="billing") == 2
-    assert await store.count(form="billing", spam=False) == 1
-    assert await store.count(form="nothing") == 0
-
-
-# -- idempotency -----------------------------------------------------------------
-
-
-@pytest.mark.anyio
-async def test_a_repeated_idempotency_key_returns_the_first_reference(
-    store: SqliteStore, path: Path
-) -> None:
-    first = await store.save(submission(idempotency_key="abc"))
-    again = await store.save(submission(idempotency_key="abc", data={"plate": "XYZ-999"}))
-    assert first.created
-    assert again == SaveResult(first.reference, created=False)
-    stored = await store.get(first.reference)
-    assert stored is not None
-    assert stored.data == DATA
-    assert table_counts(path) == {
-        "submissions": 1,
-        "submission_files": 1,
-        "outbox": 2,
-        "idempotency_keys": 1,
-    }
-
-
-@pytest.mark.anyio
-async def test_idempotency_keys_are_scoped_per_form(store: SqliteStore) -> None:
-    car = await store.save(submission(idempotency_key="abc"))
-    bill = await store.save(
-        submission(form="billing", reference_prefix="BIL", idempotency_key="abc")
-    )
-    other = await store.save(submission(idempotency_key="def"))
-    none = await store.save(submission())
-    assert all(r.created for r in (car, bill, other, none))
-    assert len({car.reference, bill.reference, other.reference, none.reference}) == 4
-    assert await store.count() == 4
-
-
-@pytest.mark.anyio
-async def test_racing_posts_with_one_key_store_one_submission(path: Path) -> None:
-    results: list[SaveResult] = []
-
-    async def post(store: SqliteStore) -> None:
-        for n in range(10):
-            results.append(await store.save(submission(idempotency_key=f"key-{n}")))
-
-    async with SqliteStore(path) as one, SqliteStore(path) as two:
-        async with anyio.create_task_group() as group:
-            group.start_soon(post, one)
-            group.start_soon(post, two)
-        assert await one.count() == 10
-    assert sum(r.created for r in results) == 10
-    assert len({r.reference for r in results}) == 10
-
-
 # -- concurrency -----------------------------------------------------------------
-
-
-@pytest.mark.anyio
-async def test_concurrent_saves_from_two_stores_on_one_file(path: Path) -> None:
-    references: list[str] = []
-
-    async def post(store: SqliteStore, n: int) -> None:
-        references.append((await store.save(submission(data={"n": n}))).reference)
-
-    async with SqliteStore(path) as one, SqliteStore(path) as two:
-        async with anyio.create_task_group() as group:
-            for n in range(40):
-                group.start_soon(post, one if n % 2 else two, n)
-        assert await one.count() == 40
-    assert len(set(references)) == 40
-    assert table_counts(path)["outbox"] == 80
 
 
 def test_concurrent_saves_from_several_threads(path: Path) -> None:
@@ -384,54 +170,6 @@ def test_concurrent_saves_from_several_threads(path: Path) -> None:
     references = {reference for batch in batches for reference in batch}
     assert len(references) == 60
     assert table_counts(path)["submissions"] == 60
-
-
-SAVER = textwrap.dedent(
-    """
-    import sys
-
-    import anyio
-
-    from intakeforms.store import NewSubmission, open_store
-
-    async def main() -> None:
-        store = open_store(sys.argv[1])
-        await store.open()
-        try:
-            for n in range(20):
-                new = NewSubmission("car-service", "v1", "CAR", "fi", {"n": n}, targets=["email:0"])
-                print((await store.save(new)).reference)
-        finally:
-            await store.close()
-
-    anyio.run(main)
-    """
-)
-
-
-def test_concurrent_saves_from_several_processes(path: Path) -> None:
-    url = f"sqlite:///{path}"
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", SAVER, url],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(3)
-    ]
-    references: list[str] = []
-    for process in processes:
-        out, err = process.communicate(timeout=60)
-        assert process.returncode == 0, err
-        references.extend(out.split())
-    assert len(set(references)) == 60
-    assert table_counts(path) == {
-        "submissions": 60,
-        "submission_files": 0,
-        "outbox": 60,
-        "idempotency_keys": 0,
-    }
 
 
 @pytest.mark.anyio
@@ -653,31 +391,6 @@ async def test_open_makes_a_wal_database_with_the_tables(store: SqliteStore, pat
 
 
 @pytest.mark.anyio
-async def test_data_survives_close_and_reopen(path: Path) -> None:
-    async with SqliteStore(path) as store:
-        result = await store.save(submission(idempotency_key="k"))
-    async with SqliteStore(path) as store:
-        stored = await store.get(result.reference)
-        assert stored is not None
-        assert stored.data == DATA
-        assert len(await store.outbox(result.reference)) == 2
-        assert await store.save(submission(idempotency_key="k")) == SaveResult(
-            result.reference, created=False
-        )
-
-
-@pytest.mark.anyio
-async def test_check(store: SqliteStore) -> None:
-    await store.check()
-    await store.close()
-    await store.close()  # again: nothing happens
-    with pytest.raises(StoreUnavailable, match="not open"):
-        await store.check()
-    await store.open()  # and it opens again
-    await store.check()
-
-
-@pytest.mark.anyio
 async def test_a_store_never_opened_is_unavailable(path: Path) -> None:
     store = SqliteStore(path)
     with pytest.raises(StoreUnavailable, match="not open"):
@@ -698,6 +411,40 @@ async def test_an_in_memory_store() -> None:
         await store.check()
     finally:
         await store.close()
+
+
+@pytest.mark.anyio
+async def test_a_version_1_database_is_upgraded_in_place(path: Path) -> None:
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        for statement in MIGRATIONS[0]:
+            connection.execute(statement)
+        made = "2025-01-02T03:04:05.000000+00:00"
+        connection.execute(
+            "INSERT INTO submissions VALUES ('CAR-AAAAAA', 'car-service', 'v1', 'fi', '{}', 0,"
+            " NULL, ?)",
+            (made,),
+        )
+        connection.execute(
+            "INSERT INTO outbox (reference, target, status, attempts, next_attempt_at,"
+            " last_error, created_at, updated_at)"
+            " VALUES ('CAR-AAAAAA', 'email:0', 'pending', 2, ?, 'timeout', ?, ?)",
+            (made, made, made),
+        )
+        connection.execute("PRAGMA user_version = 1")
+    finally:
+        connection.close()
+    async with SqliteStore(path) as store:
+        [job] = await store.outbox("CAR-AAAAAA")
+        assert (job.status, job.attempts, job.last_error) == ("pending", 2, "timeout")
+        assert (job.claimed_by, job.lease_until, job.delivered_at, job.receipt) == (None,) * 4
+        assert job.created_at == parse_timestamp(made)
+        [claimed] = await store.claim("w", limit=5, lease_seconds=60)
+        assert (claimed.job.id, claimed.job.attempts) == (job.id, 3)
+    assert rows(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    indexes = {name for (name,) in rows(path, "SELECT name FROM sqlite_schema WHERE type='index'")}
+    assert "outbox_by_status" in indexes
+    assert "outbox_due" not in indexes
 
 
 # -- URLs ------------------------------------------------------------------------
@@ -729,9 +476,11 @@ def test_sqlite_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("sqlite:///a.db?journal=wal", "unknown SQLite option journal='wal'"),
         ("intake.db", "no URL scheme; write sqlite:///"),
         ("mysql://user:secret@db/intake", "a 'mysql' URL"),
-        ("postgresql://user:secret@db/intake", "PostgreSQL store is not available yet"),
-        ("postgres://user:secret@db/intake", "not available yet"),
-        ("postgresql+asyncpg://user:secret@db/intake", "not available yet"),
+        ("postgresql+asyncpg://user:secret@db/intake", "intakeforms picks the driver itself"),
+        ("postgresql://user:secret@db/intake?timeout=soon", "timeout='soon' is not a positive"),
+        ("postgresql://user:secret@db/intake?pool_size=0", "pool_size='0' is not a positive"),
+        ("postgresql://user:secret@db/intake?bogus=1", 'invalid URI query parameter: "bogus"'),
+        ("postgresql://user:se%zzcret@db/intake", 'invalid percent-encoded token: "***"'),
     ],
 )
 def test_bad_urls_are_explained(url: str, message: str) -> None:
@@ -758,7 +507,8 @@ def test_the_store_package_exports_documented_names() -> None:
 @pytest.mark.anyio
 async def test_check_notices_a_schema_changed_under_it(store: SqliteStore, path: Path) -> None:
     rows(path, f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(StoreUnavailable, match="schema version is now 2, not 1"):
+    message = f"schema version is now {SCHEMA_VERSION + 1}, not {SCHEMA_VERSION}"
+    with pytest.raises(StoreUnavailable, match=message):
         await store.check()
 
 

@@ -2,21 +2,30 @@
 
 A submission is acknowledged (201 and its reference) only after
 :meth:`Store.save` returns, so what the customer was told is on disk; the
-delivery worker reads the outbox afterwards. Backends are picked by URL::
+delivery worker then claims its outbox jobs, delivers them and reports each
+outcome. Backends are picked by URL::
 
-    store = open_store("sqlite:///intake.db")
+    store = open_store("sqlite:///intake.db")   # or postgresql://user@host/db
     await store.open()
     result = await store.save(NewSubmission(...))
 
-Every database failure raises :class:`~intakeforms.errors.StoreUnavailable`.
+    worker = new_worker_id()
+    for claimed in await store.claim(worker, limit=10, lease_seconds=300):
+        ...  # deliver claimed.submission to claimed.job.target
+        await store.complete(claimed.job.id, worker=worker, receipt="250 OK")
+
+Every database failure raises :class:`~intakeforms.errors.StoreUnavailable`;
+a worker reporting on a job it lost raises :class:`~intakeforms.errors.LeaseLost`.
 """
 
 from __future__ import annotations
 
-from intakeforms.errors import IntakeError, StoreUnavailable
+from intakeforms.errors import IntakeError, LeaseLost, StoreUnavailable
 from intakeforms.store.base import (
+    JOB_STATUSES,
     REFERENCE_ALPHABET,
     REFERENCE_LENGTH,
+    ClaimedJob,
     NewSubmission,
     OutboxJob,
     SaveResult,
@@ -24,14 +33,20 @@ from intakeforms.store.base import (
     StoredFile,
     StoredSubmission,
     new_reference,
+    new_worker_id,
 )
+from intakeforms.store.postgres import PostgresStore
 from intakeforms.store.sqlite import SqliteStore
 
 __all__ = [
+    "JOB_STATUSES",
     "REFERENCE_ALPHABET",
     "REFERENCE_LENGTH",
+    "ClaimedJob",
+    "LeaseLost",
     "NewSubmission",
     "OutboxJob",
+    "PostgresStore",
     "SaveResult",
     "SqliteStore",
     "Store",
@@ -39,6 +54,7 @@ __all__ = [
     "StoredFile",
     "StoredSubmission",
     "new_reference",
+    "new_worker_id",
     "open_store",
 ]
 
@@ -50,21 +66,27 @@ def open_store(url: str, *, busy_timeout: float | None = None) -> Store:
     ``sqlite:////srv/intake.db`` an absolute path, ``sqlite:///:memory:`` a
     private in-memory database for tests. ``?timeout=SECONDS`` sets how long
     a write waits for another writer (default 5); ``?mode=ro`` opens an
-    existing database read-only. ``busy_timeout`` overrides ``?timeout``.
-    Call ``await store.open()`` before use. An unknown or unsupported URL
-    raises :class:`~intakeforms.errors.IntakeError`.
+    existing database read-only.
+
+    ``postgresql://user:password@host:5432/database`` (or ``postgres://``)
+    is a PostgreSQL database shared by many processes; besides libpq's
+    options (``sslmode``, ``connect_timeout``, ``options``, …) it takes
+    ``?timeout=SECONDS`` (how long a call waits for a locked row or a free
+    connection, default 5) and ``?pool_size=N`` (connections per process,
+    default 10).
+
+    ``busy_timeout`` overrides ``?timeout``. Call ``await store.open()``
+    before use. An unknown or unsupported URL raises
+    :class:`~intakeforms.errors.IntakeError`.
     """
     scheme = url.partition("://")[0].lower() if "://" in url else ""
     if scheme == "sqlite":
         return SqliteStore.from_url(url, busy_timeout=busy_timeout)
     # Only the scheme is ever echoed: the rest of a URL may hold a password.
     if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
-        raise IntakeError(
-            "INTAKE_STORE: a PostgreSQL store is not available yet in this version of "
-            "intakeforms; use a SQLite file such as sqlite:///intake.db for now"
-        )
+        return PostgresStore.from_url(url, busy_timeout=busy_timeout)
     shown = f"a {scheme!r} URL" if scheme else "no URL scheme"
     raise IntakeError(
-        f"INTAKE_STORE has {shown}; write sqlite:///path/to/intake.db "
-        "(a relative path) or sqlite:////absolute/path/intake.db"
+        f"INTAKE_STORE has {shown}; write sqlite:///path/to/intake.db (a relative path), "
+        "sqlite:////absolute/path/intake.db or postgresql://USER@HOST:PORT/DATABASE"
     )

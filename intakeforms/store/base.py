@@ -1,21 +1,38 @@
 """What every store keeps and returns, the ``Store`` protocol, and references.
 
-A backend (``sqlite.py`` now, PostgreSQL later) implements :class:`Store`;
-callers only ever see these records, so switching backends changes no caller.
+A backend (``sqlite.py``, ``postgres.py``) implements :class:`Store`; callers
+only ever see these records, so switching backends changes no caller.
+
+An outbox job moves through these states::
+
+    pending ──claim──▶ claimed ──complete──▶ delivered
+       ▲                  │ │
+       └──retry_later─────┘ └──dead_letter──▶ dead
+       ▲                                        │
+       └────────────requeue (an operator)───────┘
+
+A ``claimed`` job whose lease ran out (its worker crashed or hung) is due
+again: the next ``claim`` takes it over, and the old worker can no longer
+report on it (:class:`~intakeforms.errors.LeaseLost`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import os
 import re
 import secrets
+import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
+    "JOB_STATUSES",
     "REFERENCE_ALPHABET",
     "REFERENCE_LENGTH",
+    "ClaimedJob",
     "NewSubmission",
     "OutboxJob",
     "SaveResult",
@@ -23,7 +40,11 @@ __all__ = [
     "StoredFile",
     "StoredSubmission",
     "new_reference",
+    "new_worker_id",
 ]
+
+#: Every state an outbox job can be in, in the order a job goes through them.
+JOB_STATUSES = ("pending", "claimed", "delivered", "dead")
 
 #: Crockford's base32 digits: no I, L, O or U, so a reference read aloud over
 #: the phone or copied by hand cannot be mistaken for another one.
@@ -124,12 +145,29 @@ class StoredSubmission:
     client: str | None = field(repr=False)
 
 
+def new_worker_id() -> str:
+    """A name for one running delivery worker, like ``web-1:4242:9f3a01``.
+
+    Host and process id say where it runs (for ``intakeforms outbox list``);
+    the random part keeps a restarted process that got the same id from
+    answering for jobs its previous life claimed.
+    """
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxJob:
     """One delivery of one submission to one target.
 
-    A new job is ``pending`` with no attempts and is due at once;
-    ``next_attempt_at`` is an aware UTC datetime.
+    A new job is ``pending`` with no attempts and is due at once. ``status``
+    is one of :data:`JOB_STATUSES`; ``attempts`` counts claims (so a worker
+    that crashed mid-delivery used one). ``claimed_by`` is the worker that
+    holds the job or held it last; ``lease_until`` is set only while it is
+    ``claimed``. ``last_error`` is the reason of the latest failed attempt
+    and stays after a later success. ``delivered_at`` and ``receipt`` (what
+    the target answered, such as an SMTP reply or a ticket id) are set when
+    delivered. Every time is an aware UTC datetime; ``created_at`` and
+    ``updated_at`` are None only on jobs built by hand, never on read ones.
     """
 
     id: int
@@ -139,6 +177,21 @@ class OutboxJob:
     attempts: int
     next_attempt_at: dt.datetime
     last_error: str | None
+    _: KW_ONLY
+    claimed_by: str | None = None
+    lease_until: dt.datetime | None = None
+    delivered_at: dt.datetime | None = None
+    receipt: str | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """A job a worker has claimed, with the submission it must deliver."""
+
+    job: OutboxJob
+    submission: StoredSubmission
 
 
 @runtime_checkable
@@ -169,3 +222,111 @@ class Store(Protocol):
 
     async def check(self) -> None:
         """A cheap query proving the database answers (for ``/healthz``)."""
+
+    # -- the delivery worker's side of the outbox --------------------------------
+
+    async def claim(
+        self,
+        worker: str,
+        *,
+        limit: int,
+        lease_seconds: float,
+        now: dt.datetime | None = None,
+    ) -> list[ClaimedJob]:
+        """Take up to ``limit`` due jobs for ``worker``, oldest job first.
+
+        Due means ``pending`` with ``next_attempt_at <= now``, or ``claimed``
+        with a lease that ran out (its worker is taken to have crashed).
+        Each is marked ``claimed`` by ``worker`` until ``now + lease_seconds``
+        with one more attempt. No two claims, from any process, get one job.
+        ``now`` defaults to the store's clock.
+        """
+
+    async def complete(self, job_id: int, *, worker: str, receipt: str | None) -> OutboxJob:
+        """Mark a claimed job ``delivered``, keeping the target's ``receipt``.
+
+        Raises :class:`~intakeforms.errors.LeaseLost` (changing nothing) when
+        ``worker`` no longer holds the job.
+        """
+
+    async def retry_later(
+        self, job_id: int, *, worker: str, error: str, at: dt.datetime
+    ) -> OutboxJob:
+        """Put a claimed job back to ``pending``, due ``at``, with ``error``.
+
+        Raises :class:`~intakeforms.errors.LeaseLost` like :meth:`complete`.
+        """
+
+    async def dead_letter(self, job_id: int, *, worker: str, error: str) -> OutboxJob:
+        """Give up on a claimed job: ``dead``, with ``error`` as the reason.
+
+        Raises :class:`~intakeforms.errors.LeaseLost` like :meth:`complete`.
+        """
+
+    # -- operators (``intakeforms outbox list|show|retry``) ----------------------
+
+    async def jobs(self, *, status: str | None = None, limit: int = 100) -> list[OutboxJob]:
+        """Up to ``limit`` jobs, newest first, optionally of one ``status``."""
+
+    async def job(self, job_id: int) -> OutboxJob | None:
+        """The job with this id, or None."""
+
+    async def requeue(self, job_id: int) -> bool:
+        """Send a ``dead`` or ``pending`` job again now, with fresh attempts.
+
+        The job becomes ``pending``, due now, with ``attempts`` 0;
+        ``last_error`` is kept until the next attempt replaces it. Returns
+        False, changing nothing, when there is no such job or it is
+        ``claimed`` (being delivered) or ``delivered``.
+        """
+
+    async def counts(self) -> dict[str, int]:
+        """How many jobs are in each state; every one of :data:`JOB_STATUSES`."""
+
+
+# -- checks shared by the backends: the caller's mistakes fail before any SQL --------
+
+
+def check_worker(worker: str) -> None:
+    """Refuse an empty worker name, which could not be told from no worker."""
+    if not worker:
+        raise ValueError("worker is empty; name each worker, e.g. with new_worker_id()")
+
+
+def check_claim(worker: str, limit: int, lease_seconds: float) -> None:
+    """Refuse claim arguments that could never take a job or keep it."""
+    check_worker(worker)
+    if limit < 1:
+        raise ValueError(f"limit must be 1 or more, not {limit}")
+    if not (lease_seconds > 0 and math.isfinite(lease_seconds)):
+        raise ValueError(f"lease_seconds must be more than 0, not {lease_seconds}")
+
+
+def check_moment(name: str, moment: dt.datetime) -> dt.datetime:
+    """``moment`` in UTC; a naive one is refused (whose local time would it be?)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime (with a time zone), not {moment}")
+    return moment.astimezone(dt.UTC)
+
+
+#: The longest error or receipt a job keeps: room for an SMTP reply or an
+#: exception's message, not for a whole HTML error page a webhook returned.
+MAX_NOTE_LENGTH = 2000
+
+
+def clean_note(text: str) -> str:
+    """``text`` cut to :data:`MAX_NOTE_LENGTH`, without NUL characters.
+
+    PostgreSQL text cannot hold NUL, and a remote server's answer may have
+    one; both backends store the same text so they behave alike.
+    """
+    text = text.replace("\x00", "\N{REPLACEMENT CHARACTER}")
+    return text if len(text) <= MAX_NOTE_LENGTH else text[: MAX_NOTE_LENGTH - 1] + "…"
+
+
+def check_listing(status: str | None, limit: int) -> None:
+    """Refuse an unknown status (a typo would list nothing) or a useless limit."""
+    if status is not None and status not in JOB_STATUSES:
+        raise ValueError(f"status {status!r} is not one of {', '.join(JOB_STATUSES)}")
+    if limit < 1:
+        raise ValueError(f"limit must be 1 or more, not {limit}")

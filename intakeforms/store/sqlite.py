@@ -13,8 +13,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TypeVar
@@ -25,19 +24,16 @@ import anyio.to_thread
 
 from intakeforms.errors import IntakeError, StoreUnavailable
 from intakeforms.store import base
+from intakeforms.store import sqlite_queries as queries
 from intakeforms.store.base import (
+    ClaimedJob,
     NewSubmission,
     OutboxJob,
     SaveResult,
-    StoredFile,
     StoredSubmission,
 )
-from intakeforms.store.sqlite_schema import (
-    MIGRATIONS,
-    SCHEMA_VERSION,
-    parse_timestamp,
-    timestamp,
-)
+from intakeforms.store.sqlite_queries import transaction as _transaction
+from intakeforms.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION, timestamp
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT", "SqliteStore"]
 
@@ -55,27 +51,6 @@ _T = TypeVar("_T")
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@contextmanager
-def _transaction(connection: sqlite3.Connection, kind: str = "IMMEDIATE") -> Iterator[None]:
-    """BEGIN … COMMIT, or ROLLBACK on any error.
-
-    Writes use BEGIN IMMEDIATE: the write lock is taken up front, waiting up
-    to the busy timeout. A deferred transaction that reads and then writes
-    fails at once with SQLITE_BUSY in WAL mode when another write came in
-    between, and the busy timeout would not help it.
-    """
-    connection.execute(f"BEGIN {kind}")
-    try:
-        yield
-        connection.execute("COMMIT")
-    except BaseException:
-        # The original error says what went wrong; a failed rollback would not.
-        with suppress(sqlite3.Error):
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-        raise
 
 
 @dataclass(eq=False)
@@ -232,7 +207,7 @@ class SqliteStore:
 
     async def outbox(self, reference: str) -> list[OutboxJob]:
         """The outbox jobs of one submission, in the order they were made."""
-        return await self._run(lambda c: self._outbox(c, reference))
+        return await self._run(lambda c: queries.read_jobs_of(c, reference))
 
     async def count(self, form: str | None = None, spam: bool | None = None) -> int:
         """How many submissions are stored, optionally of one form or spam flag."""
@@ -241,6 +216,74 @@ class SqliteStore:
     async def check(self) -> None:
         """Read the schema version from the file; raise if it cannot be read."""
         await self._run(self._check)
+
+    # -- the outbox jobs (see the Store protocol for the contract) -------------
+
+    async def claim(
+        self,
+        worker: str,
+        *,
+        limit: int,
+        lease_seconds: float,
+        now: dt.datetime | None = None,
+    ) -> list[ClaimedJob]:
+        """Take up to ``limit`` due jobs for ``worker``, oldest job first.
+
+        ``BEGIN IMMEDIATE`` serialises claimers, in this process and others,
+        so no two get the same job.
+        """
+        base.check_claim(worker, limit, lease_seconds)
+        moment = self._clock() if now is None else base.check_moment("now", now)
+        until = moment + dt.timedelta(seconds=lease_seconds)
+        return await self._run(lambda c: queries.claim(c, worker, limit, moment, until))
+
+    async def complete(self, job_id: int, *, worker: str, receipt: str | None) -> OutboxJob:
+        """Mark a job ``worker`` holds as delivered; else raise ``LeaseLost``."""
+        base.check_worker(worker)
+        values = {
+            "now": timestamp(self._clock()),
+            "receipt": None if receipt is None else base.clean_note(receipt),
+        }
+        changes = "status = 'delivered', delivered_at = :now, receipt = :receipt"
+        return await self._run(lambda c: queries.finish(c, job_id, worker, changes, values))
+
+    async def retry_later(
+        self, job_id: int, *, worker: str, error: str, at: dt.datetime
+    ) -> OutboxJob:
+        """Make a job ``worker`` holds pending again, due ``at``; else ``LeaseLost``."""
+        base.check_worker(worker)
+        values = {
+            "now": timestamp(self._clock()),
+            "at": timestamp(base.check_moment("at", at)),
+            "error": base.clean_note(error),
+        }
+        changes = "status = 'pending', next_attempt_at = :at, last_error = :error"
+        return await self._run(lambda c: queries.finish(c, job_id, worker, changes, values))
+
+    async def dead_letter(self, job_id: int, *, worker: str, error: str) -> OutboxJob:
+        """Give up on a job ``worker`` holds, with the reason; else ``LeaseLost``."""
+        base.check_worker(worker)
+        values = {"now": timestamp(self._clock()), "error": base.clean_note(error)}
+        changes = "status = 'dead', last_error = :error"
+        return await self._run(lambda c: queries.finish(c, job_id, worker, changes, values))
+
+    async def jobs(self, *, status: str | None = None, limit: int = 100) -> list[OutboxJob]:
+        """Up to ``limit`` jobs, newest first, optionally of one ``status``."""
+        base.check_listing(status, limit)
+        return await self._run(lambda c: queries.list_jobs(c, status, limit))
+
+    async def job(self, job_id: int) -> OutboxJob | None:
+        """The job with this id, or None."""
+        return await self._run(lambda c: queries.read_job(c, job_id))
+
+    async def requeue(self, job_id: int) -> bool:
+        """A dead or pending job due again now with fresh attempts; False if not."""
+        now = self._clock()
+        return await self._run(lambda c: queries.requeue(c, job_id, now))
+
+    async def counts(self) -> dict[str, int]:
+        """How many jobs are in each state (every state, 0 when none)."""
+        return await self._run(queries.counts)
 
     async def __aenter__(self) -> SqliteStore:
         await self.open()
@@ -457,48 +500,7 @@ class SqliteStore:
 
     def _get(self, c: sqlite3.Connection, reference: str) -> StoredSubmission | None:
         with _transaction(c, "DEFERRED"):  # one snapshot for both reads
-            row = c.execute(
-                "SELECT reference, form, form_version, locale, data, spam, client, submitted_at"
-                " FROM submissions WHERE reference = ?",
-                (reference,),
-            ).fetchone()
-            if row is None:
-                return None
-            files = c.execute(
-                "SELECT field, name, content_type, size, path FROM submission_files"
-                " WHERE reference = ? ORDER BY position",
-                (reference,),
-            ).fetchall()
-        return StoredSubmission(
-            reference=row[0],
-            form=row[1],
-            form_version=row[2],
-            locale=row[3],
-            data=json.loads(row[4]),
-            files=tuple(StoredFile(*file) for file in files),
-            submitted_at=parse_timestamp(row[7]),
-            spam=bool(row[5]),
-            client=row[6],
-        )
-
-    def _outbox(self, c: sqlite3.Connection, reference: str) -> list[OutboxJob]:
-        rows = c.execute(
-            "SELECT id, reference, target, status, attempts, next_attempt_at, last_error"
-            " FROM outbox WHERE reference = ? ORDER BY id",
-            (reference,),
-        ).fetchall()
-        return [
-            OutboxJob(
-                id=row[0],
-                reference=row[1],
-                target=row[2],
-                status=row[3],
-                attempts=row[4],
-                next_attempt_at=parse_timestamp(row[5]),
-                last_error=row[6],
-            )
-            for row in rows
-        ]
+            return queries.read_submission(c, reference)
 
     def _count(self, c: sqlite3.Connection, form: str | None, spam: bool | None) -> int:
         row = c.execute(

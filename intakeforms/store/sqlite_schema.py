@@ -60,6 +60,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX IF NOT EXISTS idempotency_keys_by_reference ON idempotency_keys (reference)",
     ),
+    # 2: jobs are claimed by workers for a lease, and remember their delivery.
+    (
+        "ALTER TABLE outbox ADD COLUMN claimed_by TEXT",
+        "ALTER TABLE outbox ADD COLUMN lease_until TEXT",
+        "ALTER TABLE outbox ADD COLUMN delivered_at TEXT",
+        "ALTER TABLE outbox ADD COLUMN receipt TEXT",
+        # claim() looks up the pending and the claimed jobs, in id order, so
+        # it never reads the delivered and dead ones (nearly all, over time);
+        # operators list jobs by state (``intakeforms outbox list``).
+        "CREATE INDEX IF NOT EXISTS outbox_by_status ON outbox (status, id)",
+        # Superseded by the one above.
+        "DROP INDEX IF EXISTS outbox_due",
+    ),
 )
 
 #: The schema version this release writes (``PRAGMA user_version``).

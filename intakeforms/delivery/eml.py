@@ -1,0 +1,65 @@
+"""Mail written as ``.eml`` files into a folder: the embedded default.
+
+A newcomer without an SMTP server still sees every agent email: each one is a
+file that any mail program opens. The file is named by the message's
+``Message-ID``, so a retry of the same submission and target overwrites the
+same file rather than adding a second one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from email.message import EmailMessage
+from pathlib import Path
+
+import anyio.to_thread
+
+from intakeforms.errors import TransientDeliveryError
+
+__all__ = ["EmlFolder"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class EmlFolder:
+    """Writes messages as ``<message-id>.eml`` files into ``folder``."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+
+    def path_for(self, message: EmailMessage) -> Path:
+        """Where ``message`` is written."""
+        ident = str(message.get("Message-ID", "")).strip("<> ") or "message"
+        name = _UNSAFE.sub("_", ident.split("@", 1)[0])[:120] or "message"
+        return self.folder / f"{name}.eml"
+
+    async def send(self, message: EmailMessage) -> str:
+        """Write the message; return its path as the receipt."""
+        path = self.path_for(message)
+        data = bytes(message)
+        try:
+            await anyio.to_thread.run_sync(_write_atomically, path, data)
+        except OSError as exc:
+            raise TransientDeliveryError(f"cannot write {path}: {exc.strerror}") from exc
+        return str(path)
+
+    async def close(self) -> None:
+        """Nothing to close: each message is its own file."""
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    # A reader (or a crash) never sees half a message: write aside, flush,
+    # then rename over the final name in one step.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".writing-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

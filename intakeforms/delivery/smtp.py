@@ -1,0 +1,145 @@
+"""Mail sent through an SMTP server with aiosmtplib.
+
+``INTAKE_SMTP_URL`` is ``smtp://user:pass@host:port`` (STARTTLS whenever the
+server offers it) or ``smtps://…`` (TLS from the first byte). One connection
+is kept open across a batch of messages and closed when the worker goes idle.
+
+Failures are sorted the way SMTP means them: a 4xx answer, a refused or
+dropped connection and a timeout are worth retrying; a 5xx answer is final
+(the address does not exist, the message is refused) and goes to the
+dead-letter list at once.
+"""
+
+from __future__ import annotations
+
+import ssl
+from email.message import EmailMessage
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import aiosmtplib
+
+from intakeforms.errors import (
+    IntakeError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
+
+__all__ = ["SmtpTransport", "parse_smtp_url"]
+
+
+def parse_smtp_url(url: str) -> dict[str, object]:
+    """The connection settings in ``url``; raises :class:`IntakeError`."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise IntakeError(
+            "INTAKE_SMTP_URL must look like smtp://user:pass@host:587 (STARTTLS when "
+            "offered) or smtps://user:pass@host:465 (TLS); the scheme or host is missing"
+        )
+    options = dict(parse_qsl(parts.query))
+    unknown = set(options) - {"timeout", "verify"}
+    if unknown:
+        raise IntakeError(
+            f"INTAKE_SMTP_URL: unknown option(s) {', '.join(sorted(unknown))}; "
+            "the options are timeout=SECONDS and verify=false"
+        )
+    implicit = parts.scheme == "smtps"
+    return {
+        "hostname": parts.hostname,
+        "port": parts.port or (465 if implicit else 25),
+        "username": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+        "use_tls": implicit,
+        # None: STARTTLS if the server offers it, plain otherwise.
+        "start_tls": False if implicit else None,
+        "timeout": float(options.get("timeout", "30")),
+        "validate_certs": options.get("verify", "true").lower() not in ("0", "false", "no"),
+    }
+
+
+class SmtpTransport:
+    """Sends messages over one reused SMTP connection."""
+
+    def __init__(self, url: str, *, tls_context: ssl.SSLContext | None = None) -> None:
+        self.options = parse_smtp_url(url)
+        self.tls_context = tls_context
+        self._client: aiosmtplib.SMTP | None = None
+
+    def __repr__(self) -> str:  # never the password
+        return f"SmtpTransport({self.options['hostname']}:{self.options['port']})"
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        client = aiosmtplib.SMTP(
+            hostname=str(self.options["hostname"]),
+            port=int(str(self.options["port"])),
+            username=self.options["username"],  # type: ignore[arg-type]
+            password=self.options["password"],  # type: ignore[arg-type]
+            use_tls=bool(self.options["use_tls"]),
+            start_tls=self.options["start_tls"],  # type: ignore[arg-type]
+            timeout=float(str(self.options["timeout"])),
+            validate_certs=bool(self.options["validate_certs"]),
+            tls_context=self.tls_context,
+        )
+        try:
+            await client.connect()
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise PermanentDeliveryError(
+                f"the SMTP server refused the login ({exc.code} {exc.message}); "
+                "check the user and password in INTAKE_SMTP_URL"
+            ) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise _by_code(exc.code, f"the SMTP server answered {exc.code} {exc.message}") from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise TransientDeliveryError(
+                f"cannot connect to the SMTP server {self!r}: {exc}"
+            ) from exc
+        self._client = client
+        return client
+
+    async def send(self, message: EmailMessage) -> str:
+        """Send ``message``; return the server's answer as the receipt."""
+        client = await self._connected()
+        try:
+            refused, answer = await client.send_message(message)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [refusal.code for refusal in exc.recipients]
+            transient = any(400 <= code < 500 for code in codes)
+            cls = TransientDeliveryError if transient else PermanentDeliveryError
+            raise cls(
+                "the SMTP server refused every recipient: "
+                + "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+            ) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            await self._drop()
+            raise _by_code(exc.code, f"the SMTP server answered {exc.code} {exc.message}") from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            # Dropped before the server's final answer: it may or may not have
+            # the message. Resending carries the same Message-ID, so the
+            # receiving side can tell the copies apart.
+            await self._drop()
+            raise TransientDeliveryError(f"the SMTP connection failed: {exc}") from exc
+        if refused:
+            listed = "; ".join(f"{rcpt}: {r.code} {r.message}" for rcpt, r in refused.items())
+            return f"{answer} (some recipients refused: {listed})"
+        return answer
+
+    async def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def close(self) -> None:
+        """Say goodbye to the server, if connected."""
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+
+
+def _by_code(code: int, message: str) -> IntakeError:
+    if 400 <= code < 500:
+        return TransientDeliveryError(message)
+    return PermanentDeliveryError(message)

@@ -1,0 +1,219 @@
+"""The outbox worker: claims due jobs, delivers them, retries or dead-letters.
+
+Each job is one submission for one target of its form's ``deliver`` list
+(``email:0``). A job is claimed with a lease; a worker that dies holding it
+loses the lease, and another worker takes the job over when it runs out.
+Transient failures (SMTP 4xx, connection errors, HTTP 5xx, 429) are retried
+with exponential backoff and jitter, honouring ``Retry-After``; permanent ones
+(SMTP 5xx, HTTP 4xx) and jobs out of attempts go to the dead-letter state with
+their reason, where ``intakeforms outbox retry`` can replay them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import anyio
+import anyio.to_thread
+
+from intakeforms.errors import (
+    LeaseLost,
+    PermanentDeliveryError,
+    StoreUnavailable,
+    TransientDeliveryError,
+)
+from intakeforms.form import Form
+from intakeforms.mail import build_agent_email
+from intakeforms.settings import Settings
+from intakeforms.store import ClaimedJob, Store, new_worker_id
+
+__all__ = ["MailTransport", "Worker", "backoff_seconds", "mail_transport"]
+
+logger = logging.getLogger("intakeforms.delivery")
+
+
+class MailTransport(Protocol):
+    """Sends agent emails: an SMTP server, or a folder of ``.eml`` files."""
+
+    async def send(self, message: Any) -> str:
+        """Send one message; return a receipt (the server's answer, a path)."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections; called when the worker goes idle."""
+        ...
+
+
+def mail_transport(settings: Settings) -> MailTransport:
+    """SMTP when ``smtp_url`` is set, else ``.eml`` files in ``mail_dir``."""
+    if settings.smtp_url:
+        from intakeforms.delivery.smtp import SmtpTransport
+
+        return SmtpTransport(settings.smtp_url)
+    from intakeforms.delivery.eml import EmlFolder
+
+    return EmlFolder(settings.mail_dir)
+
+
+def backoff_seconds(
+    attempt: int, base: float, ceiling: float, rand: Callable[[], float] = random.random
+) -> float:
+    """Delay before try ``attempt + 1``: doubling from ``base`` up to
+    ``ceiling``, the upper half jittered so that jobs failed together do not
+    come back together."""
+    delay = min(ceiling, base * 2 ** max(0, attempt - 1))
+    return float(delay / 2 + rand() * delay / 2)
+
+
+@dataclass
+class Worker:
+    """Delivers outbox jobs of ``forms`` from ``store``.
+
+    ``run`` loops until ``stop`` is set, claiming ``batch`` jobs at a time;
+    ``run_once`` handles one batch (tests and the ``outbox`` command use it).
+    """
+
+    store: Store
+    forms: Mapping[str, Form]
+    settings: Settings
+    transport: MailTransport
+    name: str = ""
+    batch: int = 20
+    lease_seconds: float = 300.0
+    idle_seconds: float = 1.0
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    rand: Callable[[], float] = random.random
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            self.name = new_worker_id()
+
+    async def run(self, stop: anyio.Event) -> None:
+        """Deliver until ``stop`` is set; finishes the job in hand first."""
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except StoreUnavailable as exc:
+                logger.warning("outbox: the store is unavailable, waiting: %s", exc)
+                handled = 0
+            if handled:
+                continue
+            await self.transport.close()
+            with anyio.move_on_after(self.idle_seconds):
+                await stop.wait()
+        await self.transport.close()
+
+    async def run_once(self) -> int:
+        """Claim and handle one batch of due jobs; return how many."""
+        claimed = await self.store.claim(
+            self.name, limit=self.batch, lease_seconds=self.lease_seconds, now=self.clock()
+        )
+        for item in claimed:
+            # Shielded: a shutdown waits for the job in hand, so it is never
+            # half-reported (sent but still claimed would mean a second copy).
+            with anyio.CancelScope(shield=True):
+                await self._handle(item)
+        return len(claimed)
+
+    async def _handle(self, item: ClaimedJob) -> None:
+        job, submission = item.job, item.submission
+        if job.attempts > self.settings.max_attempts:
+            # Claimed again and again without an outcome: something kills the
+            # worker that takes it. Stop the loop here.
+            await self._report(
+                self.store.dead_letter(
+                    job.id,
+                    worker=self.name,
+                    error=f"claimed {job.attempts} times without an outcome; "
+                    f"last error: {job.last_error or 'none'}",
+                )
+            )
+            return
+        try:
+            receipt = await self._deliver(item)
+        except PermanentDeliveryError as exc:
+            await self._report(self.store.dead_letter(job.id, worker=self.name, error=str(exc)))
+            logger.error("outbox: job %s (%s) dead-lettered: %s", job.id, job.target, exc)
+            return
+        except Exception as exc:  # transient, or unforeseen: never lose the job
+            retry_after = exc.retry_after if isinstance(exc, TransientDeliveryError) else None
+            reason = str(exc) if isinstance(exc, TransientDeliveryError) else repr(exc)
+            if job.attempts >= self.settings.max_attempts:
+                await self._report(
+                    self.store.dead_letter(
+                        job.id,
+                        worker=self.name,
+                        error=f"gave up after {job.attempts} attempts: {reason}",
+                    )
+                )
+                logger.error("outbox: job %s gave up: %s", job.id, reason)
+                return
+            delay = backoff_seconds(
+                job.attempts,
+                self.settings.retry_base_seconds,
+                self.settings.retry_max_seconds,
+                self.rand,
+            )
+            delay = max(delay, retry_after or 0.0)
+            at = self.clock() + dt.timedelta(seconds=delay)
+            await self._report(
+                self.store.retry_later(job.id, worker=self.name, error=reason, at=at)
+            )
+            logger.warning(
+                "outbox: job %s (%s of %s) failed, retry in %.0f s: %s",
+                job.id,
+                job.target,
+                submission.reference,
+                delay,
+                reason,
+            )
+            return
+        await self._report(self.store.complete(job.id, worker=self.name, receipt=receipt))
+
+    async def _report(self, outcome: Any) -> None:
+        try:
+            await outcome
+        except LeaseLost as exc:
+            # Another worker took the job over after our lease ran out; its
+            # report wins. Our copy (if sent) carries the same Message-ID.
+            logger.warning("outbox: %s", exc)
+
+    async def _deliver(self, item: ClaimedJob) -> str:
+        job, submission = item.job, item.submission
+        form = self.forms.get(submission.form)
+        if form is None:
+            raise TransientDeliveryError(
+                f"form {submission.form!r} is not loaded by this worker; "
+                "start it with the same form files as the web service"
+            )
+        kind, _, index_text = job.target.partition(":")
+        index = int(index_text) if index_text.isdigit() else -1
+        targets = form.definition.deliver
+        if not 0 <= index < len(targets):
+            raise PermanentDeliveryError(
+                f"the form {form.id!r} has no delivery target {job.target!r} any more"
+            )
+        target = targets[index]
+        if kind == "email" and target.email is not None:
+            try:
+                # Off the event loop: attachments are read from disk.
+                message = await anyio.to_thread.run_sync(
+                    lambda: build_agent_email(
+                        form,
+                        submission,
+                        mail_from=self.settings.mail_from,
+                        upload_dir=self.settings.upload_dir,
+                        target_index=index,
+                    )
+                )
+            except ValueError as exc:  # configuration, not chance: retrying cannot help
+                raise PermanentDeliveryError(f"cannot build the agent email: {exc}") from exc
+            return await self.transport.send(message)
+        raise PermanentDeliveryError(
+            f"delivery to {kind!r} targets is not available in this version"
+        )

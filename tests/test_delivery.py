@@ -1,0 +1,245 @@
+"""The outbox worker against a real SMTP server and a real SQLite store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+from collections.abc import AsyncIterator, Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import anyio
+import pytest
+from smtp_server import SmtpServer
+from web_helpers import CAR_ANSWERS, FORMS, settings_for
+
+from intakeforms.delivery import Worker, backoff_seconds, mail_transport
+from intakeforms.delivery.eml import EmlFolder
+from intakeforms.delivery.smtp import SmtpTransport, parse_smtp_url
+from intakeforms.errors import IntakeError
+from intakeforms.settings import Settings
+from intakeforms.store import NewSubmission, SqliteStore
+
+CAR = next(f for f in FORMS if f.id == "car-service")
+BY_ID = {f.id: f for f in FORMS}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+class Clock:
+    """A clock the test moves by hand, so retries come due at once."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    async with SqliteStore(tmp_path / "intake.db") as opened:
+        yield opened
+
+
+async def submit(store: SqliteStore, n: int = 1, **changes: object) -> list[str]:
+    references = []
+    for i in range(n):
+        data = dict(CAR.validate({**CAR_ANSWERS, "model": f"Model {i}", **changes}))
+        result = await store.save(
+            NewSubmission(
+                form=CAR.id,
+                form_version=CAR.version,
+                reference_prefix=CAR.reference_prefix,
+                locale="fi",
+                data=data,
+                targets=["email:0"],
+            )
+        )
+        references.append(result.reference)
+    return references
+
+
+def worker(store: SqliteStore, settings: Settings, clock: Clock) -> Worker:
+    return Worker(
+        store=store,
+        forms=BY_ID,
+        settings=settings,
+        transport=mail_transport(settings),
+        clock=clock,
+        rand=lambda: 1.0,
+    )
+
+
+@pytest.mark.anyio
+async def test_each_submission_arrives_once(
+    store: SqliteStore, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    references = await submit(store, 5)
+    settings = settings_for(tmp_path, smtp_url=smtp.url)
+    clock = Clock()
+    delivering = worker(store, settings, clock)
+    assert await delivering.run_once() == 5
+    assert await delivering.run_once() == 0
+    await delivering.transport.close()
+    got = {m["X-Intake-Reference"] for m in smtp.recorder.messages}
+    assert got == set(references)
+    assert len(smtp.recorder.messages) == 5
+    assert len(smtp.recorder.sessions) == 1  # one connection for the batch
+    assert (await store.counts())["delivered"] == 5
+    first = smtp.recorder.messages[0]
+    assert first["To"] == "service@example.com"
+    assert first["Reply-To"].addresses[0].addr_spec == "matti@example.com"
+    assert first["Subject"].startswith("[CAR-")
+
+
+@pytest.mark.anyio
+async def test_smtp_down_then_back(store: SqliteStore, tmp_path: Path) -> None:
+    server = SmtpServer()  # not started: connections are refused
+    references = await submit(store, 20)
+    settings = settings_for(tmp_path, smtp_url=server.url, retry_base_seconds=30)
+    clock = Clock()
+    delivering = worker(store, settings, clock)
+    assert await delivering.run_once() == 20
+    counts = await store.counts()
+    assert counts["pending"] == 20 and counts["delivered"] == 0
+    jobs = await store.jobs()
+    assert all("connect" in (j.last_error or "") for j in jobs)
+    assert await delivering.run_once() == 0  # not due yet: backoff
+    server.start()
+    try:
+        clock.advance(31)
+        assert await delivering.run_once() == 20
+        await delivering.transport.close()
+    finally:
+        server.stop()
+    assert sorted(m["X-Intake-Reference"] for m in server.recorder.messages) == sorted(references)
+    assert (await store.counts())["delivered"] == 20
+
+
+@pytest.mark.anyio
+async def test_dropped_after_data_is_resent_with_the_same_message_id(
+    store: SqliteStore, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    await submit(store, 1)
+    smtp.recorder.drops = 1
+    clock = Clock()
+    delivering = worker(store, settings_for(tmp_path, smtp_url=smtp.url), clock)
+    await delivering.run_once()
+    (job,) = await store.jobs()
+    assert job.status == "pending" and job.attempts == 1
+    clock.advance(3600)
+    await delivering.run_once()
+    await delivering.transport.close()
+    (job,) = await store.jobs()
+    assert job.status == "delivered" and job.attempts == 2
+    # The server saw DATA twice but acknowledged once; the copy it may keep
+    # from the first try carries the same Message-ID as the one delivered.
+    (message,) = smtp.recorder.messages
+    assert message["Message-ID"] == f"<{message['X-Intake-Reference']}.0@localhost>"
+
+
+@pytest.mark.anyio
+async def test_550_is_dead_lettered_at_once_and_replayed_by_requeue(
+    store: SqliteStore, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    await submit(store, 1)
+    smtp.recorder.answers = ["550 5.1.1 no such mailbox"]
+    clock = Clock()
+    delivering = worker(store, settings_for(tmp_path, smtp_url=smtp.url), clock)
+    await delivering.run_once()
+    (job,) = await store.jobs(status="dead")
+    assert "550" in (job.last_error or "")
+    assert job.attempts == 1
+    # An operator fixes the mailbox and replays the job.
+    assert await store.requeue(job.id)
+    await delivering.run_once()
+    await delivering.transport.close()
+    assert (await store.counts())["delivered"] == 1
+    assert len(smtp.recorder.messages) == 1
+
+
+@pytest.mark.anyio
+async def test_4xx_is_retried_until_attempts_run_out(
+    store: SqliteStore, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    await submit(store, 1)
+    smtp.recorder.answers = ["451 4.3.0 try later"] * 3
+    clock = Clock()
+    settings = settings_for(tmp_path, smtp_url=smtp.url, max_attempts=3)
+    delivering = worker(store, settings, clock)
+    for _ in range(3):
+        await delivering.run_once()
+        clock.advance(10_000)
+    await delivering.transport.close()
+    (job,) = await store.jobs()
+    assert job.status == "dead"
+    assert "gave up after 3 attempts" in (job.last_error or "")
+
+
+@pytest.mark.anyio
+async def test_embedded_default_writes_eml_files(store: SqliteStore, tmp_path: Path) -> None:
+    (reference,) = await submit(store, 1)
+    settings = settings_for(tmp_path)
+    assert settings.smtp_url is None
+    clock = Clock()
+    delivering = worker(store, settings, clock)
+    await delivering.run_once()
+    (path,) = (tmp_path / "mail").glob("*.eml")
+    assert path.name == f"{reference}.0.eml"
+    text = path.read_bytes().decode()
+    assert f"[{reference}]" in text and "X-Intake-Form: car-service" in text
+    # A retry of the same job writes the same file, not a second one.
+    again = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(again, EmailMessage)
+    await EmlFolder(tmp_path / "mail").send(again)
+    assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
+
+
+@pytest.mark.anyio
+async def test_run_stops_gracefully(store: SqliteStore, smtp: SmtpServer, tmp_path: Path) -> None:
+    await submit(store, 3)
+    stop = anyio.Event()
+    delivering = worker(store, settings_for(tmp_path, smtp_url=smtp.url), Clock())
+    delivering.idle_seconds = 0.05
+    async with anyio.create_task_group() as group:
+        group.start_soon(delivering.run, stop)
+        with anyio.fail_after(10):
+            while len(smtp.recorder.messages) < 3:
+                await anyio.sleep(0.02)
+        stop.set()
+    assert (await store.counts())["delivered"] == 3
+
+
+def test_backoff_doubles_with_jitter_up_to_the_ceiling() -> None:
+    assert backoff_seconds(1, 30, 3600, lambda: 0.0) == 15
+    assert backoff_seconds(1, 30, 3600, lambda: 1.0) == 30
+    assert backoff_seconds(3, 30, 3600, lambda: 1.0) == 120
+    assert backoff_seconds(20, 30, 3600, lambda: 1.0) == 3600
+
+
+def test_smtp_urls() -> None:
+    plain = parse_smtp_url("smtp://user%40x:p%3Ass@mail.example:587?timeout=10")
+    assert plain["username"] == "user@x" and plain["password"] == "p:ss"
+    assert plain["start_tls"] is None and plain["use_tls"] is False and plain["port"] == 587
+    implicit = parse_smtp_url("smtps://mail.example")
+    assert implicit["use_tls"] is True and implicit["port"] == 465
+    for bad in ("http://x", "smtp://", "smtp://x?tls=1"):
+        with pytest.raises(IntakeError, match="INTAKE_SMTP_URL"):
+            parse_smtp_url(bad)
+    assert "secret" not in repr(SmtpTransport("smtp://u:secret@h:25"))

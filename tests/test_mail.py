@@ -1,0 +1,596 @@
+"""The agent email: subject, headers, both bodies, attachments, and safety
+against customer text; the ``preview`` command that prints it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import json
+from dataclasses import asdict
+from email.message import EmailMessage, Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import EXAMPLES, make_form
+
+from intakeforms import Form, load_form
+from intakeforms.cli import main
+from intakeforms.language.models import EmailTarget
+from intakeforms.mail import (
+    SUBJECT_MAX_LENGTH,
+    agent_subject,
+    answer_rows,
+    build_agent_email,
+    check_extra_headers,
+    message_id,
+)
+from intakeforms.store.base import StoredFile, StoredSubmission
+
+CAR = EXAMPLES / "car-service" / "car-service.yaml"
+RETURN = EXAMPLES / "product-return" / "product-return.yaml"
+SUBMITTED = dt.datetime(2026, 3, 2, 9, 15, tzinfo=dt.UTC)
+NBSP = "\u00a0"
+
+#: The car-service sample's lines, in form order, per agent language.
+CAR_LINES = {
+    "fi": [
+        "Rekisterinumero: ABC-123",
+        "Merkki ja malli: Toyota Corolla 2018",
+        f"Mittarilukema: 184{NBSP}000{NBSP}km",
+        "Mitä tarvitset?: Korjaus",
+        "Kuvaile vika: Etupäästä kuuluu kolinaa hidastettaessa, ja ohjauspyörä tärisee "
+        "yli 80 km/h nopeudessa.",
+        "Nimi: Matti Meikäläinen",
+        "Sähköposti: matti.meikalainen@example.com",
+        "Puhelin: +358401234567",
+        "Hyväksyn, että tietojani käytetään huollon varaamiseen.: Annettu",
+    ],
+    "sv": [
+        "Registreringsnummer: ABC-123",
+        "Märke och modell: Toyota Corolla 2018",
+        f"Mätarställning: 184{NBSP}000{NBSP}km",
+        "Vad behöver du?: Reparation",
+        "Beskriv felet: Etupäästä kuuluu kolinaa hidastettaessa, ja ohjauspyörä tärisee "
+        "yli 80 km/h nopeudessa.",
+        "Namn: Matti Meikäläinen",
+        "E-post: matti.meikalainen@example.com",
+        "Telefon: +358401234567",
+        "Jag godkänner att mina uppgifter används för att boka servicen.: Givet",
+    ],
+    "en": [
+        "Registration plate: ABC-123",
+        "Make and model: Toyota Corolla 2018",
+        "Mileage: 184,000\u00a0km",
+        "What do you need?: Repair",
+        "Describe the problem: Etupäästä kuuluu kolinaa hidastettaessa, ja ohjauspyörä "
+        "tärisee yli 80 km/h nopeudessa.",
+        "Name: Matti Meikäläinen",
+        "Email: matti.meikalainen@example.com",
+        "Phone: +358401234567",
+        "I agree that my details are used to book the service.: Given",
+    ],
+}
+
+
+def submission(
+    form: Form,
+    data: dict[str, Any],
+    *,
+    reference: str = "CAR-4F7K2Q",
+    files: tuple[StoredFile, ...] = (),
+) -> StoredSubmission:
+    return StoredSubmission(
+        reference=reference,
+        form=form.id,
+        form_version=form.version,
+        locale=form.default_locale,
+        data=data,
+        files=files,
+        submitted_at=SUBMITTED,
+        spam=False,
+        client=None,
+    )
+
+
+def sample(path: Path) -> tuple[Form, StoredSubmission]:
+    """A form of examples/ and its answers.json, validated as the web app does."""
+    form = load_form(path)
+    answers = json.loads((path.parent / "answers.json").read_text(encoding="utf-8"))
+    data = form.validate(answers, today=dt.date(2025, 6, 1))
+    prefix = form.reference_prefix
+    return form, submission(form, dict(data), reference=f"{prefix}-4F7K2Q")
+
+
+def parsed(message: EmailMessage) -> EmailMessage:
+    """The message as an agent's mail client reads it off the wire."""
+    found = email.message_from_bytes(bytes(message), policy=email.policy.default)
+    assert isinstance(found, EmailMessage)
+    return found
+
+
+def plain(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content()).replace("\r\n", "\n")
+
+
+def html_part(message: EmailMessage) -> str:
+    body = message.get_body(("html",))
+    assert body is not None
+    return str(body.get_content()).replace("\r\n", "\n")
+
+
+def answer_lines(text: str) -> list[str]:
+    """The lines between the intro and the footer (blank lines around them)."""
+    return text.split("\n\n")[1].splitlines()
+
+
+def attachments(message: EmailMessage) -> dict[str, Message]:
+    return {str(part.get_filename()): part for part in message.iter_attachments()}
+
+
+def build(form: Form, sub: StoredSubmission, **options: Any) -> EmailMessage:
+    options.setdefault("mail_from", "intake@example.com")
+    return parsed(build_agent_email(form, sub, **options))
+
+
+@pytest.fixture(scope="module")
+def car() -> tuple[Form, StoredSubmission]:
+    return sample(CAR)
+
+
+# -- subject and headers -----------------------------------------------------
+
+
+def test_subject_is_the_rendered_summary_in_finnish(car: tuple[Form, StoredSubmission]) -> None:
+    msg = build(*car)
+    assert (
+        msg["Subject"] == f"[CAR-4F7K2Q] Korjaus ABC-123 Toyota Corolla 2018 184{NBSP}000{NBSP}km"
+    )
+
+
+def test_subject_follows_the_locale(car: tuple[Form, StoredSubmission]) -> None:
+    form, sub = car
+    assert agent_subject(form, sub, "en") == "[CAR-4F7K2Q] Repair ABC-123 Toyota Corolla 2018 " + (
+        f"184,000{NBSP}km"
+    )
+
+
+def test_missing_values_leave_their_place_empty(car: tuple[Form, StoredSubmission]) -> None:
+    form, sub = car
+    data = {k: v for k, v in sub.data.items() if k not in ("service", "model")}
+    assert agent_subject(form, submission(form, data), "fi") == (
+        f"[CAR-4F7K2Q] ABC-123 184{NBSP}000{NBSP}km"
+    )
+    assert "None" not in agent_subject(form, submission(form, data | {"plate": None}), "fi")
+
+
+def test_subject_without_summary_is_the_title() -> None:
+    form = make_form("- {name: a, type: text, label: A}", title="Call me back")
+    assert agent_subject(form, submission(form, {"a": "x"}, reference="T-1"), "en") == (
+        "[T-1] Call me back"
+    )
+
+
+def test_subject_is_capped(car: tuple[Form, StoredSubmission]) -> None:
+    form, sub = car
+    subject = agent_subject(form, submission(form, sub.data | {"model": "x" * 500}), "fi")
+    assert len(subject) == SUBJECT_MAX_LENGTH
+    assert subject.endswith("…")
+
+
+def test_headers(car: tuple[Form, StoredSubmission]) -> None:
+    msg = build(*car, from_name="Huolto")
+    assert msg["From"] == "Huolto <intake@example.com>"
+    assert msg["To"] == "service@example.com"
+    assert msg["Cc"] is None
+    assert msg["Reply-To"] == "Matti Meikäläinen <matti.meikalainen@example.com>"
+    assert msg["X-Intake-Form"] == "car-service"
+    assert msg["X-Intake-Reference"] == "CAR-4F7K2Q"
+    assert msg["X-Intake-Form-Version"] == car[0].version
+    assert msg["Auto-Submitted"] == "auto-generated"
+    assert msg["Date"].datetime == SUBMITTED
+    assert msg["Message-ID"] == "<CAR-4F7K2Q.0@example.com>"
+    assert msg.get_content_type() == "multipart/mixed"
+    assert [part.get("MIME-Version") for part in msg.walk()][1:] == [None] * 4
+
+
+def test_from_defaults_to_the_form_title(car: tuple[Form, StoredSubmission]) -> None:
+    assert build(*car)["From"] == "Huoltovaraus <intake@example.com>"
+    assert build(*car, locale="sv")["From"] == "Servicebokning <intake@example.com>"
+
+
+def test_to_cc_and_locale_come_from_the_target() -> None:
+    form = make_form(
+        """
+        - {name: email, type: email, role: reply_to, label: {en: Email, fi: Sähköposti}}
+        """,
+        locales="[en, fi]",
+        deliver=(
+            "[{webhook: {url: 'https://example.com/hook'}}, "
+            "{email: {to: [a@example.com, b@example.com], cc: [c@example.com], locale: fi}}]"
+        ),
+    )
+    msg = build(form, submission(form, {"email": "x@example.com"}), target_index=1)
+    assert msg["To"] == "a@example.com, b@example.com"
+    assert msg["Cc"] == "c@example.com"
+    assert msg["Reply-To"] == "x@example.com"
+    assert msg["Message-ID"] == "<CAR-4F7K2Q.1@example.com>"
+    assert answer_lines(plain(msg)) == ["Sähköposti: x@example.com"]
+    with pytest.raises(ValueError, match=r"no email target at deliver\[0\]"):
+        build(form, submission(form, {}), target_index=0)
+    with pytest.raises(ValueError, match=r"deliver\[5\]"):
+        build(form, submission(form, {}), target_index=5)
+
+
+def test_message_id_is_stable_per_submission_and_target(
+    car: tuple[Form, StoredSubmission],
+) -> None:
+    form, sub = car
+    first = build_agent_email(form, sub, mail_from="intake@example.com")
+    again = build_agent_email(form, sub, mail_from="intake@example.com")
+    other = build_agent_email(
+        form, sub, mail_from="intake@example.com", target=EmailTarget(to=["x@example.com"])
+    )
+    assert first["Message-ID"] == again["Message-ID"]
+    assert bytes(first) == bytes(again)  # fixed MIME boundaries too
+    assert message_id(sub.reference, 1, "intake@example.com") != first["Message-ID"]
+    assert other["Message-ID"] == first["Message-ID"]  # same target index
+    another = submission(form, sub.data, reference="CAR-ZZZZZZ")
+    assert build(form, another)["Message-ID"] != first["Message-ID"]
+
+
+def test_no_reply_to_without_a_valid_address(car: tuple[Form, StoredSubmission]) -> None:
+    form, sub = car
+    for address in ("not an address", "x@y\r\nBcc: evil@example.com", 42, None):
+        msg = build(form, submission(form, sub.data | {"email": address}))
+        assert msg["Reply-To"] is None
+        assert "Bcc" not in msg
+
+
+def test_a_bad_mail_from_is_refused(car: tuple[Form, StoredSubmission]) -> None:
+    for bad in ("nobody", "a@b\r\nBcc: evil@example.com", "<>"):
+        with pytest.raises(ValueError, match="mail_from"):
+            build_agent_email(*car, mail_from=bad)
+
+
+def test_another_forms_submission_is_refused(car: tuple[Form, StoredSubmission]) -> None:
+    form = load_form(RETURN)
+    with pytest.raises(ValueError, match="not 'product-return'"):
+        build_agent_email(form, car[1], mail_from="intake@example.com")
+
+
+# -- bodies ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", ["fi", "sv", "en"])
+def test_plain_text_has_a_line_per_answer(car: tuple[Form, StoredSubmission], locale: str) -> None:
+    msg = build(*car, locale=locale)
+    text = plain(msg)
+    assert text.splitlines()[0].startswith("CAR-4F7K2Q · ")
+    assert answer_lines(text) == CAR_LINES[locale]
+
+
+def test_intro_line_holds_reference_title_and_time(car: tuple[Form, StoredSubmission]) -> None:
+    assert plain(build(*car)).splitlines()[0] == (
+        "CAR-4F7K2Q · Huoltovaraus · lähetetty 2.3.2026 9.15 UTC"
+    )
+    assert plain(build(*car, locale="en")).splitlines()[0] == (
+        "CAR-4F7K2Q · Car service booking · submitted Mar 2, 2026 9:15\u202fAM UTC"
+    )
+
+
+def test_footer_says_where_replies_go(car: tuple[Form, StoredSubmission]) -> None:
+    text = plain(build(*car, locale="en"))
+    assert "Replying to this email answers the customer at matti.meikalainen@example.com." in text
+    assert "Attachments: CAR-4F7K2Q.json (all answers as JSON)" in text
+
+
+def test_every_type_is_written_for_the_agent() -> None:
+    form = make_form(
+        """
+        - {name: count, type: integer, label: Count}
+        - {name: price, type: number, unit: €, label: Price}
+        - {name: picks, type: multichoice, label: Picks, choices: {a: Apple, b: Banana, c: Cherry}}
+        - {name: ok, type: boolean, label: OK}
+        - {name: nope, type: boolean, label: Nope}
+        - {name: terms, type: consent, required: false, label: Terms}
+        - {name: day, type: date, label: Day}
+        - {name: at, type: time, label: At}
+        - {name: notes, type: textarea, label: Notes}
+        - {name: skipped, type: text, label: Skipped}
+        - {name: empty, type: multichoice, label: Empty, choices: {a: A}}
+        """,
+        locales="[fi, en]",
+    )
+    data = {
+        "count": 1200,
+        "price": 89.9,
+        "picks": ["a", "c"],
+        "ok": True,
+        "nope": False,
+        "terms": False,
+        "day": "2026-12-01",
+        "at": "08:30",
+        "notes": "first line\nsecond line\n\nafter a blank",
+        "empty": [],
+        "gone": "an answer to a question the form no longer has",
+    }
+    rows = answer_rows(form, submission(form, data), "fi")
+    assert rows == [
+        ("Count", f"1{NBSP}200"),
+        ("Price", f"89,9{NBSP}€"),
+        ("Picks", "Apple, Cherry"),
+        ("OK", "Kyllä"),
+        ("Nope", "Ei"),
+        ("Terms", "Ei annettu"),
+        ("Day", "1.12.2026"),
+        ("At", "8.30"),
+        ("Notes", "first line\nsecond line\n\nafter a blank"),
+        ("gone", "an answer to a question the form no longer has"),
+    ]
+    text = plain(build(form, submission(form, data), target=EmailTarget(to=["a@example.com"])))
+    assert "Notes: first line\n    second line\n\n    after a blank\n" in text
+
+
+def test_odd_stored_values_never_fail() -> None:
+    form = make_form(
+        """
+        - {name: count, type: integer, label: Count}
+        - {name: pick, type: choice, label: Pick, choices: {a: Apple}}
+        - {name: picks, type: multichoice, label: Picks, choices: {a: Apple}}
+        - {name: day, type: date, label: Day}
+        - {name: flag, type: boolean, label: Flag}
+        - {name: size, type: number, label: Size}
+        - {name: words, type: text, label: Words}
+        - {name: upload, type: file, label: Upload}
+        - {name: none, type: file, label: None}
+        """,
+        summary="'{upload} {none} {size}'",
+    )
+    data = {
+        "count": "12",
+        "pick": "zz",
+        "picks": ["a", 3],
+        "day": "soon",
+        "flag": {"x": 1},
+        "size": True,
+        "words": ["a", None],
+        "upload": ["odd.pdf", {"name": "b.pdf", "size": "big"}],
+        "none": [],
+    }
+    sub = submission(form, data)
+    assert answer_rows(form, sub, "en") == [
+        ("Count", "12"),
+        ("Pick", "zz"),
+        ("Picks", "Apple, 3"),
+        ("Day", "soon"),
+        ("Flag", '{"x": 1}'),
+        ("Size", "true"),
+        ("Words", "a,"),
+        ("Upload", "odd.pdf\nb.pdf – file missing, not attached"),
+    ]
+    assert agent_subject(form, sub, "en") == "[CAR-4F7K2Q] true"
+
+
+def test_an_old_row_without_a_time_zone_is_utc(car: tuple[Form, StoredSubmission]) -> None:
+    form, sub = car
+    naive = StoredSubmission(**{**asdict(sub), "submitted_at": SUBMITTED.replace(tzinfo=None)})
+    assert build(form, naive)["Date"].datetime == SUBMITTED
+
+
+def test_an_address_that_needs_smtputf8_is_not_a_reply_to(
+    car: tuple[Form, StoredSubmission],
+) -> None:
+    form, sub = car
+    msg = build(form, submission(form, sub.data | {"email": "tëst@example.com"}))
+    assert msg["Reply-To"] is None
+    assert "Sähköposti: tëst@example.com" in plain(msg)
+    idn = build(form, submission(form, sub.data | {"email": "matti@exämple.fi"}))
+    assert idn["Reply-To"] == "Matti Meikäläinen <matti@xn--exmple-cua.fi>"
+
+
+def test_html_is_a_table_with_every_value_escaped(car: tuple[Form, StoredSubmission]) -> None:
+    form, sub = car
+    hostile = "<script>alert(1)</script> & <img src=https://evil.example/x.png>"
+    msg = build(form, submission(form, sub.data | {"model": hostile, "symptoms": "a\n<b>"}))
+    page = html_part(msg)
+    assert "<script" not in page.lower()
+    assert "<img" not in page.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;img" in page
+    assert '<th scope="row"' in page
+    assert "a<br>\n&lt;b&gt;" in page
+    assert "<table" in page
+    assert "http" not in page.replace("https://evil.example", "")
+
+
+# -- customer text cannot touch the headers ------------------------------------
+
+
+@pytest.mark.parametrize("field", ["name", "model", "plate", "email"])
+def test_hostile_text_never_adds_a_header(car: tuple[Form, StoredSubmission], field: str) -> None:
+    form, sub = car
+    hostile = "Evil\r\nBcc: evil@example.com\r\nX-Injected: yes\n\nbody"
+    raw = build_agent_email(
+        form,
+        submission(form, sub.data | {field: hostile}),
+        mail_from="intake@example.com",
+    )
+    msg = parsed(raw)
+    assert set(msg.keys()) <= set(build(*car).keys())
+    assert len(msg.keys()) >= len(build(*car).keys()) - 1  # at most Reply-To goes
+    assert "Bcc" not in msg
+    assert "X-Injected" not in msg
+    assert "\r" not in msg["Subject"]
+    assert "\n" not in msg["Subject"]
+    assert b"\r\nBcc:" not in bytes(raw)
+    assert b"\r\nX-Injected:" not in bytes(raw)
+
+
+def test_bidi_and_control_characters_are_cleaned(car: tuple[Form, StoredSubmission]) -> None:
+    form, sub = car
+    data = sub.data | {"model": "Toyota\u202e\t\x00  Corolla", "name": "Matti\x85 M"}
+    msg = build(form, submission(form, data))
+    assert msg["Subject"] == f"[CAR-4F7K2Q] Korjaus ABC-123 Toyota Corolla 184{NBSP}000{NBSP}km"
+    assert "Merkki ja malli: Toyota Corolla" in plain(msg)
+    assert msg["Reply-To"] == "Matti M <matti.meikalainen@example.com>"
+
+
+def test_extra_headers_allow_list(car: tuple[Form, StoredSubmission]) -> None:
+    msg = build(*car, extra_headers={"X-Zammad-Customer": "matti", "X-Priority": "1"})
+    assert msg["X-Zammad-Customer"] == "matti"
+    assert msg["X-Priority"] == "1"
+    assert check_extra_headers({"X-Ticket-Group": " Service "}) == [("X-Ticket-Group", "Service")]
+    for refused in (
+        {"Bcc": "evil@example.com"},
+        {"To": "evil@example.com"},
+        {"Reply-To": "evil@example.com"},
+        {"X Space": "1"},
+        {"X-Bad:Name": "1"},
+        {"X-Intake-Reference": "CAR-000000"},
+        {"X-Ok": "line\r\nBcc: evil@example.com"},
+        {"X-Ok": "line\nmore"},
+    ):
+        with pytest.raises(ValueError, match="extra header"):
+            build_agent_email(*car, mail_from="intake@example.com", extra_headers=refused)
+
+
+# -- attachments -----------------------------------------------------------------
+
+
+def test_json_attachment_round_trips(car: tuple[Form, StoredSubmission]) -> None:
+    form, sub = car
+    part = attachments(build(*car))["CAR-4F7K2Q.json"]
+    assert part.get_content_type() == "application/json"
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    record = json.loads(payload.decode("utf-8"))
+    assert record == {
+        "form": "car-service",
+        "form_version": form.version,
+        "reference": "CAR-4F7K2Q",
+        "submitted_at": "2026-03-02T09:15:00+00:00",
+        "locale": "fi",
+        "data": sub.data,
+    }
+    assert dt.datetime.fromisoformat(record["submitted_at"]) == sub.submitted_at
+    assert "Meikäläinen" in payload.decode("utf-8")  # ensure_ascii=False
+
+
+def test_uploaded_files_are_attached(tmp_path: Path) -> None:
+    form, sub = sample(RETURN)
+    photo = b"\xff\xd8\xff\xe0 a jpeg"
+    (tmp_path / "ab").mkdir()
+    (tmp_path / "ab" / "cdef").write_bytes(photo)
+    files = (
+        StoredFile("photos", "../../etc/se\u202ekoitin.jpg", "image/jpeg", 2_483_112, "ab/cdef"),
+        StoredFile("photos", "pakkaus.png", "image/png", 918_245, "ab/gone"),
+        StoredFile("photos", "escape.png", "image/png", 10, "../outside"),
+        StoredFile("photos", "root.png", "image/png", 10, "/etc/passwd"),
+    )
+    msg = build(form, submission(form, sub.data, files=files), upload_dir=tmp_path)
+    found = attachments(msg)
+    assert sorted(found) == ["CAR-4F7K2Q.json", "se_koitin.jpg"]
+    assert found["se_koitin.jpg"].get_content_type() == "image/jpeg"
+    assert found["se_koitin.jpg"].get_payload(decode=True) == photo
+    text = plain(msg)
+    assert "Valokuvat: ../../etc/se koitin.jpg (2,5 Mt)\n" in text
+    assert "    pakkaus.png (918 kt) – tiedosto puuttuu, ei liitteenä\n" in text
+    assert "    escape.png (10 t) – tiedosto puuttuu, ei liitteenä\n" in text
+    assert "    root.png (10 t) – tiedosto puuttuu, ei liitteenä\n" in text
+    assert "Liitteet: CAR-4F7K2Q.json (kaikki vastaukset JSON-muodossa), se_koitin.jpg" in text
+
+
+def test_files_without_an_upload_folder_are_listed_as_missing() -> None:
+    form, sub = sample(RETURN)
+    msg = build(form, sub, locale="en")
+    assert list(attachments(msg)) == ["RET-4F7K2Q.json"]
+    assert (
+        "Photos: sekoitin.jpg (2.5 MB) – file missing, not attached\n"
+        "    pakkaus.png (918 kB) – file missing, not attached\n"
+    ) in plain(msg)
+
+
+def test_odd_media_types_are_sent_as_octet_stream(tmp_path: Path) -> None:
+    form, sub = sample(RETURN)
+    (tmp_path / "f").write_bytes(b"x")
+    files = (
+        StoredFile("photos", "a.eml", "message/rfc822", 1, "f"),
+        StoredFile("photos", "b", "not a type", 1, "f"),
+    )
+    found = attachments(build(form, submission(form, sub.data, files=files), upload_dir=tmp_path))
+    assert found["a.eml"].get_content_type() == "application/octet-stream"
+    assert found["b"].get_content_type() == "application/octet-stream"
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*/*.yaml")), ids=lambda p: p.parent.name)
+def test_every_example_builds_a_mail(path: Path) -> None:
+    form, sub = sample(path)
+    msg = build(form, sub)
+    assert msg["Subject"].startswith(f"[{sub.reference}] ")
+    assert msg["X-Intake-Form"] == form.id
+    lines = answer_lines(plain(msg))
+    answered = [name for name in form.fields if name in sub.data]
+    starts = [line for line in lines if not line.startswith("    ")]
+    assert len(starts) == len(answered)
+    assert f"{sub.reference}.json" in attachments(msg)
+
+
+# -- the preview command -------------------------------------------------------
+
+
+def test_preview_prints_a_parseable_eml(capsys: pytest.CaptureFixture[str]) -> None:
+    data = str(EXAMPLES / "car-service" / "answers.json")
+    args = ["preview", str(CAR), "--data", data, "--locale", "sv", "--mail-from", "a@example.com"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    msg = email.message_from_bytes(out.encode("utf-8"), policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    assert msg["Subject"].startswith("[CAR-PREVIEW] Reparation ABC-123")
+    assert msg["From"] == "Servicebokning <a@example.com>"
+    assert msg["Message-ID"] == "<CAR-PREVIEW.0@example.com>"
+    assert "Registreringsnummer: ABC-123" in plain(msg)
+
+
+def test_preview_of_a_form_without_email_targets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    form = tmp_path / "f.yaml"
+    form.write_text("form: f\ntitle: F\nfields: [{name: a, type: text, label: A}]\n")
+    answers = tmp_path / "a.json"
+    answers.write_text('{"a": "hello"}')
+    assert main(["preview", str(form), "--data", str(answers)]) == 0
+    msg = email.message_from_string(capsys.readouterr().out, policy=email.policy.default)
+    assert msg["To"] == "agents@example.invalid"
+    assert msg["Subject"] == "[F-PREVIEW] F"
+
+
+def test_preview_lists_invalid_answers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    answers = tmp_path / "bad.json"
+    answers.write_text('{"plate": "x", "email": "nope", "colour": "red"}')
+    assert main(["preview", str(CAR), "--data", str(answers), "--locale", "en"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert "plate: Enter a registration plate, like ABC-123. (invalid_plate)" in lines
+    assert "model: Please answer this question. (required)" in lines
+    assert "colour: This form has no such question. (unknown_field)" in lines
+
+
+def test_preview_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = str(EXAMPLES / "car-service" / "answers.json")
+    assert main(["preview", str(CAR), "--data", str(tmp_path / "missing.json")]) == 1
+    assert "cannot read the answers" in capsys.readouterr().err
+    (tmp_path / "list.json").write_text("[1]")
+    assert main(["preview", str(CAR), "--data", str(tmp_path / "list.json")]) == 1
+    assert "(not_object)" in capsys.readouterr().err
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("form: broken\n")
+    assert main(["preview", str(broken), "--data", data]) == 1
+    assert "broken.yaml:" in capsys.readouterr().err
+    assert main(["preview", str(CAR), "--data", data, "--target", "3"]) == 2
+    assert "not an email target" in capsys.readouterr().err
+    assert main(["preview", str(CAR), "--data", data, "--mail-from", "nobody"]) == 1
+    assert "mail_from" in capsys.readouterr().err
