@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from intakeforms.cli_operate import add_commands, run_outbox, run_show, run_worker
 from intakeforms.compile import language_schema
 from intakeforms.errors import FormError, IntakeError
 from intakeforms.load import find_form_files, load_form, load_forms
@@ -144,54 +145,12 @@ def _serve(args: argparse.Namespace, err: TextIO) -> int:
     if not forms:
         err.write("intakeforms serve: no forms found in the given paths\n")
         return 1
-    app = create_app(forms, settings)
+    app = create_app(forms, settings, deliver=not args.no_worker)
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host  # noqa: S104
     err.write(
         f"Serving {len(forms)} form(s); open http://{shown}:{args.port}/forms/{forms[0].id}\n"
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False)
-    return 0
-
-
-def _show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import anyio
-
-    from intakeforms.settings import load_settings
-    from intakeforms.store import open_store
-
-    async def fetch() -> dict[str, object] | None:
-        store = open_store(args.store or load_settings().store)
-        await store.open()
-        try:
-            found = await store.get(args.reference)
-        finally:
-            await store.close()
-        if found is None:
-            return None
-        return {
-            "reference": found.reference,
-            "form": found.form,
-            "form_version": found.form_version,
-            "submitted_at": found.submitted_at.isoformat(),
-            "locale": found.locale,
-            "spam": found.spam,
-            "data": found.data,
-            "files": [
-                {"field": f.field, "name": f.name, "type": f.content_type, "size": f.size}
-                for f in found.files
-            ],
-        }
-
-    try:
-        shown = anyio.run(fetch)
-    except IntakeError as exc:
-        err.write(f"{exc}\n")
-        return 1
-    if shown is None:
-        err.write(f"no submission {args.reference} in the store\n")
-        return 1
-    json.dump(shown, out, indent=2, ensure_ascii=False)
-    out.write("\n")
     return 0
 
 
@@ -230,9 +189,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--settings", help="a TOML settings file (else INTAKE_SETTINGS)")
     serve.add_argument("--log-level", default="info", help="uvicorn's log level")
-    show = commands.add_parser("show", help="print a stored submission as JSON")
-    show.add_argument("reference", help="the reference the customer got, like CAR-4F7K2Q")
-    show.add_argument("--store", help="the store URL (else INTAKE_STORE or sqlite:///intake.db)")
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="do not deliver in this process (run intakeforms worker elsewhere)",
+    )
+    add_commands(commands)
     return parser
 
 
@@ -246,7 +208,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "preview":
         return _preview(args, sys.stdout, sys.stderr)
     if args.command == "show":
-        return _show(args, sys.stdout, sys.stderr)
+        return run_show(args, sys.stdout, sys.stderr)
+    if args.command == "worker":
+        return run_worker(args, sys.stderr)
+    if args.command == "outbox":
+        return run_outbox(args, sys.stdout, sys.stderr)
     return _schema(args, sys.stdout, sys.stderr)
 
 

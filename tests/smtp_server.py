@@ -34,9 +34,13 @@ class Recorder:
     answers: list[str] = field(default_factory=list)
     #: Drop the connection after the next N DATA commands, before answering.
     drops: int = 0
+    #: Seconds to wait before answering each message (a slow server).
+    delay: float = 0.0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.sessions.add(id(session))
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.drops:
             self.drops -= 1
             assert server.transport is not None

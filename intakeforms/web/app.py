@@ -374,21 +374,43 @@ def _kept_values(posted: Posted) -> dict[str, Any]:
 
 
 def create_app(
-    forms: Iterable[Form], settings: Settings | None = None, *, store: Store | None = None
+    forms: Iterable[Form],
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    deliver: bool = False,
 ) -> Starlette:
     """The service for ``forms`` as an ASGI app; mount it under any prefix.
 
     ``store`` defaults to the one ``settings.store`` names; the app opens it
-    on startup and closes it on shutdown.
+    on startup and closes it on shutdown. With ``deliver`` the outbox worker
+    runs inside the app's lifespan too (what ``intakeforms serve`` does);
+    without it, run ``intakeforms worker`` beside the app.
     """
     settings = settings or Settings()
+    forms = list(forms)
     service = Service(forms, settings, store or open_store(settings.store))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await service.ready()
+        stop = anyio.Event()
         try:
-            yield
+            async with anyio.create_task_group() as group:
+                if deliver:
+                    from intakeforms.delivery import Worker, mail_transport
+
+                    worker = Worker(
+                        store=service.store,
+                        forms=service.forms,
+                        settings=settings,
+                        transport=mail_transport(settings),
+                    )
+                    group.start_soon(worker.run, stop)
+                try:
+                    yield
+                finally:
+                    stop.set()
         finally:
             await service.shut()
 

@@ -1,0 +1,231 @@
+"""Commands for running and operating the service: worker, outbox, show.
+
+``intakeforms worker PATH`` delivers outbox jobs on its own (for scale-out:
+many workers on many hosts sharing one PostgreSQL store); ``intakeforms
+outbox list|show|retry`` lets an operator see failed deliveries and replay
+them once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import signal
+from typing import Any, TextIO
+
+import anyio
+
+from intakeforms.errors import IntakeError
+from intakeforms.load import load_forms
+from intakeforms.settings import load_settings
+from intakeforms.store import JOB_STATUSES, OutboxJob, Store, open_store
+
+__all__ = ["add_commands", "run_outbox", "run_show", "run_worker"]
+
+
+def add_commands(commands: Any) -> None:
+    """Register worker, outbox and show on the ``intakeforms`` parser."""
+    worker = commands.add_parser("worker", help="deliver outbox jobs (agent emails, tickets)")
+    worker.add_argument("paths", nargs="+", metavar="PATH", help="the same form files as serve")
+    worker.add_argument("--settings", help="a TOML settings file (else INTAKE_SETTINGS)")
+    worker.add_argument("--batch", type=int, default=20, help="jobs claimed at a time")
+    worker.add_argument("--once", action="store_true", help="deliver what is due, then stop")
+    worker.add_argument(
+        "--lease",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long a claimed job is this worker's; a crashed worker's jobs are "
+        "taken over after it (keep it well above the slowest delivery)",
+    )
+    outbox = commands.add_parser("outbox", help="see and replay deliveries")
+    outbox.add_argument("--store", help="the store URL (else INTAKE_STORE or sqlite:///intake.db)")
+    actions = outbox.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="jobs, newest first, with counts per state")
+    listing.add_argument("--status", choices=JOB_STATUSES, help="only jobs in this state")
+    listing.add_argument("--limit", type=int, default=50)
+    show = actions.add_parser("show", help="one job in full")
+    show.add_argument("job", type=int, metavar="ID")
+    retry = actions.add_parser("retry", help="deliver dead (or pending) jobs again now")
+    retry.add_argument("jobs", type=int, nargs="*", metavar="ID")
+    retry.add_argument("--all-dead", action="store_true", help="every dead job")
+    submission = commands.add_parser("show", help="print a stored submission as JSON")
+    submission.add_argument("reference", help="the reference the customer got, like CAR-4F7K2Q")
+    submission.add_argument(
+        "--store", help="the store URL (else INTAKE_STORE or sqlite:///intake.db)"
+    )
+
+
+async def _with_store(url: str | None, work: Any) -> Any:
+    store = open_store(url or load_settings().store)
+    await store.open()
+    try:
+        return await work(store)
+    finally:
+        await store.close()
+
+
+def run_worker(args: argparse.Namespace, err: TextIO) -> int:
+    """``intakeforms worker PATH``: deliver until SIGTERM or SIGINT."""
+    from intakeforms.delivery import Worker, mail_transport
+
+    try:
+        forms = load_forms(args.paths)
+        settings = load_settings(file=args.settings)
+    except IntakeError as exc:
+        err.write(f"{exc}\n")
+        return 1
+
+    async def work(store: Store) -> None:
+        worker = Worker(
+            store=store,
+            forms={form.id: form for form in forms},
+            settings=settings,
+            transport=mail_transport(settings),
+            batch=args.batch,
+            lease_seconds=args.lease,
+        )
+        err.write(f"Worker {worker.name} delivering for {len(forms)} form(s)\n")
+        err.flush()
+        if args.once:
+            while await worker.run_once():
+                pass
+            await worker.transport.close()
+            return
+        stop = anyio.Event()
+        async with anyio.create_task_group() as group:
+
+            async def on_signal() -> None:
+                with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                    async for _ in signals:
+                        err.write("Stopping after the job in hand\n")
+                        err.flush()
+                        stop.set()
+                        return
+
+            group.start_soon(on_signal)
+            await worker.run(stop)
+            group.cancel_scope.cancel()
+
+    try:
+        anyio.run(_with_store, settings.store, work)
+    except IntakeError as exc:
+        err.write(f"{exc}\n")
+        return 1
+    return 0
+
+
+def _line(job: OutboxJob) -> str:
+    error = (job.last_error or "").replace("\n", " ")
+    if len(error) > 70:
+        error = error[:69] + "…"
+    due = job.next_attempt_at.isoformat(timespec="seconds")
+    return (
+        f"{job.id:>6}  {job.reference:<12} {job.target:<12} {job.status:<9} "
+        f"{job.attempts:>3}  {due:<25} {error}"
+    )
+
+
+def _job_dict(job: OutboxJob) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in (
+        "id",
+        "reference",
+        "target",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "claimed_by",
+        "lease_until",
+        "delivered_at",
+        "receipt",
+        "created_at",
+        "updated_at",
+    ):
+        value = getattr(job, name, None)
+        out[name] = value.isoformat() if isinstance(value, dt.datetime) else value
+    return out
+
+
+def run_outbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``intakeforms outbox list|show|retry``."""
+
+    async def work(store: Store) -> int:
+        if args.action == "list":
+            counts = await store.counts()
+            out.write("  ".join(f"{status}: {n}" for status, n in counts.items()) + "\n")
+            jobs = await store.jobs(status=args.status, limit=args.limit)
+            if jobs:
+                out.write(
+                    f"{'id':>6}  {'reference':<12} {'target':<12} {'status':<9} "
+                    f"{'try':>3}  {'next attempt':<25} last error\n"
+                )
+            for job in jobs:
+                out.write(_line(job) + "\n")
+            return 0
+        if args.action == "show":
+            found = await store.job(args.job)
+            if found is None:
+                err.write(f"no outbox job {args.job}\n")
+                return 1
+            json.dump(_job_dict(found), out, indent=2, ensure_ascii=False)
+            out.write("\n")
+            return 0
+        ids = list(args.jobs)
+        if args.all_dead:
+            ids += [job.id for job in await store.jobs(status="dead", limit=100_000)]
+        if not ids:
+            err.write("name job ids to retry, or --all-dead\n")
+            return 2
+        failed = 0
+        for job_id in ids:
+            if await store.requeue(job_id):
+                out.write(f"job {job_id}: queued for delivery now\n")
+            else:
+                failed += 1
+                err.write(f"job {job_id}: not dead or pending (delivered, in hand, or missing)\n")
+        return 1 if failed else 0
+
+    try:
+        result: int = anyio.run(_with_store, args.store, work)
+    except IntakeError as exc:
+        err.write(f"{exc}\n")
+        return 1
+    return result
+
+
+def run_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``intakeforms show REFERENCE``: a stored submission as JSON."""
+
+    async def work(store: Store) -> dict[str, Any] | None:
+        found = await store.get(args.reference)
+        if found is None:
+            return None
+        return {
+            "reference": found.reference,
+            "form": found.form,
+            "form_version": found.form_version,
+            "submitted_at": found.submitted_at.isoformat(),
+            "locale": found.locale,
+            "spam": found.spam,
+            "data": found.data,
+            "files": [
+                {"field": f.field, "name": f.name, "type": f.content_type, "size": f.size}
+                for f in found.files
+            ],
+            "deliveries": [_job_dict(job) for job in await store.outbox(found.reference)],
+        }
+
+    try:
+        shown = anyio.run(_with_store, args.store, work)
+    except IntakeError as exc:
+        err.write(f"{exc}\n")
+        return 1
+    if shown is None:
+        err.write(f"no submission {args.reference} in the store\n")
+        return 1
+    json.dump(shown, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+    return 0
