@@ -145,6 +145,10 @@ def _serve(args: argparse.Namespace, err: TextIO) -> int:
     if not forms:
         err.write("intakeforms serve: no forms found in the given paths\n")
         return 1
+    from intakeforms.delivery.targets import missing_secrets
+
+    for warning in missing_secrets(forms):
+        err.write(f"warning: {warning}\n")
     app = create_app(forms, settings, deliver=not args.no_worker)
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host  # noqa: S104
     err.write(

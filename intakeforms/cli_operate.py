@@ -77,6 +77,11 @@ def run_worker(args: argparse.Namespace, err: TextIO) -> int:
         err.write(f"{exc}\n")
         return 1
 
+    from intakeforms.delivery.targets import missing_secrets
+
+    for warning in missing_secrets(forms):
+        err.write(f"warning: {warning}\n")
+
     async def work(store: Store) -> None:
         worker = Worker(
             store=store,

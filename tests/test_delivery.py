@@ -39,16 +39,18 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 class Clock:
-    """A clock the test moves by hand, so retries come due at once."""
+    """Real time plus an offset the test moves, so retries come due at once.
+
+    It follows real time because the store stamps new jobs with it."""
 
     def __init__(self) -> None:
-        self.now = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
+        self.offset = dt.timedelta(0)
 
     def __call__(self) -> dt.datetime:
-        return self.now
+        return dt.datetime.now(dt.UTC) + self.offset
 
     def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
+        self.offset += dt.timedelta(seconds=seconds)
 
 
 @pytest.fixture

@@ -357,3 +357,13 @@ def test_misspelt_type_key() -> None:
     ((_, code, message),) = _problems(form_yaml("- {name: a, typ: text, label: A}"))
     assert code == "unknown_key"
     assert "did you mean 'type'?" in message
+
+
+def test_misspelt_key_in_a_helpdesk_target() -> None:
+    text = form_yaml(
+        "- {name: a, type: text, label: A}",
+        deliver="[{zendesk: {subdomain: acme, email: a@acme.example, token_evn: ZT}}]",
+    )
+    ((_, code, message),) = _problems(text)
+    assert code == "unknown_key"
+    assert "did you mean 'token_env'?" in message

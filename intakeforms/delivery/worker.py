@@ -214,6 +214,7 @@ class Worker:
             except ValueError as exc:  # configuration, not chance: retrying cannot help
                 raise PermanentDeliveryError(f"cannot build the agent email: {exc}") from exc
             return await self.transport.send(message)
-        raise PermanentDeliveryError(
-            f"delivery to {kind!r} targets is not available in this version"
-        )
+        # Imported here: httpx loads only in workers whose forms deliver over HTTP.
+        from intakeforms.delivery.targets import deliver_http
+
+        return await deliver_http(kind, target, form, submission, index)

@@ -36,6 +36,7 @@ from intakeforms.language.models import (
 from intakeforms.language.patterns import PatternError, compile_site_pattern
 from intakeforms.language.shape import did_you_mean
 from intakeforms.language.source import Document, Path
+from intakeforms.language.targets import check_deliver
 
 __all__ = ["CONDITION_SOURCES", "Analysis", "analyse"]
 
@@ -109,7 +110,7 @@ def analyse(
                     )
                 )
     _check_summary(doc, form, fields, problems)
-    _check_deliver(doc, form, locales, problems)
+    check_deliver(doc, form, fields, problems)
     return analysis, problems
 
 
@@ -496,65 +497,3 @@ def _check_summary(
                     "agent's language",
                 )
             )
-
-
-def _check_deliver(
-    doc: Document, form: FormDefinition, locales: list[str], problems: list[Problem]
-) -> None:
-    from intakeforms.fields.text import check_email, check_url
-
-    for i, target in enumerate(form.deliver):
-        here: Path = ("deliver", i)
-        chosen = [key for key in ("email", "webhook") if getattr(target, key) is not None]
-        if len(chosen) != 1:
-            problems.append(
-                doc.problem(
-                    here,
-                    "invalid_target",
-                    "each deliver item names exactly one target: email or webhook",
-                )
-            )
-            continue
-        if target.email is not None:
-            for key in ("to", "cc"):
-                for j, address in enumerate(getattr(target.email, key)):
-                    try:
-                        check_email(address)
-                    except FieldProblem:
-                        problems.append(
-                            doc.problem(
-                                (*here, "email", key, j),
-                                "invalid_value",
-                                f"{address!r} is not an email address",
-                            )
-                        )
-            if target.email.locale is not None and target.email.locale not in form.locales:
-                problems.append(
-                    doc.problem(
-                        (*here, "email", "locale"),
-                        "unknown_locale",
-                        f"{target.email.locale!r} is not one of the form's locales "
-                        f"({', '.join(form.locales)})",
-                    )
-                )
-        if target.webhook is not None:
-            try:
-                check_url(target.webhook.url, max_length=2000)
-            except FieldProblem:
-                problems.append(
-                    doc.problem(
-                        (*here, "webhook", "url"),
-                        "invalid_value",
-                        "the webhook url must start with https:// or http://",
-                    )
-                )
-            secret = target.webhook.secret_env
-            if secret is not None and not re.fullmatch(r"[A-Z_][A-Z0-9_]*", secret):
-                problems.append(
-                    doc.problem(
-                        (*here, "webhook", "secret_env"),
-                        "invalid_value",
-                        "secret_env names an environment variable, like WEBHOOK_SECRET; "
-                        "never write the secret itself in the form",
-                    )
-                )

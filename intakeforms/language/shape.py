@@ -17,9 +17,7 @@ from intakeforms.language.models import (
     FIELD_MODELS,
     FIELD_TYPES,
     DeliverTarget,
-    EmailTarget,
     FormDefinition,
-    WebhookTarget,
 )
 from intakeforms.language.source import Document, Path
 
@@ -43,8 +41,12 @@ def _model_at(path: Path, values: Any) -> type[BaseModel] | None:
     if len(path) == 2 and path[0] == "deliver":
         return DeliverTarget
     if len(path) == 3 and path[0] == "deliver":
-        targets: dict[str, type[BaseModel]] = {"email": EmailTarget, "webhook": WebhookTarget}
-        return targets.get(str(path[2]))
+        info = DeliverTarget.model_fields.get(str(path[2]))
+        # Each target key holds one model, or None when it is left out.
+        args = getattr(info.annotation, "__args__", ()) if info is not None else ()
+        kinds = [a for a in args if a is not type(None)]
+        found = kinds[0] if kinds else None
+        return found if isinstance(found, type) and issubclass(found, BaseModel) else None
     return None
 
 

@@ -350,11 +350,8 @@ def _has_files(form: Form) -> bool:
 
 
 def _targets(form: Form) -> list[str]:
-    targets = []
-    for index, target in enumerate(form.definition.deliver):
-        kind = "email" if target.email is not None else "webhook"
-        targets.append(f"{kind}:{index}")
-    return targets
+    """One outbox job name per deliver item, ``KIND:INDEX`` (``zendesk:2``)."""
+    return [f"{target.kind}:{index}" for index, target in enumerate(form.definition.deliver)]
 
 
 def _json_files(form: Form, posted: Posted, locale: str) -> list[FieldError]:

@@ -1,0 +1,78 @@
+"""The Freshdesk target: one Freshdesk ticket per submission.
+
+Request (Freshdesk API v2, "Create a Ticket")::
+
+    POST https://{domain}.freshdesk.com/api/v2/tickets
+    Authorization: Basic base64("{api_key}:X")
+
+    {"subject": "[CAR-4F7K2Q] …", "description": "<p>…</p><table>…</table>",
+     "email": …, "name": …, "priority": 1, "status": 2,
+     "tags": [...], "custom_fields": {"cf_plate": "ABC-123"}}
+
+Priority 1 is Low and status 2 is Open, as for a ticket from Freshdesk's own
+portal; automations change them from there. Freshdesk needs a requester,
+so a submission without a valid ``role: reply_to`` answer cannot become a
+ticket (the loader already demands such a question; a blank answer is a
+``PermanentDeliveryError``). Freshdesk has no idempotency key: an answer
+lost after Freshdesk made the ticket makes the retry a second ticket with
+the same reference in its subject.
+"""
+
+from __future__ import annotations
+
+import json
+
+from intakeforms.delivery.http import (
+    HttpJob,
+    basic_auth,
+    post_json,
+    read_secret,
+    response_json,
+)
+from intakeforms.delivery.tickets import build_ticket
+from intakeforms.errors import PermanentDeliveryError
+from intakeforms.language.models import FreshdeskTarget
+
+__all__ = ["PRIORITY_LOW", "STATUS_OPEN", "deliver", "tickets_url"]
+
+PRIORITY_LOW = 1
+STATUS_OPEN = 2
+
+
+def tickets_url(target: FreshdeskTarget) -> str:
+    """The account's Create a Ticket endpoint."""
+    base = target.url or f"https://{target.domain}.freshdesk.com"
+    return base.rstrip("/") + "/api/v2/tickets"
+
+
+async def deliver(job: HttpJob, target: FreshdeskTarget) -> str:
+    """Create the ticket; the receipt is ``freshdesk ticket 123``."""
+    what = f"Freshdesk ({target.domain or target.url})"
+    api_key = read_secret(target.api_key_env, job.environ, "Freshdesk API key")
+    ticket = build_ticket(job.form, job.submission, locale=target.locale, fields=target.fields)
+    if ticket.email is None:
+        raise PermanentDeliveryError(
+            f"submission {job.submission.reference} has no valid email address in its "
+            "role: reply_to answer, and Freshdesk cannot make a ticket without one; "
+            "make that question required"
+        )
+    fields: dict[str, object] = {
+        "subject": ticket.subject,
+        "description": ticket.html,
+        "email": ticket.email,
+        "priority": PRIORITY_LOW,
+        "status": STATUS_OPEN,
+    }
+    if ticket.name is not None:
+        fields["name"] = ticket.name
+    if target.tags:
+        fields["tags"] = list(target.tags)
+    if ticket.custom:
+        fields["custom_fields"] = ticket.custom
+    body = json.dumps(fields, ensure_ascii=False, default=str).encode("utf-8")
+    headers = {"authorization": basic_auth(api_key, "X")}
+    response = await post_json(job, tickets_url(target), body, headers, what=what)
+    answer = response_json(response)
+    if isinstance(answer, dict) and answer.get("id") is not None:
+        return f"freshdesk ticket {answer['id']}"
+    return f"freshdesk HTTP {response.status_code}"

@@ -1,0 +1,141 @@
+"""What a helpdesk ticket holds, the same for Zendesk, Freshdesk and Zammad.
+
+The subject is the agent email's (:func:`~intakeforms.mail.agent_subject`);
+the body is the email's answers (:func:`~intakeforms.mail.answer_rows`) as
+an HTML table, every value escaped, since all three helpdesks take HTML and
+would read a customer's ``<b>`` or Markdown ``[link](…)`` in plain text as
+formatting. The customer is the ``role: reply_to`` answer, named by the
+``role: customer_name`` answer. Custom fields get the normalised answers
+(choice keys, numbers, ISO dates, lists for multichoice), which is what
+helpdesk field values are written as.
+
+Nothing here logs: tickets hold answers that logs must never see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from babel.dates import format_date, format_time
+from email_validator import EmailNotValidError, validate_email
+
+from intakeforms.i18n import gettext_for
+from intakeforms.mail import MAIL_TEXTS, agent_subject, answer_rows
+
+if TYPE_CHECKING:
+    from intakeforms.form import Form
+    from intakeforms.store.base import StoredSubmission
+
+__all__ = ["Ticket", "build_ticket", "idempotency_key", "ticket_html"]
+
+_NOT_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+#: Helpdesks cap user names at 255 characters.
+_NAME_MAX = 255
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A ticket's content, before a helpdesk's API shapes it.
+
+    ``email`` and ``name`` are the customer's, None when the answers hold
+    no valid address or no name; ``custom`` maps each helpdesk field id or
+    name to the answer it gets (blank answers left out).
+    """
+
+    subject: str
+    html: str
+    email: str | None
+    name: str | None
+    custom: dict[str, Any]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(_NOT_IN_LINE.sub(" ", text).split())
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+
+
+def _customer(form: Form, data: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The customer's (email, name) from the ``reply_to`` and ``customer_name`` answers."""
+    email: str | None = None
+    name: str | None = None
+    for field in form.fields.values():
+        role = getattr(field, "role", None)
+        value = data.get(field.name)
+        if not isinstance(value, str):
+            continue
+        if role == "reply_to" and email is None and not _NOT_IN_LINE.search(value):
+            try:
+                checked = validate_email(value.strip(), check_deliverability=False)
+            except EmailNotValidError:
+                continue
+            email = checked.normalized
+        elif role == "customer_name" and name is None:
+            name = _one_line(value)[:_NAME_MAX] or None
+    return email, name
+
+
+def _submitted(moment: dt.datetime, locale: str) -> str:
+    utc = (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    day = format_date(utc.date(), format="medium", locale=locale)
+    time = format_time(utc.time(), format="short", locale=locale)
+    return f"{day} {time} UTC"
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=True).replace("\n", "<br>\n")
+
+
+def ticket_html(form: Form, submission: StoredSubmission, locale: str) -> str:
+    """The answers as an HTML fragment: an intro line, then one table row
+    per answered question (label, value), every value escaped."""
+    intro = gettext_for(MAIL_TEXTS["intro"], locale).format(
+        reference=_one_line(submission.reference),
+        title=_one_line(form.title(locale)),
+        submitted=_submitted(submission.submitted_at, locale),
+    )
+    parts = [f"<p>{_escape(intro)}</p>", "<table>"]
+    for label, value in answer_rows(form, submission, locale):
+        parts.append(f'<tr><th scope="row">{_escape(label)}</th><td>{_escape(value)}</td></tr>')
+    parts.append("</table>")
+    return "\n".join(parts) + "\n"
+
+
+def build_ticket(
+    form: Form,
+    submission: StoredSubmission,
+    *,
+    locale: str | None,
+    fields: Mapping[str, int | str],
+) -> Ticket:
+    """The ticket for ``submission``, written for agents reading ``locale``
+    (the form's default when None); ``fields`` maps form field names to
+    the helpdesk's custom field ids or names."""
+    agent_locale = locale or form.default_locale
+    email, name = _customer(form, submission.data)
+    custom = {
+        str(target).strip(): submission.data[name_]
+        for name_, target in fields.items()
+        if not _blank(submission.data.get(name_))
+    }
+    return Ticket(
+        subject=agent_subject(form, submission, agent_locale),
+        html=ticket_html(form, submission, agent_locale),
+        email=email,
+        name=name,
+        custom=custom,
+    )
+
+
+def idempotency_key(submission: StoredSubmission, index: int) -> str:
+    """``intakeforms:FORM:REFERENCE:INDEX``: the same for every attempt to
+    deliver one submission to one target, so a helpdesk that honours it
+    creates one ticket however often a lost answer makes the worker retry."""
+    return f"intakeforms:{submission.form}:{submission.reference}:{int(index)}"

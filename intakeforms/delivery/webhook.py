@@ -1,0 +1,117 @@
+"""The webhook target: each submission POSTed as JSON, signed as Standard Webhooks do.
+
+Request (https://www.standardwebhooks.com, version 1.0.0)::
+
+    POST {url}
+    content-type: application/json
+    webhook-id: msg_CAR-4F7K2Q_1       the same for every retry of this
+                                       submission to this target
+    webhook-timestamp: 1795420800      unix seconds when this attempt was sent
+    webhook-signature: v1,BASE64       HMAC-SHA256 over "{id}.{timestamp}.{body}"
+
+    {"type": "submission.created", "form": …, "form_version": …,
+     "reference": …, "submitted_at": …, "locale": …, "data": {…},
+     "files": [{"field", "name", "content_type", "size"}]}
+
+The signing key is the secret in the environment variable ``secret_env``
+names: a secret written ``whsec_<base64>`` (the spec's format) is the bytes
+its base64 stands for; any other value is its own UTF-8 bytes. Without
+``secret_env`` the request is sent unsigned.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+import time
+from typing import Any
+
+from intakeforms.delivery.http import HttpJob, post_json, read_secret, shown_url
+from intakeforms.errors import PermanentDeliveryError
+from intakeforms.language.models import WebhookTarget
+from intakeforms.store.base import StoredSubmission
+
+__all__ = ["EVENT_TYPE", "deliver", "payload", "secret_key", "sign", "webhook_id"]
+
+#: The ``type`` of every payload: one kind of event so far.
+EVENT_TYPE = "submission.created"
+
+_SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's marker, not a secret
+
+
+def webhook_id(reference: str, index: int) -> str:
+    """``msg_REFERENCE_INDEX``: stable per submission and target, so a
+    receiver that keeps the ids it has seen can drop a repeated delivery.
+    The spec forbids ``.`` in it (the signed content is dot-separated)."""
+    local = re.sub(r"[^A-Za-z0-9-]", "_", reference) or "submission"
+    return f"msg_{local}_{int(index)}"
+
+
+def secret_key(secret: str) -> bytes:
+    """The HMAC key of ``secret``: base64-decoded after a ``whsec_`` prefix,
+    else its UTF-8 bytes. ``ValueError`` for a ``whsec_`` secret that is not
+    base64."""
+    if not secret.startswith(_SECRET_PREFIX):
+        return secret.encode("utf-8")
+    text = secret[len(_SECRET_PREFIX) :]
+    try:
+        # Padding is optional in how secrets are shown; decode either way.
+        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("a secret that starts with whsec_ must be base64 after it") from None
+    if not key:
+        raise ValueError("the secret is empty after whsec_")
+    return key
+
+
+def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` value: ``v1,`` and the base64 HMAC-SHA256
+    of ``{msg_id}.{timestamp}.{body}`` under ``key``."""
+    content = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, content, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def payload(submission: StoredSubmission) -> dict[str, Any]:
+    """The JSON object POSTed for ``submission``."""
+    return {
+        "type": EVENT_TYPE,
+        "form": submission.form,
+        "form_version": submission.form_version,
+        "reference": submission.reference,
+        "submitted_at": submission.submitted_at.isoformat(),
+        "locale": submission.locale,
+        "data": submission.data,
+        "files": [
+            {"field": f.field, "name": f.name, "content_type": f.content_type, "size": f.size}
+            for f in submission.files
+        ],
+    }
+
+
+async def deliver(job: HttpJob, target: WebhookTarget) -> str:
+    """POST the submission to ``target.url``; the receipt is ``HTTP 200`` or
+    whichever 2xx status the receiver answered."""
+    what = f"the webhook at {shown_url(target.url)}"
+    # Compact and deterministic: the receiver verifies these very bytes.
+    body = json.dumps(
+        payload(job.submission), ensure_ascii=False, separators=(",", ":"), default=str
+    ).encode("utf-8")
+    msg_id = webhook_id(job.submission.reference, job.index)
+    timestamp = int(time.time())
+    headers = {"webhook-id": msg_id, "webhook-timestamp": str(timestamp)}
+    if target.secret_env is not None:
+        secret = read_secret(target.secret_env, job.environ, "webhook signing secret")
+        try:
+            key = secret_key(secret)
+        except ValueError as exc:
+            raise PermanentDeliveryError(
+                f"the environment variable {target.secret_env}: {exc}"
+            ) from None
+        headers["webhook-signature"] = sign(key, msg_id, timestamp, body)
+    response = await post_json(job, target.url, body, headers, what=what)
+    return f"HTTP {response.status_code}"
