@@ -66,7 +66,7 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     from intakeforms.errors import InvalidAnswers
     from intakeforms.language.models import EmailTarget
-    from intakeforms.mail import build_agent_email
+    from intakeforms.mail import build_agent_email, build_customer_email
     from intakeforms.settings import load_settings
     from intakeforms.store.base import StoredSubmission
 
@@ -92,7 +92,9 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     emails = [i for i, t in enumerate(form.definition.deliver) if t.email is not None]
     index = args.target if args.target is not None else (emails[0] if emails else 0)
     target = None
-    if not emails:
+    if args.confirmation:
+        pass  # the customer's mail: no deliver target is involved
+    elif not emails:
         # A form that sends mail nowhere yet still gets a preview of what its
         # agents would read; example.invalid can never receive mail.
         target = EmailTarget(to=["agents@example.invalid"])
@@ -115,14 +117,18 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             spam=False,
             client=None,
         )
-        message = build_agent_email(
-            form,
-            submission,
-            locale=args.locale,
-            mail_from=mail_from,
-            target_index=index,
-            target=target,
-        )
+        if args.confirmation:
+            # In the submission's locale: the language the customer used.
+            message = build_customer_email(form, submission, mail_from=mail_from)
+        else:
+            message = build_agent_email(
+                form,
+                submission,
+                locale=args.locale,
+                mail_from=mail_from,
+                target_index=index,
+                target=target,
+            )
     except (IntakeError, ValueError) as exc:
         err.write(f"intakeforms preview: {exc}\n")
         return 1
@@ -186,6 +192,11 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         metavar="INDEX",
         help="which deliver entry to address (its position, from 0; else the first email)",
+    )
+    preview.add_argument(
+        "--confirmation",
+        action="store_true",
+        help="print the customer's confirmation (autorespond) instead, in --locale",
     )
     serve = commands.add_parser("serve", help="run the service (forms, API, store)")
     serve.add_argument("paths", nargs="+", metavar="PATH", help="form files or folders")

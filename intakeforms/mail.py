@@ -1,4 +1,5 @@
-"""The agent email: one stored submission → a complete, safe MIME message.
+"""The agent email and the customer's confirmation: a stored submission →
+a complete, safe MIME message.
 
 Anatomy (see docs/agent-email.md)::
 
@@ -9,6 +10,11 @@ Anatomy (see docs/agent-email.md)::
     ├── application/json REFERENCE.json: form, form_version, reference,
     │                    submitted_at, locale, data
     └── each uploaded file, with its stored media type
+
+The customer's confirmation (:func:`build_customer_email`, a form's
+``autorespond``) is multipart/alternative alone: no attachments, and
+sensitive answers written as ``***``, because it travels to whatever
+address was typed into the form.
 
 Every header is set through :class:`email.message.EmailMessage` with a
 strict policy, never by joining strings, and every piece of customer text is
@@ -41,20 +47,24 @@ from babel.units import format_unit
 from email_validator import EmailNotValidError, validate_email
 
 from intakeforms.i18n import N_, format_value, gettext_for
-from intakeforms.language.models import EmailTarget
+from intakeforms.language.models import AUTOREPLY_TARGET, Autorespond, EmailTarget
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
     from intakeforms.store.base import StoredFile, StoredSubmission
 
 __all__ = [
+    "CUSTOMER_TEXTS",
     "EXTRA_HEADER_NAME",
     "MAIL_TEXTS",
+    "MASK",
     "SUBJECT_MAX_LENGTH",
     "agent_subject",
     "answer_rows",
     "build_agent_email",
+    "build_customer_email",
     "check_extra_headers",
+    "customer_address",
     "message_id",
 ]
 
@@ -86,6 +96,27 @@ MAIL_TEXTS: dict[str, str] = {
     # Translators: describes the attached REFERENCE.json file.
     "json": N_("all answers as JSON"),
 }
+
+#: Every word of the confirmation to the customer, in the customer's language.
+CUSTOMER_TEXTS: dict[str, str] = {
+    # Translators: the subject of the confirmation email to the customer.
+    # {reference} is like CAR-4F7K2Q, {title} the form's title.
+    "subject": N_("Received: {reference} – {title}"),
+    # The default intro, and the next two, are the thank-you page's words.
+    "intro": N_("We have received your message. Our team will answer you by email."),
+    "reference": N_("Your reference"),
+    "keep": N_("Keep the reference if you contact us about this again."),
+    # Translators: the heading above the copy of the customer's answers.
+    "answers": N_("Your answers"),
+    # Translators: sensitive answers (identity codes…) are shown as *** in the
+    # confirmation email. Keep *** as it is.
+    "masked": N_("Answers shown as *** are not repeated in email, to keep them private."),
+    # Translators: the last line of the confirmation; {submitted} is a date and time.
+    "automatic": N_("This confirmation was sent automatically. You sent the form on {submitted}."),
+}
+
+#: What a sensitive answer looks like in the customer's confirmation.
+MASK = "***"
 
 # SMTP: CRLF line ends as the wire needs; raise_on_defect: a header value the
 # parser would have to repair is refused rather than sent half-understood.
@@ -212,6 +243,7 @@ def answer_rows(
     locale: str,
     *,
     unattached: Collection[StoredFile] = (),
+    mask_sensitive: bool = False,
 ) -> list[tuple[str, str]]:
     """Every answered question as ``(label, value)``, in the form's order.
 
@@ -222,12 +254,21 @@ def answer_rows(
     in ``unattached`` (or known only from the answers) are marked missing.
     Answers to questions the form no longer has come last, labelled by name,
     so an edited form never hides an answer.
+
+    With ``mask_sensitive`` (the customer's copy) the answer to a
+    ``sensitive`` question is :data:`MASK`, and answers to questions the
+    form no longer has are left out: whether they were sensitive is unknown.
     """
     words = _words(locale)
     data = submission.data
     rows: list[tuple[str, str]] = []
     for name, field in form.fields.items():
         label = _one_line(form.text(field.label, locale))
+        if mask_sensitive and field.sensitive:
+            answered = any(f.field == name for f in submission.files)
+            if answered or not _blank(data.get(name)):
+                rows.append((label, MASK))
+            continue
         if field.type == "file":
             stored = [f for f in submission.files if f.field == name]
             if stored:
@@ -251,6 +292,8 @@ def answer_rows(
             continue
         text = _format_answer(form, field, value, locale)
         rows.append((label, _lines(text) if field.type == "textarea" else _one_line(text)))
+    if mask_sensitive:
+        return rows
     for name, value in data.items():
         if name not in form.fields and not _blank(value):
             rows.append((_one_line(name), _one_line(_plain(value))))
@@ -326,9 +369,21 @@ def message_id(reference: str, target_index: int, mail_from: str) -> str:
     """``<REFERENCE.TARGET@domain-of-mail_from>``: the same for every attempt
     to deliver one submission to one target, so a retry that reaches the
     agents twice is recognisably one mail (and helpdesks drop the copy)."""
+    return _message_id(reference, str(int(target_index)), mail_from)
+
+
+def _message_id(reference: str, part: str, mail_from: str) -> str:
     domain = _address(mail_from, "mail_from").domain
     local = re.sub(r"[^A-Za-z0-9-]", "_", reference) or "submission"
-    return f"<{local}.{int(target_index)}@{domain}>"
+    return f"<{local}.{part}@{domain}>"
+
+
+def customer_address(form: Form, submission: StoredSubmission) -> str | None:
+    """The customer's address from the form's ``role: reply_to`` question,
+    as the confirmation is sent to it; None when there is none to use (no
+    answer, not an address, or one that needs SMTPUTF8)."""
+    address = _reply_to(form, submission.data)
+    return None if address is None else address.addr_spec
 
 
 def check_extra_headers(headers: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -566,6 +621,138 @@ def build_agent_email(
             content, maintype=maintype, subtype=subtype, filename=_safe_filename(file.name)
         )
     _settle(msg, f"{submission.reference}.{target_index}")
+    return msg
+
+
+def _customer_html(
+    subject: str,
+    intro: str,
+    reference: tuple[str, str],
+    heading: str,
+    rows: Sequence[tuple[str, str]],
+    footer: Sequence[str],
+    locale: str,
+) -> str:
+    # Like the agents' HTML: inline styles only, nothing loaded, every text
+    # escaped. The reference stands out: it is what the customer will quote.
+    cell = "padding:4px 12px 4px 0;vertical-align:top;text-align:left;"
+    label, value = reference
+    parts = [
+        "<!DOCTYPE html>",
+        f'<html lang="{html.escape(locale)}">',
+        '<head><meta charset="utf-8">',
+        f"<title>{_escape(subject)}</title></head>",
+        '<body style="font-family:sans-serif;line-height:1.4;">',
+        f"<p>{_escape(intro)}</p>",
+        f'<p style="font-size:1.25em;">{_escape(label)}: '
+        f'<strong style="font-family:monospace;font-size:1.3em;letter-spacing:0.05em;">'
+        f"{_escape(value)}</strong></p>",
+        f"<p>{_escape(footer[0])}</p>",
+        f'<h2 style="font-size:1.1em;margin-top:1.5em;">{_escape(heading)}</h2>',
+        '<table style="border-collapse:collapse;">',
+    ]
+    for question, answer in rows:
+        parts.append(
+            f'<tr><th scope="row" style="{cell}">{_escape(question)}</th>'
+            f'<td style="{cell}">{_escape(answer)}</td></tr>'
+        )
+    parts.append("</table>")
+    parts.extend(f'<p style="color:#555;">{_escape(line)}</p>' for line in footer[1:])
+    parts.extend(["</body>", "</html>"])
+    return "\n".join(parts) + "\n"
+
+
+def build_customer_email(
+    form: Form,
+    submission: StoredSubmission,
+    *,
+    mail_from: str,
+    from_name: str | None = None,
+) -> EmailMessage:
+    """The confirmation the customer receives for ``submission`` (``autorespond``).
+
+    It goes to the answer of the form's ``role: reply_to`` question and is
+    written in the submission's locale, the language the customer used: the
+    ``autorespond`` intro (or a translated thank-you), the reference, and a
+    copy of the answers with every ``sensitive`` one shown as :data:`MASK`.
+    It attaches nothing. ``mail_from`` is the sender address, shown with
+    ``from_name``, else the form's ``autorespond.from_name``, else its title.
+    A form without ``autorespond`` gets the default texts (a preview).
+
+    Headers mark it as an automatic reply (``Auto-Submitted: auto-replied``,
+    RFC 3834, and ``X-Auto-Response-Suppress: All``), so that vacation
+    replies do not answer it, and its ``Message-ID`` is
+    ``<REFERENCE.autoreply@domain>``, the same on every attempt.
+
+    Raises ``ValueError`` for another form's submission, a bad ``mail_from``,
+    or a submission without a usable customer address.
+    """
+    if submission.form != form.id:
+        raise ValueError(
+            f"submission {submission.reference} is of form {submission.form!r}, not {form.id!r}"
+        )
+    recipient = _reply_to(form, submission.data)
+    if recipient is None:
+        raise ValueError(
+            f"submission {submission.reference} has no customer address to confirm to; "
+            "the form needs an email question with role: reply_to, answered"
+        )
+    settings = form.definition.autorespond or Autorespond()
+    locale = submission.locale
+    words = {key: gettext_for(message, locale) for key, message in CUSTOMER_TEXTS.items()}
+    title = _one_line(form.title(locale))
+    if from_name is None:
+        from_name = form.text(settings.from_name, locale) if settings.from_name else title
+    sender = _address(mail_from, "mail_from", from_name)
+    reference = _one_line(submission.reference)
+    subject = _cap(
+        _one_line(words["subject"].format(reference=reference, title=title)), SUBJECT_MAX_LENGTH
+    )
+    intro = _lines(form.text(settings.intro, locale)) if settings.intro else words["intro"]
+    rows = answer_rows(form, submission, locale, mask_sensitive=True)
+    submitted_at = submission.submitted_at
+    if submitted_at.tzinfo is None:  # as in the agent email
+        submitted_at = submitted_at.replace(tzinfo=dt.UTC)
+    footer = [words["keep"]]
+    if any(value == MASK for _, value in rows):
+        footer.append(words["masked"])
+    footer.append(words["automatic"].format(submitted=_submitted(submitted_at, locale)))
+
+    msg = EmailMessage(policy=_POLICY)
+    msg["Subject"] = subject
+    msg["From"] = sender
+    msg["To"] = recipient
+    msg["Date"] = format_datetime(submitted_at.astimezone(dt.UTC))
+    msg["Message-ID"] = _message_id(submission.reference, AUTOREPLY_TARGET, mail_from)
+    # RFC 3834: an automatic answer to the customer's message. Their vacation
+    # or out-of-office reply must not answer it back (and Exchange reads
+    # the X- header instead).
+    msg["Auto-Submitted"] = "auto-replied"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg["X-Intake-Form"] = form.id
+    msg["X-Intake-Reference"] = reference
+
+    heading = words["answers"]
+    lines = [
+        intro,
+        "",
+        f"{words['reference']}: {reference}",
+        footer[0],
+        "",
+        heading,
+    ]
+    msg.set_content(_plain_body("\n".join(lines), rows, footer[1:]), cte="quoted-printable")
+    msg.add_alternative(
+        _customer_html(
+            subject, intro, (words["reference"], reference), heading, rows, footer, locale
+        ),
+        subtype="html",
+        cte="quoted-printable",
+    )
+    # After the parts: set_content and add_alternative move or drop the
+    # message's own Content-* headers.
+    msg["Content-Language"] = _one_line(locale)
+    _settle(msg, f"{submission.reference}.{AUTOREPLY_TARGET}")
     return msg
 
 

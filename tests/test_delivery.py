@@ -11,6 +11,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from conftest import EXAMPLES
 from smtp_server import SmtpServer
 from web_helpers import CAR_ANSWERS, FORMS, settings_for
 
@@ -245,3 +246,48 @@ def test_smtp_urls() -> None:
         with pytest.raises(IntakeError, match="INTAKE_SMTP_URL"):
             parse_smtp_url(bad)
     assert "secret" not in repr(SmtpTransport("smtp://u:secret@h:25"))
+
+
+@pytest.mark.anyio
+async def test_helpdesk_headers_and_sender_name_from_the_yaml(
+    store: SqliteStore, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    from intakeforms import load_form_text
+
+    text = (EXAMPLES / "car-service" / "car-service.yaml").read_text()
+    text = text.replace(
+        "  - email: {to: [service@example.com], locale: fi}",
+        "  - email:\n"
+        "      to: [service@example.com]\n"
+        "      locale: fi\n"
+        "      from_name: Huoltolomake\n"
+        "      headers: {X-Zammad-Ticket-Group: Huolto}\n",
+    )
+    form = load_form_text(text, "car-service.yaml")
+    await submit(store, 1, symptoms="Kolisee.\nX-Zammad-Ticket-Group: Hijack")
+    settings = settings_for(tmp_path, smtp_url=smtp.url)
+    delivering = Worker(
+        store=store,
+        forms={form.id: form},
+        settings=settings,
+        transport=mail_transport(settings),
+        clock=Clock(),
+    )
+    await delivering.run_once()
+    await delivering.transport.close()
+    (message,) = smtp.recorder.messages
+    assert message.get_all("X-Zammad-Ticket-Group") == ["Huolto"]
+    assert message["From"].addresses[0].display_name == "Huoltolomake"
+
+
+def test_bad_helpdesk_headers_are_refused_at_load() -> None:
+    from intakeforms import FormError, load_form_text
+
+    text = (EXAMPLES / "car-service" / "car-service.yaml").read_text()
+    text = text.replace(
+        "  - email: {to: [service@example.com], locale: fi}",
+        "  - email: {to: [service@example.com], headers: {Bcc: spy@example.com}}",
+    )
+    with pytest.raises(FormError) as caught:
+        load_form_text(text, "car-service.yaml")
+    assert [p.code for p in caught.value.problems] == ["invalid_header"]

@@ -39,6 +39,7 @@ from intakeforms.form import Form
 from intakeforms.language.models import (
     FIELD_MODELS,
     FIELD_TYPES,
+    Autorespond,
     EmailTarget,
     FormDefinition,
     WebhookTarget,
@@ -277,7 +278,7 @@ def test_language_documents_every_field_type() -> None:
 
 def test_language_documents_every_key() -> None:
     text = _doc("language.md")
-    models: list[type[BaseModel]] = [FormDefinition, EmailTarget, WebhookTarget]
+    models: list[type[BaseModel]] = [FormDefinition, EmailTarget, WebhookTarget, Autorespond]
     models.extend(FIELD_MODELS.values())
     missing = sorted(
         {key for model in models for key in model.model_fields if f"`{key}`" not in text}

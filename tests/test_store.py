@@ -444,6 +444,7 @@ async def test_a_version_1_database_is_upgraded_in_place(path: Path) -> None:
     assert rows(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     indexes = {name for (name,) in rows(path, "SELECT name FROM sqlite_schema WHERE type='index'")}
     assert "outbox_by_status" in indexes
+    assert "outbox_by_recipient" in indexes
     assert "outbox_due" not in indexes
 
 

@@ -779,6 +779,58 @@ async def test_jobs_lists_newest_first_by_status(timed: Store) -> None:
     assert await timed.job(10**9) is None
 
 
+# -- the autoresponder's daily cap ------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_confirmations_are_counted_per_address(timed: Store, backend: Backend) -> None:
+    for _ in range(4):
+        await timed.save(submission(targets=["email:0", "autoreply"]))
+    claimed = await timed.claim("w", limit=10, lease_seconds=60, now=T0)
+    replies = [c.job.id for c in claimed if c.job.target == "autoreply"]
+    for item in claimed:
+        if item.job.target == "email:0":  # an ordinary delivery records no one
+            await timed.complete(item.job.id, worker="w", receipt="250 OK")
+    done = await timed.complete_autoreply(
+        replies[0], worker="w", receipt="250 OK", recipient="Matti@Example.com"
+    )
+    assert (done.status, done.receipt, done.delivered_at) == ("delivered", "250 OK", T0)
+    assert done == await timed.job(replies[0])
+    await timed.complete_autoreply(
+        replies[1], worker="w", receipt=None, recipient="matti+car@example.com"
+    )
+    await timed.complete_autoreply(
+        replies[2], worker="w", receipt="250 OK", recipient="maija@example.com"
+    )
+    # Skipped by the cap: completed as usual, and not counted.
+    await timed.complete(replies[3], worker="w", receipt="skipped: daily cap")
+
+    assert await timed.count_autoreplies("matti@example.com", T0) == 2
+    assert await timed.count_autoreplies(" MATTI@example.COM ", T0 - seconds(86400)) == 2
+    helsinki = dt.timezone(dt.timedelta(hours=2))
+    assert await timed.count_autoreplies("matti@example.com", T0.astimezone(helsinki)) == 2
+    assert await timed.count_autoreplies("matti@example.com", T0 + seconds(1)) == 0
+    assert await timed.count_autoreplies("maija@example.com", T0) == 1
+    assert await timed.count_autoreplies("nobody@example.com", T0) == 0
+    # The outbox keeps a hash, not a second copy of the address.
+    kept = backend.rows("SELECT recipient_hash FROM outbox WHERE recipient_hash IS NOT NULL")
+    assert len(kept) == 3
+    assert all(re.fullmatch(r"[0-9a-f]{64}", value) for (value,) in kept)
+    assert kept.count((base.recipient_hash("matti@example.com"),)) == 2
+    with pytest.raises(LeaseLost, match="it is delivered now"):
+        await timed.complete_autoreply(
+            replies[0], worker="w", receipt=None, recipient="matti@example.com"
+        )
+
+
+def test_recipient_hash_ignores_case_spaces_and_tags() -> None:
+    one = base.recipient_hash("matti@example.com")
+    assert one == base.recipient_hash(" Matti+service@EXAMPLE.com ")
+    assert one != base.recipient_hash("matti@example.org")
+    assert base.recipient_hash("+x@example.com") != base.recipient_hash("@example.com")
+    assert base.recipient_hash("not an address") != one
+
+
 # -- the caller's mistakes ---------------------------------------------------------------
 
 
@@ -796,6 +848,16 @@ async def test_caller_mistakes_fail_before_any_database_work(store: Store) -> No
         (store.dead_letter(1, worker="", error="e"), "worker is empty"),
         (store.jobs(status="done"), "status 'done' is not one of pending, claimed"),
         (store.jobs(limit=0), "limit must be 1 or more"),
+        (store.count_autoreplies("a@example.com", naive), "since must be an aware"),
+        (store.count_autoreplies(" ", T0), "the recipient address is empty"),
+        (
+            store.complete_autoreply(1, worker="", receipt=None, recipient="a@example.com"),
+            "worker is empty",
+        ),
+        (
+            store.complete_autoreply(1, worker="w", receipt=None, recipient=""),
+            "the recipient address is empty",
+        ),
     ]:
         with pytest.raises(ValueError, match=message):
             await call

@@ -199,6 +199,7 @@ async def test_open_makes_the_tables_in_the_urls_schema(store: PostgresStore, ur
     assert columns["submissions.submitted_at"] == "timestamp with time zone"
     assert columns["outbox.lease_until"] == "timestamp with time zone"
     assert columns["outbox.id"] == "bigint"
+    assert columns["outbox.recipient_hash"] == "text"
     tables = {name.partition(".")[0] for name in columns}
     assert tables == {
         "submissions",

@@ -7,6 +7,14 @@ Transient failures (SMTP 4xx, connection errors, HTTP 5xx, 429) are retried
 with exponential backoff and jitter, honouring ``Retry-After``; permanent ones
 (SMTP 5xx, HTTP 4xx) and jobs out of attempts go to the dead-letter state with
 their reason, where ``intakeforms outbox retry`` can replay them.
+
+The ``autoreply`` job of a form with ``autorespond`` is the confirmation to
+the customer. Before sending it the worker asks the store how many
+confirmations the same address got in the last 24 hours; at the form's
+``max_per_day`` the job is completed without sending (nothing to retry).
+Workers running at once may each see the count below the cap, so the cap
+can be passed by one mail per racing worker; it guards inboxes against
+floods, not against the odd extra mail.
 """
 
 from __future__ import annotations
@@ -28,13 +36,27 @@ from intakeforms.errors import (
     TransientDeliveryError,
 )
 from intakeforms.form import Form
-from intakeforms.mail import build_agent_email
+from intakeforms.language.models import AUTOREPLY_TARGET
+from intakeforms.mail import build_agent_email, build_customer_email, customer_address
 from intakeforms.settings import Settings
-from intakeforms.store import ClaimedJob, Store, new_worker_id
+from intakeforms.store import ClaimedJob, Store, StoredSubmission, new_worker_id
 
-__all__ = ["MailTransport", "Worker", "backoff_seconds", "mail_transport"]
+__all__ = [
+    "AUTOREPLY_WINDOW",
+    "SKIPPED_CAP",
+    "MailTransport",
+    "Worker",
+    "backoff_seconds",
+    "mail_transport",
+]
 
 logger = logging.getLogger("intakeforms.delivery")
+
+#: How far back the daily cap of confirmations per address looks: a sliding
+#: day, so that no burst just before and after midnight gets twice the cap.
+AUTOREPLY_WINDOW = dt.timedelta(hours=24)
+#: The receipt of a confirmation not sent because of the daily cap.
+SKIPPED_CAP = "skipped: daily cap for this address reached"
 
 
 class MailTransport(Protocol):
@@ -135,7 +157,7 @@ class Worker:
             )
             return
         try:
-            receipt = await self._deliver(item)
+            receipt, recipient = await self._outcome(item)
         except PermanentDeliveryError as exc:
             await self._report(self.store.dead_letter(job.id, worker=self.name, error=str(exc)))
             logger.error("outbox: job %s (%s) dead-lettered: %s", job.id, job.target, exc)
@@ -173,7 +195,14 @@ class Worker:
                 reason,
             )
             return
-        await self._report(self.store.complete(job.id, worker=self.name, receipt=receipt))
+        if recipient is None:
+            await self._report(self.store.complete(job.id, worker=self.name, receipt=receipt))
+        else:
+            await self._report(
+                self.store.complete_autoreply(
+                    job.id, worker=self.name, receipt=receipt, recipient=recipient
+                )
+            )
 
     async def _report(self, outcome: Any) -> None:
         try:
@@ -183,14 +212,51 @@ class Worker:
             # report wins. Our copy (if sent) carries the same Message-ID.
             logger.warning("outbox: %s", exc)
 
-    async def _deliver(self, item: ClaimedJob) -> str:
-        job, submission = item.job, item.submission
+    def _form(self, submission: StoredSubmission) -> Form:
         form = self.forms.get(submission.form)
         if form is None:
             raise TransientDeliveryError(
                 f"form {submission.form!r} is not loaded by this worker; "
                 "start it with the same form files as the web service"
             )
+        return form
+
+    async def _outcome(self, item: ClaimedJob) -> tuple[str, str | None]:
+        """Deliver the job: its receipt, and whom a confirmation went to."""
+        if item.job.target == AUTOREPLY_TARGET:
+            return await self._autoreply(item)
+        return await self._deliver(item), None
+
+    async def _autoreply(self, item: ClaimedJob) -> tuple[str, str | None]:
+        """Send the customer's confirmation, unless the daily cap forbids it.
+
+        The recipient comes back only when a mail was sent: skipped jobs do
+        not count towards the cap.
+        """
+        job, submission = item.job, item.submission
+        form = self._form(submission)
+        autorespond = form.definition.autorespond
+        if autorespond is None:
+            # Turned off after the submission was stored: the author's latest
+            # word wins, and there is nothing to retry.
+            return "skipped: the form has no autorespond any more", None
+        address = customer_address(form, submission)
+        if address is None:
+            return "skipped: no usable customer address", None
+        since = self.clock() - AUTOREPLY_WINDOW
+        if await self.store.count_autoreplies(address, since) >= autorespond.max_per_day:
+            # The address stays out of the log: it is personal data.
+            logger.info("outbox: job %s (%s): %s", job.id, submission.reference, SKIPPED_CAP)
+            return SKIPPED_CAP, None
+        try:
+            message = build_customer_email(form, submission, mail_from=self.settings.mail_from)
+        except ValueError as exc:  # configuration, not chance: retrying cannot help
+            raise PermanentDeliveryError(f"cannot build the confirmation: {exc}") from exc
+        return await self.transport.send(message), address
+
+    async def _deliver(self, item: ClaimedJob) -> str:
+        job, submission = item.job, item.submission
+        form = self._form(submission)
         kind, _, index_text = job.target.partition(":")
         index = int(index_text) if index_text.isdigit() else -1
         targets = form.definition.deliver
@@ -200,6 +266,7 @@ class Worker:
             )
         target = targets[index]
         if kind == "email" and target.email is not None:
+            email_target = target.email
             try:
                 # Off the event loop: attachments are read from disk.
                 message = await anyio.to_thread.run_sync(
@@ -207,8 +274,10 @@ class Worker:
                         form,
                         submission,
                         mail_from=self.settings.mail_from,
+                        from_name=email_target.from_name,
                         upload_dir=self.settings.upload_dir,
                         target_index=index,
+                        extra_headers=email_target.headers,
                     )
                 )
             except ValueError as exc:  # configuration, not chance: retrying cannot help

@@ -14,10 +14,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from pydantic.json_schema import SkipJsonSchema
 
 __all__ = [
+    "AUTOREPLY_TARGET",
     "FIELD_MODELS",
     "FIELD_TYPES",
     "INLINE_SECRET_KEYS",
     "TARGET_KINDS",
+    "Autorespond",
     "BooleanField",
     "BusinessIdField",
     "ChoiceField",
@@ -324,6 +326,17 @@ class EmailTarget(_Model):
     to: list[str] = Field(min_length=1)
     cc: list[str] = Field(default_factory=list)
     locale: str | None = Field(default=None, description="The agents' language.")
+    from_name: str | None = Field(
+        default=None,
+        description="The sender's display name, like 'Car service form'; else the form title.",
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Extra X-… headers for a helpdesk's mail channel, like "
+            "X-Zammad-Ticket-Group: Service. Fixed values from this file only."
+        ),
+    )
 
 
 #: Keys people write when they paste a secret into a form. They are accepted
@@ -411,6 +424,10 @@ class ZammadTarget(_HttpTarget):
 #: an outbox job is named ``KIND:INDEX`` after one of them.
 TARGET_KINDS = ("email", "webhook", "zendesk", "freshdesk", "zammad")
 
+#: The outbox job of a form's ``autorespond``: the confirmation to the
+#: customer. It has no index, because a form has one autoresponder at most.
+AUTOREPLY_TARGET = "autoreply"
+
 
 class DeliverTarget(_Model):
     """One place each submission goes; exactly one key."""
@@ -440,6 +457,24 @@ class DeliverTarget(_Model):
         return config
 
 
+class Autorespond(_Model):
+    """A confirmation email to the customer for each submission (opt-in)."""
+
+    from_name: Text | None = Field(
+        default=None,
+        description="The sender's name the customer sees; the form's title if left out.",
+    )
+    intro: Text | None = Field(
+        default=None,
+        description="The confirmation's first paragraph; a translated thank-you if left out.",
+    )
+    max_per_day: int = Field(
+        default=3,
+        ge=1,
+        description="Most confirmations one email address gets in 24 hours; more are not sent.",
+    )
+
+
 class FormDefinition(_Model):
     """One form: a customer-service topic and its questions."""
 
@@ -460,3 +495,10 @@ class FormDefinition(_Model):
     )
     fields: list[FieldDefinition] = Field(min_length=1)
     deliver: list[DeliverTarget] = Field(default_factory=list)
+    autorespond: Autorespond | None = Field(
+        default=None,
+        description=(
+            "Send the customer a confirmation email with the reference and a copy of "
+            "the answers; needs an email question with role: reply_to."
+        ),
+    )

@@ -36,7 +36,7 @@ from intakeforms.language.models import (
 from intakeforms.language.patterns import PatternError, compile_site_pattern
 from intakeforms.language.shape import did_you_mean
 from intakeforms.language.source import Document, Path
-from intakeforms.language.targets import check_deliver
+from intakeforms.language.targets import check_autorespond, check_deliver
 
 __all__ = ["CONDITION_SOURCES", "Analysis", "analyse"]
 
@@ -111,6 +111,7 @@ def analyse(
                 )
     _check_summary(doc, form, fields, problems)
     check_deliver(doc, form, fields, problems)
+    check_autorespond(doc, form, problems)
     return analysis, problems
 
 
@@ -149,6 +150,11 @@ def _texts(form: FormDefinition) -> Iterator[tuple[Path, dict[str, str]]]:
         if isinstance(item, ChoiceField | MultichoiceField):
             for choice, text in item.choices.items():
                 yield ("fields", i, "choices", choice), text
+    if form.autorespond is not None:
+        for key in ("from_name", "intro"):
+            text = getattr(form.autorespond, key)
+            if text is not None:
+                yield ("autorespond", key), text
 
 
 def _check_texts(

@@ -16,6 +16,7 @@ from intakeforms.errors import Problem
 from intakeforms.language.models import (
     FIELD_MODELS,
     FIELD_TYPES,
+    Autorespond,
     DeliverTarget,
     FormDefinition,
 )
@@ -32,6 +33,8 @@ def did_you_mean(word: str, options: Iterator[str] | list[str] | tuple[str, ...]
 def _model_at(path: Path, values: Any) -> type[BaseModel] | None:
     if path == ():
         return FormDefinition
+    if path == ("autorespond",):
+        return Autorespond
     if len(path) == 2 and path[0] == "fields" and isinstance(values, dict):
         items = values.get("fields")
         if isinstance(items, list) and isinstance(path[1], int) and path[1] < len(items):
@@ -190,6 +193,8 @@ def _pydantic_message(item: Any) -> str:
             "placeholder",
             "description",
             "unit",
+            "from_name",
+            "intro",
         )
     ):
         return "write text, or a map from locale to text like {en: Email, fi: Sähköposti}"

@@ -1,8 +1,9 @@
-"""The ``deliver`` list: each target's settings checked when the form loads.
+"""The ``deliver`` list and ``autorespond``: their settings checked when the form loads.
 
 Secrets never live in the YAML: a target names the environment variable that
 holds each one, and loading needs none of them to be set. Custom-field
 mappings name fields of the form and ids of the right kind for each helpdesk.
+The autoresponder writes to the customer, so it needs a ``reply_to`` question.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from intakeforms.language.models import (
 from intakeforms.language.shape import did_you_mean
 from intakeforms.language.source import Document, Path
 
-__all__ = ["SECRET_KEYS", "ZAMMAD_RESERVED", "check_deliver", "is_loopback"]
+__all__ = ["SECRET_KEYS", "ZAMMAD_RESERVED", "check_autorespond", "check_deliver", "is_loopback"]
 
 
 # -- delivery targets ----------------------------------------------------------
@@ -123,6 +124,36 @@ def check_deliver(
         _check_helpdesk(doc, form, fields, kind, helpdesk, at, problems)
 
 
+def check_autorespond(doc: Document, form: FormDefinition, problems: list[Problem]) -> None:
+    """The confirmation needs somewhere to go: a ``role: reply_to`` question.
+
+    Its texts are checked with the form's other texts (every locale, none
+    empty), and ``max_per_day`` by the model (1 or more).
+    """
+    if form.autorespond is None:
+        if isinstance(doc.values, dict) and "autorespond" in doc.values:
+            # "autorespond:" with nothing after it is YAML's null, which would
+            # quietly turn the confirmations off that the author meant to turn on.
+            problems.append(
+                doc.problem(
+                    ("autorespond",),
+                    "invalid_value",
+                    "autorespond is empty; write autorespond: {} to send confirmations "
+                    "with the default texts, or leave the key out",
+                )
+            )
+        return
+    if not any(getattr(f, "role", None) == "reply_to" for f in form.fields):
+        problems.append(
+            doc.problem(
+                ("autorespond",),
+                "missing_reply_to",
+                "a confirmation email needs the customer's email address; add an email "
+                "question with role: reply_to",
+            )
+        )
+
+
 def _check_email_target(
     doc: Document, form: FormDefinition, target: EmailTarget, at: Path, problems: list[Problem]
 ) -> None:
@@ -139,6 +170,25 @@ def _check_email_target(
                     )
                 )
     _check_target_locale(doc, form, target.locale, at, problems)
+    from intakeforms.mail import check_extra_headers
+
+    for name, value in target.headers.items():
+        try:
+            check_extra_headers({name: value})
+        except ValueError as exc:
+            problems.append(
+                doc.problem((*at, "headers", name), "invalid_header", str(exc), key=True)
+            )
+    if target.from_name is not None and (
+        not target.from_name.strip() or re.search(r"[\x00-\x1f\x7f]", target.from_name)
+    ):
+        problems.append(
+            doc.problem(
+                (*at, "from_name"),
+                "invalid_value",
+                "from_name is one line of text, like 'Car service form'",
+            )
+        )
 
 
 def _check_target_locale(

@@ -14,11 +14,16 @@ An outbox job moves through these states::
 A ``claimed`` job whose lease ran out (its worker crashed or hung) is due
 again: the next ``claim`` takes it over, and the old worker can no longer
 report on it (:class:`~intakeforms.errors.LeaseLost`).
+
+A delivered confirmation to a customer (the ``autoreply`` job) also records
+whom it went to, as :func:`recipient_hash`, so that the worker can cap how
+many confirmations one address gets a day (:meth:`Store.count_autoreplies`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import os
 import re
@@ -249,6 +254,20 @@ class Store(Protocol):
         ``worker`` no longer holds the job.
         """
 
+    async def complete_autoreply(
+        self, job_id: int, *, worker: str, receipt: str | None, recipient: str
+    ) -> OutboxJob:
+        """Like :meth:`complete`, and record that the mail went to ``recipient``.
+
+        The address is kept only as :func:`recipient_hash`, for
+        :meth:`count_autoreplies`. Raises
+        :class:`~intakeforms.errors.LeaseLost` like :meth:`complete`.
+        """
+
+    async def count_autoreplies(self, address: str, since: dt.datetime) -> int:
+        """How many jobs completed by :meth:`complete_autoreply` went to
+        ``address`` (compared as :func:`recipient_hash`) at ``since`` or later."""
+
     async def retry_later(
         self, job_id: int, *, worker: str, error: str, at: dt.datetime
     ) -> OutboxJob:
@@ -322,6 +341,29 @@ def clean_note(text: str) -> str:
     """
     text = text.replace("\x00", "\N{REPLACEMENT CHARACTER}")
     return text if len(text) <= MAX_NOTE_LENGTH else text[: MAX_NOTE_LENGTH - 1] + "…"
+
+
+def recipient_hash(address: str) -> str:
+    """The key under which a confirmation's recipient is counted: SHA-256 hex
+    of the address lower-cased, without a ``+tag`` after the local part.
+
+    A hash, so the outbox does not hold a second copy of every customer's
+    address (the submission has it). Case and ``+tag`` are dropped because
+    mail servers deliver ``Matti+1@Example.com`` to ``matti@example.com``'s
+    mailbox: someone flooding one person's inbox through a form must not get
+    past the daily cap by varying them.
+    """
+    local, at, domain = address.strip().lower().rpartition("@")
+    if not at:  # not an address at all; it still gets a key of its own
+        local, domain = domain, ""
+    local = local.split("+", 1)[0] or local
+    return hashlib.sha256(f"{local}@{domain}".encode()).hexdigest()
+
+
+def check_recipient(address: str) -> None:
+    """Refuse an empty address, which would count every blank one as one."""
+    if not address.strip():
+        raise ValueError("the recipient address is empty")
 
 
 def check_listing(status: str | None, limit: int) -> None:

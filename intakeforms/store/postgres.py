@@ -346,6 +346,33 @@ class PostgresStore:
             {"receipt": None if receipt is None else base.clean_note(receipt)},
         )
 
+    async def complete_autoreply(
+        self, job_id: int, *, worker: str, receipt: str | None, recipient: str
+    ) -> OutboxJob:
+        """Like :meth:`complete`, recording the recipient's hash for the daily cap."""
+        base.check_worker(worker)
+        base.check_recipient(recipient)
+        return await self._finish(
+            job_id,
+            worker,
+            sql.SQL(
+                "status = 'delivered', delivered_at = %(now)s, receipt = %(receipt)s,"
+                " recipient_hash = %(recipient)s"
+            ),
+            {
+                "receipt": None if receipt is None else base.clean_note(receipt),
+                "recipient": base.recipient_hash(recipient),
+            },
+        )
+
+    async def count_autoreplies(self, address: str, since: dt.datetime) -> int:
+        """Confirmations delivered to ``address`` at ``since`` or later."""
+        base.check_recipient(address)
+        key = base.recipient_hash(address)
+        moment = base.check_moment("since", since)
+        async with self._connection() as c:
+            return await queries.count_autoreplies(c, key, moment)
+
     async def retry_later(
         self, job_id: int, *, worker: str, error: str, at: dt.datetime
     ) -> OutboxJob:

@@ -32,6 +32,7 @@ __all__ = [
     "VERSION",
     "claim",
     "count",
+    "count_autoreplies",
     "counts",
     "finish",
     "list_jobs",
@@ -224,6 +225,17 @@ async def counts(c: Connection) -> dict[str, int]:
     cursor = await c.execute("SELECT status, count(*) FROM outbox GROUP BY status")
     found: dict[str, int] = dict(await cursor.fetchall())
     return dict.fromkeys(JOB_STATUSES, 0) | found
+
+
+async def count_autoreplies(c: Connection, recipient_hash: str, since: dt.datetime) -> int:
+    """Delivered confirmations to one hashed recipient at ``since`` or later."""
+    cursor = await c.execute(
+        "SELECT count(*) FROM outbox WHERE recipient_hash = %s AND delivered_at >= %s",
+        (recipient_hash, since),
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 # -- the worker's transitions --------------------------------------------------------

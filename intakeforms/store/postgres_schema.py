@@ -80,6 +80,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX IF NOT EXISTS idempotency_keys_by_reference ON idempotency_keys (reference)",
     ),
+    # 2: a delivered confirmation to a customer (the autoreply job) records
+    # whom it went to, hashed, so a worker can cap confirmations per address.
+    (
+        "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS recipient_hash text",
+        # count_autoreplies(): one address's confirmations since a moment. The
+        # other jobs (nearly all) have no recipient and stay out of the index.
+        "CREATE INDEX IF NOT EXISTS outbox_by_recipient ON outbox (recipient_hash, delivered_at)"
+        " WHERE recipient_hash IS NOT NULL",
+    ),
 )
 
 #: The schema version this release writes.

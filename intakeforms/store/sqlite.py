@@ -247,6 +247,30 @@ class SqliteStore:
         changes = "status = 'delivered', delivered_at = :now, receipt = :receipt"
         return await self._run(lambda c: queries.finish(c, job_id, worker, changes, values))
 
+    async def complete_autoreply(
+        self, job_id: int, *, worker: str, receipt: str | None, recipient: str
+    ) -> OutboxJob:
+        """Like :meth:`complete`, recording the recipient's hash for the daily cap."""
+        base.check_worker(worker)
+        base.check_recipient(recipient)
+        values = {
+            "now": timestamp(self._clock()),
+            "receipt": None if receipt is None else base.clean_note(receipt),
+            "recipient": base.recipient_hash(recipient),
+        }
+        changes = (
+            "status = 'delivered', delivered_at = :now, receipt = :receipt,"
+            " recipient_hash = :recipient"
+        )
+        return await self._run(lambda c: queries.finish(c, job_id, worker, changes, values))
+
+    async def count_autoreplies(self, address: str, since: dt.datetime) -> int:
+        """Confirmations delivered to ``address`` at ``since`` or later."""
+        base.check_recipient(address)
+        key = base.recipient_hash(address)
+        moment = base.check_moment("since", since)
+        return await self._run(lambda c: queries.count_autoreplies(c, key, moment))
+
     async def retry_later(
         self, job_id: int, *, worker: str, error: str, at: dt.datetime
     ) -> OutboxJob:

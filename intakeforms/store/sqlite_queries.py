@@ -27,6 +27,7 @@ from intakeforms.store.sqlite_schema import parse_timestamp, timestamp
 
 __all__ = [
     "claim",
+    "count_autoreplies",
     "counts",
     "finish",
     "list_jobs",
@@ -154,6 +155,15 @@ def counts(c: sqlite3.Connection) -> dict[str, int]:
     """Jobs per status, with a 0 for every status that has none."""
     found = dict(c.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall())
     return dict.fromkeys(JOB_STATUSES, 0) | found
+
+
+def count_autoreplies(c: sqlite3.Connection, recipient_hash: str, since: dt.datetime) -> int:
+    """Delivered confirmations to one hashed recipient at ``since`` or later."""
+    row = c.execute(
+        "SELECT count(*) FROM outbox WHERE recipient_hash = ? AND delivered_at >= ?",
+        (recipient_hash, timestamp(since)),
+    ).fetchone()
+    return int(row[0])
 
 
 # -- the worker's transitions ----------------------------------------------------
