@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import pytest
 import re2
-from ecmascript import assert_same_in_ecmascript, needs_node
 from hypothesis import given
 from hypothesis import strategies as st
+from pattern_checks import assert_same_in_ecmascript, attempt, full, needs_node
 
 from intakeforms.fields import FieldProblem
 from intakeforms.fields.identifiers import (
@@ -28,19 +28,6 @@ from intakeforms.fields.identifiers import (
 
 # A fixed "today" keeps the age- and future-dependent rules reproducible.
 TODAY = datetime.date(2025, 6, 15)
-
-
-def _full(pattern: str, value: str) -> tuple[bool, bool]:
-    """Return whether ``value`` full-matches ``pattern`` in Python re and in RE2."""
-    return (re.fullmatch(pattern, value) is not None, re2.fullmatch(pattern, value) is not None)
-
-
-def _attempt(call: Callable[..., str], *args: object, **kwargs: object) -> str | FieldProblem:
-    """Return what ``call`` returns, or the FieldProblem it raises."""
-    try:
-        return call(*args, **kwargs)
-    except FieldProblem as problem:
-        return problem
 
 
 def _code(call: Callable[..., object], *args: object, **kwargs: object) -> str:
@@ -92,7 +79,7 @@ VIN_BAD_SHAPE = [
 def test_vin_accepted(value: str, expected: str) -> None:
     assert normalise_vin(value) == expected
     assert normalise_vin(value, check_digit=False) == expected
-    assert _full(VIN_PATTERN, value) == (True, True)
+    assert full(VIN_PATTERN, value) == (True, True)
     assert normalise_vin(expected) == expected
 
 
@@ -100,7 +87,7 @@ def test_vin_accepted(value: str, expected: str) -> None:
 def test_vin_bad_shape(value: str) -> None:
     assert _code(normalise_vin, value) == "invalid_vin"
     assert _code(normalise_vin, value, check_digit=False) == "invalid_vin"
-    assert _full(VIN_PATTERN, value) == (False, False)
+    assert full(VIN_PATTERN, value) == (False, False)
 
 
 @pytest.mark.parametrize("value", ["1M8GDM9A1KP042788", "1HGCM82643A004352", "WP0ZZZ99ZTS392124"])
@@ -116,35 +103,35 @@ _VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 @given(st.text(alphabet=_VIN_CHARS, min_size=16, max_size=16))
 def test_vin_exactly_one_check_character_fits(chars: str) -> None:
     candidates = [chars[:8] + check + chars[8:] for check in "0123456789X"]
-    outcomes = [_attempt(normalise_vin, vin) for vin in candidates]
+    outcomes = [attempt(normalise_vin, vin) for vin in candidates]
     accepted = [outcome for outcome in outcomes if isinstance(outcome, str)]
     assert len(accepted) == 1
     for outcome in outcomes:
         if isinstance(outcome, FieldProblem):
             assert outcome.code == "vin_check_digit"
-    assert _full(VIN_PATTERN, accepted[0]) == (True, True)
+    assert full(VIN_PATTERN, accepted[0]) == (True, True)
 
 
 @given(st.from_regex(VIN_PATTERN, fullmatch=True), st.booleans())
 def test_vin_properties(value: str, check_digit: bool) -> None:
-    normalised = _attempt(normalise_vin, value, check_digit=check_digit)
+    normalised = attempt(normalise_vin, value, check_digit=check_digit)
     if isinstance(normalised, FieldProblem):
         assert check_digit
         assert normalised.code == "vin_check_digit"
         return
     assert normalised == value.upper()
-    assert _full(VIN_PATTERN, normalised) == (True, True)
+    assert full(VIN_PATTERN, normalised) == (True, True)
     assert normalise_vin(normalised, check_digit=check_digit) == normalised
 
 
 @given(st.text(alphabet=_VIN_CHARS + "ioqIOQ -", max_size=18))
 def test_vin_accepted_inputs_match_pattern(value: str) -> None:
-    outcome = _attempt(normalise_vin, value, check_digit=False)
+    outcome = attempt(normalise_vin, value, check_digit=False)
     if isinstance(outcome, FieldProblem):
         assert outcome.code == "invalid_vin"
-        assert _full(VIN_PATTERN, value) == (False, False)
+        assert full(VIN_PATTERN, value) == (False, False)
     else:
-        assert _full(VIN_PATTERN, value) == (True, True)
+        assert full(VIN_PATTERN, value) == (True, True)
 
 
 # --- IBAN ------------------------------------------------------------------
@@ -195,7 +182,7 @@ def test_iban_specimens(value: str) -> None:
 @pytest.mark.parametrize(("value", "expected"), IBAN_ACCEPTED)
 def test_iban_accepted(value: str, expected: str) -> None:
     assert normalise_iban(value) == expected
-    assert _full(IBAN_PATTERN, value) == (True, True)
+    assert full(IBAN_PATTERN, value) == (True, True)
 
 
 @pytest.mark.parametrize("value", IBAN_REJECTED)
@@ -210,27 +197,27 @@ def test_iban_spacing_and_case_do_not_matter(iban: str, data: st.DataObject) -> 
         if data.draw(st.booleans()):
             written += " "
         written += char.lower() if data.draw(st.booleans()) else char
-    assert _full(IBAN_PATTERN, written) == (True, True)
+    assert full(IBAN_PATTERN, written) == (True, True)
     assert normalise_iban(written) == iban
 
 
 @given(st.from_regex(IBAN_PATTERN, fullmatch=True))
 def test_iban_properties(value: str) -> None:
-    normalised = _attempt(normalise_iban, value)
+    normalised = attempt(normalise_iban, value)
     if isinstance(normalised, FieldProblem):
         assert normalised.code == "invalid_iban"
         return
-    assert _full(IBAN_PATTERN, normalised) == (True, True)
+    assert full(IBAN_PATTERN, normalised) == (True, True)
     assert normalise_iban(normalised) == normalised
 
 
 @given(st.text(alphabet="FIGBDE0123456789 -.x", max_size=36))
 def test_iban_accepted_inputs_match_pattern(value: str) -> None:
-    outcome = _attempt(normalise_iban, value)
+    outcome = attempt(normalise_iban, value)
     if isinstance(outcome, FieldProblem):
         assert outcome.code == "invalid_iban"
     else:
-        assert _full(IBAN_PATTERN, value) == (True, True)
+        assert full(IBAN_PATTERN, value) == (True, True)
 
 
 # --- National ids -------------------------------------------------------------
@@ -290,7 +277,7 @@ HETU_REJECTED = [
 @pytest.mark.parametrize(("value", "expected"), HETU_ACCEPTED)
 def test_hetu_accepted(value: str, expected: str) -> None:
     assert normalise_national_id(value, "FI", today=TODAY) == expected
-    assert _full(national_id_pattern("FI"), value) == (True, True)
+    assert full(national_id_pattern("FI"), value) == (True, True)
 
 
 @pytest.mark.parametrize("value", HETU_REJECTED)
@@ -315,10 +302,10 @@ def test_hetu_properties(birth: datetime.date, individual: int, data: st.DataObj
     hetu = _hetu(birth, individual, sign)
     written = hetu.lower() if data.draw(st.booleans()) else hetu
     pattern = national_id_pattern("FI")
-    assert _full(pattern, written) == (True, True)
+    assert full(pattern, written) == (True, True)
     normalised = normalise_national_id(written, "FI", today=TODAY)
     assert normalised == hetu
-    assert _full(pattern, normalised) == (True, True)
+    assert full(pattern, normalised) == (True, True)
     assert normalise_national_id(normalised, "FI", today=TODAY) == normalised
 
 
@@ -355,7 +342,7 @@ PERSONNUMMER_REJECTED = [
 @pytest.mark.parametrize(("value", "expected"), PERSONNUMMER_ACCEPTED)
 def test_personnummer_accepted(value: str, expected: str) -> None:
     assert normalise_national_id(value, "SE", today=TODAY) == expected
-    assert _full(national_id_pattern("SE"), value) == (True, True)
+    assert full(national_id_pattern("SE"), value) == (True, True)
 
 
 @pytest.mark.parametrize("value", PERSONNUMMER_REJECTED)
@@ -386,10 +373,10 @@ def test_personnummer_properties(birth: datetime.date, serial: int, data: st.Dat
         written_forms.append(expected.replace("-", ""))
     written = data.draw(st.sampled_from(written_forms))
     pattern = national_id_pattern("SE")
-    assert _full(pattern, written) == (True, True)
+    assert full(pattern, written) == (True, True)
     normalised = normalise_national_id(written, "SE", today=TODAY)
     assert normalised == expected
-    assert _full(pattern, normalised) == (True, True)
+    assert full(pattern, normalised) == (True, True)
     assert normalise_national_id(normalised, "SE", today=TODAY) == normalised
 
 
@@ -398,21 +385,21 @@ def test_national_id_pattern_matches_are_checked_not_crashing(data: st.DataObjec
     region = data.draw(st.sampled_from(NATIONAL_ID_REGIONS))
     pattern = national_id_pattern(region)
     value = data.draw(st.from_regex(pattern, fullmatch=True))
-    normalised = _attempt(normalise_national_id, value, region, today=TODAY)
+    normalised = attempt(normalise_national_id, value, region, today=TODAY)
     if isinstance(normalised, FieldProblem):
         assert normalised.code == "invalid_national_id"
         return
-    assert _full(pattern, normalised) == (True, True)
+    assert full(pattern, normalised) == (True, True)
     assert normalise_national_id(normalised, region, today=TODAY) == normalised
 
 
 @given(st.sampled_from(NATIONAL_ID_REGIONS), st.text(alphabet="0123456789-+ AaTtYy", max_size=14))
 def test_national_id_accepted_inputs_match_pattern(region: str, value: str) -> None:
-    outcome = _attempt(normalise_national_id, value, region, today=TODAY)
+    outcome = attempt(normalise_national_id, value, region, today=TODAY)
     if isinstance(outcome, FieldProblem):
         assert outcome.code == "invalid_national_id"
     else:
-        assert _full(national_id_pattern(region), value) == (True, True)
+        assert full(national_id_pattern(region), value) == (True, True)
 
 
 def test_national_id_default_today_is_the_clock() -> None:
@@ -459,7 +446,7 @@ BUSINESS_REJECTED = [
 @pytest.mark.parametrize(("region", "value", "expected"), BUSINESS_ACCEPTED)
 def test_business_id_accepted(region: str, value: str, expected: str) -> None:
     assert normalise_business_id(value, region) == expected
-    assert _full(business_id_pattern(region), value) == (True, True)
+    assert full(business_id_pattern(region), value) == (True, True)
     assert normalise_business_id(expected, region) == expected
 
 
@@ -473,7 +460,7 @@ _DIGITS = "0123456789"
 
 @given(st.text(alphabet=_DIGITS, min_size=7, max_size=7))
 def test_ytunnus_at_most_one_check_digit_fits(prefix: str) -> None:
-    outcomes = [_attempt(normalise_business_id, f"{prefix}-{check}", "FI") for check in _DIGITS]
+    outcomes = [attempt(normalise_business_id, f"{prefix}-{check}", "FI") for check in _DIGITS]
     fitting = [outcome for outcome in outcomes if isinstance(outcome, str)]
     # Prefixes whose weighted sum leaves remainder 1 are never issued.
     assert len(fitting) <= 1
@@ -481,7 +468,7 @@ def test_ytunnus_at_most_one_check_digit_fits(prefix: str) -> None:
 
 @given(st.text(alphabet="0123456789", min_size=9, max_size=9))
 def test_orgnr_exactly_one_check_digit_fits(prefix: str) -> None:
-    outcomes = [_attempt(normalise_business_id, prefix + check, "SE") for check in _DIGITS]
+    outcomes = [attempt(normalise_business_id, prefix + check, "SE") for check in _DIGITS]
     fitting = [outcome for outcome in outcomes if isinstance(outcome, str)]
     assert len(fitting) == 1
 
@@ -491,21 +478,21 @@ def test_business_id_properties(data: st.DataObject) -> None:
     region = data.draw(st.sampled_from(BUSINESS_ID_REGIONS))
     pattern = business_id_pattern(region)
     value = data.draw(st.from_regex(pattern, fullmatch=True))
-    normalised = _attempt(normalise_business_id, value, region)
+    normalised = attempt(normalise_business_id, value, region)
     if isinstance(normalised, FieldProblem):
         assert normalised.code == "invalid_business_id"
         return
-    assert _full(pattern, normalised) == (True, True)
+    assert full(pattern, normalised) == (True, True)
     assert normalise_business_id(normalised, region) == normalised
 
 
 @given(st.sampled_from(BUSINESS_ID_REGIONS), st.text(alphabet="0123456789- .FISE", max_size=13))
 def test_business_id_accepted_inputs_match_pattern(region: str, value: str) -> None:
-    outcome = _attempt(normalise_business_id, value, region)
+    outcome = attempt(normalise_business_id, value, region)
     if isinstance(outcome, FieldProblem):
         assert outcome.code == "invalid_business_id"
     else:
-        assert _full(business_id_pattern(region), value) == (True, True)
+        assert full(business_id_pattern(region), value) == (True, True)
 
 
 @pytest.mark.parametrize("region", ["NO", "se", ""])

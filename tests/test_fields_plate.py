@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import pytest
 import re2
-from ecmascript import assert_same_in_ecmascript, needs_node
 from hypothesis import given
 from hypothesis import strategies as st
+from pattern_checks import assert_same_in_ecmascript, attempt, full, needs_node
 
 from intakeforms.fields import FieldProblem
 from intakeforms.fields.plate import PLATE_REGIONS, normalise_plate, plate_pattern
@@ -75,23 +74,10 @@ REJECTED = [
 _ALPHABET = "ABCIOQVXYZabciqvz019ÅÄÖåäöÆØÜ -_."
 
 
-def _full(pattern: str, value: str) -> tuple[bool, bool]:
-    """Return whether ``value`` full-matches ``pattern`` in Python re and in RE2."""
-    return (re.fullmatch(pattern, value) is not None, re2.fullmatch(pattern, value) is not None)
-
-
-def _attempt(call: Callable[..., str], *args: object, **kwargs: object) -> str | FieldProblem:
-    """Return what ``call`` returns, or the FieldProblem it raises."""
-    try:
-        return call(*args, **kwargs)
-    except FieldProblem as problem:
-        return problem
-
-
 @pytest.mark.parametrize(("region", "value", "expected"), ACCEPTED)
 def test_accepted_examples(region: str, value: str, expected: str) -> None:
     assert normalise_plate(value, region) == expected
-    assert _full(plate_pattern(region), value) == (True, True)
+    assert full(plate_pattern(region), value) == (True, True)
 
 
 @pytest.mark.parametrize(("region", "value"), REJECTED)
@@ -99,7 +85,7 @@ def test_rejected_examples(region: str, value: str) -> None:
     with pytest.raises(FieldProblem) as info:
         normalise_plate(value, region)
     assert info.value.code == "invalid_plate"
-    assert _full(plate_pattern(region), value) == (False, False)
+    assert full(plate_pattern(region), value) == (False, False)
 
 
 def test_regions() -> None:
@@ -127,9 +113,9 @@ def test_pattern_compiles_in_re_and_re2(region: str) -> None:
 @given(st.sampled_from(PLATE_REGIONS), st.text(alphabet=_ALPHABET, max_size=10))
 def test_accepted_inputs_match_pattern(region: str, value: str) -> None:
     pattern = plate_pattern(region)
-    matches = _full(pattern, value)
+    matches = full(pattern, value)
     assert matches[0] == matches[1]
-    outcome = _attempt(normalise_plate, value, region)
+    outcome = attempt(normalise_plate, value, region)
     if isinstance(outcome, FieldProblem):
         assert outcome.code == "invalid_plate"
         assert matches == (False, False)
@@ -144,7 +130,7 @@ def test_pattern_matches_are_accepted_and_idempotent(data: st.DataObject) -> Non
     value = data.draw(st.from_regex(pattern, fullmatch=True))
     # For plates the pattern is the whole rule: no checksum to fail.
     normalised = normalise_plate(value, region)
-    assert _full(pattern, normalised) == (True, True)
+    assert full(pattern, normalised) == (True, True)
     assert normalise_plate(normalised, region) == normalised
     assert normalise_plate(value.lower(), region) == normalised
 

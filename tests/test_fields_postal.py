@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import pytest
 import re2
-from ecmascript import assert_same_in_ecmascript, needs_node
 from hypothesis import given
 from hypothesis import strategies as st
+from pattern_checks import assert_same_in_ecmascript, attempt, full, needs_node
 
 from intakeforms.fields import FieldProblem
 from intakeforms.fields.postal import POSTAL_REGIONS, normalise_postal_code, postal_code_pattern
@@ -82,23 +81,10 @@ REJECTED = [
 _ALPHABET = "0123456789 -ABCGIKMNQRSWZabgirx"
 
 
-def _full(pattern: str, value: str) -> tuple[bool, bool]:
-    """Return whether ``value`` full-matches ``pattern`` in Python re and in RE2."""
-    return (re.fullmatch(pattern, value) is not None, re2.fullmatch(pattern, value) is not None)
-
-
-def _attempt(call: Callable[..., str], *args: object, **kwargs: object) -> str | FieldProblem:
-    """Return what ``call`` returns, or the FieldProblem it raises."""
-    try:
-        return call(*args, **kwargs)
-    except FieldProblem as problem:
-        return problem
-
-
 @pytest.mark.parametrize(("region", "value", "expected"), ACCEPTED)
 def test_accepted_examples(region: str, value: str, expected: str) -> None:
     assert normalise_postal_code(value, region) == expected
-    assert _full(postal_code_pattern(region), value) == (True, True)
+    assert full(postal_code_pattern(region), value) == (True, True)
     assert normalise_postal_code(expected, region) == expected
 
 
@@ -107,7 +93,7 @@ def test_rejected_examples(region: str, value: str) -> None:
     with pytest.raises(FieldProblem) as info:
         normalise_postal_code(value, region)
     assert info.value.code == "invalid_postal_code"
-    assert _full(postal_code_pattern(region), value) == (False, False)
+    assert full(postal_code_pattern(region), value) == (False, False)
 
 
 def test_regions() -> None:
@@ -141,9 +127,9 @@ def test_gb_alternation_is_anchored_as_a_whole() -> None:
 @given(st.sampled_from(POSTAL_REGIONS), st.text(alphabet=_ALPHABET, max_size=11))
 def test_accepted_inputs_match_pattern(region: str, value: str) -> None:
     pattern = postal_code_pattern(region)
-    matches = _full(pattern, value)
+    matches = full(pattern, value)
     assert matches[0] == matches[1]
-    outcome = _attempt(normalise_postal_code, value, region)
+    outcome = attempt(normalise_postal_code, value, region)
     if isinstance(outcome, FieldProblem):
         assert outcome.code == "invalid_postal_code"
         assert matches == (False, False)
@@ -157,7 +143,7 @@ def test_pattern_matches_are_accepted_and_idempotent(data: st.DataObject) -> Non
     pattern = postal_code_pattern(region)
     value = data.draw(st.from_regex(pattern, fullmatch=True))
     normalised = normalise_postal_code(value, region)
-    assert _full(pattern, normalised) == (True, True)
+    assert full(pattern, normalised) == (True, True)
     assert normalise_postal_code(normalised, region) == normalised
     assert normalise_postal_code(value.lower(), region) == normalised
     assert normalised == normalised.upper()

@@ -1,7 +1,7 @@
-"""Checking that patterns mean the same in ECMAScript (browsers) as in Python.
-
-Node runs each pattern, wrapped as a whole-value match, with no flag, ``u``
-and (where supported) ``v``: HTML's ``pattern`` attribute uses ``v``.
+"""Checking that a pattern means the same in every engine that reads it:
+Python's ``re`` (JSON Schema validators), RE2 (the service) and ECMAScript
+(browsers; Node runs each pattern with no flag, ``u`` and, where supported,
+``v``, which HTML's ``pattern`` attribute uses).
 """
 
 from __future__ import annotations
@@ -10,10 +10,28 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 
 import pytest
+import re2
+
+from intakeforms.fields import FieldProblem
 
 NODE = shutil.which("node")
+
+
+def full(pattern: str, value: str) -> tuple[bool, bool]:
+    """Whether ``value`` full-matches ``pattern`` in Python's re and in RE2."""
+    return (re.fullmatch(pattern, value) is not None, re2.fullmatch(pattern, value) is not None)
+
+
+def attempt(call: Callable[..., str], *args: object, **kwargs: object) -> str | FieldProblem:
+    """What ``call`` returns, or the FieldProblem it raises."""
+    try:
+        return call(*args, **kwargs)
+    except FieldProblem as problem:
+        return problem
+
 
 _JS = """
 const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
