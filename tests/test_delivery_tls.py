@@ -1,0 +1,133 @@
+"""SMTP with STARTTLS, implicit TLS and a login, against real aiosmtpd servers."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from smtp_server import Recorder, free_port
+
+from intakeforms.delivery.smtp import SmtpTransport
+from intakeforms.errors import PermanentDeliveryError, TransientDeliveryError
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+def server_context(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    return context
+
+
+def client_context(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context
+
+
+def check_login(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+) -> AuthResult:
+    if isinstance(data, LoginPassword) and (data.login, data.password) == (b"intake", b"s3cret"):
+        return AuthResult(success=True)
+    return AuthResult(success=False, handled=False)
+
+
+def message() -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"] = "intake@example.com"
+    mail["To"] = "agents@example.com"
+    mail["Subject"] = "[CAR-4F7K2Q] test"
+    mail["Message-ID"] = "<CAR-4F7K2Q.0@example.com>"
+    mail.set_content("Rekisterinumero: ABC-123\n")
+    return mail
+
+
+@pytest.fixture
+def starttls(ca: trustme.CA) -> Iterator[tuple[Controller, Recorder]]:
+    recorder = Recorder()
+    controller = Controller(
+        recorder,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=server_context(ca),
+        require_starttls=True,
+        authenticator=check_login,
+        auth_require_tls=True,
+    )
+    controller.start()
+    yield controller, recorder
+    controller.stop()
+
+
+@pytest.mark.anyio
+async def test_starttls_with_login(starttls: tuple[Controller, Recorder], ca: trustme.CA) -> None:
+    controller, recorder = starttls
+    transport = SmtpTransport(
+        f"smtp://intake:s3cret@127.0.0.1:{controller.port}", tls_context=client_context(ca)
+    )
+    receipt = await transport.send(message())
+    await transport.close()
+    assert "OK" in receipt
+    (got,) = recorder.messages
+    assert got["Message-ID"] == "<CAR-4F7K2Q.0@example.com>"
+
+
+@pytest.mark.anyio
+async def test_wrong_password_is_permanent(
+    starttls: tuple[Controller, Recorder], ca: trustme.CA
+) -> None:
+    controller, recorder = starttls
+    transport = SmtpTransport(
+        f"smtp://intake:wrong@127.0.0.1:{controller.port}", tls_context=client_context(ca)
+    )
+    with pytest.raises(PermanentDeliveryError, match="refused the login"):
+        await transport.send(message())
+    await transport.close()
+    assert not recorder.messages
+
+
+@pytest.mark.anyio
+async def test_implicit_tls(ca: trustme.CA) -> None:
+    recorder = Recorder()
+    # TLS from the first byte, as on port 465.
+    controller = Controller(
+        recorder, hostname="127.0.0.1", port=free_port(), ssl_context=server_context(ca)
+    )
+    controller.start()
+    try:
+        transport = SmtpTransport(
+            f"smtps://127.0.0.1:{controller.port}", tls_context=client_context(ca)
+        )
+        await transport.send(message())
+        await transport.close()
+    finally:
+        controller.stop()
+    assert len(recorder.messages) == 1
+
+
+@pytest.mark.anyio
+async def test_an_untrusted_certificate_is_refused(
+    starttls: tuple[Controller, Recorder],
+) -> None:
+    controller, recorder = starttls
+    # Not trusting the test CA: the default context must refuse the server.
+    transport = SmtpTransport(f"smtp://intake:s3cret@127.0.0.1:{controller.port}?timeout=5")
+    with pytest.raises(TransientDeliveryError, match=r"(?i)certificate"):
+        await transport.send(message())
+    await transport.close()
+    assert not recorder.messages
