@@ -28,6 +28,7 @@ agents need and logs must never see.
 from __future__ import annotations
 
 import datetime as dt
+import email.headerregistry
 import email.policy
 import hashlib
 import html
@@ -120,7 +121,27 @@ MASK = "***"
 
 # SMTP: CRLF line ends as the wire needs; raise_on_defect: a header value the
 # parser would have to repair is refused rather than sent half-understood.
-_POLICY = email.policy.SMTP.clone(raise_on_defect=True)
+class _Headers(email.headerregistry.HeaderRegistry):
+    """The standard header registry, remembering the classes it makes.
+
+    The stock registry builds a new class with ``type()`` for every header
+    set, the largest single cost of building a mail; the classes depend only
+    on the header's name, so one per name is enough.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+_POLICY = email.policy.SMTP.clone(raise_on_defect=True, header_factory=_Headers())
 
 # Control characters (CR and LF forge headers and lines), the Unicode line
 # and paragraph separators, and bidi overrides and isolates (they make text
