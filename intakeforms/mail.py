@@ -119,6 +119,7 @@ CUSTOMER_TEXTS: dict[str, str] = {
 #: What a sensitive answer looks like in the customer's confirmation.
 MASK = "***"
 
+
 # SMTP: CRLF line ends as the wire needs; raise_on_defect: a header value the
 # parser would have to repair is refused rather than sent half-understood.
 class _Headers(email.headerregistry.HeaderRegistry):
