@@ -291,3 +291,38 @@ def test_bad_helpdesk_headers_are_refused_at_load() -> None:
     with pytest.raises(FormError) as caught:
         load_form_text(text, "car-service.yaml")
     assert [p.code for p in caught.value.problems] == ["invalid_header"]
+
+
+@pytest.mark.anyio
+async def test_run_survives_an_unexpected_error(
+    store: SqliteStore, smtp: SmtpServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    await submit(store, 2)
+    calls = 0
+
+    def clock() -> dt.datetime:
+        # The first claim gets a time without a zone, which the store refuses
+        # with a ValueError: the kind of error no handler expects.
+        nonlocal calls
+        calls += 1
+        now = dt.datetime.now(dt.UTC)
+        return now.replace(tzinfo=None) if calls == 1 else now
+
+    settings = settings_for(tmp_path, smtp_url=smtp.url)
+    delivering = Worker(
+        store=store,
+        forms=BY_ID,
+        settings=settings,
+        transport=mail_transport(settings),
+        clock=clock,
+        idle_seconds=0.05,
+    )
+    stop = anyio.Event()
+    async with anyio.create_task_group() as group:
+        group.start_soon(delivering.run, stop)
+        with anyio.fail_after(10):
+            while len(smtp.recorder.messages) < 2:
+                await anyio.sleep(0.02)
+        stop.set()
+    assert "unexpected error" in caplog.text
+    assert (await store.counts())["delivered"] == 2

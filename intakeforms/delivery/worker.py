@@ -123,6 +123,12 @@ class Worker:
             except StoreUnavailable as exc:
                 logger.warning("outbox: the store is unavailable, waiting: %s", exc)
                 handled = 0
+            except Exception:
+                # Inside `serve` this loop shares the process with the web
+                # service: an unforeseen error must not take the forms down.
+                # Jobs in hand stay claimed and come back when their lease ends.
+                logger.exception("outbox: unexpected error; trying again shortly")
+                handled = 0
             if handled:
                 continue
             await self.transport.close()
