@@ -29,7 +29,7 @@ import os
 import re
 import secrets
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -44,6 +44,7 @@ __all__ = [
     "Store",
     "StoredFile",
     "StoredSubmission",
+    "job_from_row",
     "new_reference",
     "new_worker_id",
 ]
@@ -372,3 +373,29 @@ def check_listing(status: str | None, limit: int) -> None:
         raise ValueError(f"status {status!r} is not one of {', '.join(JOB_STATUSES)}")
     if limit < 1:
         raise ValueError(f"limit must be 1 or more, not {limit}")
+
+
+def job_from_row(row: Sequence[Any], moment: Callable[[Any], dt.datetime]) -> OutboxJob:
+    """An :class:`OutboxJob` from a row in the column order every backend
+    selects (id, reference, target, status, attempts, next_attempt_at,
+    last_error, claimed_by, lease_until, delivered_at, receipt, created_at,
+    updated_at); ``moment`` turns the backend's stored time into aware UTC."""
+
+    def maybe(value: Any) -> dt.datetime | None:
+        return None if value is None else moment(value)
+
+    return OutboxJob(
+        id=row[0],
+        reference=row[1],
+        target=row[2],
+        status=row[3],
+        attempts=row[4],
+        next_attempt_at=moment(row[5]),
+        last_error=row[6],
+        claimed_by=row[7],
+        lease_until=maybe(row[8]),
+        delivered_at=maybe(row[9]),
+        receipt=row[10],
+        created_at=maybe(row[11]),
+        updated_at=maybe(row[12]),
+    )

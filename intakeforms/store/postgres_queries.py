@@ -23,6 +23,7 @@ from intakeforms.store.base import (
     OutboxJob,
     StoredFile,
     StoredSubmission,
+    job_from_row,
 )
 from intakeforms.store.postgres_pool import Connection
 from intakeforms.store.postgres_schema import VERSION_TABLE
@@ -63,26 +64,8 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def _maybe_utc(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None else _utc(value)
-
-
 def _job(row: Sequence[Any]) -> OutboxJob:
-    return OutboxJob(
-        id=row[0],
-        reference=row[1],
-        target=row[2],
-        status=row[3],
-        attempts=row[4],
-        next_attempt_at=_utc(row[5]),
-        last_error=row[6],
-        claimed_by=row[7],
-        lease_until=_maybe_utc(row[8]),
-        delivered_at=_maybe_utc(row[9]),
-        receipt=row[10],
-        created_at=_maybe_utc(row[11]),
-        updated_at=_maybe_utc(row[12]),
-    )
+    return job_from_row(row, _utc)
 
 
 # -- submissions -------------------------------------------------------------------

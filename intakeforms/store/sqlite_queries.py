@@ -22,6 +22,7 @@ from intakeforms.store.base import (
     OutboxJob,
     StoredFile,
     StoredSubmission,
+    job_from_row,
 )
 from intakeforms.store.sqlite_schema import parse_timestamp, timestamp
 
@@ -69,26 +70,8 @@ def transaction(connection: sqlite3.Connection, kind: str = "IMMEDIATE") -> Iter
         raise
 
 
-def _moment(text: str | None) -> dt.datetime | None:
-    return None if text is None else parse_timestamp(text)
-
-
 def _job(row: Sequence[Any]) -> OutboxJob:
-    return OutboxJob(
-        id=row[0],
-        reference=row[1],
-        target=row[2],
-        status=row[3],
-        attempts=row[4],
-        next_attempt_at=parse_timestamp(row[5]),
-        last_error=row[6],
-        claimed_by=row[7],
-        lease_until=_moment(row[8]),
-        delivered_at=_moment(row[9]),
-        receipt=row[10],
-        created_at=_moment(row[11]),
-        updated_at=_moment(row[12]),
-    )
+    return job_from_row(row, parse_timestamp)
 
 
 # -- reads -----------------------------------------------------------------------
