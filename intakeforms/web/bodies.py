@@ -149,7 +149,7 @@ async def _read_multipart(
     except BodyTooLarge:
         raise BadBody(413, "too_large", f"the body is larger than {max_body} bytes") from None
     except Exception as exc:  # python-multipart raises several kinds
-        if isinstance(exc, BodyTooLarge) or isinstance(exc.__cause__, BodyTooLarge):
+        if isinstance(exc.__cause__, BodyTooLarge):  # raised while it was reading
             raise BadBody(413, "too_large", f"the body is larger than {max_body} bytes") from None
         raise BadBody(400, "malformed_form", f"the form data cannot be read: {exc}") from None
     pairs: list[tuple[str, Any]] = []
