@@ -37,7 +37,9 @@ def call(url: str, body: dict[str, Any] | None = None, **headers: str) -> tuple[
             raw = answer.read()
             status = answer.status
     except urllib.error.HTTPError as error:
-        raw, status = error.read(), error.code
+        # The error holds the open response: close it, or its socket leaks.
+        with error:
+            raw, status = error.read(), error.code
     try:
         return status, json.loads(raw)
     except ValueError:
