@@ -1,4 +1,5 @@
-"""Build hook: compile the message catalogs (.po → .mo) into the wheel.
+"""Build hook: compile the message catalogs (.po → .mo) into the wheel, and
+copy the widget sources from ``widgets/`` into the package's ``static/``.
 
 The .mo files are build output and never live in the source tree: they are
 compiled into a temporary folder and force-included into the wheel next to
@@ -21,6 +22,9 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 #: The catalogs, relative to the project root: ``<lang>/LC_MESSAGES/<domain>.po``.
 LOCALE_DIR = Path("intakeforms") / "locale"
+#: The widget files, copied from ``widgets/`` to ``intakeforms/static/`` in the
+#: wheel (the names ``intakeforms.web.widgets.WIDGET_FILES`` serves).
+WIDGET_FILES = ("widget.js", "widget.css")
 
 
 def compile_catalogs(source: Path, target: Path) -> list[Path]:
@@ -42,7 +46,8 @@ def compile_catalogs(source: Path, target: Path) -> list[Path]:
 
 
 class CustomBuildHook(BuildHookInterface[BuilderConfig]):
-    """Compiles the catalogs and adds the .mo files to a (non-editable) wheel."""
+    """Compiles the catalogs and adds the .mo files and the widget files to a
+    (non-editable) wheel; an editable install serves ``widgets/`` itself."""
 
     _compiled: Path | None = None
 
@@ -53,6 +58,11 @@ class CustomBuildHook(BuildHookInterface[BuilderConfig]):
         for mo_path in compile_catalogs(Path(self.root) / LOCALE_DIR, self._compiled):
             inside = LOCALE_DIR / mo_path.relative_to(self._compiled)
             build_data["force_include"][str(mo_path)] = inside.as_posix()
+        for name in WIDGET_FILES:
+            source = Path(self.root) / "widgets" / name
+            if not source.is_file():
+                raise FileNotFoundError(f"{source}: the widget file is missing from the sources")
+            build_data["force_include"][str(source)] = f"intakeforms/static/{name}"
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
         if self._compiled is not None:

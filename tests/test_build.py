@@ -91,6 +91,29 @@ def test_wheel_has_templates_and_assets(wheel: zipfile.ZipFile) -> None:
     assert any(r.startswith("jinja2") for r in requires), "the templates need Jinja2"
 
 
+def test_wheel_has_the_widgets_and_serves_them_from_the_package(
+    wheel: zipfile.ZipFile, tmp_path: Path
+) -> None:
+    """The build hook copies widgets/ into intakeforms/static/, and an installed
+    package serves that copy rather than looking for a checkout."""
+    for name in ("widget.js", "widget.css"):
+        assert wheel.read(f"intakeforms/static/{name}") == (ROOT / "widgets" / name).read_bytes()
+    wheel.extractall(tmp_path)
+    probe = (
+        "from intakeforms.web.widgets import widget_source_dir, widget_asset;"
+        "print(widget_source_dir()); print(len(widget_asset('widget.js').body))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); {probe}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    folder, size = result.stdout.split()
+    assert Path(folder) == tmp_path / "intakeforms" / "static"
+    assert int(size) > 0
+
+
 def test_wheel_declares_the_command(wheel: zipfile.ZipFile) -> None:
     (name,) = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
     entry_points = configparser.ConfigParser()
@@ -126,3 +149,4 @@ def test_git_ignores_compiled_catalogs() -> None:
         assert ignored.match_file(CATALOG.format(language) + ".mo")
         assert not ignored.match_file(CATALOG.format(language) + ".po")
     assert not ignored.match_file("intakeforms/locale/intakeforms.pot")
+    assert ignored.match_file("intakeforms/static/widget.js")

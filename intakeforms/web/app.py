@@ -38,6 +38,8 @@ from intakeforms.web.limits import RateLimiter
 from intakeforms.web.openapi import openapi_document
 from intakeforms.web.spam import HONEYPOT, TOKEN, SpamJudge
 from intakeforms.web.uploads import discard, keep, spool_folder
+from intakeforms.web.widget_texts import widget_texts
+from intakeforms.web.widgets import serve_widget
 
 __all__ = ["create_app"]
 
@@ -200,6 +202,7 @@ class Service:
         spec["validate"] = f"{base}/validate"
         spec["token"] = self.judge.issue(form.id)
         spec["honeypot"] = HONEYPOT
+        spec["texts"] = widget_texts(spec["locale"])
         return JSONResponse(spec, headers={"cache-control": "no-store"})
 
     async def healthz(self, request: Request) -> Response:
@@ -436,6 +439,8 @@ def create_app(
         Route("/forms/{form}/validate", service.validate, methods=["POST"]),
         Route("/healthz", service.healthz, methods=["GET"]),
         Route("/openapi.json", service.openapi, methods=["GET"]),
+        Route("/widget.js", serve_widget, methods=["GET"]),
+        Route("/widget.css", serve_widget, methods=["GET"]),
         Mount("/assets", StaticFiles(directory=ASSETS_DIR), name="assets"),
     ]
     middleware = [

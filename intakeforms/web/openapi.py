@@ -183,6 +183,30 @@ def openapi_document(forms: Iterable[Form], base: str = "") -> dict[str, Any]:
                 },
             }
         },
+        **{
+            f"/widget.{kind}": {
+                "get": {
+                    "summary": f"The embeddable widgets' {what}",
+                    "parameters": [
+                        {
+                            "name": "v",
+                            "in": "query",
+                            "required": False,
+                            "description": "A content hash: the answer is then cached for good",
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {"description": what, "content": {media: {}}},
+                        "304": {"description": "Not modified (If-None-Match)"},
+                    },
+                }
+            }
+            for kind, what, media in (
+                ("js", "Script", "text/javascript"),
+                ("css", "Stylesheet", "text/css"),
+            )
+        },
     }
     schemas: dict[str, Any] = {
         "Errors": _ERRORS,

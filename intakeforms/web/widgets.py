@@ -1,0 +1,109 @@
+"""Serving the embeddable widgets: ``/widget.js`` and ``/widget.css``.
+
+The sources live in ``widgets/`` of the project; the wheel's build hook
+copies them into ``intakeforms/static/`` (see ``hatch_build.py``), and a
+checkout or editable install reads ``widgets/`` directly.
+
+Host pages load ``widget.js`` from a URL that never changes, so it is served
+with a short cache life and an ETag. The script asks for the stylesheet as
+``widget.css?v=<hash of its bytes>``: that URL changes whenever the CSS does,
+so it is cached for a year (cache busting). Both are sent minified
+(rJSmin / rCSSmin: the same tools size the benchmark) and gzipped when the
+browser accepts it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import rcssmin
+import rjsmin
+from starlette.requests import Request
+from starlette.responses import Response
+
+__all__ = ["WIDGET_FILES", "Asset", "widget_asset", "widget_source_dir"]
+
+#: The files a wheel ships and the app serves, by name.
+WIDGET_FILES = ("widget.js", "widget.css")
+#: Replaced in widget.js by the stylesheet's content hash.
+CSS_VERSION = "__INTAKE_CSS_VERSION__"
+_PACKAGED = Path(__file__).resolve().parent.parent / "static"
+_CHECKOUT = Path(__file__).resolve().parent.parent.parent / "widgets"
+
+
+def widget_source_dir() -> Path:
+    """Where the widget files are read from: the package's copy, else the checkout's."""
+    if all((_PACKAGED / name).is_file() for name in WIDGET_FILES):
+        return _PACKAGED
+    return _CHECKOUT
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """One widget file as served: minified bytes, gzipped bytes and an ETag."""
+
+    media_type: str
+    body: bytes
+    gzipped: bytes
+    etag: str
+
+
+def _minify(name: str, text: str) -> str:
+    if name.endswith(".css"):
+        return str(rcssmin.cssmin(text))
+    return str(rjsmin.jsmin(text))
+
+
+def _asset(name: str, body: bytes) -> Asset:
+    media_type = "text/css" if name.endswith(".css") else "text/javascript"
+    digest = hashlib.sha256(body).hexdigest()[:16]
+    return Asset(
+        media_type=f"{media_type}; charset=utf-8",
+        body=body,
+        # mtime=0 keeps the gzipped bytes (and so their size) reproducible.
+        gzipped=gzip.compress(body, compresslevel=9, mtime=0),
+        etag=f'"{digest}"',
+    )
+
+
+@cache
+def _assets(folder: Path) -> dict[str, Asset]:
+    css = _asset(
+        "widget.css", _minify("widget.css", (folder / "widget.css").read_text("utf-8")).encode()
+    )
+    js_text = _minify("widget.js", (folder / "widget.js").read_text("utf-8"))
+    js = _asset("widget.js", js_text.replace(CSS_VERSION, css.etag.strip('"')).encode())
+    return {"widget.js": js, "widget.css": css}
+
+
+def widget_asset(name: str) -> Asset:
+    """The served form of widget file ``name`` (read and minified once)."""
+    return _assets(widget_source_dir())[name]
+
+
+def serve_widget(request: Request) -> Response:
+    """``GET /widget.js`` and ``GET /widget.css``."""
+    name = request.url.path.rsplit("/", 1)[-1]
+    asset = widget_asset(name)
+    versioned = "v" in request.query_params
+    headers = {
+        "etag": asset.etag,
+        "vary": "accept-encoding",
+        # Any site may embed the widget, also one that isolates itself with
+        # Cross-Origin-Embedder-Policy. Reading it with CORS (a `crossorigin`
+        # script tag) follows the service's allowed origins, as every route does.
+        "cross-origin-resource-policy": "cross-origin",
+        "cache-control": "public, max-age=31536000, immutable"
+        if versioned
+        else "public, max-age=300, must-revalidate",
+    }
+    if request.headers.get("if-none-match") == asset.etag:
+        return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["content-encoding"] = "gzip"
+        return Response(asset.gzipped, media_type=asset.media_type, headers=headers)
+    return Response(asset.body, media_type=asset.media_type, headers=headers)

@@ -1,0 +1,77 @@
+"""Serving the widget files: minified, gzipped, cached and busted by content."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+from starlette.testclient import TestClient
+from web_helpers import FORMS, settings_for
+
+from intakeforms.web import create_app
+from intakeforms.web.widgets import widget_asset, widget_source_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def client_for(tmp_path: Path) -> TestClient:
+    settings = settings_for(tmp_path, allowed_origins=("https://shop.example",))
+    return TestClient(create_app(FORMS, settings))
+
+
+def test_a_checkout_serves_the_widgets_folder() -> None:
+    assert widget_source_dir() == ROOT / "widgets"
+
+
+def test_widget_js_is_minified_gzipped_and_revalidated(tmp_path: Path) -> None:
+    with client_for(tmp_path) as client:
+        answer = client.get("/widget.js", headers={"accept-encoding": "gzip"})
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == "text/javascript; charset=utf-8"
+        assert answer.headers["content-encoding"] == "gzip"
+        assert answer.headers["cache-control"] == "public, max-age=300, must-revalidate"
+        assert answer.headers["cross-origin-resource-policy"] == "cross-origin"
+        source = (ROOT / "widgets" / "widget.js").read_bytes()
+        assert len(answer.content) < len(source), "the script is sent minified"
+        again = client.get("/widget.js", headers={"if-none-match": answer.headers["etag"]})
+        assert again.status_code == 304
+        assert again.content == b""
+        plain = client.get("/widget.js", headers={"accept-encoding": "identity"})
+        assert "content-encoding" not in plain.headers
+        assert plain.content == answer.content
+
+
+def test_the_script_asks_for_the_stylesheet_by_its_hash(tmp_path: Path) -> None:
+    """widget.css?v=<hash> is cached for good; its hash is in the script."""
+    with client_for(tmp_path) as client:
+        css = client.get("/widget.css")
+        script = client.get("/widget.js").text
+        assert css.headers["content-type"] == "text/css; charset=utf-8"
+        version = css.headers["etag"].strip('"')
+        assert f"widget.css?v={version}" in script
+        assert "__INTAKE_CSS_VERSION__" not in script
+        busted = client.get(f"/widget.css?v={version}")
+        assert busted.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert busted.content == css.content
+
+
+def test_the_service_cors_rules_apply(tmp_path: Path) -> None:
+    with client_for(tmp_path) as client:
+        shop = client.get("/widget.js", headers={"origin": "https://shop.example"})
+        assert shop.headers["access-control-allow-origin"] == "https://shop.example"
+        other = client.get("/widget.js", headers={"origin": "https://other.example"})
+        assert other.status_code == 200, "a script tag needs no CORS"
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_the_gzipped_bytes_are_what_is_sent() -> None:
+    asset = widget_asset("widget.css")
+    assert gzip.decompress(asset.gzipped) == asset.body
+
+
+def test_spec_carries_the_widget_texts_in_the_language(tmp_path: Path) -> None:
+    with client_for(tmp_path) as client:
+        finnish = client.get("/forms/car-service/spec.json?lang=fi").json()["texts"]
+        english = client.get("/forms/car-service/spec.json?lang=en").json()["texts"]
+    assert set(finnish) == set(english)
+    assert finnish["close"] != english["close"] == "Close"
