@@ -73,8 +73,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from intakeforms import Form, load_forms
 from intakeforms.delivery import Worker, mail_transport
+from intakeforms.delivery import smtp as smtp_module
 from intakeforms.delivery import worker as worker_module
-from intakeforms.delivery.smtp import SmtpTransport
+from intakeforms.delivery.smtp import PreparedMail, SmtpTransport
 from intakeforms.mail import build_agent_email
 from intakeforms.settings import Settings
 from intakeforms.store import (
@@ -762,7 +763,7 @@ class TimedStore(SqliteStore):
 
 
 class TimedTransport(SmtpTransport):
-    async def send(self, message: EmailMessage) -> str:
+    async def send(self, message: EmailMessage | PreparedMail) -> str:
         start = time.perf_counter()
         try:
             return await super().send(message)
@@ -771,10 +772,10 @@ class TimedTransport(SmtpTransport):
 
 
 class TimedWorker(Worker):
-    async def _deliver(self, item: ClaimedJob) -> str:
+    async def _deliver(self, item: ClaimedJob, builds: Any) -> str:
         start = time.perf_counter()
         try:
-            return await super()._deliver(item)
+            return await super()._deliver(item, builds)
         finally:
             TALLY.add("deliver", start)
 
@@ -788,6 +789,7 @@ def tallying() -> Iterator[None]:
             (sqlite_queries, "claim", "claim sql"),
             (sqlite_queries, "finish", "complete sql"),
             (aiosmtplib.smtp, "flatten_message", "flatten"),
+            (smtp_module, "flatten_message", "flatten"),
         ):
             patches.enter_context(
                 mock.patch.object(owner, name, TALLY.wrap(what, getattr(owner, name)))

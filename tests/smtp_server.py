@@ -29,6 +29,9 @@ class Recorder:
     """The handler: keeps every message, and fails on request."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    #: The raw bytes and the MAIL FROM options of each kept message.
+    raw: list[bytes] = field(default_factory=list)
+    mail_options: list[list[str]] = field(default_factory=list)
     sessions: set[int] = field(default_factory=set)
     #: Answers for the next DATA commands, like ["451 try later", "550 no such user"].
     answers: list[str] = field(default_factory=list)
@@ -54,6 +57,8 @@ class Recorder:
         message = email.message_from_bytes(content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
+        self.raw.append(content)
+        self.mail_options.append(list(envelope.mail_options))
         return "250 OK queued"
 
     def ids(self) -> list[str]:

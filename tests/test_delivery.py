@@ -103,12 +103,63 @@ async def test_each_submission_arrives_once(
     got = {m["X-Intake-Reference"] for m in smtp.recorder.messages}
     assert got == set(references)
     assert len(smtp.recorder.messages) == 5
+    # Built ahead and flattened off the event loop, then sent as bytes.
     assert len(smtp.recorder.sessions) == 1  # one connection for the batch
     assert (await store.counts())["delivered"] == 5
     first = smtp.recorder.messages[0]
     assert first["To"] == "service@example.com"
     assert first["Reply-To"].addresses[0].addr_spec == "matti@example.com"
     assert first["Subject"].startswith("[CAR-")
+    assert all("BODY=8BITMIME" in options for options in smtp.recorder.mail_options)
+
+
+@pytest.mark.anyio
+async def test_a_prepared_message_arrives_as_send_message_would_send_it(
+    smtp: SmtpServer,
+) -> None:
+    message = EmailMessage()
+    message["From"] = "Palvelu <intake@example.com>"
+    message["To"] = "agents@example.com"
+    message["Bcc"] = "hidden@example.com"
+    message["Subject"] = "[CAR-4F7K2Q] Huolto – ÄÖ"
+    message["Message-ID"] = "<CAR-4F7K2Q.0@example.com>"
+    message.set_content("Rekisterinumero: ABC-123\nMerkki: Škoda\n")
+    transport = SmtpTransport(smtp.url)
+    prepared = transport.prepare(message)
+    assert prepared.recipients == ("agents@example.com", "hidden@example.com")
+    await transport.send(message)
+    await transport.send(prepared)
+    await transport.close()
+    plain, sent_prepared = smtp.recorder.raw
+    assert sent_prepared == plain
+    assert b"hidden@example.com" not in sent_prepared
+
+
+@pytest.mark.anyio
+async def test_a_mail_that_cannot_be_built_ahead_fails_alone(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    """A build error in the middle of a batch dead-letters that job only."""
+    references = await submit(store, 4)
+    settings = settings_for(tmp_path)
+
+    class Picky(EmlFolder):
+        def prepare(self, message: EmailMessage) -> EmailMessage:
+            if message["X-Intake-Reference"] == references[1]:
+                raise ValueError("no such sender domain")
+            return message
+
+    delivering = Worker(
+        store=store, forms=BY_ID, settings=settings, transport=Picky(settings.mail_dir)
+    )
+    assert await delivering.run_once() == 4
+    jobs = {job.reference: job for job in await store.jobs()}
+    assert jobs[references[1]].status == "dead"
+    assert "cannot build the agent email: no such sender domain" in (
+        jobs[references[1]].last_error or ""
+    )
+    assert [jobs[r].status for r in references if r != references[1]] == ["delivered"] * 3
+    assert len(list(settings.mail_dir.glob("*.eml"))) == 3
 
 
 @pytest.mark.anyio

@@ -35,6 +35,10 @@ class EmlFolder:
         name = _UNSAFE.sub("_", ident.split("@", 1)[0])[:120] or "message"
         return self.folder / f"{name}.eml"
 
+    def prepare(self, message: EmailMessage) -> EmailMessage:
+        """The message as it is: a file needs no preparing."""
+        return message
+
     async def send(self, message: EmailMessage) -> str:
         """Write the message; return its path as the receipt."""
         path = self.path_for(message)

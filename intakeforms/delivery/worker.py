@@ -22,11 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio
+import anyio.abc
 import anyio.to_thread
 
 from intakeforms.errors import (
@@ -52,6 +53,9 @@ __all__ = [
 
 logger = logging.getLogger("intakeforms.delivery")
 
+#: How many agent emails of a batch are built ahead of the one being sent.
+BUILD_AHEAD = 2
+
 #: How far back the daily cap of confirmations per address looks: a sliding
 #: day, so that no burst just before and after midnight gets twice the cap.
 AUTOREPLY_WINDOW = dt.timedelta(hours=24)
@@ -61,6 +65,11 @@ SKIPPED_CAP = "skipped: daily cap for this address reached"
 
 class MailTransport(Protocol):
     """Sends agent emails: an SMTP server, or a folder of ``.eml`` files."""
+
+    def prepare(self, message: Any) -> Any:
+        """Whatever ``send`` takes, made from a built message ahead of sending;
+        called in a worker thread, so it may cost CPU (flattening)."""
+        ...
 
     async def send(self, message: Any) -> str:
         """Send one message; return a receipt (the server's answer, a path)."""
@@ -90,6 +99,55 @@ def backoff_seconds(
     come back together."""
     delay = min(ceiling, base * 2 ** max(0, attempt - 1))
     return float(delay / 2 + rand() * delay / 2)
+
+
+@dataclass
+class _Slot:
+    done: anyio.Event = field(default_factory=anyio.Event)
+    result: Any = None
+    error: BaseException | None = None
+
+
+class _Builds:
+    """The agent emails of a claimed batch, built in worker threads a few
+    jobs ahead of sending: while the event loop waits for the mail server's
+    answer about one message, the next one is being built and flattened."""
+
+    def __init__(
+        self, group: anyio.abc.TaskGroup, make: Callable[[ClaimedJob], Any | None]
+    ) -> None:
+        self._group = group
+        self._make = make
+        self._slots: dict[int, _Slot] = {}
+
+    def start(self, items: Sequence[ClaimedJob]) -> None:
+        for item in items:
+            if item.job.id not in self._slots:
+                slot = self._slots[item.job.id] = _Slot()
+                self._group.start_soon(self._build, item, slot)
+
+    async def _build(self, item: ClaimedJob, slot: _Slot) -> None:
+        try:
+            slot.result = await anyio.to_thread.run_sync(self._make, item)
+        except BaseException as exc:  # a cancellation too: the taker must wake
+            slot.error = exc
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            slot.done.set()
+
+    async def take(self, item: ClaimedJob) -> Any | None:
+        """The prepared message of ``item``, or None when it was not built
+        ahead (the caller builds it then); a build's error is raised here."""
+        slot = self._slots.pop(item.job.id, None)
+        if slot is None:
+            return None
+        await slot.done.wait()
+        if slot.error is None:
+            return slot.result
+        if isinstance(slot.error, Exception):
+            raise slot.error
+        return None
 
 
 @dataclass
@@ -141,14 +199,17 @@ class Worker:
         claimed = await self.store.claim(
             self.name, limit=self.batch, lease_seconds=self.lease_seconds, now=self.clock()
         )
-        for item in claimed:
-            # Shielded: a shutdown waits for the job in hand, so it is never
-            # half-reported (sent but still claimed would mean a second copy).
-            with anyio.CancelScope(shield=True):
-                await self._handle(item)
+        async with anyio.create_task_group() as group:
+            builds = _Builds(group, self._build_agent_email)
+            for index, item in enumerate(claimed):
+                builds.start(claimed[index : index + 1 + BUILD_AHEAD])
+                # Shielded: a shutdown waits for the job in hand, so it is never
+                # half-reported (sent but still claimed would mean a second copy).
+                with anyio.CancelScope(shield=True):
+                    await self._handle(item, builds)
         return len(claimed)
 
-    async def _handle(self, item: ClaimedJob) -> None:
+    async def _handle(self, item: ClaimedJob, builds: _Builds) -> None:
         job, submission = item.job, item.submission
         if job.attempts > self.settings.max_attempts:
             # Claimed again and again without an outcome: something kills the
@@ -163,7 +224,7 @@ class Worker:
             )
             return
         try:
-            receipt, recipient = await self._outcome(item)
+            receipt, recipient = await self._outcome(item, builds)
         except PermanentDeliveryError as exc:
             await self._report(self.store.dead_letter(job.id, worker=self.name, error=str(exc)))
             logger.error("outbox: job %s (%s) dead-lettered: %s", job.id, job.target, exc)
@@ -227,11 +288,11 @@ class Worker:
             )
         return form
 
-    async def _outcome(self, item: ClaimedJob) -> tuple[str, str | None]:
+    async def _outcome(self, item: ClaimedJob, builds: _Builds) -> tuple[str, str | None]:
         """Deliver the job: its receipt, and whom a confirmation went to."""
         if item.job.target == AUTOREPLY_TARGET:
             return await self._autoreply(item)
-        return await self._deliver(item), None
+        return await self._deliver(item, builds), None
 
     async def _autoreply(self, item: ClaimedJob) -> tuple[str, str | None]:
         """Send the customer's confirmation, unless the daily cap forbids it.
@@ -260,7 +321,42 @@ class Worker:
             raise PermanentDeliveryError(f"cannot build the confirmation: {exc}") from exc
         return await self.transport.send(message), address
 
-    async def _deliver(self, item: ClaimedJob) -> str:
+    def _email_target(self, item: ClaimedJob) -> tuple[Form, int, Any] | None:
+        """The form, target index and email target of an email job, if it is one
+        this worker can still deliver (else None, and ``_deliver`` says why)."""
+        form = self.forms.get(item.submission.form)
+        kind, _, index_text = item.job.target.partition(":")
+        if form is None or kind != "email" or not index_text.isdigit():
+            return None
+        index = int(index_text)
+        targets = form.definition.deliver
+        if index >= len(targets) or targets[index].email is None:
+            return None
+        return form, index, targets[index].email
+
+    def _build_agent_email(self, item: ClaimedJob) -> Any | None:
+        """The agent email of an email job, built and prepared for the
+        transport; None for any other job. Runs in a worker thread (attachments
+        are read from disk, and building is CPU the event loop should not wait on)."""
+        found = self._email_target(item)
+        if found is None:
+            return None
+        form, index, email_target = found
+        try:
+            message = build_agent_email(
+                form,
+                item.submission,
+                mail_from=self.settings.mail_from,
+                from_name=email_target.from_name,
+                upload_dir=self.settings.upload_dir,
+                target_index=index,
+                extra_headers=email_target.headers,
+            )
+            return self.transport.prepare(message)
+        except ValueError as exc:  # configuration, not chance: retrying cannot help
+            raise PermanentDeliveryError(f"cannot build the agent email: {exc}") from exc
+
+    async def _deliver(self, item: ClaimedJob, builds: _Builds) -> str:
         job, submission = item.job, item.submission
         form = self._form(submission)
         kind, _, index_text = job.target.partition(":")
@@ -272,23 +368,10 @@ class Worker:
             )
         target = targets[index]
         if kind == "email" and target.email is not None:
-            email_target = target.email
-            try:
-                # Off the event loop: attachments are read from disk.
-                message = await anyio.to_thread.run_sync(
-                    lambda: build_agent_email(
-                        form,
-                        submission,
-                        mail_from=self.settings.mail_from,
-                        from_name=email_target.from_name,
-                        upload_dir=self.settings.upload_dir,
-                        target_index=index,
-                        extra_headers=email_target.headers,
-                    )
-                )
-            except ValueError as exc:  # configuration, not chance: retrying cannot help
-                raise PermanentDeliveryError(f"cannot build the agent email: {exc}") from exc
-            return await self.transport.send(message)
+            prepared = await builds.take(item)
+            if prepared is None:
+                prepared = await anyio.to_thread.run_sync(self._build_agent_email, item)
+            return await self.transport.send(prepared)
         # Imported here: httpx loads only in workers whose forms deliver over HTTP.
         from intakeforms.delivery.targets import deliver_http
 
