@@ -33,6 +33,7 @@ __all__ = [
     "Language",
     "condition_text",
     "render_form_page",
+    "render_home_page",
     "render_thanks_page",
 ]
 
@@ -519,6 +520,32 @@ def render_thanks_page(
         title=title,
         reference=reference,
         back=back,
+        languages=_languages(languages, locale),
+        assets=_page_assets(assets),
+    )
+
+
+def render_home_page(
+    forms: Sequence[Mapping[str, str]],
+    *,
+    locale: str,
+    title: str,
+    question: str,
+    widget: str,
+    languages: Sequence[Language] = (),
+    assets: str = "/assets",
+) -> str:
+    """The front page: a link to each form (``{"title", "url"}``) under
+    ``question``, and the chat pop-up loaded from ``widget``."""
+    template = _environment().get_template("home.html")
+    return template.render(
+        locale=locale,
+        ui=_ui(locale),
+        page_title=title,
+        title=title,
+        question=question,
+        forms=forms,
+        widget=widget,
         languages=_languages(languages, locale),
         assets=_page_assets(assets),
     )

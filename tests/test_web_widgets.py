@@ -75,3 +75,18 @@ def test_spec_carries_the_widget_texts_in_the_language(tmp_path: Path) -> None:
         english = client.get("/forms/car-service/spec.json?lang=en").json()["texts"]
     assert set(finnish) == set(english)
     assert finnish["close"] != english["close"] == "Close"
+
+
+def test_the_front_page_lists_the_topics_and_hosts_the_chat(tmp_path: Path) -> None:
+    with client_for(tmp_path) as client:
+        page = client.get("/?lang=fi")
+        english = client.get("/", headers={"accept-language": "en-GB,en;q=0.8"})
+    assert page.status_code == 200
+    html = page.text
+    assert '<html lang="fi">' in html
+    assert '<script src="/widget.js" defer></script>' in html
+    assert '<intake-chat lang="fi"></intake-chat>' in html
+    # Each topic is a plain link too, for a browser without JavaScript.
+    assert 'href="/forms/car-service?lang=fi"' in html
+    assert ">Huoltovaraus</a>" in html
+    assert '<html lang="en">' in english.text

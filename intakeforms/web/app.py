@@ -28,7 +28,7 @@ from intakeforms.errors import FieldError, InvalidAnswers, StoreUnavailable
 from intakeforms.form import Form
 from intakeforms.i18n import N_, gettext_for, negotiate
 from intakeforms.language.models import AUTOREPLY_TARGET
-from intakeforms.render import ASSETS_DIR, render_form_page, render_thanks_page
+from intakeforms.render import ASSETS_DIR, render_form_page, render_home_page, render_thanks_page
 from intakeforms.settings import Settings
 from intakeforms.store import NewSubmission, Store, StoredFile, open_store
 from intakeforms.validate import MESSAGES, check_answers
@@ -165,6 +165,35 @@ class Service:
         return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
 
     # -- routes -------------------------------------------------------------
+
+    async def home(self, request: Request) -> Response:
+        available = list(dict.fromkeys(code for f in self.forms.values() for code in f.locales))
+        locale = negotiate(
+            available or ["en"],
+            request.query_params.get("lang"),
+            request.headers.get("accept-language"),
+        )
+        texts = widget_texts(locale)
+        forms = [
+            {
+                "title": form.title(self.locale(request, form)),
+                "url": self.path(request, f"/forms/{form.id}?lang={locale}"),
+            }
+            for form in self.forms.values()
+        ]
+        home = self.path(request, "/")
+        html = render_home_page(
+            forms,
+            locale=locale,
+            title=texts["open"],
+            question=texts["topic"],
+            widget=self.path(request, "/widget.js"),
+            languages=[
+                (code, _LANGUAGE_NAMES.get(code, code), f"{home}?lang={code}") for code in available
+            ],
+            assets=self.path(request, "/assets"),
+        )
+        return HTMLResponse(html, headers={"cache-control": "no-store"})
 
     async def list_forms(self, request: Request) -> Response:
         items = []
@@ -431,6 +460,7 @@ def create_app(
             await service.shut()
 
     routes = [
+        Route("/", service.home, methods=["GET"]),
         Route("/forms", service.list_forms, methods=["GET"]),
         Route("/forms/{form}", service.form_page, methods=["GET"]),
         Route("/forms/{form}/schema.json", service.schema, methods=["GET"]),
