@@ -120,6 +120,10 @@ CUSTOMER_TEXTS: dict[str, str] = {
 MASK = "***"
 
 
+#: How many parsed headers are remembered (see ``_Headers.__call__``).
+_PARSED_HEADERS = 512
+
+
 # SMTP: CRLF line ends as the wire needs; raise_on_defect: a header value the
 # parser would have to repair is refused rather than sent half-understood.
 class _Headers(email.headerregistry.HeaderRegistry):
@@ -133,6 +137,7 @@ class _Headers(email.headerregistry.HeaderRegistry):
     def __init__(self) -> None:
         super().__init__()
         self._made: dict[str, type] = {}
+        self._parsed: dict[tuple[str, str], Any] = {}
 
     def __getitem__(self, name: str) -> type:
         key = name.lower()
@@ -140,6 +145,22 @@ class _Headers(email.headerregistry.HeaderRegistry):
         if made is None:
             made = self._made[key] = super().__getitem__(name)
         return made
+
+    def __call__(self, name: str, value: str) -> Any:
+        # Most headers of a mail repeat from mail to mail (From, To, the
+        # Content-Type and Content-Transfer-Encoding of every part), and
+        # parsing a header is the next largest cost. Header objects are
+        # immutable strings, so one parse can serve every mail. Bounded: the
+        # per-mail values (Subject, Message-ID, Date) would only fill it.
+        # An Address or a list of them: keyed by its repr, which names every part.
+        key = (name, value if isinstance(value, str) else repr(value))
+        header = self._parsed.get(key)
+        if header is None:
+            header = super().__call__(name, value)
+            if len(self._parsed) >= _PARSED_HEADERS:
+                self._parsed.clear()
+            self._parsed[key] = header
+        return header
 
 
 _POLICY = email.policy.SMTP.clone(raise_on_defect=True, header_factory=_Headers())

@@ -21,7 +21,7 @@ import anyio
 import pytest
 
 import intakeforms.store
-from intakeforms.errors import IntakeError, StoreUnavailable
+from intakeforms.errors import IntakeError, LeaseLost, StoreUnavailable
 from intakeforms.store import (
     REFERENCE_ALPHABET,
     NewSubmission,
@@ -589,3 +589,22 @@ async def test_one_failing_save_leaves_its_batch_whole(
     assert len(failed) == 1  # the second BAD cannot get a free reference
     assert table_counts(path)["submissions"] == 3
     assert table_counts(path)["outbox"] == 6
+
+
+@pytest.mark.anyio
+async def test_a_delivered_mark_leaves_the_connection_fully_synchronous(
+    store: SqliteStore,
+) -> None:
+    """Delivered marks skip the fsync; every later commit (a submission) has it."""
+    saved = await store.save(dataclasses.replace(submission(), targets=["email:0", "email:1"]))
+    first, second = await store.claim("w1", limit=2, lease_seconds=60)
+    await store.complete(first.job.id, worker="w1", receipt="250 OK")
+    with pytest.raises(LeaseLost):
+        await store.complete(second.job.id, worker="someone else", receipt="250 OK")
+
+    def synchronous(c: sqlite3.Connection) -> int:
+        return int(c.execute("PRAGMA synchronous").fetchone()[0])
+
+    assert await store._run(synchronous) == 2  # FULL
+    jobs = {job.id: job.status for job in await store.outbox(saved.reference)}
+    assert jobs == {first.job.id: "delivered", second.job.id: "claimed"}

@@ -344,6 +344,7 @@ class PostgresStore:
             worker,
             sql.SQL("status = 'delivered', delivered_at = %(now)s, receipt = %(receipt)s"),
             {"receipt": None if receipt is None else base.clean_note(receipt)},
+            delivered=True,
         )
 
     async def complete_autoreply(
@@ -363,6 +364,7 @@ class PostgresStore:
                 "receipt": None if receipt is None else base.clean_note(receipt),
                 "recipient": base.recipient_hash(recipient),
             },
+            delivered=True,
         )
 
     async def count_autoreplies(self, address: str, since: dt.datetime) -> int:
@@ -396,11 +398,17 @@ class PostgresStore:
         )
 
     async def _finish(
-        self, job_id: int, worker: str, changes: sql.SQL, values: Mapping[str, object]
+        self,
+        job_id: int,
+        worker: str,
+        changes: sql.SQL,
+        values: Mapping[str, object],
+        *,
+        delivered: bool = False,
     ) -> OutboxJob:
         params = {**values, "now": self._clock()}
         async with self._connection(write=True) as c:
-            return await queries.finish(c, job_id, worker, changes, params)
+            return await queries.finish(c, job_id, worker, changes, params, delivered=delivered)
 
     async def jobs(self, *, status: str | None = None, limit: int = 100) -> list[OutboxJob]:
         """Up to ``limit`` jobs, newest first, optionally of one ``status``."""

@@ -262,13 +262,22 @@ async def finish(
     worker: str,
     changes: sql.SQL,
     values: Mapping[str, object],
+    *,
+    delivered: bool = False,
 ) -> OutboxJob:
     """Apply ``changes`` (a SET list; ``%(now)s`` and ``values``) to a job ``worker`` holds.
 
     Raises :class:`~intakeforms.errors.LeaseLost` when it does not: another
     worker took the job over after the lease ran out, or it is gone.
+
+    A ``delivered`` mark is committed without waiting for the server's disk
+    (``synchronous_commit = off`` for this transaction only): a server crash
+    right after it can only cost a second copy of a mail already sent,
+    recognisable by its Message-ID, never a submission.
     """
     async with c.transaction():
+        if delivered:
+            await c.execute("SET LOCAL synchronous_commit = off")
         cursor = await c.execute(
             sql.SQL(
                 "UPDATE outbox SET {}, lease_until = NULL, updated_at = %(now)s"

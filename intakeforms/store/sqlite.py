@@ -245,7 +245,9 @@ class SqliteStore:
             "receipt": None if receipt is None else base.clean_note(receipt),
         }
         changes = "status = 'delivered', delivered_at = :now, receipt = :receipt"
-        return await self._run(lambda c: queries.finish(c, job_id, worker, changes, values))
+        return await self._run(
+            lambda c: queries.finish(c, job_id, worker, changes, values, delivered=True)
+        )
 
     async def complete_autoreply(
         self, job_id: int, *, worker: str, receipt: str | None, recipient: str
@@ -262,7 +264,9 @@ class SqliteStore:
             "status = 'delivered', delivered_at = :now, receipt = :receipt,"
             " recipient_hash = :recipient"
         )
-        return await self._run(lambda c: queries.finish(c, job_id, worker, changes, values))
+        return await self._run(
+            lambda c: queries.finish(c, job_id, worker, changes, values, delivered=True)
+        )
 
     async def count_autoreplies(self, address: str, since: dt.datetime) -> int:
         """Confirmations delivered to ``address`` at ``since`` or later."""

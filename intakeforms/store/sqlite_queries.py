@@ -196,12 +196,32 @@ def finish(
     worker: str,
     changes: str,
     values: dict[str, Any],
+    *,
+    delivered: bool = False,
 ) -> OutboxJob:
     """Apply ``changes`` (a SET list) to a job ``worker`` still holds.
 
     Raises :class:`~intakeforms.errors.LeaseLost` when it does not: another
     worker took the job over after the lease ran out, or it is gone.
+
+    A ``delivered`` mark is committed without waiting for the disk (WAL
+    with ``synchronous = NORMAL``): it survives the process being killed,
+    and power lost before the next synchronous commit can only cost a second
+    copy of a mail already sent, recognisable by its Message-ID, never a
+    submission. Every other commit keeps ``synchronous = FULL``.
     """
+    if not delivered:
+        return _finish(c, job_id, worker, changes, values)
+    c.execute("PRAGMA synchronous = NORMAL")
+    try:
+        return _finish(c, job_id, worker, changes, values)
+    finally:
+        c.execute("PRAGMA synchronous = FULL")
+
+
+def _finish(
+    c: sqlite3.Connection, job_id: int, worker: str, changes: str, values: dict[str, Any]
+) -> OutboxJob:
     with transaction(c):
         row = c.execute(
             f"UPDATE outbox SET {changes}, lease_until = NULL, updated_at = :now"  # noqa: S608
