@@ -109,8 +109,13 @@ def negotiate(
     """The language to answer in: ``requested`` (``?lang=``) when the form has
     it, else the best match for the ``Accept-Language`` header, else the
     form's default (the first of ``available``)."""
-    if requested and requested in available:
-        return requested
+    if requested:
+        if requested in available:
+            return requested
+        # lang="fi-FI" on a host page asks for Finnish.
+        language = requested.replace("_", "-").split("-", 1)[0].lower()
+        if language in available:
+            return language
     if accept_language:
         preferred = []
         for part in accept_language.split(",")[:20]:

@@ -20,7 +20,7 @@ from babel.messages.pofile import read_po, write_po
 
 from intakeforms import i18n, validate
 from intakeforms.fields import FieldProblem
-from intakeforms.i18n import CATALOG_LOCALES, DOMAIN, gettext_for
+from intakeforms.i18n import CATALOG_LOCALES, DOMAIN, gettext_for, negotiate
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "intakeforms" / "locale"
@@ -260,3 +260,18 @@ def test_mo_and_po_give_the_same_catalog(
     assert from_po["en"] == {}
     for language in TRANSLATED:
         assert set(validate.MESSAGES.values()) <= set(from_po[language])
+
+
+@pytest.mark.parametrize(
+    ("requested", "accept", "expected"),
+    [
+        ("sv", None, "sv"),
+        ("fi-FI", None, "fi"),  # a host page's <html lang="fi-FI">
+        ("sv_SE", "fi", "sv"),
+        ("de", "sv-SE,sv;q=0.9", "sv"),  # not offered: the browser's choice
+        (None, "en-GB,en;q=0.8", "en"),
+        (None, "de", "fi"),  # nothing matches: the form's first language
+    ],
+)
+def test_negotiate(requested: str | None, accept: str | None, expected: str) -> None:
+    assert negotiate(["fi", "sv", "en"], requested, accept) == expected

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 from browser import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     DESKTOP,
     NARROW,
     PHONE,
@@ -37,11 +36,9 @@ from playwright.sync_api import (
     ConsoleMessage,
     Locator,
     Page,
-    Playwright,
     Response,
     ViewportSize,
     expect,
-    sync_playwright,
 )
 from test_render import CONDITION_CASES, case_condition, server_evaluate
 from web_helpers import CAR_ANSWERS, FORMS, REFERENCE, settings_for
@@ -93,23 +90,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         yield Live(url, folder / "intake.db")
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    chromium = playwright.chromium.launch(
-        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-    )
-    try:
-        yield chromium
-    finally:
-        chromium.close()
 
 
 @dataclass

@@ -2,13 +2,48 @@
 
 ``spec.json`` carries them as ``texts`` in the request's language, so the
 widget script holds no translations of its own.
+
+The ``e_…`` texts are the validation messages the widget can say without
+asking the server: the same templates as :data:`intakeforms.validate.MESSAGES`,
+so the customer reads the same words either way. A message that needs a
+region's example or a date formatted the server's way is left out; for those
+the widget shows what ``POST /forms/{form}/validate`` answers.
 """
 
 from __future__ import annotations
 
 from intakeforms.i18n import N_, gettext_for
+from intakeforms.validate import MESSAGES
 
-__all__ = ["WIDGET_TEXTS", "widget_texts"]
+__all__ = ["BROWSER_CHECKED", "WIDGET_TEXTS", "widget_texts"]
+
+#: Data error codes whose message the widget writes itself.
+BROWSER_CHECKED = (
+    "required",
+    "consent_required",
+    "control_characters",
+    "too_short",
+    "too_long",
+    "pattern",
+    "not_integer",
+    "not_number",
+    "too_small",
+    "too_large",
+    "not_boolean",
+    "invalid_choice",
+    "too_few_choices",
+    "too_many_choices",
+    "invalid_email",
+    "invalid_phone",
+    "invalid_url",
+    "invalid_date",
+    "invalid_time",
+    "invalid_vin",
+    "invalid_national_id",
+    "too_many_files",
+    "file_type",
+    "file_too_large",
+)
 
 #: Every text of the widgets' chrome, by the key the script uses.
 WIDGET_TEXTS: dict[str, str] = {
@@ -18,6 +53,35 @@ WIDGET_TEXTS: dict[str, str] = {
     "send": N_("Send"),
     "yes": N_("Yes"),
     "no": N_("No"),
+    # Translators: goes back to the previous question of the chat.
+    "back": N_("Back"),
+    # Translators: sends the answer to one question of the chat.
+    "next": N_("Next"),
+    # Translators: leaves an optional question of the chat unanswered.
+    "skip": N_("Skip"),
+    # Translators: confirms the picks of a question with several answers.
+    "confirm": N_("Confirm"),
+    # Translators: next to an earlier answer in the chat, to answer again.
+    "edit": N_("Change"),
+    # Translators: turns the chat into a classic form with every question.
+    "full": N_("Use the full form instead"),
+    # Translators: the chat's progress, like "Question 3 of 9".
+    "progress": N_("Question {n} of {total}"),
+    # Translators: the chat's first question when the page did not name a form;
+    # the answers are the forms' titles.
+    "topic": N_("What is your message about?"),
+    "review": N_("Please check your answers before sending."),
+    # Translators: an optional question the customer skipped, in the summary.
+    "skipped": N_("Not answered"),
+    "thanks": N_("Thank you"),
+    "received": N_("We have received your message. Our team will answer you by email."),
+    "reference": N_("Your reference"),
+    "keep": N_("Keep the reference if you contact us about this again."),
+    "problem": N_("There is a problem"),
+    "required": N_("(required)"),
+    "choose": N_("Choose one"),
+    "network": N_("We could not reach the service. Check your connection and try again."),
+    **{f"e_{code}": MESSAGES[code] for code in BROWSER_CHECKED},
 }
 
 

@@ -1,0 +1,945 @@
+/* intakeforms widgets: <intake-chat> asks a form's questions one at a time in
+ * a chat pop-up, <intake-form> shows them as an inline form. Both are built
+ * from GET /forms/{form}/spec.json; docs/widgets.md tells how to embed them.
+ *
+ * evaluate() and parseAnswer() keep the server's meaning of `when`; they are
+ * those of intakeforms/assets/form.js, whose header explains each rule.
+ * check() applies the rules of the submission's JSON Schema to one answer and
+ * names a problem with the server's error code; say() words it with the
+ * server's own message templates (spec.texts, e_CODE). The server stays the
+ * judge: the chat posts every answer to /validate before it moves on, and a
+ * problem without a template here is worded by /validate.
+ * tests/test_widgets.py runs these functions in Chromium against Python.
+ */
+(() => {
+  "use strict";
+
+  const SCRIPT = document.currentScript?.src || location.href;
+  const CSS = new URL("widget.css?v=__INTAKE_CSS_VERSION__", SCRIPT).href;
+  const HOME = new URL(".", SCRIPT).href;
+
+  // -- the server's rules, in the browser ---------------------------------------
+
+  const GROUPING = /[ \u00a0\u202f\u2009_]/g;
+  const INTEGER = /^[+-]?[0-9]+$/;
+  const DECIMAL = /^[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)$/;
+  const TRUE = ["true", "on", "yes", "1"];
+  const FALSE = ["false", "off", "no", "0"];
+
+  const parseNumber = (text, whole, min, max) => {
+    const plain = text.trim().replace(GROUPING, "");
+    if (!(whole ? INTEGER : DECIMAL).test(plain) || plain.length > (whole ? 30 : 40)) return;
+    const number = Number(plain.replace(",", "."));
+    const inside = (min == null || number >= min) && (max == null || number <= max);
+    return Number.isFinite(number) && inside ? number : undefined;
+  };
+
+  const parseBoolean = (text) => {
+    const word = text.trim().toLowerCase();
+    return TRUE.includes(word) ? true : FALSE.includes(word) ? false : undefined;
+  };
+
+  const parseAnswer = (type, texts, min, max) => {
+    if (type === "multichoice") {
+      const n = texts.length;
+      const inside = (min == null || n >= min) && (max == null || n <= max);
+      return n && inside ? texts.slice() : undefined;
+    }
+    const text = texts.length ? texts[0] : "";
+    if (text.trim() === "") return;
+    if (type === "integer" || type === "number") {
+      return parseNumber(text, type === "integer", min, max);
+    }
+    if (type === "boolean" || type === "consent") return parseBoolean(text);
+    return text;
+  };
+
+  const equal = (answer, value, multiple) =>
+    multiple ? Array.isArray(answer) && answer.some((a) => a === value) : answer === value;
+
+  const evaluate = (condition, answers) => {
+    if (condition.all) return condition.all.every((c) => evaluate(c, answers));
+    if (condition.any) return condition.any.some((c) => evaluate(c, answers));
+    const answer = Object.hasOwn(answers, condition.field) ? answers[condition.field] : undefined;
+    const { op, value } = condition;
+    const multiple = Boolean(condition.multiple);
+    if (op === "ne") return !(answer != null && equal(answer, value, multiple));
+    if (answer == null) return false;
+    if (op === "eq") return equal(answer, value, multiple);
+    if (op === "in") return value.some((v) => equal(answer, v, multiple));
+    if (typeof answer !== "number") return false;
+    if (op === "gt") return answer > value;
+    if (op === "gte") return answer >= value;
+    if (op === "lt") return answer < value;
+    return answer <= value;
+  };
+
+  /** The spec fields asked, given the normalised answer `value(f)` of each. */
+  const asked = (fields, value) => {
+    let shown = fields;
+    // Hiding a question drops its answer, which other conditions may read.
+    for (let round = 0; round <= fields.length; round++) {
+      const answers = {};
+      for (const f of shown) {
+        const v = value(f);
+        if (v != null) answers[f.name] = v;
+      }
+      const next = fields.filter((f) => !f.when || evaluate(f.when, answers));
+      if (next.length === shown.length && next.every((f, i) => f === shown[i])) break;
+      shown = next;
+    }
+    return shown;
+  };
+
+  const blank = (v) =>
+    v == null || (Array.isArray(v) ? !v.length : typeof v === "string" && !v.trim());
+
+  // Site owners' patterns are RE2; one that ECMAScript cannot read is left
+  // to the server.
+  const PATTERNS = new Map();
+  const regex = (source) => {
+    if (!PATTERNS.has(source)) {
+      try {
+        PATTERNS.set(source, new RegExp(source, "u"));
+      } catch {
+        PATTERNS.set(source, null);
+      }
+    }
+    return PATTERNS.get(source);
+  };
+
+  /** The first problem of answer `v` to spec field `f` as [code, params], or null. */
+  const check = (f, v) => {
+    const t = f.type;
+    const { min, max } = f;
+    if (blank(v)) return f.required ? ["required"] : null;
+    if (t === "multichoice") {
+      if (!Array.isArray(v)) return ["not_list"];
+      if (v.some((x) => !f.choices.some((c) => c.value === x))) return ["invalid_choice"];
+      if (new Set(v).size < v.length) return ["duplicate_choice"];
+      if (min != null && v.length < min) return ["too_few_choices", { min }];
+      return max != null && v.length > max ? ["too_many_choices", { max }] : null;
+    }
+    if (t === "file") {
+      if (v.length > f.max_files) return ["too_many_files", { max: f.max_files }];
+      for (const file of v) {
+        if (!f.accept.includes(file.type)) return ["file_type", { types: f.accept.join(", ") }];
+        if (file.size > f.max_size) return ["file_too_large", { max: f.max_size }];
+      }
+      return null;
+    }
+    if (t === "boolean" || t === "consent") {
+      const yes = typeof v === "boolean" ? v : typeof v === "string" ? parseBoolean(v) : undefined;
+      if (yes === undefined) return ["not_boolean"];
+      return t === "consent" && f.required && !yes ? ["consent_required"] : null;
+    }
+    if (t === "choice") return f.choices.some((c) => c.value === v) ? null : ["invalid_choice"];
+    if (t === "integer" || t === "number") {
+      const typed = typeof v === "string" ? parseNumber(v, t === "integer") : undefined;
+      const x = typeof v === "number" ? v : typed;
+      if (x === undefined || (t === "integer" && !Number.isInteger(x))) return [`not_${t}`];
+      if (min != null && x < min) return ["too_small", { min }];
+      return max != null && x > max ? ["too_large", { max }] : null;
+    }
+    if (typeof v !== "string") return ["not_text"];
+    const s = v.trim().replace(/\r\n?/g, "\n");
+    const length = [...s].length;
+    if (f.forbidden && regex(f.forbidden)?.test(s)) return ["control_characters"];
+    if (f.max_length != null && length > f.max_length) {
+      return t === "email" ? ["invalid_email"] : ["too_long", { max: f.max_length }];
+    }
+    if (f.min_length != null && length < f.min_length) return ["too_short", { min: f.min_length }];
+    const shape = f.pattern && regex(f.pattern);
+    if (shape && !shape.test(s)) {
+      return [t === "text" || t === "textarea" ? "pattern" : `invalid_${t}`];
+    }
+    if (t === "date") {
+      const day = new Date(`${s}T00:00:00Z`);
+      // 2026-02-30 is no day; Date would roll it over to March.
+      if (s < "0001" || Number.isNaN(+day) || day.toISOString().slice(0, 10) !== s) {
+        return ["invalid_date"];
+      }
+    }
+    if ((t === "date" || t === "time") && min && s < min) return [`${t}_too_early`, { min }];
+    if ((t === "date" || t === "time") && max && s > max) return [`${t}_too_late`, { max }];
+    return null;
+  };
+
+  /** The message of a problem of field `f`, from the texts `T`, or "" when
+   * only the server can word it. Numbers are written for `locale`. */
+  const say = (T, locale, f, [code, params = {}]) => {
+    const text = T[`e_${code === "required" && f.type === "consent" ? "consent_required" : code}`];
+    if (!text) return "";
+    return text.replace(/\{(\w+)\}/g, (_, key) => {
+      let x = params[key];
+      if (typeof x !== "number") return x ?? "";
+      // The service states a file size limit in megabytes.
+      if (code === "file_too_large") x = Math.round(x / 1e5) / 10;
+      const bound = code === "too_small" || code === "too_large";
+      const unit = f.unit && bound ? `\u00a0${f.unit}` : "";
+      // The server writes a hyphen-minus where ICU has U+2212.
+      return new Intl.NumberFormat(locale).format(x).replace("\u2212", "-") + unit;
+    });
+  };
+
+  globalThis.IntakeWidget = Object.freeze({ evaluate, parseAnswer, asked, check, say });
+
+  // -- DOM helpers ----------------------------------------------------------------
+
+  const h = (tag, attrs, ...kids) => {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v == null || v === false) continue;
+      if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+      else if (k === "value" || k === "checked") el[k] = v;
+      else el.setAttribute(k, v === true ? "" : v);
+    }
+    el.append(...kids.flat(3).filter((x) => x != null && x !== false && x !== ""));
+    return el;
+  };
+  const button = (label, onclick, cls) =>
+    h("button", { type: "button", class: cls, onclick }, label);
+
+  // The chat's log grows at its end; only what changed is replaced, so the
+  // live region announces just the new messages.
+  const sync = (box, items) => {
+    const kids = [...box.children];
+    let i = 0;
+    while (i < items.length && kids[i]?.dataset.k === items[i][0]) i++;
+    for (const kid of kids.slice(i)) kid.remove();
+    for (const [key, make] of items.slice(i)) {
+      const node = make();
+      node.dataset.k = key;
+      box.append(node);
+    }
+    return i;
+  };
+
+  // Not crypto.randomUUID: it exists only on https pages.
+  const uid = () =>
+    Array.from(crypto.getRandomValues(new Uint32Array(4)), (x) => x.toString(36)).join("");
+  const texts = (v) => (v == null ? [] : Array.isArray(v) ? v : [String(v)]);
+  const fileInfo = (files) => files.map(({ name, type, size }) => ({ name, type, size }));
+
+  /** The input (or textarea) for a typed answer, with the spec's hints. */
+  const control = (f, value, attrs) => {
+    const hints = f.input;
+    if (f.type === "textarea") return h("textarea", { rows: 4, ...attrs, value: value ?? "" });
+    const dated = f.type === "date" || f.type === "time";
+    return h("input", {
+      type: hints.type || "text",
+      inputmode: hints.inputmode,
+      autocomplete: hints.autocomplete,
+      autocapitalize: hints.autocapitalize,
+      spellcheck: hints.spellcheck,
+      placeholder: f.placeholder,
+      min: dated ? f.min : null,
+      max: dated ? f.max : null,
+      accept: f.accept?.join(","),
+      multiple: f.max_files > 1,
+      ...attrs,
+      value: f.type === "file" || value == null ? null : String(value),
+    });
+  };
+
+  // -- what both widgets share --------------------------------------------------
+
+  class Intake extends HTMLElement {
+    connectedCallback() {
+      if (this.root) return;
+      this.root = this.attachShadow({ mode: "open" });
+      const link = h("link", { rel: "stylesheet", href: CSS });
+      this.box = h("div", { class: "w", hidden: true });
+      this.root.append(link, this.box);
+      this.endpoint = (this.getAttribute("endpoint") || HOME).replace(/\/*$/, "");
+      this.key = `intake|${this.endpoint}|${this.getAttribute("form") || ""}`;
+      try {
+        this.st = JSON.parse(sessionStorage.getItem(this.key)) || {};
+      } catch {
+        this.st = {};
+      }
+      this.files = {};
+      new Promise((done) => {
+        link.onload = link.onerror = done;
+      }).then(() => this.start());
+    }
+
+    save() {
+      // Sensitive answers (identity codes, health details) stay in memory only.
+      const secret = (name) => this.F?.some((f) => f.sensitive && f.name === name);
+      const kept = (answers) =>
+        Object.fromEntries(Object.entries(answers || {}).filter(([name]) => !secret(name)));
+      const { a, n } = this.st;
+      try {
+        sessionStorage.setItem(this.key, JSON.stringify({ ...this.st, a: kept(a), n: kept(n) }));
+      } catch {
+        // Storage refused (a sandboxed frame, a full quota): nothing is kept.
+      }
+    }
+
+    get language() {
+      return this.getAttribute("lang") || document.documentElement.lang || "";
+    }
+
+    async request(path, body, headers = {}) {
+      const lang = this.loc || this.language;
+      if (lang) headers["Accept-Language"] = lang;
+      const response = await fetch(`${this.endpoint}${path}?lang=${encodeURIComponent(lang)}`, {
+        method: body ? "POST" : "GET",
+        headers,
+        body,
+      });
+      const json = await response.json().catch(() => ({}));
+      if (!body && !response.ok) throw response;
+      return [response.status, json];
+    }
+
+    async init() {
+      const form = this.getAttribute("form");
+      try {
+        if (!form) this.topics = (await this.request("/forms"))[1];
+        // Without a chosen topic, the first form's spec lends its texts.
+        await this.load(form || this.st.f || this.topics[0].id, !form && !this.st.f);
+      } catch {
+        // The element's own content (a link to the form page, say) stands in.
+        this.box.replaceChildren(h("slot"));
+        this.box.hidden = false;
+        return false;
+      }
+      this.box.lang = this.loc;
+      this.box.hidden = false;
+      return true;
+    }
+
+    async load(id, textsOnly) {
+      const [, spec] = await this.request(`/forms/${encodeURIComponent(id)}/spec.json`);
+      this.T = spec.texts;
+      this.loc = spec.locale;
+      if (textsOnly) return;
+      this.s = spec;
+      this.F = spec.fields;
+      const st = this.st;
+      // The first token is kept: it dates the start of the conversation,
+      // which the service's time trap judges.
+      if (st.f !== id || st.v !== spec.version) {
+        this.st = { f: id, v: spec.version, t: spec.token, k: uid(), a: {}, n: {}, o: st.o };
+      }
+      for (const f of this.F) {
+        if (f.type === "file" && !this.files[f.name]) delete this.st.a[f.name];
+      }
+      this.save();
+    }
+
+    shown(value = (f) => this.st.n[f.name]) {
+      return asked(this.F, value);
+    }
+
+    parsed(f) {
+      return parseAnswer(f.type, texts(this.st.a[f.name]), f.min, f.max);
+    }
+
+    answers(asked, extra) {
+      const all = { ...this.st.a, ...extra };
+      const out = {};
+      for (const f of asked) if (!blank(all[f.name])) out[f.name] = all[f.name];
+      return out;
+    }
+
+    path(what) {
+      return `/forms/${encodeURIComponent(this.s.form)}/${what}`;
+    }
+
+    /** The server's errors for `answers`, and their normalised values. */
+    async validate(answers) {
+      const [status, body] = await this.request(this.path("validate"), JSON.stringify(answers), {
+        "Content-Type": "application/json",
+      });
+      if (status !== 200) throw body;
+      return body;
+    }
+
+    /** Posts the answers of the questions asked; [status, body]. */
+    async submit(asked) {
+      const data = this.answers(asked);
+      const headers = { Accept: "application/json", "Idempotency-Key": this.st.k };
+      const meta = { _token: this.st.t, [this.s.honeypot]: "" };
+      let body;
+      if (asked.some((f) => f.type === "file" && this.files[f.name]?.length)) {
+        body = new FormData();
+        for (const [k, v] of Object.entries({ ...data, ...meta })) {
+          const files = this.files[k];
+          for (const x of files || texts(v)) body.append(k, x);
+        }
+      } else {
+        body = JSON.stringify({ ...data, ...meta });
+        headers["Content-Type"] = "application/json";
+      }
+      return this.request(this.path("submissions"), body, headers);
+    }
+
+    finish(reference) {
+      this.ref = reference;
+      try {
+        sessionStorage.removeItem(this.key);
+      } catch {
+        // nothing was kept
+      }
+      this.dispatchEvent(
+        new CustomEvent("intake:submitted", {
+          bubbles: true,
+          composed: true,
+          detail: { reference, form: this.s.form },
+        }),
+      );
+    }
+
+    /** A server error answer as a message to show. */
+    trouble(body) {
+      return body?.errors?.[0]?.message || this.T.network;
+    }
+
+    show(f, v) {
+      const T = this.T;
+      if (blank(v)) return T.skipped;
+      if (f.choices) {
+        return texts(v)
+          .map((x) => f.choices.find((c) => c.value === x)?.label ?? x)
+          .join(", ");
+      }
+      if (typeof v === "boolean") return v ? T.yes : T.no;
+      if (f.type === "file") return v.map((x) => x.name).join(", ");
+      if (f.type === "date") return new Date(`${v}T12:00`).toLocaleDateString(this.loc);
+      return f.unit ? `${v} ${f.unit}` : v;
+    }
+
+    thanks() {
+      const T = this.T;
+      return h(
+        "div",
+        { class: "done", tabindex: "-1" },
+        h("p", { class: "ok" }, T.thanks),
+        h("p", {}, T.received),
+        h("p", {}, `${T.reference}: `, h("strong", { class: "ref" }, this.ref)),
+        h("p", {}, T.keep),
+      );
+    }
+
+    // -- the inline form ----------------------------------------------------------
+
+    field(f) {
+      const T = this.T;
+      const id = `f-${f.name}`;
+      const v = this.st.a[f.name] ?? f.default;
+      const t = f.type;
+      const help = f.help && h("p", { class: "help", id: `${id}-h` }, f.help);
+      const unit = f.unit && h("span", { class: "unit", id: `${id}-u` }, f.unit);
+      const error = h("p", { class: "error", id: `${id}-e`, hidden: true });
+      const describe = [help && `${id}-h`, unit && `${id}-u`, `${id}-e`].filter(Boolean).join(" ");
+      const required = f.required && [" ", h("span", { class: "req" }, T.required)];
+      // The class marks the controls that carry aria-invalid.
+      const aria = {
+        id,
+        name: f.name,
+        class: "c",
+        "aria-describedby": describe,
+        "aria-required": f.required && "true",
+      };
+      let body;
+      if (t === "consent") {
+        const box = h("input", { type: "checkbox", checked: v === true, ...aria });
+        body = h("label", { class: "opt" }, box, h("span", {}, f.label, required));
+      } else if (t === "multichoice" || t === "boolean" || f.input.control === "radio") {
+        const picked = texts(v).map(String);
+        const options = f.choices || [
+          { value: "true", label: T.yes },
+          { value: "false", label: T.no },
+        ];
+        const type = t === "multichoice" ? "checkbox" : "radio";
+        const option = (c) => {
+          const checked = picked.includes(c.value);
+          const input = h("input", { type, name: f.name, value: c.value, checked });
+          return h("label", { class: "opt" }, input, h("span", {}, c.label));
+        };
+        body = h(
+          "fieldset",
+          { id, "aria-describedby": describe },
+          h("legend", {}, f.label, required),
+          options.map(option),
+        );
+      } else {
+        const option = (c) => h("option", { value: c.value, selected: c.value === v }, c.label);
+        const input =
+          t === "choice"
+            ? h("select", aria, h("option", { value: "" }, T.choose), f.choices.map(option))
+            : control(f, v, aria);
+        const label = h("label", { for: id }, f.label, required);
+        body = [label, unit ? h("div", { class: "row" }, input, unit) : input];
+      }
+      return h("div", { class: "fld", "data-n": f.name }, body, help, error);
+    }
+
+    /** The answer the form's controls for `f` hold now. */
+    read(f) {
+      const els = [...this.fm.elements].filter((el) => el.name === f.name);
+      const t = f.type;
+      if (t === "multichoice") return els.filter((el) => el.checked).map((el) => el.value);
+      if (t === "consent") return els[0].checked || null;
+      if (t === "file") return fileInfo((this.files[f.name] = [...els[0].files]));
+      if (els[0].type !== "radio") return els[0].value;
+      const on = els.find((el) => el.checked);
+      return on ? (t === "boolean" ? on.value === "true" : on.value) : null;
+    }
+
+    drawForm(into, titled) {
+      const T = this.T;
+      const s = this.s;
+      if (this.ref) {
+        into.replaceChildren(this.thanks());
+        return into.firstChild.focus();
+      }
+      this.sum = h("div", { class: "sum", tabindex: "-1", hidden: true });
+      const changed = (e, settled) => {
+        const f = this.F.find((x) => x.name === e.target.name);
+        if (!f) return;
+        this.st.a[f.name] = this.read(f);
+        this.save();
+        this.reveal();
+        if (settled) this.checkField(f);
+      };
+      this.fm = h(
+        "form",
+        {
+          novalidate: true,
+          onsubmit: (e) => {
+            e.preventDefault();
+            this.sendForm();
+          },
+          oninput: (e) => changed(e),
+          onchange: (e) => changed(e, true),
+        },
+        this.sum,
+        this.F.map((f) => this.field(f)),
+        h("button", { class: "go" }, T.send),
+      );
+      const intro = s.description && h("p", { class: "help" }, s.description);
+      into.replaceChildren(...[titled && h("h2", {}, s.title), intro, this.fm].filter(Boolean));
+      this.reveal();
+    }
+
+    reveal() {
+      const asked = new Set(this.shown((f) => this.parsed(f)).map((f) => f.name));
+      for (const wrap of this.fm.querySelectorAll(".fld")) {
+        wrap.hidden = !asked.has(wrap.dataset.n);
+        for (const el of wrap.querySelectorAll("input,select,textarea")) el.disabled = wrap.hidden;
+      }
+    }
+
+    setError(name, message) {
+      const wrap = this.fm.querySelector(`[data-n="${name}"]`);
+      if (!wrap) return false;
+      const p = wrap.querySelector(".error");
+      p.textContent = message;
+      p.hidden = !message;
+      for (const el of wrap.querySelectorAll(".c")) {
+        if (message) el.setAttribute("aria-invalid", "true");
+        else el.removeAttribute("aria-invalid");
+      }
+      return !wrap.hidden;
+    }
+
+    async checkField(f) {
+      const v = this.st.a[f.name];
+      let message = "";
+      if (!blank(v)) {
+        const problem = check(f, v);
+        message = problem && say(this.T, this.loc, f, problem);
+        if (!message) {
+          try {
+            const asked = this.shown((x) => this.parsed(x));
+            const body = await this.validate(this.answers(asked));
+            message = body.errors.find((e) => e.field === f.name)?.message || "";
+          } catch {
+            // Offline: sending will say so.
+          }
+        }
+      }
+      this.setError(f.name, message);
+    }
+
+    showErrors(errors) {
+      const T = this.T;
+      for (const f of this.F) this.setError(f.name, "");
+      const items = errors.map((e) => {
+        const f = this.F.find((x) => x.name === e.field);
+        const shown = f && this.setError(f.name, e.message);
+        const go = (ev) => {
+          ev.preventDefault();
+          this.fm.querySelector(`[data-n="${f.name}"] :is(input,select,textarea)`).focus();
+        };
+        const text = shown ? `${f.label} – ${e.message}` : e.message;
+        return h("li", {}, shown ? h("a", { href: `#f-${f.name}`, onclick: go }, text) : text);
+      });
+      this.sum.replaceChildren(h("h2", {}, T.problem), h("ul", {}, items));
+      this.sum.hidden = false;
+      this.sum.focus();
+    }
+
+    async sendForm() {
+      if (this.busy) return;
+      this.busy = true;
+      const T = this.T;
+      const asked = this.shown((f) => this.parsed(f));
+      const word = ([f, problem]) => say(T, this.loc, f, problem);
+      try {
+        const problems = asked.map((f) => [f, check(f, this.st.a[f.name])]).filter(([, p]) => p);
+        if (problems.length) {
+          // What the browser cannot word (a plate's example) the server does.
+          const server = problems.every(word)
+            ? { errors: [] }
+            : await this.validate(this.answers(asked)).catch(() => ({ errors: [] }));
+          const byServer = (name) => server.errors.find((e) => e.field === name)?.message;
+          const errors = problems
+            .map((p) => ({ field: p[0].name, message: word(p) || byServer(p[0].name) }))
+            .filter((e) => e.message);
+          if (errors.length) return this.showErrors(errors);
+        }
+        const [status, body] = await this.submit(asked);
+        if (status === 201) {
+          this.finish(body.reference);
+          return this.drawForm(this.fm.parentNode);
+        }
+        this.showErrors(status === 422 ? body.errors : [{ message: this.trouble(body) }]);
+      } catch {
+        this.showErrors([{ message: T.network }]);
+      } finally {
+        this.busy = false;
+      }
+    }
+  }
+
+  // -- <intake-form> -----------------------------------------------------------
+
+  class InlineForm extends Intake {
+    async start() {
+      if (!(await this.init())) return;
+      if (!this.s) {
+        // No form named: the customer picks the topic first.
+        const T = this.T;
+        const pick = (id) => this.load(id).then(() => this.drawForm(this.box, true), () => {});
+        const topics = this.topics.map((t) => button(t.title, () => pick(t.id)));
+        const list = h("div", { class: "qr", role: "group", "aria-labelledby": "topic" }, topics);
+        return this.box.replaceChildren(h("p", { id: "topic" }, T.topic), list);
+      }
+      this.drawForm(this.box, true);
+    }
+  }
+
+  // -- <intake-chat> -----------------------------------------------------------
+
+  class Chat extends Intake {
+    async start() {
+      if (!(await this.init())) return;
+      const T = this.T;
+      this.launcher = button(T.open, () => this.open(), "launch");
+      this.launcher.setAttribute("aria-haspopup", "dialog");
+      this.heading = h("h2", { id: "title" });
+      this.progress = h("p", { class: "prog" });
+      this.bar = h("div", { class: "bar" });
+      const full = () => {
+        this.st.m = 1;
+        this.err = null;
+        this.save();
+        this.draw(true);
+      };
+      this.switch = button(T.full, full, "link");
+      const close = button("×", () => this.dialog.close(), "x");
+      close.setAttribute("aria-label", T.close);
+      this.log = h("div", { class: "log", role: "log" });
+      this.composer = h("div", { class: "cmp" });
+      this.body = h("div", { class: "body" });
+      this.dialog = h(
+        "dialog",
+        { "aria-labelledby": "title", "aria-modal": "true", onclose: () => this.closed() },
+        h("header", {}, this.heading, close, this.progress, this.switch, this.bar),
+        this.body,
+      );
+      this.box.append(this.launcher, this.dialog);
+      if (this.st.o) this.open();
+    }
+
+    open() {
+      this.st.o = 1;
+      this.save();
+      if (!this.dialog.open) this.dialog.showModal();
+      this.draw(true);
+    }
+
+    closed() {
+      if (this.ref) {
+        // Sent: the next conversation is a new one, with its own key.
+        const { f, v, t } = this.st;
+        this.st = this.topics ? {} : { f, v, t, k: uid(), a: {}, n: {} };
+        if (this.topics) this.s = null;
+        this.ref = this.err = null;
+        this.log.replaceChildren();
+      }
+      this.st.o = 0;
+      this.save();
+      this.launcher.focus();
+    }
+
+    edit(name) {
+      this.st.e = name;
+      this.err = null;
+      this.save();
+      this.draw(true);
+    }
+
+    editButton(label, onclick) {
+      const { edit } = this.T;
+      const name = `${edit}: ${label}`;
+      return h("button", { type: "button", class: "ed", "aria-label": name, onclick }, edit);
+    }
+
+    current(asked) {
+      const { a, e } = this.st;
+      return asked.find((f) => f.name === e) || asked.find((f) => !(f.name in a));
+    }
+
+    async pick(id) {
+      if (this.busy) return;
+      this.busy = true;
+      try {
+        await this.load(id);
+        this.st.o = 1;
+        this.err = null;
+      } catch {
+        this.err = { n: "", m: this.T.network, c: (this.err?.c || 0) + 1 };
+      } finally {
+        this.busy = false;
+      }
+      this.save();
+      this.draw(true);
+    }
+
+    async answer(f, raw) {
+      if (this.busy) return;
+      const st = this.st;
+      let v = raw;
+      if (f.type === "file" && raw) {
+        this.files[f.name] = raw;
+        v = fileInfo(raw);
+      }
+      if (blank(v)) v = null;
+      const problem = check(f, v);
+      let message = problem && say(this.T, this.loc, f, problem);
+      let values = {};
+      if (!message && v != null) {
+        this.busy = true;
+        try {
+          const body = await this.validate(this.answers(this.shown(), { [f.name]: v }));
+          message = body.errors.find((e) => e.field === f.name)?.message;
+          values = body.values;
+        } catch (e) {
+          message = this.trouble(e);
+        } finally {
+          this.busy = false;
+        }
+      }
+      if (message) {
+        this.err = { n: f.name, m: message, v, c: (this.err?.c || 0) + 1 };
+        return this.draw(true);
+      }
+      this.err = null;
+      st.a[f.name] = v;
+      Object.assign(st.n, values);
+      if (!(f.name in values)) delete st.n[f.name];
+      st.e = null;
+      // Answers to questions that no longer apply are dropped.
+      const asked = new Set(this.shown().map((x) => x.name));
+      for (const name in st.a) {
+        if (!asked.has(name)) {
+          delete st.a[name];
+          delete st.n[name];
+        }
+      }
+      this.save();
+      this.draw(true);
+    }
+
+    async send(asked) {
+      if (this.busy) return;
+      this.busy = true;
+      let failure;
+      try {
+        const [status, body] = await this.submit(asked);
+        if (status === 201) this.finish(body.reference);
+        else {
+          // A refused answer is asked again, with the service's words.
+          const of = (f) => status === 422 && body.errors.find((e) => e.field === f.name);
+          const wrong = asked.find(of);
+          if (wrong) {
+            this.st.e = wrong.name;
+            failure = { n: wrong.name, v: this.st.a[wrong.name], m: of(wrong).message };
+          } else failure = { n: "", m: this.trouble(body) };
+        }
+      } catch {
+        failure = { n: "", m: this.T.network };
+      } finally {
+        this.busy = false;
+      }
+      if (failure) this.err = { ...failure, c: (this.err?.c || 0) + 1 };
+      this.draw(true);
+    }
+
+    /** The controls that answer question `f`. */
+    ask(f, previous) {
+      const T = this.T;
+      const e = this.err?.n === f.name ? this.err : null;
+      const v = e ? e.v : this.st.a[f.name] ?? f.default;
+      const t = f.type;
+      const go = (x) => this.answer(f, x);
+      const ids = [e && "err", f.help && `h-${f.name}`, f.unit && `u-${f.name}`];
+      const describe = ids.filter(Boolean).join(" ") || null;
+      const labelled = { "aria-labelledby": `q-${f.name}`, "aria-describedby": describe };
+      const nav = [];
+      if (previous) nav.push(button(T.back, () => this.edit(previous.name)));
+      if (!f.required) nav.push(button(T.skip, () => go(null)));
+      let main;
+      if (t === "choice" || t === "boolean" || t === "consent") {
+        const options = f.choices || [
+          { value: true, label: T.yes },
+          { value: false, label: T.no },
+        ];
+        const replies = options.map((c) => button(c.label, () => go(c.value)));
+        main = h("div", { class: "qr", role: "group", ...labelled }, replies);
+      } else if (t === "multichoice") {
+        const picked = new Set(texts(v));
+        const toggle = (c) => (ev) => {
+          const on = !picked.delete(c.value) && !!picked.add(c.value);
+          ev.currentTarget.setAttribute("aria-pressed", on);
+        };
+        const toggles = f.choices.map((c) => {
+          const pressed = String(picked.has(c.value));
+          const attrs = { type: "button", "aria-pressed": pressed, onclick: toggle(c) };
+          return h("button", attrs, c.label);
+        });
+        // Sent in the form's order, as the service keeps them.
+        const confirm = () => go(f.choices.map((c) => c.value).filter((x) => picked.has(x)));
+        main = [
+          h("div", { class: "qr", role: "group", ...labelled }, toggles),
+          button(T.confirm, confirm, "go"),
+        ];
+      } else {
+        const input = control(f, v, {
+          ...labelled,
+          "aria-invalid": e && "true",
+          "aria-required": f.required && "true",
+        });
+        const submit = (ev) => {
+          ev.preventDefault();
+          go(t === "file" ? [...input.files] : input.value);
+        };
+        const unit = f.unit && h("span", { class: "unit", id: `u-${f.name}` }, f.unit);
+        const next = h("button", { class: "go" }, T.next);
+        main = h("form", { class: "row", onsubmit: submit }, input, unit, next);
+      }
+      return [main, nav.length && h("div", { class: "nav" }, nav)];
+    }
+
+    draw(focus) {
+      const T = this.T;
+      const st = this.st;
+      const s = this.s;
+      const err = this.err;
+      const items = [];
+      // Messages by key: the service's (bot) and the customer's (me).
+      const bot = (key, attrs, ...content) =>
+        items.push([key, () => h("div", { class: "b", ...attrs }, ...content)]);
+      const me = (key, ...content) => items.push([key, () => h("div", { class: "u" }, ...content)]);
+      const failed = (key) =>
+        err && err.n === key && bot(`e${err.c}`, { id: "err", class: "b bad" }, err.m);
+      let controls = [];
+      let step = 0;
+      let total = 0;
+      this.heading.textContent = s ? s.title : T.open;
+      this.switch.hidden = !s || !!st.m || !!this.ref;
+      if (s && st.m) {
+        this.progress.hidden = this.bar.hidden = true;
+        this.body.replaceChildren(this.formBox || (this.formBox = h("div", { class: "inline" })));
+        this.drawForm(this.formBox);
+        if (focus && !this.ref) this.fm.querySelector("input,select,textarea,button")?.focus();
+        return;
+      }
+      if (!this.log.isConnected) this.body.replaceChildren(this.log, this.composer);
+      if (this.topics) {
+        bot("t", { id: "q-" }, T.topic);
+        const again = () => {
+          this.st = { o: 1 };
+          this.s = this.err = null;
+          this.save();
+          this.draw(true);
+        };
+        if (s) me(`t|${s.form}`, s.title, " ", this.editButton(T.topic, again));
+        else {
+          const topics = this.topics.map((t) => button(t.title, () => this.pick(t.id)));
+          controls = [h("div", { class: "qr", role: "group", "aria-labelledby": "q-" }, topics)];
+          failed("");
+        }
+      }
+      if (s) {
+        if (s.description) bot("d", {}, s.description);
+        const asked = this.shown();
+        const now = this.current(asked);
+        let previous = null;
+        for (const f of asked) {
+          if (f === now || !(f.name in st.a)) break;
+          const shown = this.show(f, st.a[f.name]);
+          bot(`q|${f.name}`, {}, h("span", { id: `q-${f.name}` }, f.label));
+          const change = this.editButton(f.label, () => this.edit(f.name));
+          me(`a|${f.name}|${shown}`, h("span", {}, shown), " ", change);
+          previous = f;
+        }
+        if (this.ref) {
+          bot("done", {}, this.thanks());
+          controls = [button(T.close, () => this.dialog.close(), "go")];
+        } else if (now) {
+          step = asked.indexOf(now) + 1;
+          total = asked.length;
+          const help = now.help && h("span", { class: "help", id: `h-${now.name}` }, now.help);
+          bot(`q|${now.name}`, {}, h("span", { id: `q-${now.name}` }, now.label), help);
+          if (err?.n === now.name && !blank(err.v)) me(`x${err.c}`, this.show(now, err.v));
+          failed(now.name);
+          controls = this.ask(now, previous);
+        } else {
+          const rows = asked.map((f) => {
+            const change = this.editButton(f.label, () => this.edit(f.name));
+            return [h("dt", {}, f.label), h("dd", {}, this.show(f, st.a[f.name]), " ", change)];
+          });
+          bot("sum", {}, h("p", {}, T.review), h("dl", {}, rows));
+          failed("");
+          const back = previous && button(T.back, () => this.edit(previous.name));
+          const send = button(T.send, () => this.send(asked), "go");
+          controls = [send, back && h("div", { class: "nav" }, back)];
+        }
+      }
+      this.progress.hidden = this.bar.hidden = !step;
+      this.progress.textContent = T.progress.replace("{n}", step).replace("{total}", total);
+      this.bar.style.setProperty("--p", total ? step / total : 0);
+      const kept = sync(this.log, items);
+      this.composer.replaceChildren(...controls.flat().filter(Boolean));
+      // The start of what is new comes into view (the browser stops at the end).
+      const from = kept ? this.log.children[kept] : [...this.log.querySelectorAll(".b")].pop();
+      if (from) this.log.scrollTop = from.offsetTop - 16;
+      // Once sent, the answers can no longer change.
+      if (this.ref) for (const old of this.log.querySelectorAll(".ed")) old.remove();
+      if (!focus) return;
+      const done = this.log.querySelector(".done");
+      (done || this.composer.querySelector("input,textarea,button"))?.focus();
+    }
+  }
+
+  for (const [name, element] of [["intake-chat", Chat], ["intake-form", InlineForm]]) {
+    if (!customElements.get(name)) customElements.define(name, element);
+  }
+})();
