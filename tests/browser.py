@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import os
 import socket
 import sqlite3
 import threading
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 from conftest import ROOT
 from playwright.sync_api import Page, ViewportSize
@@ -42,6 +44,19 @@ NARROW = ViewportSize(width=320, height=640)
 DESKTOP = ViewportSize(width=1280, height=900)
 #: Every width a page is photographed at, by the name in the file name.
 WIDTHS: dict[str, ViewportSize] = {"phone-360": PHONE, "phone-320": NARROW, "desktop": DESKTOP}
+
+
+def require_chromium() -> None:
+    """Skip the calling test module without Chromium; under CI, fail it."""
+    if CHROMIUM.exists():
+        return
+    if "CI" in os.environ:
+        pytest.fail(f"CI must run the browser tests, but {CHROMIUM} is missing", pytrace=False)
+    pytest.skip(
+        f"the browser tests need Chromium at {CHROMIUM} (Debian: apt-get install chromium)",
+        allow_module_level=True,
+    )
+
 
 #: The impacts that fail an axe-core audit.
 SERIOUS = ("serious", "critical")

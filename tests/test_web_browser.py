@@ -12,7 +12,6 @@ Without Chromium at /usr/bin/chromium the module is skipped, except on CI
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,13 +19,13 @@ from pathlib import Path
 
 import pytest
 from browser import (
-    CHROMIUM,
     DESKTOP,
     NARROW,
     PHONE,
     LiveServer,
     axe_violations,
     describe_violations,
+    require_chromium,
     screenshots,
     stored,
 )
@@ -48,13 +47,7 @@ from intakeforms.i18n import gettext_for
 from intakeforms.render import UI_TEXTS, condition_text
 from intakeforms.web import create_app
 
-if not CHROMIUM.exists():
-    if "CI" in os.environ:
-        pytest.fail(f"CI must run the browser tests, but {CHROMIUM} is missing", pytrace=False)
-    pytest.skip(
-        f"the browser tests need Chromium at {CHROMIUM} (Debian: apt-get install chromium)",
-        allow_module_level=True,
-    )
+require_chromium()
 
 CAR = next(form for form in FORMS if form.id == "car-service")
 CAR_PAGE = "/forms/car-service"

@@ -19,7 +19,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import os
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -29,13 +28,13 @@ from typing import Any
 
 import pytest
 from browser import (
-    CHROMIUM,
     DESKTOP,
     NARROW,
     PHONE,
     LiveServer,
     axe_violations,
     describe_violations,
+    require_chromium,
     screenshots,
     stored,
 )
@@ -67,13 +66,7 @@ from intakeforms.web import create_app
 from intakeforms.web.widget_texts import widget_texts
 from intakeforms.web.widgets import widget_asset
 
-if not CHROMIUM.exists():
-    if "CI" in os.environ:
-        pytest.fail(f"CI must run the browser tests, but {CHROMIUM} is missing", pytrace=False)
-    pytest.skip(
-        f"the browser tests need Chromium at {CHROMIUM} (Debian: apt-get install chromium)",
-        allow_module_level=True,
-    )
+require_chromium()
 
 CAR = next(form for form in FORMS if form.id == "car-service")
 EVERY = next(form for form in FORMS if form.id == "every-type")
