@@ -90,13 +90,16 @@ def run_worker(args: argparse.Namespace, err: TextIO) -> int:
             transport=mail_transport(settings),
             batch=args.batch,
             lease_seconds=args.lease,
+            builders=settings.mail_builders,
         )
         err.write(f"Worker {worker.name} delivering for {len(forms)} form(s)\n")
         err.flush()
         if args.once:
-            while await worker.run_once():
-                pass
-            await worker.transport.close()
+            try:
+                while await worker.run_once():
+                    pass
+            finally:
+                await worker.close()
             return
         stop = anyio.Event()
         async with anyio.create_task_group() as group:

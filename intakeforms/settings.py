@@ -78,6 +78,9 @@ class Settings:
     retry_base_seconds: float = 30.0
     retry_max_seconds: float = 3600.0
     max_attempts: int = 10
+    #: Processes that build agent emails for each worker (``intakeforms
+    #: worker`` and ``serve``); 0 builds them in threads of the worker's process.
+    mail_builders: int = 1
 
     def rate(self) -> tuple[int, int] | None:
         """The rate limit as (requests, seconds), or None when off."""
@@ -135,4 +138,9 @@ def load_settings(
             values[key] = _convert(key, kind, raw)
     settings = replace(Settings(), **values)
     settings.rate()  # fail at start, not on the first request
+    if settings.mail_builders < 0:
+        raise SettingsError(
+            f"INTAKE_MAIL_BUILDERS={settings.mail_builders}: write how many build processes "
+            "each worker starts, 0 or more (0 builds agent emails in threads)"
+        )
     return settings

@@ -16,7 +16,7 @@ from smtp_server import SmtpServer
 from web_helpers import CAR_ANSWERS, FORMS, settings_for
 
 from intakeforms.delivery import Worker, backoff_seconds, mail_transport
-from intakeforms.delivery.eml import EmlFolder
+from intakeforms.delivery.eml import EmlFolder, PreparedFile, prepare_file
 from intakeforms.delivery.smtp import SmtpTransport, parse_smtp_url
 from intakeforms.errors import IntakeError
 from intakeforms.settings import Settings
@@ -144,10 +144,10 @@ async def test_a_mail_that_cannot_be_built_ahead_fails_alone(
     settings = settings_for(tmp_path)
 
     class Picky(EmlFolder):
-        def prepare(self, message: EmailMessage) -> EmailMessage:
+        def prepare(self, message: EmailMessage) -> PreparedFile:  # type: ignore[override]
             if message["X-Intake-Reference"] == references[1]:
                 raise ValueError("no such sender domain")
-            return message
+            return prepare_file(message)
 
     delivering = Worker(
         store=store, forms=BY_ID, settings=settings, transport=Picky(settings.mail_dir)

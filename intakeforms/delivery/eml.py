@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -18,9 +19,29 @@ import anyio.to_thread
 
 from intakeforms.errors import TransientDeliveryError
 
-__all__ = ["EmlFolder"]
+__all__ = ["EmlFolder", "PreparedFile", "eml_name", "prepare_file"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def eml_name(message: EmailMessage) -> str:
+    """The file name of ``message``: its ``Message-ID`` made safe, ``.eml``."""
+    ident = str(message.get("Message-ID", "")).strip("<> ") or "message"
+    name = _UNSAFE.sub("_", ident.split("@", 1)[0])[:120] or "message"
+    return f"{name}.eml"
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedFile:
+    """A message as the bytes of its file, named ahead of writing."""
+
+    name: str
+    data: bytes
+
+
+def prepare_file(message: EmailMessage) -> PreparedFile:
+    """``message`` flattened for :meth:`EmlFolder.send`."""
+    return PreparedFile(eml_name(message), bytes(message))
 
 
 class EmlFolder:
@@ -31,18 +52,17 @@ class EmlFolder:
 
     def path_for(self, message: EmailMessage) -> Path:
         """Where ``message`` is written."""
-        ident = str(message.get("Message-ID", "")).strip("<> ") or "message"
-        name = _UNSAFE.sub("_", ident.split("@", 1)[0])[:120] or "message"
-        return self.folder / f"{name}.eml"
+        return self.folder / eml_name(message)
 
-    def prepare(self, message: EmailMessage) -> EmailMessage:
-        """The message as it is: a file needs no preparing."""
-        return message
+    #: Flattens a message for :meth:`send` (a thread or build process).
+    prepare = staticmethod(prepare_file)
 
-    async def send(self, message: EmailMessage) -> str:
+    async def send(self, message: EmailMessage | PreparedFile) -> str:
         """Write the message; return its path as the receipt."""
-        path = self.path_for(message)
-        data = bytes(message)
+        if not isinstance(message, PreparedFile):
+            message = prepare_file(message)
+        path = self.folder / message.name
+        data = message.data
         try:
             await anyio.to_thread.run_sync(_write_atomically, path, data)
         except OSError as exc:

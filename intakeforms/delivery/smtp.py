@@ -12,6 +12,8 @@ dead-letter list at once.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -62,12 +64,12 @@ def parse_smtp_url(url: str) -> dict[str, object]:
 class PreparedMail:
     """A message flattened for SMTP ahead of sending.
 
-    Flattening is a third of the CPU time of sending a message; done in the
-    worker thread that builds the mail, it overlaps with the event loop
-    talking to the server about the previous one.
+    Flattening is a third of the CPU time of sending a message; done where
+    the mail is built (a build process or thread), it overlaps with the event
+    loop talking to the server about the previous one. Plain data, so that a
+    build process can send it back.
     """
 
-    message: EmailMessage
     sender: str
     recipients: tuple[str, ...]
     data: bytes
@@ -84,7 +86,7 @@ def prepare_mail(message: EmailMessage) -> PreparedMail:
         raise ValueError("the message needs a From header and at least one recipient")
     utf8 = not (sender + "".join(recipients)).isascii()
     data = flatten_message(message, utf8=utf8, cte_type="8bit")
-    return PreparedMail(message, sender, tuple(recipients), data, utf8)
+    return PreparedMail(sender, tuple(recipients), data, utf8)
 
 
 class SmtpTransport:
@@ -128,9 +130,8 @@ class SmtpTransport:
         self._client = client
         return client
 
-    def prepare(self, message: EmailMessage) -> PreparedMail:
-        """Flatten ``message`` for :meth:`send` (pure CPU: call it in a thread)."""
-        return prepare_mail(message)
+    #: Flattens a message for :meth:`send` (pure CPU: a thread or build process).
+    prepare = staticmethod(prepare_mail)
 
     async def send(self, message: EmailMessage | PreparedMail) -> str:
         """Send ``message``; return the server's answer as the receipt."""
@@ -144,8 +145,12 @@ class SmtpTransport:
             else:
                 # Not yet greeted with EHLO, or a server without 8BITMIME:
                 # aiosmtplib flattens the message for what the server offers.
-                whole = message.message if isinstance(message, PreparedMail) else message
-                refused, answer = await client.send_message(whole)
+                if isinstance(message, PreparedMail):
+                    refused, answer = await client.send_message(
+                        _parsed(message), sender=message.sender, recipients=message.recipients
+                    )
+                else:
+                    refused, answer = await client.send_message(message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [refusal.code for refusal in exc.recipients]
             transient = any(400 <= code < 500 for code in codes)
@@ -181,6 +186,15 @@ class SmtpTransport:
                 await client.quit()
             except (aiosmtplib.SMTPException, OSError):
                 client.close()
+
+
+def _parsed(prepared: PreparedMail) -> EmailMessage:
+    """The message again, from its bytes (our own: nothing to distrust), for a
+    server that needs it flattened otherwise; ``Bcc`` was never in the bytes,
+    so the envelope keeps the recipients."""
+    message = email.message_from_bytes(prepared.data, policy=email.policy.SMTP)
+    assert isinstance(message, EmailMessage)
+    return message
 
 
 def _takes(client: aiosmtplib.SMTP, prepared: PreparedMail) -> bool:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,6 +30,7 @@ import anyio
 import anyio.abc
 import anyio.to_thread
 
+from intakeforms.delivery.builders import BuildProcesses
 from intakeforms.errors import (
     LeaseLost,
     PermanentDeliveryError,
@@ -38,7 +39,7 @@ from intakeforms.errors import (
 )
 from intakeforms.form import Form
 from intakeforms.language.models import AUTOREPLY_TARGET
-from intakeforms.mail import build_agent_email, build_customer_email, customer_address
+from intakeforms.mail import build_customer_email, customer_address
 from intakeforms.settings import Settings
 from intakeforms.store import ClaimedJob, Store, StoredSubmission, new_worker_id
 
@@ -68,7 +69,9 @@ class MailTransport(Protocol):
 
     def prepare(self, message: Any) -> Any:
         """Whatever ``send`` takes, made from a built message ahead of sending;
-        called in a worker thread, so it may cost CPU (flattening)."""
+        called in a thread or a build process, so it may cost CPU (flattening).
+        For build processes it must be a module-level function that pickles by
+        name (a ``staticmethod``), and what it returns must pickle too."""
         ...
 
     async def send(self, message: Any) -> str:
@@ -109,12 +112,13 @@ class _Slot:
 
 
 class _Builds:
-    """The agent emails of a claimed batch, built in worker threads a few
-    jobs ahead of sending: while the event loop waits for the mail server's
-    answer about one message, the next one is being built and flattened."""
+    """The agent emails of a claimed batch, built a few jobs ahead of
+    sending (in build processes or threads): while the event loop waits for
+    the mail server's answer about one message, the next ones are being built
+    and flattened."""
 
     def __init__(
-        self, group: anyio.abc.TaskGroup, make: Callable[[ClaimedJob], Any | None]
+        self, group: anyio.abc.TaskGroup, make: Callable[[ClaimedJob], Awaitable[Any | None]]
     ) -> None:
         self._group = group
         self._make = make
@@ -128,7 +132,7 @@ class _Builds:
 
     async def _build(self, item: ClaimedJob, slot: _Slot) -> None:
         try:
-            slot.result = await anyio.to_thread.run_sync(self._make, item)
+            slot.result = await self._make(item)
         except BaseException as exc:  # a cancellation too: the taker must wake
             slot.error = exc
             if not isinstance(exc, Exception):
@@ -155,7 +159,12 @@ class Worker:
     """Delivers outbox jobs of ``forms`` from ``store``.
 
     ``run`` loops until ``stop`` is set, claiming ``batch`` jobs at a time;
-    ``run_once`` handles one batch (tests and the ``outbox`` command use it).
+    ``run_once`` handles one batch (tests and the ``outbox`` command use it);
+    :meth:`close` ends what ``run_once`` leaves open.
+
+    ``builders`` is how many build processes make the agent emails
+    (``mail_builders`` in the settings; see :mod:`intakeforms.delivery.builders`);
+    0 builds them in threads of this process.
     """
 
     store: Store
@@ -168,31 +177,52 @@ class Worker:
     idle_seconds: float = 1.0
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     rand: Callable[[], float] = random.random
+    builders: int = 0
+    _builder: BuildProcesses = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.name:
             self.name = new_worker_id()
+        self._builder = BuildProcesses(
+            self.builders, self.forms, self.settings, self.transport.prepare
+        )
 
     async def run(self, stop: anyio.Event) -> None:
         """Deliver until ``stop`` is set; finishes the job in hand first."""
-        while not stop.is_set():
-            try:
-                handled = await self.run_once()
-            except StoreUnavailable as exc:
-                logger.warning("outbox: the store is unavailable, waiting: %s", exc)
-                handled = 0
-            except Exception:
-                # Inside `serve` this loop shares the process with the web
-                # service: an unforeseen error must not take the forms down.
-                # Jobs in hand stay claimed and come back when their lease ends.
-                logger.exception("outbox: unexpected error; trying again shortly")
-                handled = 0
-            if handled:
-                continue
+        try:
+            await self.start()
+            while not stop.is_set():
+                try:
+                    handled = await self.run_once()
+                except StoreUnavailable as exc:
+                    logger.warning("outbox: the store is unavailable, waiting: %s", exc)
+                    handled = 0
+                except Exception:
+                    # Inside `serve` this loop shares the process with the web
+                    # service: an unforeseen error must not take the forms down.
+                    # Jobs in hand stay claimed and come back when their lease ends.
+                    logger.exception("outbox: unexpected error; trying again shortly")
+                    handled = 0
+                if handled:
+                    continue
+                await self.transport.close()
+                with anyio.move_on_after(self.idle_seconds):
+                    await stop.wait()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.close()
+
+    async def start(self) -> None:
+        """Start the build processes and wait until they are ready; ``run``
+        does it first, ``run_once`` when it needs them."""
+        await self._builder.start()
+
+    async def close(self) -> None:
+        """Close the transport's connection and stop the build processes."""
+        try:
             await self.transport.close()
-            with anyio.move_on_after(self.idle_seconds):
-                await stop.wait()
-        await self.transport.close()
+        finally:
+            await anyio.to_thread.run_sync(self._builder.close)
 
     async def run_once(self) -> int:
         """Claim and handle one batch of due jobs; return how many."""
@@ -200,7 +230,7 @@ class Worker:
             self.name, limit=self.batch, lease_seconds=self.lease_seconds, now=self.clock()
         )
         async with anyio.create_task_group() as group:
-            builds = _Builds(group, self._build_agent_email)
+            builds = _Builds(group, self._builder.build)
             for index, item in enumerate(claimed):
                 builds.start(claimed[index : index + 1 + BUILD_AHEAD])
                 # Shielded: a shutdown waits for the job in hand, so it is never
@@ -321,41 +351,6 @@ class Worker:
             raise PermanentDeliveryError(f"cannot build the confirmation: {exc}") from exc
         return await self.transport.send(message), address
 
-    def _email_target(self, item: ClaimedJob) -> tuple[Form, int, Any] | None:
-        """The form, target index and email target of an email job, if it is one
-        this worker can still deliver (else None, and ``_deliver`` says why)."""
-        form = self.forms.get(item.submission.form)
-        kind, _, index_text = item.job.target.partition(":")
-        if form is None or kind != "email" or not index_text.isdigit():
-            return None
-        index = int(index_text)
-        targets = form.definition.deliver
-        if index >= len(targets) or targets[index].email is None:
-            return None
-        return form, index, targets[index].email
-
-    def _build_agent_email(self, item: ClaimedJob) -> Any | None:
-        """The agent email of an email job, built and prepared for the
-        transport; None for any other job. Runs in a worker thread (attachments
-        are read from disk, and building is CPU the event loop should not wait on)."""
-        found = self._email_target(item)
-        if found is None:
-            return None
-        form, index, email_target = found
-        try:
-            message = build_agent_email(
-                form,
-                item.submission,
-                mail_from=self.settings.mail_from,
-                from_name=email_target.from_name,
-                upload_dir=self.settings.upload_dir,
-                target_index=index,
-                extra_headers=email_target.headers,
-            )
-            return self.transport.prepare(message)
-        except ValueError as exc:  # configuration, not chance: retrying cannot help
-            raise PermanentDeliveryError(f"cannot build the agent email: {exc}") from exc
-
     async def _deliver(self, item: ClaimedJob, builds: _Builds) -> str:
         job, submission = item.job, item.submission
         form = self._form(submission)
@@ -370,7 +365,11 @@ class Worker:
         if kind == "email" and target.email is not None:
             prepared = await builds.take(item)
             if prepared is None:
-                prepared = await anyio.to_thread.run_sync(self._build_agent_email, item)
+                prepared = await self._builder.build(item)
+            if prepared is None:  # the form changed under the job: say how
+                raise PermanentDeliveryError(
+                    f"the form {form.id!r} has no email target {job.target!r} any more"
+                )
             return await self.transport.send(prepared)
         # Imported here: httpx loads only in workers whose forms deliver over HTTP.
         from intakeforms.delivery.targets import deliver_http

@@ -450,6 +450,7 @@ def create_app(
                         forms=service.forms,
                         settings=settings,
                         transport=mail_transport(settings),
+                        builders=settings.mail_builders,
                     )
                     group.start_soon(worker.run, stop)
                 try:

@@ -1,0 +1,219 @@
+"""Agent emails built ahead of sending: in threads, or in build processes.
+
+Building an agent email (formatting every answer, parsing and folding MIME
+headers, encoding the parts, flattening to bytes) costs a few milliseconds of
+pure Python CPU, more than talking SMTP about it. Threads let the build
+overlap with the wire, but the worker's event loop and the building threads
+then take turns on one interpreter lock. ``mail_builders`` processes
+(:class:`BuildProcesses`) build in interpreters of their own, so the worker's
+process only claims, sends and records; in ``intakeforms serve`` that also
+keeps mail building off the web requests.
+
+A build process gets the forms and settings once, when it starts, and each
+claimed job after that; it sends back what the transport sends (the
+flattened bytes), never an ``EmailMessage``. When one dies (killed, out of
+memory), the jobs it held are built in a thread instead and a new process is
+started for the next batch: a build process can cost time, never a mail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import multiprocessing
+import os
+import pickle
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+import anyio.to_thread
+
+from intakeforms.errors import PermanentDeliveryError
+from intakeforms.form import Form
+from intakeforms.mail import build_agent_email
+from intakeforms.settings import Settings
+from intakeforms.store import ClaimedJob
+
+__all__ = ["BuildProcesses", "Prepare", "agent_email_for"]
+
+logger = logging.getLogger("intakeforms.delivery")
+
+#: What a transport makes of a built message before sending it (bytes).
+Prepare = Callable[[Any], Any]
+
+
+def agent_email_for(
+    forms: Mapping[str, Form], settings: Settings, prepare: Prepare, item: ClaimedJob
+) -> Any | None:
+    """The agent email of an email job, built and prepared for the transport;
+    None for any other job (the worker says why when it handles the job).
+
+    Pure CPU and file reads (attachments), safe in a thread or a build process.
+    """
+    form = forms.get(item.submission.form)
+    kind, _, index_text = item.job.target.partition(":")
+    if form is None or kind != "email" or not index_text.isdigit():
+        return None
+    index = int(index_text)
+    targets = form.definition.deliver
+    if index >= len(targets) or targets[index].email is None:
+        return None
+    email_target = targets[index].email
+    assert email_target is not None  # checked just above
+    try:
+        message = build_agent_email(
+            form,
+            item.submission,
+            mail_from=settings.mail_from,
+            from_name=email_target.from_name,
+            upload_dir=settings.upload_dir,
+            target_index=index,
+            extra_headers=email_target.headers,
+        )
+        return prepare(message)
+    except ValueError as exc:  # configuration, not chance: retrying cannot help
+        raise PermanentDeliveryError(f"cannot build the agent email: {exc}") from exc
+
+
+# -- inside a build process --------------------------------------------------------
+
+_CHILD: tuple[Mapping[str, Form], Settings, Prepare] | None = None
+
+
+def _child_start(state: bytes, parent: int) -> None:
+    global _CHILD
+    # Safe to unpickle: the bytes come from the worker that started us.
+    _CHILD = pickle.loads(state)  # noqa: S301
+    # A worker killed with SIGKILL cannot stop its build processes; each one
+    # leaves by itself when its parent is gone rather than linger (holding
+    # the terminal or a pipe its parent's parent waits on).
+    threading.Thread(target=_leave_with, args=(parent,), daemon=True).start()
+
+
+def _leave_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+def _child_build(item: ClaimedJob) -> Any | None:
+    assert _CHILD is not None, "the build process was not started by BuildProcesses"
+    forms, settings, prepare = _CHILD
+    return agent_email_for(forms, settings, prepare, item)
+
+
+async def _result(future: concurrent.futures.Future[Any]) -> Any:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio (trio): wait in a thread
+        return await anyio.to_thread.run_sync(future.result)
+    return await asyncio.wrap_future(future)
+
+
+# -- in the worker -----------------------------------------------------------------
+
+
+class BuildProcesses:
+    """``count`` build processes for one worker, started on first use.
+
+    ``prepare`` must pickle by name (a module-level function such as
+    :func:`~intakeforms.delivery.smtp.prepare_mail`); :meth:`usable` says
+    whether the forms, settings and ``prepare`` can be sent to a process.
+    """
+
+    def __init__(
+        self, count: int, forms: Mapping[str, Form], settings: Settings, prepare: Prepare
+    ) -> None:
+        self.count = count
+        self._forms = dict(forms)
+        self._settings = settings
+        self._prepare = prepare
+        self._state: bytes | None = None
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def usable(self) -> bool:
+        """Whether what a build needs can be sent to a build process."""
+        if self.count > 0 and self._state is None:
+            try:
+                self._state = pickle.dumps((self._forms, self._settings, self._prepare))
+            except Exception as exc:  # a transport or form that does not pickle
+                logger.warning(
+                    "outbox: building agent emails in threads, not in build processes: "
+                    "the forms, settings or transport's prepare cannot be sent to another "
+                    "process (%s)",
+                    exc,
+                )
+                self.count = 0
+        return self.count > 0
+
+    def _started(self) -> concurrent.futures.ProcessPoolExecutor:
+        if self._pool is None:
+            state = self._state
+            assert state is not None  # usable() made it
+            # spawn, not fork: the worker's process holds threads (the store's,
+            # the web service's) whose locks a forked copy would inherit held.
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=self.count,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_child_start,
+                initargs=(state, os.getpid()),
+            )
+        return self._pool
+
+    async def start(self) -> None:
+        """Start the processes and wait until each can build (a spawned
+        interpreter takes a moment to import what it needs)."""
+        if not self.usable():
+            return
+        pool = self._started()
+        try:
+            # One submit per missing process: the pool starts a process for
+            # each submit that finds none idle.
+            for future in [pool.submit(_ready) for _ in range(self.count)]:
+                await _result(future)
+        except (BrokenProcessPool, OSError) as exc:
+            self._lost(pool, exc)
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        """The process ids of the running build processes."""
+        pool = self._pool
+        running = getattr(pool, "_processes", None) or {}
+        return tuple(running)
+
+    async def build(self, item: ClaimedJob) -> Any | None:
+        """What :func:`agent_email_for` returns for ``item``, built in a build
+        process (in a thread when the process died under it)."""
+        if not self.usable():
+            return await self._in_thread(item)
+        pool = self._started()
+        try:
+            return await _result(pool.submit(_child_build, item))
+        except BrokenProcessPool as exc:
+            self._lost(pool, exc)
+            return await self._in_thread(item)
+
+    def _lost(self, pool: concurrent.futures.ProcessPoolExecutor, exc: BaseException) -> None:
+        if self._pool is pool:
+            logger.warning("outbox: a build process died (%s); starting another", exc)
+            self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _in_thread(self, item: ClaimedJob) -> Any | None:
+        return await anyio.to_thread.run_sync(
+            agent_email_for, self._forms, self._settings, self._prepare, item
+        )
+
+    def close(self) -> None:
+        """Stop the build processes (they finish the build in hand)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
