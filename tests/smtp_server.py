@@ -32,6 +32,10 @@ class Recorder:
     #: The raw bytes and the MAIL FROM options of each kept message.
     raw: list[bytes] = field(default_factory=list)
     mail_options: list[list[str]] = field(default_factory=list)
+    #: The RCPT TO addresses of each kept message.
+    recipients: list[list[str]] = field(default_factory=list)
+    #: EHLO keywords the server does not offer, like ["8BITMIME"] (an old server).
+    hidden: list[str] = field(default_factory=list)
     sessions: set[int] = field(default_factory=set)
     #: Answers for the next DATA commands, like ["451 try later", "550 no such user"].
     answers: list[str] = field(default_factory=list)
@@ -39,6 +43,17 @@ class Recorder:
     drops: int = 0
     #: Seconds to wait before answering each message (a slow server).
     delay: float = 0.0
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        return [r for r in responses if r[4:].split(" ")[0].upper() not in self.hidden]
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.sessions.add(id(session))
@@ -59,6 +74,7 @@ class Recorder:
         self.messages.append(message)
         self.raw.append(content)
         self.mail_options.append(list(envelope.mail_options))
+        self.recipients.append(list(envelope.rcpt_tos))
         return "250 OK queued"
 
     def ids(self) -> list[str]:

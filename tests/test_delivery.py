@@ -136,6 +136,33 @@ async def test_a_prepared_message_arrives_as_send_message_would_send_it(
 
 
 @pytest.mark.anyio
+async def test_a_server_without_8bitmime_gets_the_prepared_mail_and_its_envelope(
+    smtp: SmtpServer,
+) -> None:
+    """Prepared bytes are for servers that take 8-bit data; an older server
+    gets the same mail flattened for it, Bcc recipients included."""
+    smtp.recorder.hidden = ["8BITMIME"]
+    message = EmailMessage()
+    message["From"] = "Palvelu <intake@example.com>"
+    message["To"] = "agents@example.com"
+    message["Bcc"] = "hidden@example.com"
+    message["Subject"] = "[CAR-4F7K2Q] Huolto – ÄÖ"
+    message.set_content("Merkki: Škoda\n", cte="8bit")
+    transport = SmtpTransport(smtp.url)
+    prepared = transport.prepare(message)
+    assert "Škoda".encode() in prepared.data  # 8-bit as prepared
+    await transport.send(prepared)
+    await transport.close()
+    (got,) = smtp.recorder.messages
+    assert not any("8BITMIME" in option for option in smtp.recorder.mail_options[0])
+    assert smtp.recorder.recipients == [["agents@example.com", "hidden@example.com"]]
+    assert smtp.recorder.raw[0].isascii()  # re-encoded for a 7-bit server
+    assert got["Subject"] == "[CAR-4F7K2Q] Huolto – ÄÖ"
+    assert "Bcc" not in got
+    assert got.get_content() == "Merkki: Škoda\n"
+
+
+@pytest.mark.anyio
 async def test_a_mail_that_cannot_be_built_ahead_fails_alone(
     store: SqliteStore, tmp_path: Path
 ) -> None:
@@ -144,7 +171,7 @@ async def test_a_mail_that_cannot_be_built_ahead_fails_alone(
     settings = settings_for(tmp_path)
 
     class Picky(EmlFolder):
-        def prepare(self, message: EmailMessage) -> PreparedFile:  # type: ignore[override]
+        def prepare(self, message: EmailMessage) -> PreparedFile:
             if message["X-Intake-Reference"] == references[1]:
                 raise ValueError("no such sender domain")
             return prepare_file(message)

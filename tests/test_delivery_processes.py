@@ -113,6 +113,27 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     process.stderr.close()
 
 
+def children_of(pid: int) -> list[int]:
+    """The live processes whose parent is ``pid`` (its build processes)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if fields[0] != "Z" and int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def received(smtp: SmtpServer) -> collections.Counter[str]:
     return collections.Counter(str(m["X-Intake-Reference"]) for m in smtp.recorder.messages)
 
@@ -123,8 +144,12 @@ def test_worker_killed_mid_batch_loses_nothing(smtp: SmtpServer, tmp_path: Path)
     smtp.recorder.delay = 0.02
     first = start_worker(store_url, smtp, tmp_path, "--batch", "60", "--lease", "2")
     wait_until(lambda: len(smtp.recorder.messages) >= 15, 30, "the first deliveries")
+    helpers = children_of(first.pid)
+    assert helpers, "the worker builds its mail in a build process"
     first.send_signal(signal.SIGKILL)
     first.wait()
+    # Its build processes do not outlive it.
+    wait_until(lambda: not any(alive(pid) for pid in helpers), 10, "the build processes to go")
     assert first.stderr is not None
     first.stderr.close()
     delivered_before = len(smtp.recorder.messages)

@@ -54,6 +54,7 @@ def test_types_are_converted() -> None:
         ({"INTAKE_RATE_LIMIT": "lots"}, "INTAKE_RATE_LIMIT"),
         ({"INTAKE_MAX_BODY_BYTES": "big"}, "INTAKE_MAX_BODY_BYTES"),
         ({"INTAKE_REQUIRE_TOKEN": "maybe"}, "INTAKE_REQUIRE_TOKEN"),
+        ({"INTAKE_MAIL_BUILDERS": "-1"}, "INTAKE_MAIL_BUILDERS"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], named: str) -> None:

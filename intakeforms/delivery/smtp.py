@@ -192,7 +192,10 @@ def _parsed(prepared: PreparedMail) -> EmailMessage:
     """The message again, from its bytes (our own: nothing to distrust), for a
     server that needs it flattened otherwise; ``Bcc`` was never in the bytes,
     so the envelope keeps the recipients."""
-    message = email.message_from_bytes(prepared.data, policy=email.policy.SMTP)
+    # Parsed with the line ends it was built with, so that no CR lands in a
+    # part's content when the part is encoded again.
+    data = prepared.data.replace(b"\r\n", b"\n")
+    message = email.message_from_bytes(data, policy=email.policy.SMTP)
     assert isinstance(message, EmailMessage)
     return message
 
