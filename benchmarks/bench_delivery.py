@@ -533,10 +533,10 @@ def bench_rate(args: argparse.Namespace, sink: SmtpSink, folder: Path, settings:
         f"each), {args.rounds} alternating rounds, median (after one warm-up round)"
     )
     print(
-        f"  {'contender':<46}{'emails/s':>9}{'best':>7}{'spread':>7}"
+        f"  {'contender':<58}{'emails/s':>9}{'best':>7}{'spread':>7}"
         f"{'client CPU':>11}{'server CPU':>11}{'server':>8}"
     )
-    print(f"  {'':<46}{'':>9}{'':>7}{'':>7}{'ms/email':>11}{'ms/email':>11}{'% core':>8}")
+    print(f"  {'':<58}{'':>9}{'':>7}{'':>7}{'ms/email':>11}{'ms/email':>11}{'% core':>8}")
     medians: list[float] = []
     client_ms: list[float] = []
     server_ms: list[float] = []
@@ -549,7 +549,7 @@ def bench_rate(args: argparse.Namespace, sink: SmtpSink, folder: Path, settings:
         busy = statistics.median(r.server_cpu / r.wall for r in rounds)
         spread = (max(rates) - min(rates)) / median
         print(
-            f"  {name:<46}{median:>9.0f}{max(rates):>7.0f}{spread:>6.0%} "
+            f"  {name:<58}{median:>9.0f}{max(rates):>7.0f}{spread:>6.0%} "
             f"{client_ms[-1]:>10.2f} {server_ms[-1]:>10.2f}{busy:>8.0%}"
         )
     share = medians[0] / medians[1]
