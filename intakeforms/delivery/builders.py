@@ -133,7 +133,7 @@ class BuildProcesses:
         self, count: int, forms: Mapping[str, Form], settings: Settings, prepare: Prepare
     ) -> None:
         self.count = count
-        self._forms = dict(forms)
+        self._forms = forms
         self._settings = settings
         self._prepare = prepare
         self._state: bytes | None = None
@@ -143,7 +143,8 @@ class BuildProcesses:
         """Whether what a build needs can be sent to a build process."""
         if self.count > 0 and self._state is None:
             try:
-                self._state = pickle.dumps((self._forms, self._settings, self._prepare))
+                # A snapshot: a build process knows the forms of its start.
+                self._state = pickle.dumps((dict(self._forms), self._settings, self._prepare))
             except Exception as exc:  # a transport or form that does not pickle
                 logger.warning(
                     "outbox: building agent emails in threads, not in build processes: "
