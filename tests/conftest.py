@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from smtp_server import SmtpServer
 
 from intakeforms import Form, FormError, load_form_text
 
@@ -66,3 +67,12 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
         yield chromium
     finally:
         chromium.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A recording SMTP server on loopback, started for one test."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()

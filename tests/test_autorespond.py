@@ -81,14 +81,6 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
     async with SqliteStore(tmp_path / "intake.db") as opened:
         yield opened

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
@@ -13,64 +12,23 @@ from pathlib import Path
 import anyio
 import pytest
 from smtp_server import SmtpServer
-from web_helpers import CAR_ANSWERS, FORMS, settings_for
+from test_delivery import BY_ID, store, submit
+from test_delivery_processes import alive
+from web_helpers import settings_for
 
 from intakeforms.delivery import Worker, mail_transport
 from intakeforms.delivery.builders import BuildProcesses, agent_email_for
 from intakeforms.delivery.eml import EmlFolder, PreparedFile, prepare_file
 from intakeforms.delivery.smtp import PreparedMail, prepare_mail
 from intakeforms.settings import Settings
-from intakeforms.store import ClaimedJob, NewSubmission, SqliteStore
+from intakeforms.store import ClaimedJob, SqliteStore
 
-CAR = next(f for f in FORMS if f.id == "car-service")
-BY_ID = {f.id: f for f in FORMS}
+__all__ = ["store"]  # the fixture, shared with test_delivery
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    async with SqliteStore(tmp_path / "intake.db") as opened:
-        yield opened
-
-
-async def submit(store: SqliteStore, n: int) -> list[str]:
-    references = []
-    for i in range(n):
-        data = dict(CAR.validate({**CAR_ANSWERS, "model": f"Škoda {i}"}))
-        result = await store.save(
-            NewSubmission(
-                form=CAR.id,
-                form_version=CAR.version,
-                reference_prefix=CAR.reference_prefix,
-                locale="fi",
-                data=data,
-                targets=["email:0"],
-            )
-        )
-        references.append(result.reference)
-    return references
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A child that exited but is not yet reaped still answers: look at its state.
-    state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    return state != "Z"
 
 
 def building(store: SqliteStore, settings: Settings, **options: object) -> Worker:
@@ -128,7 +86,7 @@ async def test_a_worker_with_a_build_process_delivers_each_once(
     )
     assert all("BODY=8BITMIME" in options for options in smtp.recorder.mail_options)
     assert (await store.counts())["delivered"] == 12
-    assert "Škoda 3" in smtp.recorder.messages[3].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Model 3" in smtp.recorder.messages[3].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert not alive(pid), "close() stops the build process"
 
 

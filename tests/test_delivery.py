@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -29,14 +29,6 @@ BY_ID = {f.id: f for f in FORMS}
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 class Clock:

@@ -11,11 +11,10 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
-import pytest
 from conftest import EXAMPLES
 from smtp_server import SmtpServer
 from test_store_backends import fresh_schema
@@ -24,14 +23,6 @@ from web_helpers import CAR_ANSWERS, FORMS
 from intakeforms.store import NewSubmission, open_store
 
 CAR = next(f for f in FORMS if f.id == "car-service")
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def fill(store_url: str, n: int) -> list[str]:

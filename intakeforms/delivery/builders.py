@@ -110,14 +110,6 @@ def _child_build(item: ClaimedJob) -> Any | None:
     return agent_email_for(forms, settings, prepare, item)
 
 
-async def _result(future: concurrent.futures.Future[Any]) -> Any:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:  # not asyncio (trio): wait in a thread
-        return await anyio.to_thread.run_sync(future.result)
-    return await asyncio.wrap_future(future)
-
-
 # -- in the worker -----------------------------------------------------------------
 
 
@@ -179,7 +171,7 @@ class BuildProcesses:
             # One submit per missing process: the pool starts a process for
             # each submit that finds none idle.
             for future in [pool.submit(_ready) for _ in range(self.count)]:
-                await _result(future)
+                await asyncio.wrap_future(future)
         except (BrokenProcessPool, OSError) as exc:
             self._lost(pool, exc)
 
@@ -197,7 +189,7 @@ class BuildProcesses:
             return await self._in_thread(item)
         pool = self._started()
         try:
-            return await _result(pool.submit(_child_build, item))
+            return await asyncio.wrap_future(pool.submit(_child_build, item))
         except BrokenProcessPool as exc:
             self._lost(pool, exc)
             return await self._in_thread(item)
