@@ -46,17 +46,17 @@ class Settings:
     """Everything the service can be told; see docs/settings.md."""
 
     #: ``sqlite:///file.db`` or ``postgresql://…``
-    store: str = "sqlite:///intake.db"
+    store: str = field(default="sqlite:///intake.db", repr=False)  # may hold a password
     #: ``smtp://user:pass@host:port`` (STARTTLS when offered) or ``smtps://…``;
     #: unset: mail is written as .eml files into ``mail_dir``.
-    smtp_url: str | None = None
+    smtp_url: str | None = field(default=None, repr=False)  # may hold a password
     mail_from: str = "intakeforms@localhost"
     mail_dir: Path = Path("mail")
     #: Uploaded files, stored under random names; never served.
     upload_dir: Path = Path("uploads")
     #: Signs the time-trap tokens. Unset: a random secret per process, so
     #: pages issued before a restart are judged as API posts, not spam.
-    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     #: Origins allowed to embed the forms and post to the API (CORS).
     allowed_origins: tuple[str, ...] = ()
     #: Per client and form, like ``30/minute``; ``0`` turns it off.
@@ -73,8 +73,19 @@ class Settings:
     max_json_bytes: int = 256 * 1024
     #: The CSP ``frame-ancestors`` value: who may show the pages in a frame.
     frame_ancestors: str = "'self'"
-    #: Take the client address from ``X-Forwarded-For`` (behind a proxy).
+    #: Behind a reverse proxy: take scheme, host and client address from
+    #: ``X-Forwarded-Proto``, ``X-Forwarded-Host`` and ``X-Forwarded-For``.
     trust_proxy: bool = False
+    #: How many trusted proxies stand in front: the client address is the
+    #: ``proxy_hops``-th entry of ``X-Forwarded-For`` counted from the right.
+    proxy_hops: int = 1
+    #: ``GET /metrics`` (Prometheus text) is served only when this is set:
+    #: ``true`` on the service's port, or ``HOST:PORT`` on a port of its own.
+    metrics: str | None = None
+    #: Erase delivered submissions older than this many days; unset: keep.
+    retention_days: int | None = None
+    #: Delete quarantined spam older than this many days.
+    spam_retention_days: int = 30
     retry_base_seconds: float = 30.0
     retry_max_seconds: float = 3600.0
     max_attempts: int = 10
@@ -100,6 +111,8 @@ def _convert(name: str, kind: Any, raw: Any) -> Any:
             raise ValueError("write true or false")
         if kind in ("int", int):
             return int(text)
+        if kind == "int | None":
+            return None if text == "" else int(text)
         if kind in ("float", float):
             return float(text)
         if kind in ("Path", Path):
@@ -138,6 +151,12 @@ def load_settings(
             values[key] = _convert(key, kind, raw)
     settings = replace(Settings(), **values)
     settings.rate()  # fail at start, not on the first request
+    for name in ("proxy_hops", "spam_retention_days", "retention_days"):
+        value = getattr(settings, name)
+        if value is not None and value < 1:
+            raise SettingsError(
+                f"INTAKE_{name.upper()}={value}: write a whole number of 1 or more"
+            )
     if settings.mail_builders < 0:
         raise SettingsError(
             f"INTAKE_MAIL_BUILDERS={settings.mail_builders}: write how many build processes "

@@ -40,7 +40,9 @@ __all__ = [
     "ClaimedJob",
     "NewSubmission",
     "OutboxJob",
+    "PurgeResult",
     "SaveResult",
+    "SpamEntry",
     "Store",
     "StoredFile",
     "StoredSubmission",
@@ -110,6 +112,8 @@ class NewSubmission:
     spam: bool = False
     idempotency_key: str | None = None
     client: str | None = field(default=None, repr=False)
+    #: Why a ``spam`` submission was judged spam ("honeypot filled"), for review.
+    spam_reason: str = ""
 
     def __post_init__(self) -> None:
         # These are the caller's mistakes, so they fail before any database work.
@@ -149,6 +153,39 @@ class StoredSubmission:
     submitted_at: dt.datetime
     spam: bool
     client: str | None = field(repr=False)
+    #: Why it was judged spam; empty for a submission that is not spam.
+    spam_reason: str = ""
+    #: When its answers were erased (a privacy request or retention), else None.
+    #: An erased submission keeps reference, form, dates and locale; its
+    #: ``data`` is empty, ``files`` and ``client`` are gone.
+    erased_at: dt.datetime | None = None
+
+    @property
+    def erased(self) -> bool:
+        """Whether the answers of this submission were erased."""
+        return self.erased_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class SpamEntry:
+    """One quarantined submission, as ``intakeforms spam list`` shows it."""
+
+    reference: str
+    form: str
+    submitted_at: dt.datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeResult:
+    """What :meth:`Store.purge` did. ``files`` are the uploads of the erased
+    and deleted submissions: the caller removes them from the upload folder
+    (the store never touches files)."""
+
+    erased: int = 0
+    deleted_spam: int = 0
+    clients_cleared: int = 0
+    files: tuple[StoredFile, ...] = ()
 
 
 def new_worker_id() -> str:
@@ -302,6 +339,59 @@ class Store(Protocol):
 
     async def counts(self) -> dict[str, int]:
         """How many jobs are in each state; every one of :data:`JOB_STATUSES`."""
+
+    async def oldest_pending(self) -> dt.datetime | None:
+        """When the oldest ``pending`` job was created, or None (for metrics)."""
+
+    # -- spam review (``intakeforms spam list|release|delete``) -----------------
+
+    async def spam_list(self, *, form: str | None = None, limit: int = 100) -> list[SpamEntry]:
+        """Up to ``limit`` quarantined submissions, newest first, of one form or all."""
+
+    async def release(self, reference: str, targets: Sequence[str]) -> bool:
+        """Accept a quarantined submission after all: in one transaction it is
+        no longer spam and gets one ``pending`` job per name in ``targets``,
+        due now, exactly as if it had been accepted. False, changing nothing,
+        when there is no spam submission with this reference."""
+
+    async def delete_spam(self, reference: str) -> StoredSubmission | None:
+        """Delete a quarantined submission for good, with its files' rows;
+        returns it as it was (the caller removes its uploads), or None,
+        changing nothing, when there is no spam submission with this reference
+        (a submission that is not spam is never deleted this way)."""
+
+    # -- privacy (``intakeforms export|erase|purge``) --------------------------
+
+    async def erase(self, reference: str) -> StoredSubmission | None:
+        """Erase the answers of one submission for good; returns it as it was
+        before (the caller removes its uploads), or None when there is no such
+        reference. Its ``data`` becomes empty, its files' rows, client address
+        and idempotency key are removed, every outbox job loses its receipt
+        and error, and a job not yet delivered goes to ``dead`` with the
+        error ``erased`` (nothing is sent after an erasure). Reference, form,
+        locale, dates and ``erased_at`` stay. No erased text stays readable in
+        the database files. Erasing an erased submission changes nothing."""
+
+    async def purge(
+        self,
+        *,
+        delivered_before: dt.datetime | None,
+        spam_before: dt.datetime,
+        clients_before: dt.datetime,
+    ) -> PurgeResult:
+        """Apply the retention rules at once: erase (as :meth:`erase`) every
+        submission submitted before ``delivered_before`` whose jobs are all
+        delivered (None: keep all); delete spam submitted before
+        ``spam_before``; forget the client address of submissions submitted
+        before ``clients_before``."""
+
+    # -- shared rate limits -----------------------------------------------------
+
+    async def hit_rate(self, key: str, limit: int, period: float) -> float:
+        """Count one request under ``key``; 0.0 when it is within ``limit``
+        per ``period`` seconds, else the seconds to wait. Every process on the
+        same database counts together. ``key`` holds no personal data (the
+        caller hashes the client address into it)."""
 
 
 # -- checks shared by the backends: the caller's mistakes fail before any SQL --------
