@@ -11,7 +11,7 @@ import contextlib
 import logging
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from starlette.staticfiles import StaticFiles
 from intakeforms.errors import FieldError, InvalidAnswers, StoreUnavailable
 from intakeforms.form import Form
 from intakeforms.i18n import N_, gettext_for, negotiate
-from intakeforms.language.models import AUTOREPLY_TARGET
+from intakeforms.intake import delivery_targets
 from intakeforms.render import ASSETS_DIR, render_form_page, render_home_page, render_thanks_page
 from intakeforms.settings import Settings
 from intakeforms.store import NewSubmission, Store, StoredFile, open_store
@@ -344,7 +344,7 @@ class Service:
                     locale=locale,
                     data=dict(clean),
                     files=files,
-                    targets=_targets(form, clean),
+                    targets=delivery_targets(form, clean),
                     spam=verdict.spam,
                     idempotency_key=key[:200] if key else None,
                     client=client,
@@ -380,26 +380,6 @@ SERVICE_MESSAGES = {
 
 def _has_files(form: Form) -> bool:
     return any(f.type == "file" for f in form.fields.values())
-
-
-def _targets(form: Form, answers: Mapping[str, Any]) -> list[str]:
-    """One outbox job name per deliver item, ``KIND:INDEX`` (``zendesk:2``),
-    and ``autoreply`` when the form confirms to the customer and the customer
-    gave an address. (A spam submission gets none of them: the store sees to
-    that, so that a robot's made-up address never receives mail.)"""
-    targets = [f"{target.kind}:{index}" for index, target in enumerate(form.definition.deliver)]
-    if form.definition.autorespond is not None:
-        address = next(
-            (
-                answers.get(f.name)
-                for f in form.fields.values()
-                if getattr(f, "role", "") == "reply_to"
-            ),
-            None,
-        )
-        if isinstance(address, str) and address.strip():
-            targets.append(AUTOREPLY_TARGET)
-    return targets
 
 
 def _json_files(form: Form, posted: Posted, locale: str) -> list[FieldError]:
