@@ -76,3 +76,35 @@ def test_rates() -> None:
     assert parse_rate(" 2 / hour ") == (2, 3600)
     assert parse_rate("0") is None
     assert Settings(rate_limit="1/day").rate() == (1, 86400)
+
+
+def test_repr_holds_no_secret_or_password() -> None:
+    # Settings end up in logs and tracebacks; the secret and the passwords in
+    # the store and SMTP URLs must not.
+    settings = load_settings(
+        {
+            "INTAKE_SECRET": "s3cret-signing-key",
+            "INTAKE_SMTP_URL": "smtp://agent:hunter2@127.0.0.1:2525",
+            "INTAKE_STORE": "postgresql://intake:pa55word@127.0.0.1/test",
+        }
+    )
+    shown = repr(settings)
+    for secret in ("s3cret-signing-key", "hunter2", "pa55word"):
+        assert secret not in shown
+    assert "rate_limit='30/minute'" in shown
+
+
+def test_retention_and_proxy_settings() -> None:
+    settings = load_settings(
+        {"INTAKE_RETENTION_DAYS": "90", "INTAKE_PROXY_HOPS": "2", "INTAKE_METRICS": "true"}
+    )
+    assert (settings.retention_days, settings.proxy_hops, settings.metrics) == (90, 2, "true")
+    defaults = load_settings({})
+    assert (defaults.retention_days, defaults.spam_retention_days) == (None, 30)
+    assert defaults.proxy_hops == 1
+    assert defaults.metrics is None
+    for name in ("INTAKE_RETENTION_DAYS", "INTAKE_SPAM_RETENTION_DAYS", "INTAKE_PROXY_HOPS"):
+        with pytest.raises(SettingsError, match=name):
+            load_settings({name: "0"})
+    with pytest.raises(SettingsError, match="INTAKE_RETENTION_DAYS"):
+        load_settings({"INTAKE_RETENTION_DAYS": "a week"})
