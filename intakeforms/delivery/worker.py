@@ -19,12 +19,13 @@ floods, not against the odd extra mail.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 import anyio.abc
@@ -42,6 +43,9 @@ from intakeforms.language.models import AUTOREPLY_TARGET
 from intakeforms.mail import build_customer_email, customer_address
 from intakeforms.settings import Settings
 from intakeforms.store import ClaimedJob, Store, StoredSubmission, new_worker_id
+
+if TYPE_CHECKING:
+    from intakeforms.metrics import Metrics
 
 __all__ = [
     "AUTOREPLY_WINDOW",
@@ -178,6 +182,8 @@ class Worker:
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     rand: Callable[[], float] = random.random
     builders: int = 0
+    #: Counts and times each delivery attempt by target kind (``/metrics``).
+    metrics: Metrics | None = None
     _builder: BuildProcesses = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -253,8 +259,11 @@ class Worker:
                 )
             )
             return
+        # metrics: one attempt per delivery tried, failed if it raises
+        timed = self.metrics.delivery(job.target) if self.metrics else contextlib.nullcontext()
         try:
-            receipt, recipient = await self._outcome(item, builds)
+            with timed:
+                receipt, recipient = await self._outcome(item, builds)
         except PermanentDeliveryError as exc:
             await self._report(self.store.dead_letter(job.id, worker=self.name, error=str(exc)))
             logger.error("outbox: job %s (%s) dead-lettered: %s", job.id, job.target, exc)
