@@ -216,6 +216,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
+    if callable(getattr(args, "run", None)):  # spam, export, erase, purge (cli_privacy)
+        return int(args.run(args, sys.stdout, sys.stderr))
     if args.command == "check":
         return _check(args.paths, sys.stdout, sys.stderr)
     if args.command == "serve":

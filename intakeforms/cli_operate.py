@@ -1,9 +1,11 @@
 """Commands for running and operating the service: worker, outbox, show.
 
 ``intakeforms worker PATH`` delivers outbox jobs on its own (for scale-out:
-many workers on many hosts sharing one PostgreSQL store); ``intakeforms
-outbox list|show|retry`` lets an operator see failed deliveries and replay
-them once the cause is fixed.
+many workers on many hosts sharing one PostgreSQL store), applies the
+retention settings hourly and, with ``INTAKE_METRICS=HOST:PORT``, serves its
+metrics there; ``intakeforms outbox list|show|retry`` lets an operator see
+failed deliveries and replay them once the cause is fixed. The spam review
+and privacy commands are in :mod:`intakeforms.cli_privacy`.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ def add_commands(commands: Any) -> None:
     submission.add_argument(
         "--store", help="the store URL (else INTAKE_STORE or sqlite:///intake.db)"
     )
+    # Imported here: cli_privacy uses this module's job listing.
+    from intakeforms.cli_privacy import add_commands as add_privacy_commands
+
+    add_privacy_commands(commands)
 
 
 async def _with_store(url: str | None, work: Any) -> Any:
@@ -69,13 +75,23 @@ async def _with_store(url: str | None, work: Any) -> Any:
 def run_worker(args: argparse.Namespace, err: TextIO) -> int:
     """``intakeforms worker PATH``: deliver until SIGTERM or SIGINT."""
     from intakeforms.delivery import Worker, mail_transport
+    from intakeforms.metrics import Metrics, metrics_plan
+    from intakeforms.privacy import maintain
 
     try:
         forms = load_forms(args.paths)
         settings = load_settings(file=args.settings)
+        plan = metrics_plan(settings.metrics)
     except IntakeError as exc:
         err.write(f"{exc}\n")
         return 1
+    if plan is not None and plan.address is None:
+        err.write(
+            "warning: INTAKE_METRICS=true serves /metrics on the web service's port, and a "
+            "worker has none; set INTAKE_METRICS=HOST:PORT (like 127.0.0.1:9464) for its "
+            "metrics\n"
+        )
+    metrics = None if plan is None or plan.address is None else Metrics()
 
     from intakeforms.delivery.targets import missing_secrets
 
@@ -91,6 +107,7 @@ def run_worker(args: argparse.Namespace, err: TextIO) -> int:
             batch=args.batch,
             lease_seconds=args.lease,
             builders=settings.mail_builders,
+            metrics=metrics,
         )
         err.write(f"Worker {worker.name} delivering for {len(forms)} form(s)\n")
         err.flush()
@@ -113,7 +130,14 @@ def run_worker(args: argparse.Namespace, err: TextIO) -> int:
                         return
 
             group.start_soon(on_signal)
+            if metrics is not None and plan is not None and plan.address is not None:
+                metrics.watch(store)
+                await group.start(metrics.serve, plan.address, stop)
+                err.write(f"Metrics on http://{_host(plan.address)}/metrics\n")
+                err.flush()
+            group.start_soon(maintain, store, settings, stop)
             await worker.run(stop)
+            stop.set()  # the metrics server and the retention loop end with the worker
             group.cancel_scope.cancel()
 
     try:
@@ -122,6 +146,11 @@ def run_worker(args: argparse.Namespace, err: TextIO) -> int:
         err.write(f"{exc}\n")
         return 1
     return 0
+
+
+def _host(address: tuple[str, int]) -> str:
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _line(job: OutboxJob) -> str:

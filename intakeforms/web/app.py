@@ -28,6 +28,8 @@ from intakeforms.errors import FieldError, InvalidAnswers, StoreUnavailable
 from intakeforms.form import Form
 from intakeforms.i18n import N_, gettext_for, negotiate
 from intakeforms.intake import delivery_targets
+from intakeforms.metrics import Metrics, metrics_plan, serve_metrics
+from intakeforms.privacy import maintain
 from intakeforms.render import ASSETS_DIR, render_form_page, render_home_page, render_thanks_page
 from intakeforms.settings import Settings
 from intakeforms.store import NewSubmission, Store, StoredFile, open_store
@@ -35,6 +37,7 @@ from intakeforms.validate import MESSAGES, check_answers
 from intakeforms.web.bodies import SUBMISSION_KEY, BadBody, Posted, read_posted
 from intakeforms.web.headers import SecurityHeaders
 from intakeforms.web.limits import RateLimiter
+from intakeforms.web.metrics import CountResponses, metrics_route
 from intakeforms.web.openapi import openapi_document
 from intakeforms.web.spam import HONEYPOT, TOKEN, SpamJudge
 from intakeforms.web.uploads import discard, keep, spool_folder
@@ -71,6 +74,8 @@ class Service:
         self.check_limiter = None if rate is None else RateLimiter(rate[0] * 10, rate[1])
         self._opened = False
         self._opening = anyio.Lock()
+        #: Set by create_app when INTAKE_METRICS is on.
+        self.metrics: Metrics | None = None
 
     async def ready(self) -> None:
         """Open the store on first use: a host app that mounts this one does
@@ -356,6 +361,8 @@ class Service:
             return _errors(503, "unavailable", message, **{"retry-after": "30"})
         if not result.created:
             discard(kept)
+        elif self.metrics is not None:
+            self.metrics.submitted(form.id, spam=verdict.spam)
         if posted.browser and "application/json" not in request.headers.get("accept", ""):
             html = render_thanks_page(
                 form.spec(locale),
@@ -415,6 +422,13 @@ def create_app(
     settings = settings or Settings()
     forms = list(forms)
     service = Service(forms, settings, store or open_store(settings.store))
+    # -- metrics: off (nothing counted, no route) unless INTAKE_METRICS is set --
+    plan = metrics_plan(settings.metrics)
+    metrics = None if plan is None else Metrics(service.forms)
+    if metrics is not None:
+        metrics.watch(service.store)
+        service.metrics = metrics
+    # -- end metrics --
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -422,6 +436,8 @@ def create_app(
         stop = anyio.Event()
         try:
             async with anyio.create_task_group() as group:
+                if metrics is not None and plan is not None:  # on a port of its own, if so
+                    await group.start(serve_metrics, metrics, plan, stop)
                 if deliver:
                     from intakeforms.delivery import Worker, mail_transport
 
@@ -431,8 +447,10 @@ def create_app(
                         settings=settings,
                         transport=mail_transport(settings),
                         builders=settings.mail_builders,
+                        metrics=metrics,
                     )
                     group.start_soon(worker.run, stop)
+                    group.start_soon(maintain, service.store, settings, stop)  # retention
                 try:
                     yield
                 finally:
@@ -464,6 +482,10 @@ def create_app(
             max_age=600,
         ),
     ]
+    if metrics is not None:  # metrics: counted first, served here or on a port of its own
+        middleware.insert(0, Middleware(CountResponses, metrics=metrics))
+        if plan is not None and plan.on_service_port:
+            routes.append(metrics_route(metrics))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.service = service
     return app
