@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -347,3 +348,56 @@ def test_openapi_lists_every_form(client: TestClient) -> None:
     for form in FORMS:
         assert f"/forms/{form.id}/submissions" in document["paths"]
         assert form.id in document["components"]["schemas"]
+
+
+# -- the time-trap counts from the first page ------------------------------------
+
+
+def reference_in(html: str) -> str:
+    found = re.search(r"CAR-[0-9A-HJKMNP-TV-Z]{6}", html)
+    assert found, "the page shows no reference"
+    return found.group(0)
+
+
+def test_a_quick_correction_after_an_error_page_is_not_spam(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, min_fill_seconds=1.0)
+    with TestClient(create_app(FORMS, settings)) as client:
+        page = client.get("/forms/car-service?lang=fi").text
+        time.sleep(1.2)  # the customer fills the form in (the trap's minimum)
+        form = {
+            **{k: str(v) for k, v in CAR_ANSWERS.items()},
+            "privacy": "true",
+            "plate": "12",
+            "_token": token_from(page),
+            "_homepage": "",
+        }
+        error_page = client.post("/forms/car-service/submissions?lang=fi", data=form)
+        assert error_page.status_code == 422
+        # The customer corrects the plate at once and sends again.
+        corrected = {**form, "plate": "abc123", "_token": token_from(error_page.text)}
+        answer = client.post("/forms/car-service/submissions?lang=fi", data=corrected)
+        assert answer.status_code == 201
+        reference = reference_in(answer.text)
+        store = client.app.state.service.store  # type: ignore[attr-defined]
+        submission = client.portal.call(store.get, reference)  # type: ignore[union-attr]
+        assert submission is not None and submission.spam is False
+        jobs = client.portal.call(store.outbox, reference)  # type: ignore[union-attr]
+        assert [job.target for job in jobs] == ["email:0"]
+        # Because the error page carried the first page's token, not a fresh one.
+        assert token_from(error_page.text) == token_from(page)
+
+
+def test_an_error_page_gives_a_forged_token_no_second_life(tmp_path: Path) -> None:
+    with TestClient(create_app(FORMS, settings_for(tmp_path, min_fill_seconds=60))) as client:
+        other = client.get("/forms/billing-question").text
+        for forged in ("forged", token_from(other), ""):
+            form = {"plate": "12", "_token": forged}
+            error_page = client.post("/forms/car-service/submissions", data=form)
+            assert error_page.status_code == 422
+            fresh = token_from(error_page.text)
+            assert fresh != forged
+            # A fresh token of this form: sent back at once, it is judged too soon.
+            verdict = client.app.state.service.judge.judge(  # type: ignore[attr-defined]
+                "car-service", token=fresh, honeypot="", browser=True
+            )
+            assert verdict.spam and verdict.reason.startswith("sent ")

@@ -34,11 +34,14 @@ from intakeforms.render import ASSETS_DIR, render_form_page, render_home_page, r
 from intakeforms.settings import Settings
 from intakeforms.store import NewSubmission, Store, StoredFile, open_store
 from intakeforms.validate import MESSAGES, check_answers
-from intakeforms.web.bodies import SUBMISSION_KEY, BadBody, Posted, read_posted
+from intakeforms.web.bodies import SUBMISSION_KEY, BadBody, Posted, idempotency_key, read_posted
+from intakeforms.web.gate import RATE_LIMITED, Gate, client_address
 from intakeforms.web.headers import SecurityHeaders
-from intakeforms.web.limits import RateLimiter
 from intakeforms.web.metrics import CountResponses, metrics_route
 from intakeforms.web.openapi import openapi_document
+from intakeforms.web.proxy import ForwardedHeaders
+from intakeforms.web.responses import Answer
+from intakeforms.web.responses import errors as _errors
 from intakeforms.web.spam import HONEYPOT, TOKEN, SpamJudge
 from intakeforms.web.uploads import discard, keep, spool_folder
 from intakeforms.web.widget_texts import widget_texts
@@ -49,11 +52,6 @@ __all__ = ["create_app"]
 logger = logging.getLogger("intakeforms.web")
 
 _LANGUAGE_NAMES = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
-
-
-def _errors(status: int, code: str, message: str, field: str = "", **headers: str) -> JSONResponse:
-    body = {"errors": [{"field": field, "code": code, "message": message}]}
-    return JSONResponse(body, status_code=status, headers=headers or None)
 
 
 class Service:
@@ -69,9 +67,7 @@ class Service:
             max_age_seconds=settings.token_max_age_seconds,
             require_token=settings.require_token,
         )
-        rate = settings.rate()
-        self.limiter = None if rate is None else RateLimiter(*rate)
-        self.check_limiter = None if rate is None else RateLimiter(rate[0] * 10, rate[1])
+        self.gate = Gate(settings, store)
         self._opened = False
         self._opening = anyio.Lock()
         #: Set by create_app when INTAKE_METRICS is on.
@@ -103,36 +99,6 @@ class Service:
             form.locales, request.query_params.get("lang"), request.headers.get("accept-language")
         )
 
-    def client(self, request: Request) -> str:
-        if self.settings.trust_proxy and "x-forwarded-for" in request.headers:
-            return request.headers["x-forwarded-for"].split(",")[0].strip()
-        return request.client.host if request.client else "unknown"
-
-    def origin_allowed(self, request: Request) -> bool:
-        origin = request.headers.get("origin")
-        if origin is None:  # not a browser's cross-site request: an API client
-            return True
-        own = f"{request.url.scheme}://{request.url.netloc}"
-        return origin == own or origin.rstrip("/") in self.settings.allowed_origins
-
-    def gate(
-        self,
-        request: Request,
-        form: Form,
-        locale: str,
-        limiter: RateLimiter | None,
-        purpose: str,
-    ) -> Response | None:
-        """403 for a foreign origin, 429 past the rate limit, else None."""
-        if not self.origin_allowed(request):
-            return _errors(403, "origin_not_allowed", "this origin may not post to the service")
-        if limiter is not None:
-            wait = limiter.hit(f"{self.client(request)}|{form.id}|{purpose}")
-            if wait:
-                message = gettext_for(SERVICE_MESSAGES["rate_limited"], locale)
-                return _errors(429, "rate_limited", message, **{"retry-after": str(int(wait))})
-        return None
-
     @staticmethod
     def path(request: Request, suffix: str) -> str:
         return f"{request.scope.get('root_path', '')}{suffix}"
@@ -152,7 +118,11 @@ class Service:
         errors: list[FieldError] | None = None,
         status: int = 200,
         submission_key: str | None = None,
+        token: str | None = None,
     ) -> HTMLResponse:
+        """The HTML form. ``token`` is the time-trap token the page was first
+        issued with, kept on an error page: the customer's time is counted
+        from the first page, not from the correction."""
         page = self.path(request, f"/forms/{form.id}")
         html = render_form_page(
             form.spec(locale),
@@ -160,7 +130,7 @@ class Service:
             values=values or {},
             errors=errors or [],
             hidden={
-                TOKEN: self.judge.issue(form.id),
+                TOKEN: token or self.judge.issue(form.id),
                 SUBMISSION_KEY: submission_key or uuid.uuid4().hex,
             },
             honeypot=HONEYPOT,
@@ -201,6 +171,9 @@ class Service:
         return HTMLResponse(html, headers={"cache-control": "no-store"})
 
     async def list_forms(self, request: Request) -> Response:
+        refused = self.gate.refuse_origin(request)
+        if refused is not None:
+            return refused
         items = []
         for form in self.forms.values():
             locale = self.locale(request, form)
@@ -212,7 +185,7 @@ class Service:
                     "url": self.path(request, f"/forms/{form.id}"),
                 }
             )
-        return JSONResponse(items)
+        return Answer(items)
 
     async def form_page(self, request: Request) -> Response:
         form = self.form(request)
@@ -230,6 +203,11 @@ class Service:
         form = self.form(request)
         if form is None:
             return _errors(404, "unknown_form", "there is no such form")
+        # A widget on a page that is not allowed could not read the answer
+        # anyway; refusing it here is what gets it logged.
+        refused = self.gate.refuse_origin(request)
+        if refused is not None:
+            return refused
         spec = form.spec(self.locale(request, form))
         base = self.path(request, f"/forms/{form.id}")
         spec["submit"] = f"{base}/submissions"
@@ -237,7 +215,7 @@ class Service:
         spec["token"] = self.judge.issue(form.id)
         spec["honeypot"] = HONEYPOT
         spec["texts"] = widget_texts(spec["locale"])
-        return JSONResponse(spec, headers={"cache-control": "no-store"})
+        return Answer(spec, headers={"cache-control": "no-store"})
 
     async def healthz(self, request: Request) -> Response:
         try:
@@ -254,7 +232,7 @@ class Service:
         if form is None:
             return _errors(404, "unknown_form", "there is no such form")
         locale = self.locale(request, form)
-        refused = self.gate(request, form, locale, self.check_limiter, "validate")
+        refused = await self.gate.check(request, form.id, locale, "validate")
         if refused is not None:
             return refused
         try:
@@ -270,26 +248,39 @@ class Service:
         clean, errors = check_answers(form, posted.answers, locale=locale)
         mine = [e.as_dict() for e in errors if e.field in posted.answers]
         values = {k: v for k, v in clean.items() if k in posted.answers}
-        return JSONResponse({"valid": not mine, "errors": mine, "values": values})
+        return Answer({"valid": not mine, "errors": mine, "values": values})
 
     async def submit(self, request: Request) -> Response:
         form = self.form(request)
         if form is None:
             return _errors(404, "unknown_form", "there is no such form")
         locale = self.locale(request, form)
-        refused = self.gate(request, form, locale, self.limiter, "submit")
+        refused = await self.gate.check(request, form.id, locale, "submit")
         if refused is not None:
             return refused
-        client = self.client(request)
+        try:
+            # Checked before the body is read: a key that is refused costs nothing.
+            header_key = idempotency_key(
+                request.headers.get("idempotency-key"), "the Idempotency-Key header"
+            )
+        except BadBody as exc:
+            return _errors(exc.status, exc.code, str(exc))
+        client = client_address(request)
         spool = spool_folder(self.settings.upload_dir) if _has_files(form) else None
         try:
-            return await self._submit(request, form, locale, client, spool)
+            return await self._submit(request, form, locale, client, spool, header_key)
         finally:
             if spool is not None:
                 shutil.rmtree(spool, ignore_errors=True)
 
     async def _submit(
-        self, request: Request, form: Form, locale: str, client: str, spool: Path | None
+        self,
+        request: Request,
+        form: Form,
+        locale: str,
+        client: str,
+        spool: Path | None,
+        header_key: str | None,
     ) -> Response:
         try:
             posted = await read_posted(
@@ -318,8 +309,9 @@ class Service:
                     errors=errors,
                     status=422,
                     submission_key=posted.submission_key,
+                    token=self.judge.original(form.id, posted.token),
                 )
-            return JSONResponse({"errors": [e.as_dict() for e in errors]}, status_code=422)
+            return Answer({"errors": [e.as_dict() for e in errors]}, status_code=422)
         verdict = self.judge.judge(
             form.id, token=posted.token, honeypot=posted.honeypot, browser=posted.browser
         )
@@ -338,7 +330,7 @@ class Service:
                         path=relative,
                     )
                 )
-        key = request.headers.get("idempotency-key") or posted.submission_key
+        key = header_key or posted.submission_key
         try:
             await self.ready()
             result = await self.store.save(
@@ -351,7 +343,8 @@ class Service:
                     files=files,
                     targets=delivery_targets(form, clean),
                     spam=verdict.spam,
-                    idempotency_key=key[:200] if key else None,
+                    spam_reason=verdict.reason,
+                    idempotency_key=key,
                     client=client,
                 )
             )
@@ -372,7 +365,7 @@ class Service:
                 assets=self.path(request, "/assets"),
             )
             return HTMLResponse(html, status_code=201, headers={"cache-control": "no-store"})
-        return JSONResponse({"reference": result.reference}, status_code=201)
+        return Answer({"reference": result.reference}, status_code=201)
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi_document(self.forms.values(), self.path(request, "")))
@@ -381,7 +374,7 @@ class Service:
 #: Messages of the service itself, in the customer's language.
 SERVICE_MESSAGES = {
     "unavailable": N_("The service cannot take submissions right now. Please try again soon."),
-    "rate_limited": N_("Too many submissions. Please wait a moment and try again."),
+    "rate_limited": RATE_LIMITED,
 }
 
 
@@ -472,6 +465,11 @@ def create_app(
         Route("/widget.css", serve_widget, methods=["GET"]),
         Mount("/assets", StaticFiles(directory=ASSETS_DIR), name="assets"),
     ]
+    if service.gate.any_origin:
+        logger.warning(
+            "INTAKE_ALLOWED_ORIGINS=*: any web site may embed these forms and post to them; "
+            "the rate limit and the time-trap are then the only defences"
+        )
     middleware = [
         Middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors),
         Middleware(
@@ -482,6 +480,9 @@ def create_app(
             max_age=600,
         ),
     ]
+    if settings.trust_proxy:
+        # Outermost: every other part sees the request as the customer made it.
+        middleware.insert(0, Middleware(ForwardedHeaders, hops=settings.proxy_hops))
     if metrics is not None:  # metrics: counted first, served here or on a port of its own
         middleware.insert(0, Middleware(CountResponses, metrics=metrics))
         if plan is not None and plan.on_service_port:

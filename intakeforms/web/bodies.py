@@ -8,12 +8,14 @@ files spooled to disk.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartParser
 from starlette.requests import Request
 
 from intakeforms.form import Form
@@ -21,11 +23,19 @@ from intakeforms.web.limits import BodyTooLarge, limit_body
 from intakeforms.web.spam import HONEYPOT, TOKEN
 from intakeforms.web.uploads import Upload, clean_name, detect_type
 
-__all__ = ["BadBody", "Posted", "read_posted"]
+__all__ = ["MAX_DEPTH", "MAX_KEY_LENGTH", "BadBody", "Posted", "idempotency_key", "read_posted"]
 
 #: The hidden input that makes a double-clicked HTML form idempotent.
 SUBMISSION_KEY = "_submission"
 _MAX_FIELDS = 1000
+#: How deep a JSON body may nest. Answers are an object of values, lists and
+#: file objects: three levels; the rest is room, not a need.
+MAX_DEPTH = 32
+#: The longest idempotency key, from the header or the hidden input.
+MAX_KEY_LENGTH = 200
+# C0 controls, DEL and lone surrogates: no name of an answer holds them, no
+# database column stores all of them, and no key needs them.
+_UNFIT = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 class BadBody(Exception):
@@ -70,6 +80,61 @@ async def _read(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def idempotency_key(value: str | None, where: str) -> str | None:
+    """``value`` as an idempotency key (None when absent or empty); raise
+    :class:`BadBody` 400 when it is too long or holds control characters.
+    ``where`` names the header or input for the message. The whole key is
+    kept: cutting it would make two different keys one."""
+    if not value:
+        return None
+    if len(value) > MAX_KEY_LENGTH:
+        raise BadBody(
+            400,
+            "invalid_idempotency_key",
+            f"{where} is {len(value)} characters long; send at most {MAX_KEY_LENGTH}",
+        )
+    if _UNFIT.search(value):
+        raise BadBody(
+            400,
+            "invalid_idempotency_key",
+            f"{where} holds a control character or invalid Unicode; send printable text",
+        )
+    return value
+
+
+def _check_names(answers: dict[str, Any]) -> None:
+    for position, name in enumerate(answers, start=1):
+        if _UNFIT.search(name):
+            # The name itself is not echoed: it cannot be printed as it is.
+            raise BadBody(
+                400,
+                "invalid_name",
+                f"the name of answer {position} holds a NUL, another control character "
+                "or invalid Unicode; answers are named by the form's field names",
+            )
+
+
+def _check_depth(data: Any) -> None:
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise _too_deep()
+        if isinstance(value, dict):
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+
+
+def _too_deep() -> BadBody:
+    return BadBody(
+        400,
+        "too_deep",
+        f"the JSON body nests deeper than {MAX_DEPTH} levels; send an object of answers "
+        "whose values are text, numbers, true/false or lists of them",
+    )
+
+
 def _take(answers: dict[str, Any], key: str) -> str | None:
     value = answers.pop(key, None)
     return value if isinstance(value, str) else None
@@ -97,6 +162,16 @@ def _from_pairs(form: Form, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return answers
 
 
+def _posted(
+    answers: dict[str, Any], *, browser: bool, uploads: list[Upload] | None = None
+) -> Posted:
+    _check_names(answers)
+    posted = Posted(answers=answers, browser=browser, uploads=uploads or [])
+    _split_meta(posted.answers, posted)
+    posted.submission_key = idempotency_key(posted.submission_key, f"the {SUBMISSION_KEY} field")
+    return posted
+
+
 async def read_posted(
     request: Request, form: Form, *, max_body: int, max_plain: int, spool: Path | None
 ) -> Posted:
@@ -108,11 +183,12 @@ async def read_posted(
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             raise BadBody(400, "malformed_json", "the body is not valid JSON") from None
+        except RecursionError:  # thousands of [ or {: the parser's own stack ran out
+            raise _too_deep() from None
         if not isinstance(data, dict):
             raise BadBody(400, "not_object", "the body must be a JSON object of answers")
-        posted = Posted(answers=dict(data), browser=False)
-        _split_meta(posted.answers, posted)
-        return posted
+        _check_depth(data)
+        return _posted(dict(data), browser=False)
     if kind == "application/x-www-form-urlencoded":
         body = await _read(request, max_plain)
         try:
@@ -124,14 +200,12 @@ async def read_posted(
             )
         except (UnicodeDecodeError, ValueError):
             raise BadBody(400, "malformed_form", "the form data cannot be read") from None
-        posted = Posted(answers=_from_pairs(form, list(pairs)), browser=True)
-        _split_meta(posted.answers, posted)
-        return posted
+        return _posted(_from_pairs(form, list(pairs)), browser=True)
     if kind == "multipart/form-data":
         declared = _declared_length(request)
         if declared is not None and declared > max_body:
             raise BadBody(413, "too_large", f"the body is larger than {max_body} bytes")
-        return await _read_multipart(request, form, max_body, spool)
+        return await _read_multipart(request, form, max_body, max_plain, spool)
     raise BadBody(
         415,
         "unsupported_media_type",
@@ -139,18 +213,64 @@ async def read_posted(
     )
 
 
+class _TextTooLarge(Exception):
+    """The text parts of a multipart body grew past their limit."""
+
+
+class _Parser(MultiPartParser):
+    """Starlette's multipart parser, counting the bytes of all text parts
+    together: text answers obey the same limit whatever the encoding, and
+    only files may use the larger allowance of a multipart body."""
+
+    def __init__(self, request: Request, *, max_text: int) -> None:
+        super().__init__(
+            request.headers,
+            request.stream(),
+            max_files=100,
+            max_fields=_MAX_FIELDS,
+            # Never reached before the total below; kept as a second bound.
+            max_part_size=max_text + 1,
+        )
+        self.max_text = max_text
+        self.text_size = 0
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._current_part.file is None:
+            self.text_size += end - start
+            if self.text_size > self.max_text:
+                raise _TextTooLarge
+        super().on_part_data(data, start, end)
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(5):  # python-multipart may wrap what a callback raised
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 async def _read_multipart(
-    request: Request, form: Form, max_body: int, spool: Path | None
+    request: Request, form: Form, max_body: int, max_plain: int, spool: Path | None
 ) -> Posted:
     # Counted as it streams: a chunked body has no Content-Length to refuse early.
     limited = Request(request.scope, limit_body(request.receive, max_body))
+    data: FormData
     try:
-        data = await limited.form(max_files=100, max_fields=_MAX_FIELDS, max_part_size=max_body)
-    except BodyTooLarge:
-        raise BadBody(413, "too_large", f"the body is larger than {max_body} bytes") from None
+        data = await _Parser(limited, max_text=max_plain).parse()
     except Exception as exc:  # python-multipart raises several kinds
-        if isinstance(exc.__cause__, BodyTooLarge):  # raised while it was reading
+        if _caused_by(exc, BodyTooLarge):  # raised while it was reading
             raise BadBody(413, "too_large", f"the body is larger than {max_body} bytes") from None
+        if _caused_by(exc, _TextTooLarge):
+            raise BadBody(
+                413,
+                "too_large",
+                f"the text answers are larger than {max_plain} bytes together "
+                "(only files may make a body larger)",
+            ) from None
         raise BadBody(400, "malformed_form", f"the form data cannot be read: {exc}") from None
     pairs: list[tuple[str, Any]] = []
     uploads: list[Upload] = []
@@ -180,9 +300,7 @@ async def _read_multipart(
                 pairs.append((key, value))
     finally:
         await data.close()
-    posted = Posted(answers=_from_pairs(form, pairs), browser=True, uploads=uploads)
-    _split_meta(posted.answers, posted)
-    return posted
+    return _posted(_from_pairs(form, pairs), browser=True, uploads=uploads)
 
 
 async def _spool(key: str, value: UploadFile, spool: Path, index: int) -> Upload:

@@ -1,14 +1,27 @@
-"""Request limits: body size counted as it streams, and per-client rates."""
+"""Request limits: body size counted as it streams, and per-client rates.
+
+Rates are counted in this process's memory (:class:`RateLimiter`), or, when
+several processes share a PostgreSQL store, in the store
+(:class:`SharedRateLimiter`) so that they all count together.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
 import math
 import time
 from collections import OrderedDict
 
 from starlette.types import Message, Receive
 
-__all__ = ["BodyTooLarge", "RateLimiter", "limit_body"]
+from intakeforms.errors import StoreUnavailable
+from intakeforms.store import Store
+
+__all__ = ["BodyTooLarge", "RateLimiter", "SharedRateLimiter", "limit_body"]
+
+logger = logging.getLogger("intakeforms.web")
 
 
 class BodyTooLarge(Exception):
@@ -68,3 +81,49 @@ class RateLimiter:
         while len(self._windows) > self.max_keys:
             self._windows.popitem(last=False)
         return 0.0
+
+    async def take(self, key: str) -> float:
+        """:meth:`hit`, for callers that may as well be counting in a store."""
+        return self.hit(key)
+
+
+class SharedRateLimiter:
+    """Counts in the store, so every process on one database counts together.
+
+    The key the store keeps is a keyed hash of the caller's key (client
+    address, form, purpose): no address is written to the database, and
+    without the secret none can be guessed back from it. Processes share a
+    count only when they share ``INTAKE_SECRET``, as they must anyway for
+    each other's time-trap tokens.
+
+    When the store cannot count, requests are allowed: a database outage
+    must not lock every customer out. That is logged once per outage.
+    """
+
+    def __init__(self, store: Store, limit: int, period: float, secret: str) -> None:
+        self.store = store
+        self.limit = limit
+        self.period = period
+        # A secret list (rotation) signs with its first one; so does this.
+        self._key = secret.split(",")[0].strip().encode("utf-8")
+        self._failing = False
+
+    def hashed(self, key: str) -> str:
+        """The key as the store keeps it."""
+        return hmac.new(self._key, key.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    async def take(self, key: str) -> float:
+        """Count one request; 0 when allowed, else seconds until it would be."""
+        try:
+            wait = await self.store.hit_rate(self.hashed(key), self.limit, self.period)
+        except StoreUnavailable:
+            if not self._failing:
+                self._failing = True
+                logger.warning(
+                    "the store cannot count rate limits; requests are allowed until it can"
+                )
+            return 0.0
+        if self._failing:
+            self._failing = False
+            logger.info("the store counts rate limits again")
+        return wait

@@ -45,6 +45,18 @@ class SpamJudge:
         issued = round((time.time() if now is None else now) * 1000)
         return self._signer.dumps([form, issued])
 
+    def original(self, form: str, token: str | None) -> str | None:
+        """``token`` if it is a genuine one of ``form``, else None: what an
+        error page hands back, so the time-trap keeps counting from the page
+        the customer first got. A forged token gets no second life."""
+        if not token:
+            return None
+        try:
+            issued_form, _ = self._signer.loads(token)
+        except (BadSignature, ValueError, TypeError):
+            return None
+        return token if issued_form == form else None
+
     def judge(
         self,
         form: str,

@@ -1,0 +1,179 @@
+"""Hostile and faulty bodies: each is refused with a clear 4xx, never a 500,
+on SQLite and on PostgreSQL, and the next good submission is stored."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+from test_store_backends import fresh_schema
+from web_helpers import CAR_ANSWERS, FORMS, REFERENCE, settings_for, token_from
+
+from intakeforms.web import create_app
+from intakeforms.web.bodies import MAX_DEPTH, MAX_KEY_LENGTH
+
+SUBMIT = "/forms/car-service/submissions"
+VALIDATE = "/forms/car-service/validate"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+    with fresh_schema() if request.param == "postgresql" else nullcontext() as url:
+        settings = settings_for(tmp_path, **({"store": url} if url else {}))
+        # A server error must reach the test as a 500, not as an exception.
+        app = create_app(FORMS, settings)
+        with TestClient(app, raise_server_exceptions=False) as test_client:
+            yield test_client
+
+
+def post_json(client: TestClient, path: str, body: bytes, **headers: str) -> Any:
+    return client.post(path, content=body, headers={"content-type": "application/json", **headers})
+
+
+def code_of(answer: Any) -> str:
+    code: str = answer.json()["errors"][0]["code"]
+    return code
+
+
+def assert_still_works(client: TestClient) -> None:
+    answer = client.post(SUBMIT, json=CAR_ANSWERS)
+    assert answer.status_code == 201, answer.text
+    assert REFERENCE.match(answer.json()["reference"])
+
+
+# -- deep nesting --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [SUBMIT, VALIDATE])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 10_000 + b"]" * 10_000,
+        b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
+        b'{"plate": ' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+        # Shallow enough for the parser, still deeper than any answer.
+        b'{"plate": ' + b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1) + b"}",
+    ],
+    ids=["array", "object", "in-an-answer", "past-the-bound"],
+)
+def test_deep_nesting_is_400(client: TestClient, path: str, body: bytes) -> None:
+    answer = post_json(client, path, body)
+    assert answer.status_code == 400
+    assert code_of(answer) == "too_deep"
+    assert f"deeper than {MAX_DEPTH} levels" in answer.json()["errors"][0]["message"]
+    assert_still_works(client)
+
+
+# -- names of answers -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [SUBMIT, VALIDATE])
+@pytest.mark.parametrize(
+    "name",
+    ["na\u0000me", "\ud800", "_na\u0000me", "name\x1b"],
+    ids=["nul", "surrogate", "meta", "esc"],
+)
+def test_a_name_with_a_nul_or_a_surrogate_is_400(client: TestClient, path: str, name: str) -> None:
+    body = json.dumps({**CAR_ANSWERS, name: "x"}).encode()
+    answer = post_json(client, path, body)
+    assert answer.status_code == 400, answer.text
+    assert code_of(answer) == "invalid_name"
+    assert "answer 9" in answer.json()["errors"][0]["message"]
+    assert_still_works(client)
+
+
+def test_a_urlencoded_name_with_a_nul_is_400(client: TestClient) -> None:
+    answer = client.post(
+        SUBMIT,
+        content=b"plate=abc123&na%00me=x",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 400
+    assert code_of(answer) == "invalid_name"
+
+
+# -- text that is not valid Unicode ----------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [SUBMIT, VALIDATE])
+def test_a_lone_surrogate_in_an_answer_is_never_a_500(client: TestClient, path: str) -> None:
+    body = json.dumps({**CAR_ANSWERS, "name": "Matti \ud800"}).encode()
+    assert b"\\ud800" in body
+    answer = post_json(client, path, body, **{"accept-language": "en"})
+    assert answer.status_code in (200, 422), answer.text
+    fields = [error["field"] for error in answer.json()["errors"]]
+    assert fields == ["name"]
+    assert_still_works(client)
+
+
+def test_a_submission_key_with_a_surrogate_is_400(client: TestClient) -> None:
+    body = json.dumps({**CAR_ANSWERS, "_submission": "key-\ud800"}).encode()
+    answer = post_json(client, SUBMIT, body)
+    assert answer.status_code == 400
+    assert code_of(answer) == "invalid_idempotency_key"
+
+
+# -- the same limits whatever the encoding ---------------------------------------------
+
+
+def test_multipart_text_answers_obey_max_json_bytes(client: TestClient) -> None:
+    limit = 256 * 1024
+    form = {k: str(v) for k, v in CAR_ANSWERS.items() if k != "name"}
+    # 20 MiB: within the 25 MiB a body with files may have.
+    huge = client.post(SUBMIT, data=form, files={"name": (None, "x" * (20 * 1024 * 1024))})
+    assert huge.status_code == 413
+    assert code_of(huge) == "too_large"
+    assert f"{limit} bytes" in huge.json()["errors"][0]["message"]
+    # Many parts, each small, add up all the same.
+    parts = {f"extra{i}": (None, "y" * 1000) for i in range(300)}
+    many = client.post(SUBMIT, data=form, files={"name": (None, "Matti"), **parts})
+    assert many.status_code == 413
+    # Under the limit, a multipart post is read as before (an unknown answer: 422).
+    small = client.post(
+        SUBMIT,
+        data={**form, "name": "Matti"},
+        files={"x": (None, "y")},
+        headers={"accept": "application/json"},
+    )
+    assert small.status_code == 422
+    assert [e["field"] for e in small.json()["errors"]] == ["x"]
+    # JSON and urlencoded bodies of the same size are refused alike.
+    big = {**CAR_ANSWERS, "name": "x" * limit}
+    assert client.post(SUBMIT, json=big).status_code == 413
+    assert client.post(SUBMIT, data={k: str(v) for k, v in big.items()}).status_code == 413
+
+
+# -- idempotency keys --------------------------------------------------------------------
+
+
+def test_an_idempotency_key_over_the_limit_is_400(client: TestClient) -> None:
+    long_key = "k" * (MAX_KEY_LENGTH + 1)
+    answer = client.post(SUBMIT, json=CAR_ANSWERS, headers={"idempotency-key": long_key})
+    assert answer.status_code == 400
+    assert code_of(answer) == "invalid_idempotency_key"
+    message = answer.json()["errors"][0]["message"]
+    assert "Idempotency-Key" in message and str(MAX_KEY_LENGTH) in message
+    # Two keys that share their first 200 characters are two keys.
+    first = client.post(SUBMIT, json=CAR_ANSWERS, headers={"idempotency-key": "k" * 200})
+    again = client.post(SUBMIT, json=CAR_ANSWERS, headers={"idempotency-key": "k" * 200})
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+
+
+def test_a_submission_field_over_the_limit_is_400(client: TestClient) -> None:
+    page = client.get("/forms/car-service").text
+    form = {
+        **{k: str(v) for k, v in CAR_ANSWERS.items()},
+        "privacy": "true",
+        "_token": token_from(page),
+        "_submission": "s" * (MAX_KEY_LENGTH + 1),
+    }
+    answer = client.post(SUBMIT, data=form)
+    assert answer.status_code == 400
+    assert code_of(answer) == "invalid_idempotency_key"
+    assert "_submission" in answer.json()["errors"][0]["message"]
