@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from intakeforms.fields import identifiers, phone, plate, postal
 from intakeforms.fields.dates import DATE_PATTERN, TIME_PATTERN, resolve_date_bound
+from intakeforms.fields.numbers import MAX_MAGNITUDE
 from intakeforms.fields.text import (
     EMAIL_MAX_LENGTH,
     EMAIL_PATTERN,
@@ -71,10 +72,16 @@ def _consent(f: Any, a: Analysis) -> dict[str, Any]:
 def _bounded(kind: str) -> Callable[[Any, Analysis], dict[str, Any]]:
     def schema(f: Any, a: Analysis) -> dict[str, Any]:
         out: dict[str, Any] = {"type": kind}
+        # Without a bound of the form's, validate's own: every answer is
+        # less than MAX_MAGNITUDE in size.
         if f.min is not None:
             out["minimum"] = f.min
+        else:
+            out["exclusiveMinimum"] = -MAX_MAGNITUDE
         if f.max is not None:
             out["maximum"] = f.max
+        else:
+            out["exclusiveMaximum"] = MAX_MAGNITUDE
         return out
 
     return schema

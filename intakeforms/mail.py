@@ -9,12 +9,13 @@ Anatomy (see docs/agent-email.md)::
     │   └── text/html    the same as a table; every value escaped
     ├── application/json REFERENCE.json: form, form_version, reference,
     │                    submitted_at, locale, data
-    └── each uploaded file, with its stored media type
+    └── each uploaded file, with its stored media type, named
+                         REFERENCE-FIELD-INDEX.EXT (see mail_attachments)
 
 The customer's confirmation (:func:`build_customer_email`, a form's
-``autorespond``) is multipart/alternative alone: no attachments, and
-sensitive answers written as ``***``, because it travels to whatever
-address was typed into the form.
+``autorespond``) is multipart/alternative alone: no attachments, and none of
+the customer's own text, because it travels to whatever address was typed
+into the form (see :func:`confirmation_rows`).
 
 Every header is set through :class:`email.message.EmailMessage` with a
 strict policy, never by joining strings, and every piece of customer text is
@@ -48,14 +49,14 @@ from babel.units import format_unit
 from email_validator import EmailNotValidError, validate_email
 
 from intakeforms.i18n import N_, format_value, gettext_for
-from intakeforms.language.models import AUTOREPLY_TARGET, Autorespond, EmailTarget
+from intakeforms.language.models import EmailTarget
+from intakeforms.mail_attachments import attachment_name, attachment_type
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
     from intakeforms.store.base import StoredFile, StoredSubmission
 
 __all__ = [
-    "CUSTOMER_TEXTS",
     "EXTRA_HEADER_NAME",
     "MAIL_TEXTS",
     "MASK",
@@ -92,28 +93,13 @@ MAIL_TEXTS: dict[str, str] = {
     "file_missing": N_("file missing, not attached"),
     # Translators: {address} is the customer's email address.
     "reply": N_("Replying to this email answers the customer at {address}."),
+    # Translators: after the name an uploaded file is attached with, the name
+    # the customer's own computer gave it; {name} is that name.
+    "customer_named": N_("named by the customer “{name}”"),
     # Translators: {files} is a list of file names.
     "attachments": N_("Attachments: {files}"),
     # Translators: describes the attached REFERENCE.json file.
     "json": N_("all answers as JSON"),
-}
-
-#: Every word of the confirmation to the customer, in the customer's language.
-CUSTOMER_TEXTS: dict[str, str] = {
-    # Translators: the subject of the confirmation email to the customer.
-    # {reference} is like CAR-4F7K2Q, {title} the form's title.
-    "subject": N_("Received: {reference} – {title}"),
-    # The default intro, and the next two, are the thank-you page's words.
-    "intro": N_("We have received your message. Our team will answer you by email."),
-    "reference": N_("Your reference"),
-    "keep": N_("Keep the reference if you contact us about this again."),
-    # Translators: the heading above the copy of the customer's answers.
-    "answers": N_("Your answers"),
-    # Translators: sensitive answers (identity codes…) are shown as *** in the
-    # confirmation email. Keep *** as it is.
-    "masked": N_("Answers shown as *** are not repeated in email, to keep them private."),
-    # Translators: the last line of the confirmation; {submitted} is a date and time.
-    "automatic": N_("This confirmation was sent automatically. You sent the form on {submitted}."),
 }
 
 #: What a sensitive answer looks like in the customer's confirmation.
@@ -172,7 +158,6 @@ _BIDI = "\u202a-\u202e\u2066-\u2069"
 _NOT_IN_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
 _NOT_IN_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
 _SPACES = re.compile(" {2,}")
-_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 _FORMATTER = string.Formatter()
 _UNSAFE_IN_FILENAME = re.compile(f'[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}"\\\\/<>:|?*]')
 
@@ -232,11 +217,34 @@ def _size(size: int, locale: str) -> str:
     return str(format_unit(amount, unit, length="short", format=pattern, locale=locale))
 
 
-def _file_entry(name: str, size: Any, missing: bool, words: Mapping[str, str], locale: str) -> str:
-    shown = _one_line(name) or "file"
+def _file_entry(
+    attached_as: str | None,
+    name: str,
+    size: Any,
+    missing: bool,
+    words: Mapping[str, str],
+    locale: str,
+) -> str:
+    """``ATTACHED-NAME (size), named by the customer “their name”``: the
+    customer's name is labelled as theirs, never passed off as the file's."""
+    named = words["customer_named"].format(name=_one_line(name) or "file")
+    sized = ""
     if isinstance(size, int) and not isinstance(size, bool) and size >= 0:
-        shown += f" ({_size(size, locale)})"
+        sized = f" ({_size(size, locale)})"
+    shown = f"{attached_as}{sized}, {named}" if attached_as else f"{named}{sized}"
     return f"{shown} – {words['file_missing']}" if missing else shown
+
+
+def _attachment_names(submission: StoredSubmission) -> list[str]:
+    """The name each of ``submission.files`` is attached with, in order:
+    files are counted from 1 within their question."""
+    counted: dict[str, int] = {}
+    names = []
+    for file in submission.files:
+        counted[file.field] = counted.get(file.field, 0) + 1
+        index = counted[file.field]
+        names.append(attachment_name(submission.reference, file.field, index, file.content_type))
+    return names
 
 
 def _format_answer(form: Form, field: Any, value: Any, locale: str) -> str:
@@ -286,45 +294,39 @@ def answer_rows(
     locale: str,
     *,
     unattached: Collection[StoredFile] = (),
-    mask_sensitive: bool = False,
 ) -> list[tuple[str, str]]:
     """Every answered question as ``(label, value)``, in the form's order.
 
     Labels and values are written for agents reading ``locale``: choice
     labels, localized yes/no, numbers and dates by babel, units after
     numbers. Values are cleaned of control characters; a ``textarea`` value
-    keeps its line breaks. Files are listed by name and size, and the ones
-    in ``unattached`` (or known only from the answers) are marked missing.
+    keeps its line breaks. Files are listed by the name they are attached
+    with (:func:`~intakeforms.mail_attachments.attachment_name`) and size,
+    then the name the customer gave, labelled as theirs; the ones in
+    ``unattached`` (or known only from the answers) are marked missing.
     Answers to questions the form no longer has come last, labelled by name,
     so an edited form never hides an answer.
-
-    With ``mask_sensitive`` (the customer's copy) the answer to a
-    ``sensitive`` question is :data:`MASK`, and answers to questions the
-    form no longer has are left out: whether they were sensitive is unknown.
     """
     words = _words(locale)
     data = submission.data
+    named = list(zip(submission.files, _attachment_names(submission), strict=True))
     rows: list[tuple[str, str]] = []
     for name, field in form.fields.items():
         label = _one_line(form.text(field.label, locale))
-        if mask_sensitive and field.sensitive:
-            answered = any(f.field == name for f in submission.files)
-            if answered or not _blank(data.get(name)):
-                rows.append((label, MASK))
-            continue
         if field.type == "file":
-            stored = [f for f in submission.files if f.field == name]
+            stored = [(f, attached) for f, attached in named if f.field == name]
             if stored:
                 entries = [
-                    _file_entry(f.name, f.size, f in unattached, words, locale) for f in stored
+                    _file_entry(attached, f.name, f.size, f in unattached, words, locale)
+                    for f, attached in stored
                 ]
             else:
                 described = data.get(name)
                 items = described if isinstance(described, list) else []
                 entries = [
-                    _file_entry(_plain(i.get("name")), i.get("size"), True, words, locale)
+                    _file_entry(None, _plain(i.get("name")), i.get("size"), True, words, locale)
                     if isinstance(i, dict)
-                    else _one_line(_plain(i))
+                    else _file_entry(None, _plain(i), None, True, words, locale)
                     for i in items
                 ]
             if entries:
@@ -335,8 +337,6 @@ def answer_rows(
             continue
         text = _format_answer(form, field, value, locale)
         rows.append((label, _lines(text) if field.type == "textarea" else _one_line(text)))
-    if mask_sensitive:
-        return rows
     for name, value in data.items():
         if name not in form.fields and not _blank(value):
             rows.append((_one_line(name), _one_line(_plain(value))))
@@ -594,14 +594,14 @@ def build_agent_email(
     title = _one_line(form.title(agent_locale))
     sender = _address(mail_from, "mail_from", from_name if from_name is not None else title)
 
-    uploads: list[tuple[StoredFile, bytes]] = []
+    uploads: list[tuple[StoredFile, str, bytes]] = []
     unattached: list[StoredFile] = []
-    for file in submission.files:
+    for file, attached_as in zip(submission.files, _attachment_names(submission), strict=True):
         content = _read_upload(file, upload_dir)
         if content is None:
             unattached.append(file)
         else:
-            uploads.append((file, content))
+            uploads.append((file, attached_as, content))
 
     subject = agent_subject(form, submission, agent_locale)
     rows = answer_rows(form, submission, agent_locale, unattached=unattached)
@@ -617,7 +617,7 @@ def build_agent_email(
     footer = []
     if reply_to is not None:
         footer.append(words["reply"].format(address=reply_to.addr_spec))
-    listed = [f"{json_name} ({words['json']})", *(_safe_filename(f.name) for f, _ in uploads)]
+    listed = [f"{json_name} ({words['json']})", *(attached_as for _, attached_as, _ in uploads)]
     footer.append(words["attachments"].format(files=", ".join(listed)))
 
     msg = EmailMessage(policy=_POLICY)
@@ -653,56 +653,13 @@ def build_agent_email(
         subtype="json",
         filename=json_name,
     )
-    for file, content in uploads:
-        media = file.content_type.lower().strip()
-        # multipart/ and message/ parts would be parsed as structure by the
-        # agent's client; any other declared type is only a label.
-        if not _MEDIA_TYPE.fullmatch(media) or media.startswith(("multipart/", "message/")):
-            media = "application/octet-stream"
-        maintype, subtype = media.split("/", 1)
-        msg.add_attachment(
-            content, maintype=maintype, subtype=subtype, filename=_safe_filename(file.name)
-        )
+    for file, attached_as, content in uploads:
+        # Named by the type the bytes proved, never by the customer: a file
+        # called invoice.pdf.exe must not reach agents as one.
+        maintype, subtype = attachment_type(file.content_type).split("/", 1)
+        msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=attached_as)
     _settle(msg, f"{submission.reference}.{target_index}")
     return msg
-
-
-def _customer_html(
-    subject: str,
-    intro: str,
-    reference: tuple[str, str],
-    heading: str,
-    rows: Sequence[tuple[str, str]],
-    footer: Sequence[str],
-    locale: str,
-) -> str:
-    # Like the agents' HTML: inline styles only, nothing loaded, every text
-    # escaped. The reference stands out: it is what the customer will quote.
-    cell = "padding:4px 12px 4px 0;vertical-align:top;text-align:left;"
-    label, value = reference
-    parts = [
-        "<!DOCTYPE html>",
-        f'<html lang="{html.escape(locale)}">',
-        '<head><meta charset="utf-8">',
-        f"<title>{_escape(subject)}</title></head>",
-        '<body style="font-family:sans-serif;line-height:1.4;">',
-        f"<p>{_escape(intro)}</p>",
-        f'<p style="font-size:1.25em;">{_escape(label)}: '
-        f'<strong style="font-family:monospace;font-size:1.3em;letter-spacing:0.05em;">'
-        f"{_escape(value)}</strong></p>",
-        f"<p>{_escape(footer[0])}</p>",
-        f'<h2 style="font-size:1.1em;margin-top:1.5em;">{_escape(heading)}</h2>',
-        '<table style="border-collapse:collapse;">',
-    ]
-    for question, answer in rows:
-        parts.append(
-            f'<tr><th scope="row" style="{cell}">{_escape(question)}</th>'
-            f'<td style="{cell}">{_escape(answer)}</td></tr>'
-        )
-    parts.append("</table>")
-    parts.extend(f'<p style="color:#555;">{_escape(line)}</p>' for line in footer[1:])
-    parts.extend(["</body>", "</html>"])
-    return "\n".join(parts) + "\n"
 
 
 def build_customer_email(
@@ -714,89 +671,16 @@ def build_customer_email(
 ) -> EmailMessage:
     """The confirmation the customer receives for ``submission`` (``autorespond``).
 
-    It goes to the answer of the form's ``role: reply_to`` question and is
-    written in the submission's locale, the language the customer used: the
-    ``autorespond`` intro (or a translated thank-you), the reference, and a
-    copy of the answers with every ``sensitive`` one shown as :data:`MASK`.
-    It attaches nothing. ``mail_from`` is the sender address, shown with
-    ``from_name``, else the form's ``autorespond.from_name``, else its title.
-    A form without ``autorespond`` gets the default texts (a preview).
-
-    Headers mark it as an automatic reply (``Auto-Submitted: auto-replied``,
-    RFC 3834, and ``X-Auto-Response-Suppress: All``), so that vacation
-    replies do not answer it, and its ``Message-ID`` is
-    ``<REFERENCE.autoreply@domain>``, the same on every attempt.
-
-    Raises ``ValueError`` for another form's submission, a bad ``mail_from``,
-    or a submission without a usable customer address.
+    The same as :func:`intakeforms.mail_confirmation.build_customer_email`,
+    where it is described: the reference, the form's title and time, and no
+    text the customer typed, sent to the ``role: reply_to`` answer.
     """
-    if submission.form != form.id:
-        raise ValueError(
-            f"submission {submission.reference} is of form {submission.form!r}, not {form.id!r}"
-        )
-    recipient = _reply_to(form, submission.data)
-    if recipient is None:
-        raise ValueError(
-            f"submission {submission.reference} has no customer address to confirm to; "
-            "the form needs an email question with role: reply_to, answered"
-        )
-    settings = form.definition.autorespond or Autorespond()
-    locale = submission.locale
-    words = {key: gettext_for(message, locale) for key, message in CUSTOMER_TEXTS.items()}
-    title = _one_line(form.title(locale))
-    if from_name is None:
-        from_name = form.text(settings.from_name, locale) if settings.from_name else title
-    sender = _address(mail_from, "mail_from", from_name)
-    reference = _one_line(submission.reference)
-    subject = _cap(
-        _one_line(words["subject"].format(reference=reference, title=title)), SUBJECT_MAX_LENGTH
-    )
-    intro = _lines(form.text(settings.intro, locale)) if settings.intro else words["intro"]
-    rows = answer_rows(form, submission, locale, mask_sensitive=True)
-    submitted_at = submission.submitted_at
-    if submitted_at.tzinfo is None:  # as in the agent email
-        submitted_at = submitted_at.replace(tzinfo=dt.UTC)
-    footer = [words["keep"]]
-    if any(value == MASK for _, value in rows):
-        footer.append(words["masked"])
-    footer.append(words["automatic"].format(submitted=_submitted(submitted_at, locale)))
+    # Imported here: that module builds on this one.
+    from intakeforms import mail_confirmation
 
-    msg = EmailMessage(policy=_POLICY)
-    msg["Subject"] = subject
-    msg["From"] = sender
-    msg["To"] = recipient
-    msg["Date"] = format_datetime(submitted_at.astimezone(dt.UTC))
-    msg["Message-ID"] = _message_id(submission.reference, AUTOREPLY_TARGET, mail_from)
-    # RFC 3834: an automatic answer to the customer's message. Their vacation
-    # or out-of-office reply must not answer it back (and Exchange reads
-    # the X- header instead).
-    msg["Auto-Submitted"] = "auto-replied"
-    msg["X-Auto-Response-Suppress"] = "All"
-    msg["X-Intake-Form"] = form.id
-    msg["X-Intake-Reference"] = reference
-
-    heading = words["answers"]
-    lines = [
-        intro,
-        "",
-        f"{words['reference']}: {reference}",
-        footer[0],
-        "",
-        heading,
-    ]
-    msg.set_content(_plain_body("\n".join(lines), rows, footer[1:]), cte="quoted-printable")
-    msg.add_alternative(
-        _customer_html(
-            subject, intro, (words["reference"], reference), heading, rows, footer, locale
-        ),
-        subtype="html",
-        cte="quoted-printable",
+    return mail_confirmation.build_customer_email(
+        form, submission, mail_from=mail_from, from_name=from_name
     )
-    # After the parts: set_content and add_alternative move or drop the
-    # message's own Content-* headers.
-    msg["Content-Language"] = _one_line(locale)
-    _settle(msg, f"{submission.reference}.{AUTOREPLY_TARGET}")
-    return msg
 
 
 def _settle(msg: EmailMessage, seed: str) -> None:

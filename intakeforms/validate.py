@@ -19,7 +19,14 @@ from intakeforms.fields.choice import check_boolean, check_choice, check_consent
 from intakeforms.fields.dates import check_date, check_time
 from intakeforms.fields.files import check_files
 from intakeforms.fields.numbers import check_integer, check_number
-from intakeforms.fields.text import as_string, check_email, check_text, check_url
+from intakeforms.fields.text import (
+    as_string,
+    check_email,
+    check_text,
+    check_url,
+    has_surrogates,
+    is_storable,
+)
 from intakeforms.i18n import N_, format_value, gettext_for
 from intakeforms.language.conditions import evaluate
 from intakeforms.language.models import ANY_LOCALE
@@ -139,6 +146,7 @@ MESSAGES: dict[str, str] = {
     "required": N_("Please answer this question."),
     "not_text": N_("Enter text."),
     "control_characters": N_("Remove line breaks and other control characters."),
+    "invalid_text": N_("The answer contains characters that cannot be stored. Type it again."),
     "too_short": N_("Enter at least {min} characters."),
     "too_long": N_("Enter at most {max} characters."),
     "pattern": N_("The answer is not in the expected format."),
@@ -146,6 +154,7 @@ MESSAGES: dict[str, str] = {
     "not_number": N_("Enter a number."),
     "too_small": N_("Enter {min} or more."),
     "too_large": N_("Enter {max} or less."),
+    "number_too_large": N_("The number is too large: use at most 15 digits."),
     "not_boolean": N_("Answer yes or no."),
     "consent_required": N_("Tick the box to continue."),
     "invalid_choice": N_("Pick one of the listed answers."),
@@ -221,6 +230,14 @@ def message_for(field: Any, problem: FieldProblem, locale: str | None) -> str:
     return template.format(**params)
 
 
+def _shown_name(name: Any) -> str:
+    """An answer's key as text that can always be encoded."""
+    text = str(name)
+    if has_surrogates(text):
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def check_answers(
     form: Form,
     answers: Any,
@@ -243,8 +260,11 @@ def check_answers(
     errors: dict[str, FieldError] = {}
     for name in answers:
         if name not in fields:
-            errors[str(name)] = FieldError(
-                str(name), "unknown_field", gettext_for(MESSAGES["unknown_field"], locale)
+            # The error names the key, and a lone surrogate in it could not
+            # be written into the response.
+            shown = _shown_name(name)
+            errors[shown] = FieldError(
+                shown, "unknown_field", gettext_for(MESSAGES["unknown_field"], locale)
             )
     clean: dict[str, Any] = {}
     day = today or dt.date.today()
@@ -260,7 +280,15 @@ def check_answers(
                 errors[name] = FieldError(name, "required", gettext_for(text, locale))
             continue
         try:
-            clean[name] = CHECKERS[field.type](field, value, analysis, day)
+            # Before the checker, which may pass text on to libraries that
+            # cannot encode it; after it, for what the checker let through
+            # (a NUL in a file's name): nothing a store cannot hold is kept.
+            if has_surrogates(value):
+                raise FieldProblem("invalid_text")
+            checked = CHECKERS[field.type](field, value, analysis, day)
+            if not is_storable(checked):
+                raise FieldProblem("invalid_text")
+            clean[name] = checked
         except FieldProblem as problem:
             errors[name] = FieldError(name, problem.code, message_for(field, problem, locale))
     position = {name: i for i, name in enumerate(fields)}

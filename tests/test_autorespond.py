@@ -40,6 +40,12 @@ fields:
     region: FI
     label: {fi: Rekisterinumero, sv: Registreringsnummer, en: Registration plate}
     required: true
+  - name: service
+    type: choice
+    label: {fi: Palvelu, sv: Tjänst, en: Service}
+    choices:
+      annual: {fi: Määräaikaishuolto, sv: Årlig service, en: Annual service}
+      repair: {fi: Korjaus, sv: Reparation, en: Repair}
   - name: symptoms
     type: textarea
     label: {fi: Kuvaile vika, sv: Beskriv felet, en: Describe the problem}
@@ -68,6 +74,7 @@ FORM = load_form_text(FORM_TEXT, "car-service.yaml")
 HETU = "131052-308T"
 ANSWERS: dict[str, Any] = {
     "plate": "abc123",
+    "service": "repair",
     "symptoms": '<script>alert("x")</script>\nKolisee & tärisee.',
     "hetu": HETU,
     "name": "Maja Öberg",
@@ -160,8 +167,8 @@ async def test_the_customer_gets_a_confirmation_in_their_language(
     await delivering.transport.close()
 
     by_to = {str(m["To"]): m for m in smtp.recorder.messages}
-    assert set(by_to) == {"service@example.com", "Maja Öberg <maja@example.com>"}
-    agent, mine = by_to["service@example.com"], by_to["Maja Öberg <maja@example.com>"]
+    assert set(by_to) == {"service@example.com", "maja@example.com"}
+    agent, mine = by_to["service@example.com"], by_to["maja@example.com"]
     # The agents still get theirs, in their language, with every answer.
     assert agent["Subject"].startswith(f"[{reference}]")
     assert HETU in parts(agent)["text/plain"]
@@ -181,13 +188,13 @@ async def test_the_customer_gets_a_confirmation_in_their_language(
     for body in (text, page):
         assert reference in body
         assert "Tack! Vi har fått din servicebokning." in body
-        assert "Personnummer" in body and HETU not in body and MASK in body
+        # Only the choice, in the form's words; nothing the customer typed.
+        assert "Tjänst" in body and "Reparation" in body
+        assert "Det du skrev upprepas inte i det här e-postmeddelandet." in body
+        for typed in (HETU, "ABC-123", "Kolisee", "script", "Maja", "Öberg", "Personnummer"):
+            assert typed not in body
     assert f"Ditt referensnummer: {reference}" in text
-    assert "Registreringsnummer: ABC-123" in text
-    assert "upprepas inte i e-post" in text
-    assert "<script>" not in page
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
-    assert "Kolisee &amp; tärisee." in page
+    assert "Tjänst: Reparation\r\n" in text
     assert HETU not in bytes(mine).decode("ascii", "replace")
 
     jobs = {job.target: job for job in await store.outbox(reference)}
@@ -343,7 +350,7 @@ def test_customer_text_cannot_add_a_header() -> None:
     hostile = stored_submission(name="Maja\r\nBcc: evil@example.com\u202e", symptoms="a\rb")
     message = build_customer_email(FORM, hostile, mail_from="intake@example.com")
     assert message["Bcc"] is None
-    assert str(message["To"]) == '"Maja Bcc: evil@example.com" <maja@example.com>'
+    assert str(message["To"]) == "maja@example.com"  # the address alone: no name
     assert [key for key in message if key.lower() == "to"] == ["To"]
     assert message["Subject"] == "Vastaanotettu: CAR-4F7K2Q – Huoltovaraus"
     assert message["From"] == "Autohuolto Oy <intake@example.com>"
@@ -362,7 +369,9 @@ def test_defaults_and_from_name() -> None:
     text = parts(message)["text/plain"]
     assert text.startswith("Olemme vastaanottaneet viestisi. Vastaamme sinulle sähköpostitse.")
     assert "Viitetunnuksesi: CAR-4F7K2Q" in text and "Vastauksesi" in text
-    assert "Henkilötunnus: ***" in text
+    assert "Palvelu: Korjaus" in text
+    assert "Henkilötunnus" not in text and MASK not in text
+    assert "Kirjoittamiasi tietoja ei toisteta tässä viestissä." in text
     english = build_customer_email(
         plain, dataclasses.replace(stored_submission(), locale="en"), mail_from="i@example.com"
     )
@@ -370,24 +379,99 @@ def test_defaults_and_from_name() -> None:
     assert english["From"] == "Car service booking <i@example.com>"
 
 
-def test_sensitive_answers_are_masked_only_when_given() -> None:
-    unanswered = stored_submission(hetu=None)
-    text = parts(build_customer_email(FORM, unanswered, mail_from="i@example.com"))["text/plain"]
-    assert "Henkilötunnus" not in text and MASK not in text  # nor the line about ***
-    # A sensitive file question (a medical certificate): its name is not repeated.
+def test_sensitive_choices_are_masked_only_when_given() -> None:
+    sensitive = load_form_text(
+        FORM_TEXT.replace(
+            "    label: {fi: Palvelu,", "    sensitive: true\n    label: {fi: Palvelu,"
+        ),
+        "car-service.yaml",
+    )
+    text = parts(build_customer_email(sensitive, stored_submission(), mail_from="i@example.com"))[
+        "text/plain"
+    ]
+    assert "Palvelu: ***" in text and "Korjaus" not in text
+    assert "Merkinnällä *** näytettyjä vastauksia" in text  # the line saying why
+    unanswered = stored_submission(service=None)
+    text = parts(build_customer_email(sensitive, unanswered, mail_from="i@example.com"))[
+        "text/plain"
+    ]
+    assert "Palvelu" not in text and MASK not in text  # nor the line about ***
+
+
+def test_files_are_not_listed_not_even_by_name() -> None:
+    # A sensitive file question (a medical certificate), or any other: the
+    # customer named the file, so the name is their text.
     medical = FORM_TEXT.replace(
         "deliver:",
         "  - name: certificate\n"
         "    type: file\n"
-        "    sensitive: true\n"
         "    label: {fi: Todistus, sv: Intyg, en: Certificate}\n"
         "deliver:",
     )
     form = load_form_text(medical, "car-service.yaml")
     certificate = StoredFile("certificate", "diagnosis-hiv.pdf", "application/pdf", 1200, "a/b")
     with_file = dataclasses.replace(stored_submission(), files=(certificate,))
-    text = parts(build_customer_email(form, with_file, mail_from="i@example.com"))["text/plain"]
-    assert "Todistus: ***" in text and "diagnosis" not in text
+    message = build_customer_email(form, with_file, mail_from="i@example.com")
+    for body in parts(message).values():
+        assert "Todistus" not in body and "diagnosis" not in body
+    assert list(message.iter_attachments()) == []
+
+
+SPAM = (
+    "CHEAP MEDS at https://spam.example/buy?id=1 <a href='https://spam.example'>click</a>\n"
+    "Call +1 555 0100 now!"
+)
+
+
+def test_a_spam_message_is_not_relayed_to_the_address_typed_in() -> None:
+    # Before: the confirmation repeated every answer, so a spammer could type
+    # a stranger's address and an advertisement and the service mailed it.
+    victim = stored_submission(
+        email="victim@example.com",
+        symptoms=SPAM,
+        name="Visit spam.example today",
+        plate="SPA-123",
+    )
+    message = build_customer_email(FORM, victim, mail_from="intake@example.com")
+    assert message["To"] == "victim@example.com"
+    raw = bytes(message).decode("utf-8", "replace")
+    bodies = parts(message)
+    assert set(bodies) == {"text/plain", "text/html"}
+    for body in [*bodies.values(), raw, str(message["Subject"])]:
+        for piece in ("spam.example", "CHEAP MEDS", "555 0100", "click", "SPA-123"):
+            assert piece not in body
+    assert "<a " not in bodies["text/html"]
+
+
+@pytest.mark.anyio
+async def test_spelling_a_gmail_address_another_way_does_not_pass_the_cap(
+    store: SqliteStore, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    # Before: every spelling was counted as a new address, so one inbox got
+    # one confirmation per variant.
+    variants = [
+        "matti.virtanen@gmail.com",
+        "m.a.t.t.i.v.i.r.t.a.n.e.n@gmail.com",
+        "MattiVirtanen+car@gmail.com",
+        "matti.virtanen@googlemail.com",
+        "M.attivirtanen+x@GoogleMail.com",
+    ]
+    for address in variants:
+        await submit(store, email=address)
+    delivering = worker(store, settings_for(tmp_path, smtp_url=smtp.url), Clock())
+    assert await delivering.run_once() == 10
+    await delivering.transport.close()
+    confirmations = [m for m in smtp.recorder.messages if m["Auto-Submitted"] == "auto-replied"]
+    assert len(confirmations) == 3  # max_per_day of the form's default
+    receipts = [j.receipt for j in await store.jobs() if j.target == "autoreply"]
+    assert receipts.count(SKIPPED_CAP) == 2
+    # Other addresses are still their own: a dot elsewhere is another mailbox.
+    await submit(store, email="matti.virtanen@example.com")
+    await submit(store, email="mattivirtanen@example.com")
+    assert await delivering.run_once() == 4
+    await delivering.transport.close()
+    confirmations = [m for m in smtp.recorder.messages if m["Auto-Submitted"] == "auto-replied"]
+    assert len(confirmations) == 5
 
 
 def test_answers_to_removed_questions_stay_out_of_the_copy() -> None:

@@ -3,6 +3,7 @@ against customer text; the ``preview`` command that prints it."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
@@ -14,9 +15,13 @@ from typing import Any
 
 import pytest
 from conftest import EXAMPLES, make_form
+from smtp_server import SmtpServer
+from starlette.testclient import TestClient
+from web_helpers import settings_for, token_from
 
 from intakeforms import Form, load_form
 from intakeforms.cli import main
+from intakeforms.delivery import Worker, mail_transport
 from intakeforms.language.models import EmailTarget
 from intakeforms.mail import (
     SUBJECT_MAX_LENGTH,
@@ -26,7 +31,10 @@ from intakeforms.mail import (
     check_extra_headers,
     message_id,
 )
+from intakeforms.mail_attachments import attachment_name
+from intakeforms.store import SqliteStore
 from intakeforms.store.base import StoredFile, StoredSubmission
+from intakeforms.web import create_app
 
 CAR = EXAMPLES / "car-service" / "car-service.yaml"
 RETURN = EXAMPLES / "product-return" / "product-return.yaml"
@@ -370,7 +378,11 @@ def test_odd_stored_values_never_fail() -> None:
         ("Flag", '{"x": 1}'),
         ("Size", "true"),
         ("Words", "a,"),
-        ("Upload", "odd.pdf\nb.pdf – file missing, not attached"),
+        (
+            "Upload",
+            "named by the customer “odd.pdf” – file missing, not attached\n"
+            "named by the customer “b.pdf” – file missing, not attached",
+        ),
     ]
     assert agent_subject(form, sub, "en") == "[CAR-4F7K2Q] true"
 
@@ -492,15 +504,22 @@ def test_uploaded_files_are_attached(tmp_path: Path) -> None:
     )
     msg = build(form, submission(form, sub.data, files=files), upload_dir=tmp_path)
     found = attachments(msg)
-    assert sorted(found) == ["CAR-4F7K2Q.json", "se_koitin.jpg"]
-    assert found["se_koitin.jpg"].get_content_type() == "image/jpeg"
-    assert found["se_koitin.jpg"].get_payload(decode=True) == photo
+    assert sorted(found) == ["CAR-4F7K2Q-photos-1.jpg", "CAR-4F7K2Q.json"]
+    assert found["CAR-4F7K2Q-photos-1.jpg"].get_content_type() == "image/jpeg"
+    assert found["CAR-4F7K2Q-photos-1.jpg"].get_payload(decode=True) == photo
     text = plain(msg)
-    assert "Valokuvat: ../../etc/se koitin.jpg (2,5 Mt)\n" in text
-    assert "    pakkaus.png (918 kt) – tiedosto puuttuu, ei liitteenä\n" in text
-    assert "    escape.png (10 t) – tiedosto puuttuu, ei liitteenä\n" in text
-    assert "    root.png (10 t) – tiedosto puuttuu, ei liitteenä\n" in text
-    assert "Liitteet: CAR-4F7K2Q.json (kaikki vastaukset JSON-muodossa), se_koitin.jpg" in text
+    assert (
+        "Valokuvat: CAR-4F7K2Q-photos-1.jpg (2,5 Mt), "
+        "asiakkaan antama nimi ”../../etc/se koitin.jpg”\n"
+    ) in text
+    for index, name, size in ((2, "pakkaus", "918 kt"), (3, "escape", "10 t"), (4, "root", "10 t")):
+        assert (
+            f"    CAR-4F7K2Q-photos-{index}.png ({size}), asiakkaan antama nimi ”{name}.png” "
+            "– tiedosto puuttuu, ei liitteenä\n"
+        ) in text
+    assert (
+        "Liitteet: CAR-4F7K2Q.json (kaikki vastaukset JSON-muodossa), CAR-4F7K2Q-photos-1.jpg"
+    ) in text
 
 
 def test_files_without_an_upload_folder_are_listed_as_missing() -> None:
@@ -508,8 +527,8 @@ def test_files_without_an_upload_folder_are_listed_as_missing() -> None:
     msg = build(form, sub, locale="en")
     assert list(attachments(msg)) == ["RET-4F7K2Q.json"]
     assert (
-        "Photos: sekoitin.jpg (2.5 MB) – file missing, not attached\n"
-        "    pakkaus.png (918 kB) – file missing, not attached\n"
+        "Photos: named by the customer “sekoitin.jpg” (2.5 MB) – file missing, not attached\n"
+        "    named by the customer “pakkaus.png” (918 kB) – file missing, not attached\n"
     ) in plain(msg)
 
 
@@ -521,8 +540,93 @@ def test_odd_media_types_are_sent_as_octet_stream(tmp_path: Path) -> None:
         StoredFile("photos", "b", "not a type", 1, "f"),
     )
     found = attachments(build(form, submission(form, sub.data, files=files), upload_dir=tmp_path))
-    assert found["a.eml"].get_content_type() == "application/octet-stream"
-    assert found["b"].get_content_type() == "application/octet-stream"
+    assert found["CAR-4F7K2Q-photos-1.bin"].get_content_type() == "application/octet-stream"
+    assert found["CAR-4F7K2Q-photos-2.bin"].get_content_type() == "application/octet-stream"
+
+
+#: The first bytes of a real PDF: the web layer detects its type from them.
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def test_an_uploaded_pdf_named_exe_reaches_agents_as_a_pdf(
+    tmp_path: Path, smtp: SmtpServer
+) -> None:
+    # Before: the attachment was called invoice.pdf.exe, as the customer named it.
+    form = make_form(
+        """
+        - {name: receipt, type: file, accept: [application/pdf], label: Receipt, max_files: 2}
+        - {name: email, type: email, role: reply_to, label: Email}
+        """,
+        reference_prefix="CAR",
+        deliver="[{email: {to: [service@example.com]}}]",
+    )
+    settings = settings_for(tmp_path, smtp_url=smtp.url)
+    with TestClient(create_app([form], settings)) as client:
+        token = token_from(client.get("/forms/test").text)
+        answer = client.post(
+            "/forms/test/submissions",
+            data={"email": "anna@example.com", "_token": token},
+            files=[
+                ("receipt", ("invoice.pdf.exe", PDF, "application/x-msdownload")),
+                ("receipt", ("kuitti.pdf", PDF, "application/pdf")),
+            ],
+            headers={"accept": "application/json"},
+        )
+    assert answer.status_code == 201, answer.text
+    reference = answer.json()["reference"]
+
+    async def deliver() -> None:
+        async with SqliteStore(tmp_path / "intake.db") as store:
+            worker = Worker(
+                store=store,
+                forms={form.id: form},
+                settings=settings,
+                transport=mail_transport(settings),
+            )
+            assert await worker.run_once() == 1
+            await worker.transport.close()
+
+    asyncio.run(deliver())
+    [mail] = smtp.recorder.messages
+    found = attachments(mail)
+    first, second = f"{reference}-receipt-1.pdf", f"{reference}-receipt-2.pdf"
+    assert sorted(found) == sorted([f"{reference}.json", first, second])
+    assert found[first].get_content_type() == "application/pdf"
+    assert found[first].get_payload(decode=True) == PDF
+    headers = [str(value) for part in mail.walk() for value in part.values()]
+    assert not [value for value in headers if ".exe" in value]
+    # The customer's name for it: labelled as theirs in the text, and in the JSON.
+    text = plain(mail)
+    assert f"Receipt: {first} ({len(PDF)} byte), named by the customer “invoice.pdf.exe”\n" in text
+    record = json.loads(found[f"{reference}.json"].get_payload(decode=True))
+    assert record["data"]["receipt"][0] == {
+        "name": "invoice.pdf.exe",
+        "type": "application/pdf",
+        "size": len(PDF),
+    }
+    page = html_part(mail)
+    assert "named by the customer “invoice.pdf.exe”" in page
+
+
+@pytest.mark.parametrize(
+    ("content_type", "name"),
+    [
+        ("application/pdf", "CAR-4F7K2Q-receipt-1.pdf"),
+        ("image/jpeg", "CAR-4F7K2Q-receipt-1.jpg"),
+        ("image/png", "CAR-4F7K2Q-receipt-1.png"),
+        ("image/heic", "CAR-4F7K2Q-receipt-1.heic"),
+        ("text/plain", "CAR-4F7K2Q-receipt-1.txt"),
+        ("application/octet-stream", "CAR-4F7K2Q-receipt-1.bin"),
+        ("application/x-unknown-thing", "CAR-4F7K2Q-receipt-1.bin"),
+        ("message/rfc822", "CAR-4F7K2Q-receipt-1.bin"),
+        ("not a type", "CAR-4F7K2Q-receipt-1.bin"),
+        (" Application/PDF ", "CAR-4F7K2Q-receipt-1.pdf"),
+    ],
+)
+def test_attachment_names_come_from_the_detected_type(content_type: str, name: str) -> None:
+    assert attachment_name("CAR-4F7K2Q", "receipt", 1, content_type) == name
+    # Nothing odd in a reference or a name can make a path or a second extension.
+    assert attachment_name("../X.exe", "a/b", 2, "application/pdf") == "X_exe-a_b-2.pdf"
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*/*.yaml")), ids=lambda p: p.parent.name)

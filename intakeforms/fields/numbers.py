@@ -1,4 +1,12 @@
-"""Whole and decimal numbers."""
+"""Whole and decimal numbers.
+
+Every answer is less than :data:`MAX_MAGNITUDE` in size (``number_too_large``
+otherwise): such numbers are exact as doubles, so JSON readers in every
+language, PostgreSQL, SQLite and the widgets read the same value, and babel
+can write them in the agent email. Infinities (``1e400`` reads as one) and
+numbers typed with thousands of digits are refused by the same rule, without
+ever converting the digits to a number.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +16,22 @@ from typing import Any
 
 from intakeforms.fields import FieldProblem
 
-__all__ = ["check_integer", "check_number"]
+__all__ = ["MAX_DIGITS", "MAX_MAGNITUDE", "check_integer", "check_number"]
+
+#: Digits an answer may have before the decimal point.
+MAX_DIGITS = 15
+#: Every answer's absolute value is below this: at most 999 999 999 999 999.
+MAX_MAGNITUDE = 10**MAX_DIGITS
 
 # HTML forms post text, and people write 120 000 or 12,5 in Finnish and
 # Swedish: spaces (also no-break and thin spaces) group digits, and a comma
 # may be the decimal sign.
 _GROUPING = str.maketrans("", "", " \u00a0\u202f\u2009_")
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
+_INTEGER = re.compile(r"([+-]?)([0-9]+)")
+_DECIMAL = re.compile(r"([+-]?)([0-9]*)(?:[.,][0-9]*)?")
+#: Digits after the decimal point beyond what a double holds are noise; a
+#: limit keeps float() from reading megabytes of them.
+_MAX_TEXT = 60
 
 
 def _bounds(number: float, minimum: float | None, maximum: float | None) -> None:
@@ -23,28 +39,42 @@ def _bounds(number: float, minimum: float | None, maximum: float | None) -> None
         raise FieldProblem("too_small", min=minimum)
     if maximum is not None and number > maximum:
         raise FieldProblem("too_large", max=maximum)
+    # After the form's own bounds, whose message says more ("Enter 100 or
+    # less"); comparing an int or an infinity with them is exact.
+    if not abs(number) < MAX_MAGNITUDE:
+        raise FieldProblem("number_too_large")
+
+
+def _too_many_digits(sign: str, digits: str) -> float | None:
+    """An infinity of the answer's sign when ``digits`` (before any decimal
+    point) are too many; int() of thousands of digits would raise."""
+    if len(digits.lstrip("0")) > MAX_DIGITS:
+        return -math.inf if sign == "-" else math.inf
+    return None
 
 
 def check_integer(value: Any, *, minimum: int | None, maximum: int | None) -> int:
     """A whole number within its bounds; ``5.0`` counts as 5 as in JSON Schema."""
-    number: int
+    number: int | float
     if isinstance(value, bool):
         raise FieldProblem("not_integer")
     if isinstance(value, float):
-        if not value.is_integer():
+        if math.isnan(value) or (math.isfinite(value) and not value.is_integer()):
             raise FieldProblem("not_integer")
-        number = int(value)
+        number = value
     elif isinstance(value, str):
         text = value.strip().translate(_GROUPING)
-        if not _INTEGER.fullmatch(text) or len(text) > 30:
+        found = _INTEGER.fullmatch(text)
+        if not found:
             raise FieldProblem("not_integer")
-        number = int(text)
+        huge = _too_many_digits(*found.groups())
+        number = int(text) if huge is None else huge
     elif isinstance(value, int):
         number = value
     else:
         raise FieldProblem("not_integer")
     _bounds(number, minimum, maximum)
-    return number
+    return int(number)
 
 
 def check_number(value: Any, *, minimum: float | None, maximum: float | None) -> int | float:
@@ -54,17 +84,23 @@ def check_number(value: Any, *, minimum: float | None, maximum: float | None) ->
         raise FieldProblem("not_number")
     if isinstance(value, str):
         text = value.strip().translate(_GROUPING)
-        if not _DECIMAL.fullmatch(text) or len(text) > 40:
+        found = _DECIMAL.fullmatch(text)
+        if not found or not any(c.isdigit() for c in text):
             raise FieldProblem("not_number")
-        number = float(text.replace(",", "."))
+        huge = _too_many_digits(*found.groups())
+        if huge is not None:
+            number = huge
+        elif len(text) > _MAX_TEXT:
+            raise FieldProblem("not_number")
+        else:
+            number = float(text.replace(",", "."))
     elif isinstance(value, int | float):
         number = value
     else:
         raise FieldProblem("not_number")
-    if isinstance(number, float):
-        if not math.isfinite(number):
-            raise FieldProblem("not_number")
-        if number.is_integer() and abs(number) < 2**53:
-            number = int(number)
+    if isinstance(number, float) and math.isnan(number):
+        raise FieldProblem("not_number")
     _bounds(number, minimum, maximum)
+    if isinstance(number, float) and number.is_integer():
+        number = int(number)
     return number

@@ -16,11 +16,15 @@ __all__ = [
     "EMAIL_PATTERN",
     "FORBIDDEN_IN_LINE",
     "FORBIDDEN_IN_TEXT",
+    "PRIVATE_MAIL_DOMAINS",
     "URL_PATTERN",
+    "check_configured_email",
     "check_email",
     "check_text",
     "check_url",
     "compile_pattern",
+    "has_surrogates",
+    "is_storable",
 ]
 
 # Bidi overrides and isolates can make text read differently from what it is
@@ -42,6 +46,11 @@ _LINE = re.compile(FORBIDDEN_IN_LINE)
 _TEXT = re.compile(FORBIDDEN_IN_TEXT)
 _EMAIL = re.compile(EMAIL_PATTERN)  # linear: the only repeats are split by "@"
 _URL = re2.compile(URL_PATTERN)
+# Lone UTF-16 surrogates are not Unicode scalar values: no UTF-8 encoder, so
+# no store, mail or JSON response, can write them. PostgreSQL text cannot
+# hold NUL either.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _options() -> Any:
@@ -120,3 +129,87 @@ def check_url(value: Any, *, max_length: int) -> str:
     if parts.scheme.lower() not in ("http", "https") or not host:
         raise FieldProblem("invalid_url")
     return parts._replace(scheme=parts.scheme.lower()).geturl()
+
+
+def _finds(pattern: re.Pattern[str], value: Any) -> bool:
+    """Whether any string in ``value`` (nested lists and objects, their keys
+    too) holds a match; iterative, so no nesting depth can overflow."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if pattern.search(item):
+                return True
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+    return False
+
+
+def has_surrogates(value: Any) -> bool:
+    """Whether a string anywhere in ``value`` holds a lone surrogate (like
+    ``"\\ud800"``, which JSON can write), so is not valid Unicode text."""
+    return _finds(_SURROGATES, value)
+
+
+def is_storable(value: Any) -> bool:
+    """Whether every string in ``value`` is valid Unicode text without NUL,
+    which PostgreSQL cannot store."""
+    return not _finds(_UNSTORABLE, value)
+
+
+# -- addresses in configuration ----------------------------------------------------
+
+#: Domains of private networks that a company's own mail server may deliver
+#: to and that email-validator refuses whatever the options, as special-use
+#: names (RFC 6761, 6762, 8375). Configured recipients may use them (and
+#: ``.test``, ``.internal``, ``.lan`` or a one-label host, which the options
+#: allow); a customer's address never may.
+PRIVATE_MAIL_DOMAINS = ("local", "localhost", "home.arpa")
+# A stand-in of the same syntax that email-validator accepts with
+# test_environment, so the labels before the suffix are still checked.
+_STAND_IN = "test"
+
+
+def _private_suffix(domain: str) -> str | None:
+    lowered = domain.lower().rstrip(".")
+    for suffix in PRIVATE_MAIL_DOMAINS:
+        if lowered == suffix or lowered.endswith("." + suffix):
+            return suffix
+    return None
+
+
+def check_configured_email(value: Any) -> str:
+    """An address from a form file or a setting (an agent's, a sender's),
+    normalised as :func:`check_email` does; ``invalid_email`` otherwise.
+
+    Unlike a customer's address it may be on an internal domain that mail
+    servers inside a company deliver to: ``service@garage.local``,
+    ``.internal``, ``.lan``, ``.home.arpa``, ``.localhost``, ``.test`` or a
+    one-label host like ``root@mailhost``. The global list of special-use
+    names in email-validator is left alone: the customers' check stays strict.
+    """
+    text = as_string(value)
+    if len(text) > EMAIL_MAX_LENGTH or not _EMAIL.fullmatch(text) or _LINE.search(text):
+        raise FieldProblem("invalid_email")
+    local, _, domain = text.rpartition("@")
+    suffix = _private_suffix(domain)
+    checked_text = text
+    if suffix is not None:
+        kept = domain.rstrip(".")[: -len(suffix)]
+        checked_text = f"{local}@{kept}{_STAND_IN}"
+    try:
+        checked = validate_email(
+            checked_text,
+            check_deliverability=False,
+            globally_deliverable=False,
+            test_environment=True,
+        )
+    except EmailNotValidError:
+        raise FieldProblem("invalid_email") from None
+    normalized = str(checked.normalized)
+    if suffix is None:
+        return normalized
+    return normalized[: -len(_STAND_IN)] + suffix

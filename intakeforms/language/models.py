@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
+from intakeforms.fields.numbers import MAX_MAGNITUDE
+
 __all__ = [
     "AUTOREPLY_TARGET",
     "FIELD_MODELS",
@@ -145,12 +147,17 @@ class UrlField(_Field):
     max_length: int = Field(default=2000, ge=1, le=8000)
 
 
+#: The largest bound a number question may have: every answer is below
+#: ``MAX_MAGNITUDE`` in size (see intakeforms.fields.numbers).
+_NUMBER_BOUND = MAX_MAGNITUDE - 1
+
+
 class IntegerField(_Field):
     """A whole number."""
 
     type: Literal["integer"]
-    min: int | None = None
-    max: int | None = None
+    min: int | None = Field(default=None, ge=-_NUMBER_BOUND, le=_NUMBER_BOUND)
+    max: int | None = Field(default=None, ge=-_NUMBER_BOUND, le=_NUMBER_BOUND)
     unit: Text | None = Field(default=None, description="Shown after the number, like km.")
 
 
@@ -158,8 +165,8 @@ class NumberField(_Field):
     """A decimal number."""
 
     type: Literal["number"]
-    min: float | None = None
-    max: float | None = None
+    min: float | None = Field(default=None, ge=-_NUMBER_BOUND, le=_NUMBER_BOUND)
+    max: float | None = Field(default=None, ge=-_NUMBER_BOUND, le=_NUMBER_BOUND)
     unit: Text | None = None
 
 

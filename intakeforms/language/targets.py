@@ -157,16 +157,21 @@ def check_autorespond(doc: Document, form: FormDefinition, problems: list[Proble
 def _check_email_target(
     doc: Document, form: FormDefinition, target: EmailTarget, at: Path, problems: list[Problem]
 ) -> None:
-    from intakeforms.fields.text import check_email
+    from intakeforms.fields.text import check_configured_email
 
+    # Agents' addresses may be on an internal domain (service@garage.local)
+    # that no customer's address may use.
     for key in ("to", "cc"):
         for j, address in enumerate(getattr(target, key)):
             try:
-                check_email(address)
+                check_configured_email(address)
             except FieldProblem:
                 problems.append(
                     doc.problem(
-                        (*at, key, j), "invalid_value", f"{address!r} is not an email address"
+                        (*at, key, j),
+                        "invalid_value",
+                        f"{address!r} is not an email address; write it like "
+                        "service@example.com (internal domains like .local are fine)",
                     )
                 )
     _check_target_locale(doc, form, target.locale, at, problems)
@@ -297,10 +302,10 @@ def _check_helpdesk(
     else:
         _check_account(doc, kind, target, at, problems)
     if isinstance(target, ZendeskTarget):
-        from intakeforms.fields.text import check_email
+        from intakeforms.fields.text import check_configured_email
 
         try:
-            check_email(target.email)
+            check_configured_email(target.email)
         except FieldProblem:
             problems.append(
                 doc.problem(

@@ -436,18 +436,25 @@ def clean_note(text: str) -> str:
 
 def recipient_hash(address: str) -> str:
     """The key under which a confirmation's recipient is counted: SHA-256 hex
-    of the address lower-cased, without a ``+tag`` after the local part.
+    of the address in a canonical form, one per mailbox.
 
     A hash, so the outbox does not hold a second copy of every customer's
-    address (the submission has it). Case and ``+tag`` are dropped because
-    mail servers deliver ``Matti+1@Example.com`` to ``matti@example.com``'s
-    mailbox: someone flooding one person's inbox through a form must not get
-    past the daily cap by varying them.
+    address (the submission has it). Someone flooding one person's inbox
+    through a form must not get past the daily cap by spelling the address
+    another way that still reaches that inbox, so the canonical form is:
+    lower case; no ``+tag`` after the local part, for every domain (mail
+    servers deliver ``Matti+1@Example.com`` to ``matti@example.com``); and at
+    Gmail, which ignores dots in the local part and also answers to
+    ``googlemail.com``, no dots and the domain ``gmail.com``
+    (``M.a.t.t.i+x@googlemail.com`` is ``matti@gmail.com``).
     """
     local, at, domain = address.strip().lower().rpartition("@")
     if not at:  # not an address at all; it still gets a key of its own
         local, domain = domain, ""
     local = local.split("+", 1)[0] or local
+    if domain in ("gmail.com", "googlemail.com"):  # one mailbox, whatever the dots
+        domain = "gmail.com"
+        local = local.replace(".", "") or local
     return hashlib.sha256(f"{local}@{domain}".encode()).hexdigest()
 
 
