@@ -254,8 +254,16 @@ def _export(found: StoredSubmission, jobs: list[dict[str, Any]]) -> dict[str, An
         "erased_at": found.erased_at.isoformat() if found.erased_at else None,
         "client": found.client,
         "data": found.data,
+        # Where each file's bytes are, under INTAKE_UPLOAD_DIR: the bytes
+        # themselves stay out of the JSON; a copy is taken from there.
         "files": [
-            {"field": f.field, "name": f.name, "content_type": f.content_type, "size": f.size}
+            {
+                "field": f.field,
+                "name": f.name,
+                "content_type": f.content_type,
+                "size": f.size,
+                "stored_as": f.path,
+            }
             for f in found.files
         ],
         "deliveries": jobs,
