@@ -18,7 +18,11 @@ Every error the library raises on purpose is an ``IntakeError``::
         ├── TransientDeliveryError   worth retrying (SMTP 4xx, connection lost,
         │                            HTTP 5xx or 429); also a ConnectionError
         └── PermanentDeliveryError   retrying cannot help (SMTP 5xx, HTTP 4xx,
-                                     a target the form no longer has)
+            │                        a target the form no longer has)
+            └── BuildError           the submission cannot be made into the
+                                     mail, ticket or payload of its target (an
+                                     answer no builder can format); ``.field``
+                                     names the answer when it is known
 
 Author mistakes and bad data are kept apart (as pydantic does): a ``FormError``
 is for the person editing YAML and carries locations, an ``InvalidAnswers`` is
@@ -31,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "BuildError",
     "DeliveryError",
     "FieldError",
     "FormError",
@@ -150,3 +155,24 @@ class TransientDeliveryError(DeliveryError, ConnectionError):
 
 class PermanentDeliveryError(DeliveryError):
     """Retrying cannot help; the job goes to the dead-letter state at once."""
+
+
+class BuildError(PermanentDeliveryError):
+    """The submission cannot be built into what its target takes.
+
+    A build is pure computation on stored data, so what failed once fails
+    every time: the job goes to the dead-letter state at once instead of
+    using up its attempts. ``field`` is the answer that cannot be built
+    when it could be told (None otherwise); ``cause`` is the type of the
+    original exception, like ``InvalidOperation``. The message holds these
+    and never the answer itself.
+    """
+
+    def __init__(self, message: str, field: str | None = None, cause: str = "") -> None:
+        self.field = field
+        self.cause = cause
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[type[BuildError], tuple[str, str | None, str]]:
+        # Built in another process and raised in the worker: keep every part.
+        return (type(self), (str(self), self.field, self.cause))

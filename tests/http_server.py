@@ -6,7 +6,9 @@ the wrong shape: Zendesk, Freshdesk and Zammad each check their own
 authentication header and JSON body as their API documentation describes,
 and answer 401, 400 or 422 with the products' kind of error body when
 something is off. It can also be told to answer the next requests with a
-given status, or to answer slowly.
+given status, or to answer slowly, or with a body made piece by piece as
+it is sent (a huge answer, a gzip bomb, one that drips): sending stops when
+the client hangs up, and ``sent`` counts the bytes the server wrote.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ import base64
 import itertools
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-Reply = tuple[int, dict[str, str], bytes]
+#: A body: bytes, or a function giving the pieces to write one after another
+#: (sent without a length, the connection closed at its end, unless the
+#: headers give a content-length).
+Body = bytes | Callable[[], Iterable[bytes]]
+Reply = tuple[int, dict[str, str], Body]
 
 ZENDESK_EMAIL = "agent@acme.example"
 ZENDESK_TOKEN = "zd-token-6wiIBWbGkBMo1mRDMuVwkw1EPsNkeUj95PIz2akv"
@@ -230,6 +236,8 @@ class HttpServer:
         self.replies: list[Reply] = []
         #: Seconds to wait before answering each request.
         self.delay = 0.0
+        #: Bytes of streamed bodies written so far (as far as the socket took them).
+        self.sent = 0
         self.helpdesk = FakeHelpdesk()
         self.routes: dict[str, Callable[[Recorded], Reply]] = {
             "/hook": lambda request: (200, {}, b""),
@@ -305,15 +313,27 @@ class _Handler(BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
             body=self.rfile.read(length),
         )
-        status, headers, content = self.server.owner.answer(request)
+        owner = self.server.owner
+        status, headers, content = owner.answer(request)
         try:
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("content-length", str(len(content)))
+            if isinstance(content, bytes):
+                self.send_header("content-length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+                return
+            if "content-length" not in headers:
+                self.send_header("connection", "close")
+            self.close_connection = True
             self.end_headers()
-            self.wfile.write(content)
-        except OSError:  # the client gave up waiting (the timeout tests)
+            for piece in content():
+                if owner._stopping.is_set():
+                    break
+                self.wfile.write(piece)
+                owner.sent += len(piece)
+        except OSError:  # the client gave up (the timeout and size tests)
             self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -1,7 +1,10 @@
 """A real SMTP server on loopback (aiosmtpd) that records what it gets.
 
-It can be told to answer the next messages with an error code, or to drop
-the connection after DATA without answering, to prove the worker's retries.
+It can be told to answer the next messages with an error code, to refuse
+recipients with an answer that repeats the address (as real servers do), or
+to drop the connection after DATA without answering, to prove the worker's
+retries. It records every command it receives, by name, so a test can tell
+that a command (``AUTH``) never reached it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 
 def free_port() -> int:
@@ -43,6 +46,25 @@ class Recorder:
     drops: int = 0
     #: Seconds to wait before answering each message (a slow server).
     delay: float = 0.0
+    #: Answer every RCPT TO with this, ``{address}`` replaced by the address,
+    #: like "550 5.1.1 <{address}>: Recipient address rejected: User unknown".
+    refuse_rcpt: str | None = None
+    #: Every command received, by name, in order ("EHLO", "MAIL", ...).
+    commands: list[str] = field(default_factory=list)
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if self.refuse_rcpt is not None:
+            return self.refuse_rcpt.format(address=address)
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_EHLO(
         self,
@@ -81,12 +103,52 @@ class Recorder:
         return [str(m["Message-ID"]) for m in self.messages]
 
 
-class SmtpServer:
-    """Start and stop the recording server; ``url`` is for INTAKE_SMTP_URL."""
+def accept_login(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+) -> AuthResult:
+    """An authenticator that takes the user ``intake`` with ``s3cret``."""
+    if isinstance(data, LoginPassword) and (data.login, data.password) == (b"intake", b"s3cret"):
+        return AuthResult(success=True)
+    return AuthResult(success=False, handled=False)
 
-    def __init__(self, port: int | None = None) -> None:
+
+class RecordingSMTP(SMTP):
+    """aiosmtpd's server, noting each command's name before handling it."""
+
+    def __init__(self, handler: Recorder, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        for name, method in list(self._smtp_methods.items()):
+            self._smtp_methods[name] = self._noting(name, method, handler.commands)
+
+    @staticmethod
+    def _noting(name: str, method: Any, commands: list[str]) -> Any:
+        async def noted(arg: str | None) -> Any:
+            commands.append(name)
+            return await method(arg)
+
+        # HELP lists the commands that carry aiosmtpd's syntax marks.
+        noted.__dict__.update(method.__dict__)
+        return noted
+
+
+class RecordingController(Controller):
+    """A controller whose server records the commands it gets."""
+
+    def factory(self) -> SMTP:
+        return RecordingSMTP(self.handler, **self.SMTP_kwargs)
+
+
+class SmtpServer:
+    """Start and stop the recording server; ``url`` is for INTAKE_SMTP_URL.
+
+    ``options`` go to aiosmtpd's server, like ``authenticator=accept_login,
+    auth_require_tls=False`` for a server that takes a login in clear.
+    """
+
+    def __init__(self, port: int | None = None, **options: Any) -> None:
         self.port = port or free_port()
         self.recorder = Recorder()
+        self.options = options
         self.controller: Any = None
 
     @property
@@ -94,7 +156,9 @@ class SmtpServer:
         return f"smtp://127.0.0.1:{self.port}?timeout=5"
 
     def start(self) -> None:
-        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        self.controller = RecordingController(
+            self.recorder, hostname="127.0.0.1", port=self.port, **self.options
+        )
         self.controller.start()
 
     def stop(self) -> None:

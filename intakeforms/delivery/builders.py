@@ -32,11 +32,12 @@ from typing import Any
 
 import anyio.to_thread
 
-from intakeforms.errors import PermanentDeliveryError
+from intakeforms.delivery.scrub import Scrubber
+from intakeforms.delivery.unbuildable import build_error, transient
 from intakeforms.form import Form
 from intakeforms.mail import build_agent_email
 from intakeforms.settings import Settings
-from intakeforms.store import ClaimedJob
+from intakeforms.store import ClaimedJob, StoredSubmission
 
 __all__ = ["BuildProcesses", "Prepare", "agent_email_for"]
 
@@ -51,6 +52,8 @@ def agent_email_for(
 ) -> Any | None:
     """The agent email of an email job, built and prepared for the transport;
     None for any other job (the worker says why when it handles the job).
+    A build that fails raises :class:`~intakeforms.errors.BuildError`, whose
+    message names the answer at fault, never its value.
 
     Pure CPU and file reads (attachments), safe in a thread or a build process.
     """
@@ -64,10 +67,11 @@ def agent_email_for(
         return None
     email_target = targets[index].email
     assert email_target is not None  # checked just above
-    try:
+
+    def build(submission: StoredSubmission) -> Any:
         message = build_agent_email(
             form,
-            item.submission,
+            submission,
             mail_from=settings.mail_from,
             from_name=email_target.from_name,
             upload_dir=settings.upload_dir,
@@ -75,8 +79,16 @@ def agent_email_for(
             extra_headers=email_target.headers,
         )
         return prepare(message)
-    except ValueError as exc:  # configuration, not chance: retrying cannot help
-        raise PermanentDeliveryError(f"cannot build the agent email: {exc}") from exc
+
+    try:
+        return build(item.submission)
+    except Exception as exc:
+        if transient(exc):
+            raise
+        # Not chance: the same data fails the same way on every retry.
+        raise build_error(
+            "the agent email", exc, item.submission, build, Scrubber.of(item.submission, form)
+        ) from None
 
 
 # -- inside a build process --------------------------------------------------------

@@ -4,12 +4,19 @@ A newcomer without an SMTP server still sees every agent email: each one is a
 file that any mail program opens. The file is named by the message's
 ``Message-ID``, so a retry of the same submission and target overwrites the
 same file rather than adding a second one.
+
+The mails hold customers' answers, so the folder is the service's user's
+only (0700) and so is each file (0600). A folder left wider by an earlier
+release (or made by hand) is tightened when the transport is made, with a
+warning naming it and its mode; one that cannot be changed is only warned of.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -19,7 +26,14 @@ import anyio.to_thread
 
 from intakeforms.errors import TransientDeliveryError
 
-__all__ = ["EmlFolder", "PreparedFile", "eml_name", "prepare_file"]
+__all__ = ["FILE_MODE", "FOLDER_MODE", "EmlFolder", "PreparedFile", "eml_name", "prepare_file"]
+
+logger = logging.getLogger("intakeforms.delivery")
+
+#: The mail folder: the service's user only.
+FOLDER_MODE = 0o700
+#: Each .eml file: read and write for the service's user only.
+FILE_MODE = 0o600
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -49,6 +63,7 @@ class EmlFolder:
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
+        _tighten(self.folder)
 
     def path_for(self, message: EmailMessage) -> Path:
         """Where ``message`` is written."""
@@ -76,9 +91,15 @@ class EmlFolder:
 def _write_atomically(path: Path, data: bytes) -> None:
     # A reader (or a crash) never sees half a message: write aside, flush,
     # then rename over the final name in one step.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".writing-", dir=path.parent)
+    folder = path.parent
+    if not folder.is_dir():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        # 0700 from the start, never wider for a moment.
+        folder.mkdir(mode=FOLDER_MODE, exist_ok=True)
+    # mkstemp makes the file 0600, and the rename keeps its mode.
+    handle, temporary = tempfile.mkstemp(prefix=".writing-", dir=folder)
     try:
+        os.fchmod(handle, FILE_MODE)
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
@@ -87,3 +108,32 @@ def _write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _tighten(folder: Path) -> None:
+    """Take the group's and others' rights away from an existing ``folder``."""
+    try:
+        info = folder.stat()
+    except OSError:
+        return  # made 0700 with the first mail
+    was = stat.S_IMODE(info.st_mode)
+    if not stat.S_ISDIR(info.st_mode) or not was & 0o077:
+        return
+    try:
+        os.chmod(folder, was & ~0o077)
+    except OSError as exc:
+        logger.warning(
+            "the mail folder %s can be read by other users (mode %o) and its mode "
+            "cannot be changed (%s); make it 0700 and owned by the service's user",
+            folder,
+            was,
+            exc.strerror,
+        )
+        return
+    logger.warning(
+        "the mail folder %s could be read by other users (mode %o); its mails hold "
+        "customers' answers, so it is now %o",
+        folder,
+        was,
+        was & ~0o077,
+    )

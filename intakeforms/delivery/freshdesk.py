@@ -21,17 +21,23 @@ the same reference in its subject.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from intakeforms.delivery.http import (
     HttpJob,
     basic_auth,
+    building,
     post_json,
     read_secret,
+    receipt,
     response_json,
 )
 from intakeforms.delivery.tickets import build_ticket
 from intakeforms.errors import PermanentDeliveryError
 from intakeforms.language.models import FreshdeskTarget
+
+if TYPE_CHECKING:
+    from intakeforms.store.base import StoredSubmission
 
 __all__ = ["PRIORITY_LOW", "STATUS_OPEN", "deliver", "tickets_url"]
 
@@ -45,14 +51,11 @@ def tickets_url(target: FreshdeskTarget) -> str:
     return base.rstrip("/") + "/api/v2/tickets"
 
 
-async def deliver(job: HttpJob, target: FreshdeskTarget) -> str:
-    """Create the ticket; the receipt is ``freshdesk ticket 123``."""
-    what = f"Freshdesk ({target.domain or target.url})"
-    api_key = read_secret(target.api_key_env, job.environ, "Freshdesk API key")
-    ticket = build_ticket(job.form, job.submission, locale=target.locale, fields=target.fields)
+def _body(job: HttpJob, target: FreshdeskTarget, submission: StoredSubmission) -> bytes:
+    ticket = build_ticket(job.form, submission, locale=target.locale, fields=target.fields)
     if ticket.email is None:
         raise PermanentDeliveryError(
-            f"submission {job.submission.reference} has no valid email address in its "
+            f"submission {submission.reference} has no valid email address in its "
             "role: reply_to answer, and Freshdesk cannot make a ticket without one; "
             "make that question required"
         )
@@ -69,10 +72,20 @@ async def deliver(job: HttpJob, target: FreshdeskTarget) -> str:
         fields["tags"] = list(target.tags)
     if ticket.custom:
         fields["custom_fields"] = ticket.custom
-    body = json.dumps(fields, ensure_ascii=False, default=str).encode("utf-8")
+    return json.dumps(fields, ensure_ascii=False, default=str, allow_nan=False).encode("utf-8")
+
+
+async def deliver(job: HttpJob, target: FreshdeskTarget) -> str:
+    """Create the ticket; the receipt is ``freshdesk ticket 123``."""
+    what = f"Freshdesk ({target.domain or target.url})"
+    api_key = read_secret(target.api_key_env, job.environ, "Freshdesk API key")
+
+    def build(submission: StoredSubmission) -> bytes:
+        return _body(job, target, submission)
+
+    with building(job, "the Freshdesk ticket", build):
+        body = build(job.submission)
     headers = {"authorization": basic_auth(api_key, "X")}
-    response = await post_json(job, tickets_url(target), body, headers, what=what)
-    answer = response_json(response)
-    if isinstance(answer, dict) and answer.get("id") is not None:
-        return f"freshdesk ticket {answer['id']}"
-    return f"freshdesk HTTP {response.status_code}"
+    answer = await post_json(job, tickets_url(target), body, headers, what=what)
+    found = response_json(answer)
+    return receipt("freshdesk", answer, found.get("id") if isinstance(found, dict) else None)

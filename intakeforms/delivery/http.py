@@ -14,8 +14,20 @@ a receipt or one of the two delivery errors the worker understands::
     any other 4xx                PermanentDeliveryError: the same request
                                  would be refused again
 
-Secrets are read from the environment at delivery time (:func:`read_secret`)
-and never appear in a message, a log line or an error.
+The answer is read within bounds (:mod:`intakeforms.delivery.answers`): at
+most 1 MiB from the wire and 1 MiB once inflated, and the whole exchange,
+connecting and reading included, within the job's ``timeout`` (each phase
+too: connect, every read and write). A longer answer does not change what
+its status means: a 2xx answer too long to read whole still counts as
+delivered (the ticket was made; a retry would make a second one) and its
+receipt says the answer was not read whole; an error's explanation is taken
+from the start of the body.
+
+What the target says back is kept on the job only without addresses or the
+submission's answers (:class:`~intakeforms.delivery.scrub.Scrubber`): a
+helpdesk that refuses a field quotes its value. Secrets are read from the
+environment at delivery time (:func:`read_secret`) and never appear in a
+message, a log line or an error.
 """
 
 from __future__ import annotations
@@ -24,10 +36,11 @@ import base64
 import datetime as dt
 import email.utils
 import functools
+import json
 import re
 import ssl
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -36,7 +49,10 @@ import anyio
 import httpx
 
 from intakeforms import __version__
-from intakeforms.errors import PermanentDeliveryError, TransientDeliveryError
+from intakeforms.delivery.answers import ACCEPT_ENCODING, Answer, read_answer
+from intakeforms.delivery.scrub import Scrubber, one_line
+from intakeforms.delivery.unbuildable import build_error, transient
+from intakeforms.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
@@ -48,9 +64,11 @@ __all__ = [
     "USER_AGENT",
     "HttpJob",
     "basic_auth",
+    "building",
     "http_client",
     "post_json",
     "read_secret",
+    "receipt",
     "response_json",
     "retry_after_seconds",
     "shown_url",
@@ -180,27 +198,28 @@ def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> fl
     return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER_SECONDS)
 
 
-def _excerpt(response: httpx.Response) -> str:
+def _excerpt(answer: Answer, scrub: Scrubber) -> str:
     """The start of an error answer as one line: the helpdesks explain a 4xx
-    there (which field is wrong), and the reason is kept on the job."""
-    # httpx decodes with errors="replace", so any bytes give text.
-    text = " ".join(_CONTROL.sub(" ", response.text).split())
+    there (which field is wrong), and the reason is kept on the job, so
+    without addresses or answers."""
+    text = scrub(one_line(answer.text[:4000], 4000))
     if not text:
         return ""
-    return ": " + (text if len(text) <= 300 else text[:299] + "…")
+    return ": " + one_line(text, 300)
 
 
-def _check_status(response: httpx.Response, what: str) -> None:
-    status = response.status_code
+def _check_status(answer: Answer, what: str, scrub: Scrubber) -> None:
+    status = answer.status_code
     if 200 <= status < 300:
         return
+    said = f"{answer.note}{_excerpt(answer, scrub)}"
     if status in _STATUS_TRANSIENT or status >= 500:
         raise TransientDeliveryError(
-            f"{what} answered HTTP {status}{_excerpt(response)}",
-            retry_after=retry_after_seconds(response.headers.get("retry-after")),
+            f"{what} answered HTTP {status}{said}",
+            retry_after=retry_after_seconds(answer.headers.get("retry-after")),
         )
     if 300 <= status < 400:
-        location = response.headers.get("location", "")
+        location = answer.headers.get("location", "")
         to = f" to {shown_url(location)}" if location.startswith(("http://", "https://")) else ""
         raise PermanentDeliveryError(
             f"{what} answered HTTP {status}, a redirect{to}; redirects are not followed, "
@@ -212,9 +231,27 @@ def _check_status(response: httpx.Response, what: str) -> None:
         404: "; check the address in the form",
         410: "; the receiver says it is gone for good",
     }.get(status, "")
-    raise PermanentDeliveryError(
-        f"{what} refused the request with HTTP {status}{hint}{_excerpt(response)}"
-    )
+    raise PermanentDeliveryError(f"{what} refused the request with HTTP {status}{hint}{said}")
+
+
+@contextmanager
+def building(
+    job: HttpJob, what: str, probe: Callable[[StoredSubmission], object]
+) -> Iterator[None]:
+    """Turn a failure of the block, which builds ``what`` (like ``the
+    Zendesk ticket``) with ``probe``, into a
+    :class:`~intakeforms.errors.BuildError` that names the answer at fault:
+    the same data would fail the same way on every retry."""
+    try:
+        yield
+    except DeliveryError:
+        raise
+    except Exception as exc:
+        if transient(exc):
+            raise
+        raise build_error(
+            what, exc, job.submission, probe, Scrubber.of(job.submission, job.form)
+        ) from None
 
 
 async def post_json(
@@ -224,33 +261,58 @@ async def post_json(
     headers: Mapping[str, str],
     *,
     what: str,
-) -> httpx.Response:
+) -> Answer:
     """POST ``body`` (JSON bytes, sent exactly as given) to ``url``.
 
-    Returns a 2xx response; raises :class:`TransientDeliveryError` or
+    Returns a 2xx answer, its body read within bounds (see the module's
+    docstring); raises :class:`TransientDeliveryError` or
     :class:`PermanentDeliveryError` as the module docstring's table says.
     ``what`` names the target in messages, like ``Zendesk (acme)``.
     """
-    sent = {"content-type": "application/json", "accept": "application/json", **headers}
+    sent = {
+        "content-type": "application/json",
+        "accept": "application/json",
+        "accept-encoding": ACCEPT_ENCODING,
+        **headers,
+    }
+    request = job.client.build_request(
+        "POST", url, content=body, headers=sent, timeout=httpx.Timeout(job.timeout)
+    )
+    # One deadline for the whole exchange: httpx's own timeouts are per
+    # phase (connect, each read), which a slow-dripping server stretches.
+    deadline = anyio.current_time() + job.timeout
     try:
-        # One deadline for the whole exchange: httpx's own timeouts are per
-        # phase (connect, each read), which a slow-dripping server stretches.
         with anyio.fail_after(job.timeout):
-            response = await job.client.post(url, content=body, headers=sent)
+            response = await job.client.send(request, stream=True, follow_redirects=False)
     except (TimeoutError, httpx.TimeoutException):
         raise TransientDeliveryError(
             f"{what} did not answer within {job.timeout:g} seconds"
         ) from None
     except httpx.TransportError as exc:
-        reason = str(exc) or type(exc).__name__
+        reason = one_line(str(exc)) or type(exc).__name__
         raise TransientDeliveryError(f"cannot reach {what}: {reason}") from None
-    _check_status(response, what)
-    return response
-
-
-def response_json(response: httpx.Response) -> Any:
-    """The response's JSON body, or None when it has none."""
     try:
-        return response.json()
+        answer = await read_answer(response, deadline=deadline)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await response.aclose()
+    _check_status(answer, what, Scrubber.of(job.submission, job.form))
+    return answer
+
+
+def response_json(answer: Answer) -> Any:
+    """The answer's JSON body, or None when it has none (or was not read whole)."""
+    if answer.cut:
+        return None
+    try:
+        return json.loads(answer.body)
     except ValueError:  # not JSON (or not text): the delivery still happened
         return None
+
+
+def receipt(kind: str, answer: Answer, ticket: object = None) -> str:
+    """``zendesk ticket 123`` when the answer named the ticket, else
+    ``zendesk HTTP 201``, and whether the answer was read whole."""
+    if ticket is not None:
+        return f"{kind} ticket {one_line(str(ticket), 100)}"
+    return f"{kind} HTTP {answer.status_code}{answer.note}"

@@ -4,10 +4,20 @@
 server offers it) or ``smtps://…`` (TLS from the first byte). One connection
 is kept open across a batch of messages and closed when the worker goes idle.
 
+Credentials are only ever sent over TLS: with a user in the URL, a server
+that offers no STARTTLS gets no ``AUTH`` command, and each delivery fails
+with a :class:`TransientDeliveryError` that says so. Transient, not
+permanent, because the cure is on the server's side (turn STARTTLS on) or
+in the URL (``smtps://``), and a server that stopped offering STARTTLS may
+have been made to (someone between us and it hiding the offer): the jobs
+wait and go out by themselves once TLS is back, and the worker's attempt
+limit still ends them if it never is.
+
 Failures are sorted the way SMTP means them: a 4xx answer, a refused or
 dropped connection and a timeout are worth retrying; a 5xx answer is final
 (the address does not exist, the message is refused) and goes to the
-dead-letter list at once.
+dead-letter list at once. What the server said is kept with its codes
+(``550 5.1.1``) but without addresses: servers repeat the recipient's.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import aiosmtplib
 from aiosmtplib.email import extract_recipients, extract_sender, flatten_message
 
+from intakeforms.delivery.scrub import one_line, scrub_addresses
 from intakeforms.errors import (
     IntakeError,
     PermanentDeliveryError,
@@ -103,11 +114,12 @@ class SmtpTransport:
     async def _connected(self) -> aiosmtplib.SMTP:
         if self._client is not None and self._client.is_connected:
             return self._client
+        # The login is ours to make, below, once TLS is known to be on:
+        # aiosmtplib would log in over a plain connection when the server
+        # offers no STARTTLS.
         client = aiosmtplib.SMTP(
             hostname=str(self.options["hostname"]),
             port=int(str(self.options["port"])),
-            username=self.options["username"],  # type: ignore[arg-type]
-            password=self.options["password"],  # type: ignore[arg-type]
             use_tls=bool(self.options["use_tls"]),
             start_tls=self.options["start_tls"],  # type: ignore[arg-type]
             timeout=float(str(self.options["timeout"])),
@@ -116,19 +128,43 @@ class SmtpTransport:
         )
         try:
             await client.connect()
+            await self._login(client)
+        except TransientDeliveryError:
+            client.close()
+            raise
         except aiosmtplib.SMTPAuthenticationError as exc:
+            client.close()
             raise PermanentDeliveryError(
-                f"the SMTP server refused the login ({exc.code} {exc.message}); "
+                f"the SMTP server refused the login ({_said(exc.code, exc.message)}); "
                 "check the user and password in INTAKE_SMTP_URL"
-            ) from exc
+            ) from None
         except aiosmtplib.SMTPResponseException as exc:
-            raise _by_code(exc.code, f"the SMTP server answered {exc.code} {exc.message}") from exc
+            client.close()
+            raise _by_code(
+                exc.code, f"the SMTP server answered {_said(exc.code, exc.message)}"
+            ) from None
         except (aiosmtplib.SMTPException, OSError) as exc:
+            client.close()
             raise TransientDeliveryError(
-                f"cannot connect to the SMTP server {self!r}: {exc}"
-            ) from exc
+                f"cannot connect to the SMTP server {self._where}: {_text(exc)}"
+            ) from None
         self._client = client
         return client
+
+    @property
+    def _where(self) -> str:
+        return f"{self.options['hostname']}:{self.options['port']}"
+
+    async def _login(self, client: aiosmtplib.SMTP) -> None:
+        username = self.options["username"]
+        if username is None:
+            return
+        if client.get_transport_info("sslcontext") is None:
+            raise TransientDeliveryError(
+                f"the SMTP server at {self._where} offers no STARTTLS; credentials are "
+                "only sent over TLS: use smtps:// or a server with STARTTLS"
+            )
+        await client.login(str(username), str(self.options["password"] or ""))
 
     #: Flattens a message for :meth:`send` (pure CPU: a thread or build process).
     prepare = staticmethod(prepare_mail)
@@ -157,21 +193,23 @@ class SmtpTransport:
             cls = TransientDeliveryError if transient else PermanentDeliveryError
             raise cls(
                 "the SMTP server refused every recipient: "
-                + "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
-            ) from exc
+                + "; ".join(_said(r.code, r.message) for r in exc.recipients)
+            ) from None
         except aiosmtplib.SMTPResponseException as exc:
             await self._drop()
-            raise _by_code(exc.code, f"the SMTP server answered {exc.code} {exc.message}") from exc
+            raise _by_code(
+                exc.code, f"the SMTP server answered {_said(exc.code, exc.message)}"
+            ) from None
         except (aiosmtplib.SMTPException, OSError) as exc:
             # Dropped before the server's final answer: it may or may not have
             # the message. Resending carries the same Message-ID, so the
             # receiving side can tell the copies apart.
             await self._drop()
-            raise TransientDeliveryError(f"the SMTP connection failed: {exc}") from exc
+            raise TransientDeliveryError(f"the SMTP connection failed: {_text(exc)}") from None
         if refused:
-            listed = "; ".join(f"{rcpt}: {r.code} {r.message}" for rcpt, r in refused.items())
-            return f"{answer} (some recipients refused: {listed})"
-        return answer
+            listed = "; ".join(_said(r.code, r.message) for r in refused.values())
+            return f"{_text(answer)} ({len(refused)} recipient(s) refused: {listed})"
+        return _text(answer)
 
     async def _drop(self) -> None:
         client, self._client = self._client, None
@@ -205,6 +243,16 @@ def _takes(client: aiosmtplib.SMTP, prepared: PreparedMail) -> bool:
     if client.is_ehlo_or_helo_needed or not client.supports_extension("8bitmime"):
         return False
     return not prepared.utf8 or client.supports_extension("smtputf8")
+
+
+def _text(said: object) -> str:
+    """What the server or the library said, as one line without addresses."""
+    return one_line(scrub_addresses(str(said)))
+
+
+def _said(code: int, message: str) -> str:
+    """A server's answer as kept: ``550 5.1.1 <address>: user unknown``."""
+    return f"{code} {_text(message)}"
 
 
 def _by_code(code: int, message: str) -> IntakeError:

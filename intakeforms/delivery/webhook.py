@@ -30,7 +30,7 @@ import re
 import time
 from typing import Any
 
-from intakeforms.delivery.http import HttpJob, post_json, read_secret, shown_url
+from intakeforms.delivery.http import HttpJob, building, post_json, read_secret, shown_url
 from intakeforms.errors import PermanentDeliveryError
 from intakeforms.language.models import WebhookTarget
 from intakeforms.store.base import StoredSubmission
@@ -93,14 +93,25 @@ def payload(submission: StoredSubmission) -> dict[str, Any]:
     }
 
 
+def _body(submission: StoredSubmission) -> bytes:
+    # Compact and deterministic: the receiver verifies these very bytes.
+    # Strict JSON: an infinite number would be written as Infinity, which
+    # JSON parsers refuse.
+    return json.dumps(
+        payload(submission),
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
+        allow_nan=False,
+    ).encode("utf-8")
+
+
 async def deliver(job: HttpJob, target: WebhookTarget) -> str:
     """POST the submission to ``target.url``; the receipt is ``HTTP 200`` or
     whichever 2xx status the receiver answered."""
     what = f"the webhook at {shown_url(target.url)}"
-    # Compact and deterministic: the receiver verifies these very bytes.
-    body = json.dumps(
-        payload(job.submission), ensure_ascii=False, separators=(",", ":"), default=str
-    ).encode("utf-8")
+    with building(job, "the webhook payload", _body):
+        body = _body(job.submission)
     msg_id = webhook_id(job.submission.reference, job.index)
     timestamp = int(time.time())
     headers = {"webhook-id": msg_id, "webhook-timestamp": str(timestamp)}
@@ -113,5 +124,5 @@ async def deliver(job: HttpJob, target: WebhookTarget) -> str:
                 f"the environment variable {target.secret_env}: {exc}"
             ) from None
         headers["webhook-signature"] = sign(key, msg_id, timestamp, body)
-    response = await post_json(job, target.url, body, headers, what=what)
-    return f"HTTP {response.status_code}"
+    answer = await post_json(job, target.url, body, headers, what=what)
+    return f"HTTP {answer.status_code}"

@@ -32,6 +32,8 @@ import anyio.abc
 import anyio.to_thread
 
 from intakeforms.delivery.builders import BuildProcesses
+from intakeforms.delivery.scrub import Scrubber, unforeseen
+from intakeforms.delivery.unbuildable import build_error, transient
 from intakeforms.errors import (
     LeaseLost,
     PermanentDeliveryError,
@@ -203,11 +205,13 @@ class Worker:
                 except StoreUnavailable as exc:
                     logger.warning("outbox: the store is unavailable, waiting: %s", exc)
                     handled = 0
-                except Exception:
+                except Exception as exc:
                     # Inside `serve` this loop shares the process with the web
                     # service: an unforeseen error must not take the forms down.
                     # Jobs in hand stay claimed and come back when their lease ends.
-                    logger.exception("outbox: unexpected error; trying again shortly")
+                    logger.error(
+                        "outbox: unexpected error %s; trying again shortly", unforeseen(exc)
+                    )
                     handled = 0
                 if handled:
                     continue
@@ -259,18 +263,32 @@ class Worker:
                 )
             )
             return
+        # What a server or an exception says is kept and logged only once
+        # it holds no address and none of this submission's answers.
+        scrub = Scrubber.of(submission, self.forms.get(submission.form))
         # metrics: one attempt per delivery tried, failed if it raises
         timed = self.metrics.delivery(job.target) if self.metrics else contextlib.nullcontext()
         try:
             with timed:
                 receipt, recipient = await self._outcome(item, builds)
         except PermanentDeliveryError as exc:
-            await self._report(self.store.dead_letter(job.id, worker=self.name, error=str(exc)))
-            logger.error("outbox: job %s (%s) dead-lettered: %s", job.id, job.target, exc)
+            reason = scrub(str(exc))
+            await self._report(self.store.dead_letter(job.id, worker=self.name, error=reason))
+            logger.error(
+                "outbox: job %s (%s of %s) dead-lettered: %s",
+                job.id,
+                job.target,
+                submission.reference,
+                reason,
+            )
             return
         except Exception as exc:  # transient, or unforeseen: never lose the job
             retry_after = exc.retry_after if isinstance(exc, TransientDeliveryError) else None
-            reason = str(exc) if isinstance(exc, TransientDeliveryError) else repr(exc)
+            reason = (
+                scrub(str(exc))
+                if isinstance(exc, TransientDeliveryError)
+                else f"unexpected {unforeseen(exc)}"
+            )
             if job.attempts >= self.settings.max_attempts:
                 await self._report(
                     self.store.dead_letter(
@@ -301,6 +319,7 @@ class Worker:
                 reason,
             )
             return
+        receipt = scrub(receipt)
         if recipient is None:
             await self._report(self.store.complete(job.id, worker=self.name, receipt=receipt))
         else:
@@ -354,10 +373,19 @@ class Worker:
             # The address stays out of the log: it is personal data.
             logger.info("outbox: job %s (%s): %s", job.id, submission.reference, SKIPPED_CAP)
             return SKIPPED_CAP, None
+
+        def build(stored: StoredSubmission) -> Any:
+            return build_customer_email(form, stored, mail_from=self.settings.mail_from)
+
         try:
-            message = build_customer_email(form, submission, mail_from=self.settings.mail_from)
-        except ValueError as exc:  # configuration, not chance: retrying cannot help
-            raise PermanentDeliveryError(f"cannot build the confirmation: {exc}") from exc
+            message = build(submission)
+        except Exception as exc:
+            if transient(exc):
+                raise
+            # Not chance: the same data fails the same way on every retry.
+            raise build_error(
+                "the confirmation", exc, submission, build, Scrubber.of(submission, form)
+            ) from None
         return await self.transport.send(message), address
 
     async def _deliver(self, item: ClaimedJob, builds: _Builds) -> str:

@@ -24,11 +24,23 @@ retry a second ticket with the same reference in its title.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from intakeforms.delivery.http import HttpJob, post_json, read_secret, response_json, shown_url
+from intakeforms.delivery.http import (
+    HttpJob,
+    building,
+    post_json,
+    read_secret,
+    receipt,
+    response_json,
+    shown_url,
+)
 from intakeforms.delivery.tickets import build_ticket
 from intakeforms.errors import PermanentDeliveryError
 from intakeforms.language.models import ZammadTarget
+
+if TYPE_CHECKING:
+    from intakeforms.store.base import StoredSubmission
 
 __all__ = ["deliver", "tickets_url"]
 
@@ -38,14 +50,11 @@ def tickets_url(target: ZammadTarget) -> str:
     return target.url.rstrip("/") + "/api/v1/tickets"
 
 
-async def deliver(job: HttpJob, target: ZammadTarget) -> str:
-    """Create the ticket; the receipt is ``zammad ticket 31001 (id 42)``."""
-    what = f"Zammad ({shown_url(target.url)})"
-    token = read_secret(target.token_env, job.environ, "Zammad access token", header=True)
-    ticket = build_ticket(job.form, job.submission, locale=target.locale, fields=target.fields)
+def _body(job: HttpJob, target: ZammadTarget, submission: StoredSubmission) -> bytes:
+    ticket = build_ticket(job.form, submission, locale=target.locale, fields=target.fields)
     if ticket.email is None:
         raise PermanentDeliveryError(
-            f"submission {job.submission.reference} has no valid email address in its "
+            f"submission {submission.reference} has no valid email address in its "
             "role: reply_to answer, and a Zammad ticket needs a customer; make that "
             "question required"
         )
@@ -69,12 +78,24 @@ async def deliver(job: HttpJob, target: ZammadTarget) -> str:
     )
     if target.tags:
         fields["tags"] = ",".join(target.tags)
-    body = json.dumps(fields, ensure_ascii=False, default=str).encode("utf-8")
+    return json.dumps(fields, ensure_ascii=False, default=str, allow_nan=False).encode("utf-8")
+
+
+async def deliver(job: HttpJob, target: ZammadTarget) -> str:
+    """Create the ticket; the receipt is ``zammad ticket 31001 (id 42)``."""
+    what = f"Zammad ({shown_url(target.url)})"
+    token = read_secret(target.token_env, job.environ, "Zammad access token", header=True)
+
+    def build(submission: StoredSubmission) -> bytes:
+        return _body(job, target, submission)
+
+    with building(job, "the Zammad ticket", build):
+        body = build(job.submission)
     headers = {"authorization": f"Token token={token}"}
-    response = await post_json(job, tickets_url(target), body, headers, what=what)
-    answer = response_json(response)
-    if isinstance(answer, dict) and answer.get("id") is not None:
-        number = answer.get("number")
-        shown = f"{number} (id {answer['id']})" if number is not None else str(answer["id"])
-        return f"zammad ticket {shown}"
-    return f"zammad HTTP {response.status_code}"
+    answer = await post_json(job, tickets_url(target), body, headers, what=what)
+    found = response_json(answer)
+    if isinstance(found, dict) and found.get("id") is not None:
+        number = found.get("number")
+        shown = f"{number} (id {found['id']})" if number is not None else found["id"]
+        return receipt("zammad", answer, shown)
+    return receipt("zammad", answer)

@@ -25,16 +25,22 @@ one; ``external_id`` finds a later copy by reference.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from intakeforms.delivery.http import (
     HttpJob,
     basic_auth,
+    building,
     post_json,
     read_secret,
+    receipt,
     response_json,
 )
 from intakeforms.delivery.tickets import build_ticket, idempotency_key
 from intakeforms.language.models import ZendeskTarget
+
+if TYPE_CHECKING:
+    from intakeforms.store.base import StoredSubmission
 
 __all__ = ["deliver", "tickets_url"]
 
@@ -45,15 +51,12 @@ def tickets_url(target: ZendeskTarget) -> str:
     return base.rstrip("/") + "/api/v2/tickets.json"
 
 
-async def deliver(job: HttpJob, target: ZendeskTarget) -> str:
-    """Create the ticket; the receipt is ``zendesk ticket 123``."""
-    what = f"Zendesk ({target.subdomain or target.url})"
-    token = read_secret(target.token_env, job.environ, "Zendesk API token")
-    ticket = build_ticket(job.form, job.submission, locale=target.locale, fields=target.fields)
+def _body(job: HttpJob, target: ZendeskTarget, submission: StoredSubmission) -> bytes:
+    ticket = build_ticket(job.form, submission, locale=target.locale, fields=target.fields)
     fields: dict[str, object] = {
         "subject": ticket.subject,
         "comment": {"html_body": ticket.html, "public": False},
-        "external_id": job.submission.reference,
+        "external_id": submission.reference,
     }
     if ticket.email is not None:
         fields["requester"] = {"name": ticket.name or ticket.email, "email": ticket.email}
@@ -62,14 +65,27 @@ async def deliver(job: HttpJob, target: ZendeskTarget) -> str:
     if ticket.custom:
         # The loader checked that every id is a number.
         fields["custom_fields"] = [{"id": int(k), "value": v} for k, v in ticket.custom.items()]
-    body = json.dumps({"ticket": fields}, ensure_ascii=False, default=str).encode("utf-8")
+    return json.dumps({"ticket": fields}, ensure_ascii=False, default=str, allow_nan=False).encode(
+        "utf-8"
+    )
+
+
+async def deliver(job: HttpJob, target: ZendeskTarget) -> str:
+    """Create the ticket; the receipt is ``zendesk ticket 123``."""
+    what = f"Zendesk ({target.subdomain or target.url})"
+    token = read_secret(target.token_env, job.environ, "Zendesk API token")
+
+    def build(submission: StoredSubmission) -> bytes:
+        return _body(job, target, submission)
+
+    with building(job, "the Zendesk ticket", build):
+        body = build(job.submission)
     headers = {
         "authorization": basic_auth(f"{target.email}/token", token),
         "idempotency-key": idempotency_key(job.submission, job.index),
     }
-    response = await post_json(job, tickets_url(target), body, headers, what=what)
-    answer = response_json(response)
-    created = answer.get("ticket") if isinstance(answer, dict) else None
-    if isinstance(created, dict) and created.get("id") is not None:
-        return f"zendesk ticket {created['id']}"
-    return f"zendesk HTTP {response.status_code}"
+    answer = await post_json(job, tickets_url(target), body, headers, what=what)
+    found = response_json(answer)
+    created = found.get("ticket") if isinstance(found, dict) else None
+    ticket = created.get("id") if isinstance(created, dict) else None
+    return receipt("zendesk", answer, ticket)

@@ -2,21 +2,49 @@
 
 A browser's declared type is the customer's say-so; the bytes decide. Files
 live in the upload folder, which the app never serves.
+
+Customers' files are personal data: the upload folder, its sub-folders and
+the spool folders are made readable by the service's user only (0700), and
+each kept file 0600. A folder left wider by an earlier release (or made by
+hand) is tightened the first time it is used, with a warning that names it
+and its mode; one that cannot be changed (another user's) is only warned of.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import stat
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import filetype
 
-__all__ = ["Upload", "detect_type", "discard", "keep"]
+__all__ = [
+    "FILE_MODE",
+    "FOLDER_MODE",
+    "Upload",
+    "detect_type",
+    "discard",
+    "keep",
+    "private_folder",
+    "spool_folder",
+]
+
+logger = logging.getLogger("intakeforms.web")
 
 _READ = 8192
+#: Folders of uploads: the service's user only.
+FOLDER_MODE = 0o700
+#: Kept files: read and write for the service's user only.
+FILE_MODE = 0o600
+
+# Existing folders whose mode this process has checked: once, not per upload.
+_PRIVATE: set[Path] = set()
+_PRIVATE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -52,9 +80,10 @@ def keep(upload: Upload, folder: Path) -> str:
     token = secrets.token_hex(16)
     relative = Path(token[:2]) / token[2:]
     target = folder / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
+    private_folder(target.parent)
     os.replace(upload.spool, target)
-    os.chmod(target, 0o600)
+    os.chmod(target, FILE_MODE)
     return relative.as_posix()
 
 
@@ -67,5 +96,56 @@ def discard(paths: list[Path]) -> None:
 def spool_folder(upload_dir: Path) -> Path:
     """A temporary folder on the same file system as the uploads, so keeping
     a file is a rename."""
-    upload_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(upload_dir)
+    # mkdtemp makes it 0700.
     return Path(tempfile.mkdtemp(prefix=".incoming-", dir=upload_dir))
+
+
+def private_folder(folder: Path) -> Path:
+    """Make ``folder`` (and missing parents) if it is missing, else take the
+    group's and others' rights away from it (once per folder and process).
+
+    A new folder is made 0700 from the start (never wider for a moment);
+    an existing wider one is tightened with a warning naming it and its
+    mode. ``OSError`` when it cannot be made.
+    """
+    try:
+        folder.mkdir(mode=FOLDER_MODE)
+        return folder
+    except FileNotFoundError:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=FOLDER_MODE, exist_ok=True)
+        return folder
+    except FileExistsError:
+        pass
+    with _PRIVATE_LOCK:
+        seen = folder in _PRIVATE
+        _PRIVATE.add(folder)
+    if not seen:
+        _tighten(folder)
+    return folder
+
+
+def _tighten(folder: Path) -> None:
+    info = folder.stat()
+    was = stat.S_IMODE(info.st_mode)
+    if not stat.S_ISDIR(info.st_mode) or not was & 0o077:
+        return
+    try:
+        os.chmod(folder, was & ~0o077)
+    except OSError as exc:
+        logger.warning(
+            "the upload folder %s can be read by other users (mode %o) and its mode "
+            "cannot be changed (%s); make it 0700 and owned by the service's user",
+            folder,
+            was,
+            exc.strerror,
+        )
+        return
+    logger.warning(
+        "the upload folder %s could be read by other users (mode %o); it holds "
+        "customers' files, so it is now %o",
+        folder,
+        was,
+        was & ~0o077,
+    )
