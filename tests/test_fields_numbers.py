@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import math
+
 import pytest
 
 from intakeforms.fields import FieldProblem
-from intakeforms.fields.numbers import check_integer, check_number
+from intakeforms.fields.numbers import check_integer, check_number, json_integer
 
 
 @pytest.mark.parametrize(
@@ -91,3 +94,12 @@ def test_the_forms_bounds_speak_first() -> None:
         with pytest.raises(FieldProblem) as caught:
             check(float("-inf"), minimum=-5, maximum=None)
         assert caught.value.code == "too_small"
+
+
+def test_json_integer_reads_any_integer_literal() -> None:
+    # json.loads' own int() raises past 4300 digits and fails the whole body.
+    text = '{"n": -' + "9" * 5000 + ', "m": 12, "z": -0, "b": 999999999999999}'
+    parsed = json.loads(text, parse_int=json_integer)
+    assert parsed == {"n": -math.inf, "m": 12, "z": 0, "b": 999_999_999_999_999}
+    with pytest.raises(FieldProblem, match="number_too_large"):
+        check_integer(parsed["n"], minimum=None, maximum=None)

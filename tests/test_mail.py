@@ -598,7 +598,9 @@ def test_an_uploaded_pdf_named_exe_reaches_agents_as_a_pdf(
     # The customer's name for it: labelled as theirs in the text, and in the JSON.
     text = plain(mail)
     assert f"Receipt: {first} ({len(PDF)} byte), named by the customer “invoice.pdf.exe”\n" in text
-    record = json.loads(found[f"{reference}.json"].get_payload(decode=True))
+    payload = found[f"{reference}.json"].get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    record = json.loads(payload)
     assert record["data"]["receipt"][0] == {
         "name": "invoice.pdf.exe",
         "type": "application/pdf",

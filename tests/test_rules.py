@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
 from conftest import form_yaml, make_form, problems_of
 
-from intakeforms import FormError, load_form_text
+from intakeforms import FormError, InvalidAnswers, load_form_text
+from intakeforms.cli import main
 
 BASE = """\
 form: car-service
@@ -367,3 +372,66 @@ def test_misspelt_key_in_a_helpdesk_target() -> None:
     ((_, code, message),) = _problems(text)
     assert code == "unknown_key"
     assert "did you mean 'token_env'?" in message
+
+
+INTERNAL = [
+    "service@garage.local",
+    "service@garage.internal",
+    "service@garage.lan",
+    "service@garage.home.arpa",
+    "service@garage.localhost",
+    "service@garage.test",
+    "root@localhost",
+    "postmaster@mailhost",
+]
+
+
+def test_agents_on_internal_domains_pass_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: `intakeforms check` said "not an email address" for .local,
+    # .home.arpa, .localhost, .test and one-label hosts.
+    addresses = ", ".join(INTERNAL)
+    text = form_yaml(
+        "- {name: email, type: email, role: reply_to, label: Email}",
+        deliver=(
+            f"[{{email: {{to: [{addresses}], cc: [Team@Garage.Local]}}}}, "
+            "{zendesk: {url: 'https://help.garage.local', email: agent@garage.local, "
+            "token_env: ZENDESK_TOKEN}}]"
+        ),
+    )
+    path = tmp_path / "internal.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["check", str(path)]) == 0, capsys.readouterr().err
+    form = load_form_text(text, "internal.yaml")
+    target = form.definition.deliver[0].email
+    assert target is not None and target.to == INTERNAL
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "service at garage.local",
+        "service@garage..local",
+        "service@-garage.local",
+        "service@.local",
+        "service@garage.invalid",
+        "service@garage.onion",
+        "service@1.0.0.127.in-addr.arpa",
+        "service@garage.local\nBcc: x@example.com",
+    ],
+)
+def test_agent_addresses_are_still_checked(address: str) -> None:
+    text = form_yaml(
+        "- {name: a, type: text, label: A}", deliver=f"[{{email: {{to: [{json.dumps(address)}]}}}}]"
+    )
+    [(_, _, code)] = problems_of(text)
+    assert code == "invalid_value"
+
+
+@pytest.mark.parametrize("address", ["x@garage.local", "x@garage.localhost", "x@mailhost"])
+def test_customers_on_internal_domains_are_still_refused(address: str) -> None:
+    form = make_form("- {name: email, type: email, label: Email}")
+    with pytest.raises(InvalidAnswers) as caught:
+        form.validate({"email": address})
+    assert [(e.field, e.code) for e in caught.value.errors] == [("email", "invalid_email")]

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, make_form
+from conftest import EXAMPLES, ROOT, make_form, problems_of
+from starlette.testclient import TestClient
+from web_helpers import CAR_ANSWERS, FORMS, settings_for
 
 from intakeforms import InvalidAnswers, load_form
 from intakeforms.language.models import FIELD_TYPES
 from intakeforms.validate import CHECKERS, MESSAGES
+from intakeforms.web import create_app
 
 TODAY = dt.date(2026, 11, 23)
 CAR = load_form(EXAMPLES / "car-service" / "car-service.yaml")
@@ -296,3 +303,219 @@ def test_vin_check_digit_where_it_is_mandatory() -> None:
     }
     assert errors(form, {"auto": "1M8GDM9AYKP042788"}) == {"auto": "vin_check_digit"}
     assert errors(form, {"always": european}) == {"always": "vin_check_digit"}
+
+
+# -- text that cannot be stored ---------------------------------------------------
+
+EVERY = load_form(ROOT / "tests" / "forms" / "every-type.yaml")
+LONE = "\ud800"
+
+#: One answer of each type with a lone surrogate in it, where the type has text.
+SURROGATE_ANSWERS: dict[str, Any] = {
+    "name": f"Matti{LONE}",
+    "code": f"AB{LONE}12",
+    "email": f"matti{LONE}@example.com",
+    "phone": f"040{LONE}1234567",
+    "site": f"https://example.com/{LONE}",
+    "amount": f"12{LONE}",
+    "extras": ["wash", f"wax{LONE}"],
+    "urgent": f"yes{LONE}",
+    "day": f"2026-01-01{LONE}",
+    "at": "\udc0009:00",
+    "photos": [{"name": f"kuva{LONE}.png", "type": "image/png", "size": 10}],
+    "plate": f"ABC-123{LONE}",
+    "vin": f"1M8GDM9AXKP04278{LONE}",
+    "zip": f"111 22{LONE}",
+    "hetu": f"131052-308T{LONE}",
+    "ytunnus": f"1572860-0{LONE}",
+}
+
+
+def every_answers(**changes: Any) -> dict[str, Any]:
+    return {"topic": "other", "name": "Matti", "terms": True, **changes}
+
+
+@pytest.mark.parametrize(("field", "value"), SURROGATE_ANSWERS.items())
+def test_a_lone_surrogate_is_refused_in_every_text(field: str, value: Any) -> None:
+    # Before: text with a lone surrogate was accepted and failed every save of
+    # its batch (it cannot be encoded as UTF-8).
+    assert errors(EVERY, every_answers(**{field: value})) == {field: "invalid_text"}
+
+
+def test_a_lone_surrogate_in_a_choice_or_textarea() -> None:
+    assert errors(EVERY, every_answers(topic=f"car{LONE}")) == {"topic": "invalid_text"}
+    assert errors(EVERY, every_answers(story=f"line\n{LONE}")) == {"story": "invalid_text"}
+
+
+@pytest.mark.parametrize("locale", ["fi", "sv", "en"])
+def test_invalid_text_is_explained_in_the_customers_language(locale: str) -> None:
+    with pytest.raises(InvalidAnswers) as caught:
+        EVERY.validate(every_answers(name=LONE + "x"), locale=locale, today=TODAY)
+    [error] = caught.value.errors
+    expected = {
+        "fi": "Vastauksessa on merkkejä, joita ei voi tallentaa. Kirjoita se uudelleen.",
+        "sv": "Svaret innehåller tecken som inte kan sparas. Skriv det på nytt.",
+        "en": "The answer contains characters that cannot be stored. Type it again.",
+    }
+    assert (error.field, error.code, error.message) == ("name", "invalid_text", expected[locale])
+    json.dumps(error.as_dict(), ensure_ascii=False).encode("utf-8")  # can be sent
+
+
+def test_nul_is_refused_wherever_it_could_reach_the_store() -> None:
+    # PostgreSQL text cannot hold NUL: refused, never stripped.
+    assert errors(EVERY, every_answers(name="Mat\x00ti")) == {"name": "control_characters"}
+    assert errors(EVERY, every_answers(story="a\x00b")) == {"story": "control_characters"}
+    named = [{"name": "kuva\x00.png", "type": "image/png", "size": 10}]
+    assert errors(EVERY, every_answers(photos=named)) == {"photos": "invalid_text"}
+    assert errors(EVERY, every_answers(email="a\x00b@example.com")) == {"email": "invalid_email"}
+
+
+def test_an_unknown_key_with_a_surrogate_is_named_in_text_that_can_be_sent() -> None:
+    with pytest.raises(InvalidAnswers) as caught:
+        EVERY.validate(every_answers(**{f"x{LONE}": 1}), today=TODAY)
+    [error] = caught.value.errors
+    assert (error.field, error.code) == ("x\\ud800", "unknown_field")
+    json.dumps(error.as_dict(), ensure_ascii=False).encode("utf-8")
+
+
+def test_deeply_nested_answers_are_checked_without_recursion() -> None:
+    nested: Any = LONE
+    for _ in range(50_000):
+        nested = [nested]
+    assert errors(EVERY, every_answers(extras=nested)) == {"extras": "invalid_text"}
+    assert errors(EVERY, every_answers(extras=[[["wash"]]])) == {"extras": "invalid_choice"}
+
+
+# -- numbers too large to store, format or mail -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [float("inf"), float("-inf"), 10**5000, "9" * 5000, "1e400", 1e300, 10**15],
+    ids=["inf", "-inf", "int 5000 digits", "text 5000 digits", "text 1e400", "1e300", "10**15"],
+)
+def test_huge_numbers_are_refused(value: Any) -> None:
+    found = errors(EVERY, every_answers(topic="bill", amount=value, iban=None))
+    if value == "1e400":  # exponents are not typed into forms
+        assert found == {"amount": "not_number"}
+    elif isinstance(value, str) or value > 0:
+        assert found == {"amount": "too_large"}  # the question's own max says more
+    else:
+        assert found == {"amount": "too_small"}
+    unbounded = make_form(
+        "- {name: n, type: number, label: N}\n- {name: i, type: integer, label: I}"
+    )
+    for name in ("n", "i"):
+        with pytest.raises(InvalidAnswers) as caught:
+            unbounded.validate({name: value}, locale="fi")
+        [error] = caught.value.errors
+        expected = "not_number" if value == "1e400" and name == "n" else "number_too_large"
+        if value == "1e400" and name == "i":
+            expected = "not_integer"
+        assert (error.field, error.code) == (name, expected)
+        if expected == "number_too_large":
+            assert error.message == "Luku on liian suuri: käytä enintään 15 numeroa."
+
+
+def test_nan_is_not_a_number() -> None:
+    unbounded = make_form(
+        "- {name: n, type: number, label: N}\n- {name: i, type: integer, label: I}"
+    )
+    with pytest.raises(InvalidAnswers) as caught:
+        unbounded.validate({"n": float("nan"), "i": float("nan")})
+    assert [(e.field, e.code) for e in caught.value.errors] == [
+        ("n", "not_number"),
+        ("i", "not_integer"),
+    ]
+
+
+def test_the_largest_numbers_are_mailed() -> None:
+    from intakeforms.mail import answer_rows
+    from intakeforms.store.base import StoredSubmission
+
+    unbounded = make_form(
+        "- {name: n, type: number, label: N}\n- {name: i, type: integer, label: I}"
+    )
+    clean = unbounded.validate({"n": "-999 999 999 999 999,5", "i": 999_999_999_999_999})
+    stored = StoredSubmission(
+        reference="T-1",
+        form=unbounded.id,
+        form_version=unbounded.version,
+        locale="en",
+        data=dict(clean),
+        files=(),
+        submitted_at=dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
+        spam=False,
+        client=None,
+    )
+    assert answer_rows(unbounded, stored, "en") == [
+        ("N", "-999,999,999,999,999.5"),
+        ("I", "999,999,999,999,999"),
+    ]
+
+
+def test_form_bounds_cannot_pass_the_limit() -> None:
+    for kind, bound in (("integer", "1000000000000000"), ("number", "1e400")):
+        problems = problems_of(
+            f"""
+            form: f
+            title: F
+            fields:
+              - {{name: n, type: {kind}, label: N, max: {bound}}}
+            """
+        )
+        assert [code for _, _, code in problems] == ["invalid_value"]
+
+
+# -- over HTTP: the JSON API, /validate and the store ------------------------------
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(FORMS, settings_for(tmp_path))) as test_client:
+        yield test_client
+
+
+def stored(tmp_path: Path) -> int:
+    with sqlite3.connect(tmp_path / "intake.db") as db:
+        (count,) = db.execute("SELECT count(*) FROM submissions").fetchone()
+    return int(count)
+
+
+def post_json(client: TestClient, path: str, raw: str) -> Any:
+    return client.post(
+        path, content=raw.encode("ascii"), headers={"content-type": "application/json"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "literal", "code"),
+    [
+        ("model", json.dumps("Toyota\ud800"), "invalid_text"),
+        ("symptoms", json.dumps("\udfff rattles"), "invalid_text"),
+        ("email", json.dumps("matti\ud83d@example.com"), "invalid_text"),
+        ("mileage", "1e400", "too_large"),
+        ("mileage", "-1e400", "too_small"),
+        ("mileage", "NaN", "not_integer"),
+        ("mileage", json.dumps("9" * 5000), "too_large"),
+    ],
+)
+def test_the_api_refuses_what_cannot_be_stored_and_stores_nothing(
+    client: TestClient, tmp_path: Path, field: str, literal: str, code: str
+) -> None:
+    raw = json.dumps({**CAR_ANSWERS, field: "HERE"}).replace('"HERE"', literal)
+    answer = post_json(client, "/forms/car-service/submissions", raw)
+    assert answer.status_code == 422, answer.text
+    assert [(e["field"], e["code"]) for e in answer.json()["errors"]] == [(field, code)]
+    checked = post_json(client, "/forms/car-service/validate", raw)
+    assert checked.status_code == 200
+    assert checked.json()["valid"] is False
+    assert [(e["field"], e["code"]) for e in checked.json()["errors"]] == [(field, code)]
+    assert field not in checked.json()["values"]
+    assert stored(tmp_path) == 0
+    # Everyone else's answers are still saved.
+    assert (
+        post_json(client, "/forms/car-service/submissions", json.dumps(CAR_ANSWERS)).status_code
+        == 201
+    )
+    assert stored(tmp_path) == 1

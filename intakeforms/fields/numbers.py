@@ -16,7 +16,7 @@ from typing import Any
 
 from intakeforms.fields import FieldProblem
 
-__all__ = ["MAX_DIGITS", "MAX_MAGNITUDE", "check_integer", "check_number"]
+__all__ = ["MAX_DIGITS", "MAX_MAGNITUDE", "check_integer", "check_number", "json_integer"]
 
 #: Digits an answer may have before the decimal point.
 MAX_DIGITS = 15
@@ -51,6 +51,20 @@ def _too_many_digits(sign: str, digits: str) -> float | None:
     if len(digits.lstrip("0")) > MAX_DIGITS:
         return -math.inf if sign == "-" else math.inf
     return None
+
+
+def json_integer(text: str) -> int | float:
+    """An integer literal of a JSON body, for ``json.loads(…, parse_int=json_integer)``.
+
+    Python's own parse_int is int(), which raises past
+    ``sys.get_int_max_str_digits()`` (4300 digits), failing the whole body
+    as if it were not JSON. Here a literal of more than :data:`MAX_DIGITS`
+    digits becomes an infinity of its sign, which a number question refuses
+    as ``number_too_large`` and any other question as the wrong type.
+    """
+    found = _INTEGER.fullmatch(text)
+    huge = _too_many_digits(*found.groups()) if found else None
+    return int(text) if huge is None else huge
 
 
 def check_integer(value: Any, *, minimum: int | None, maximum: int | None) -> int:
