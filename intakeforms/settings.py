@@ -26,6 +26,8 @@ class SettingsError(IntakeError):
 
 _RATE = re.compile(r"\s*([0-9]+)\s*/\s*(second|minute|hour|day)\s*")
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+# What a browser sends as Origin: scheme://host[:port], nothing after it.
+_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?")
 
 
 def parse_rate(text: str) -> tuple[int, int] | None:
@@ -57,7 +59,8 @@ class Settings:
     #: Signs the time-trap tokens. Unset: a random secret per process, so
     #: pages issued before a restart are judged as API posts, not spam.
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
-    #: Origins allowed to embed the forms and post to the API (CORS).
+    #: Origins allowed to embed the forms and post to the API (CORS);
+    #: ``*`` allows every site.
     allowed_origins: tuple[str, ...] = ()
     #: Per client and form, like ``30/minute``; ``0`` turns it off.
     rate_limit: str = "30/minute"
@@ -125,6 +128,21 @@ def _convert(name: str, kind: Any, raw: Any) -> Any:
     return None if text == "" and "None" in str(kind) else text
 
 
+def _origins(origins: tuple[str, ...]) -> tuple[str, ...]:
+    # Compared with what browsers send, which is lower case: an entry that
+    # could never match would refuse its site without a word.
+    checked = []
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.fullmatch(origin.lower()):
+            raise SettingsError(
+                f"INTAKE_ALLOWED_ORIGINS: {origin!r} is not an origin; write the scheme and "
+                "host, and the port if it is not the default, with no path: "
+                "https://shop.example or http://localhost:8080; or * to allow every site"
+            )
+        checked.append(origin.lower())
+    return tuple(checked)
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, file: str | Path | None = None
 ) -> Settings:
@@ -151,12 +169,11 @@ def load_settings(
             values[key] = _convert(key, kind, raw)
     settings = replace(Settings(), **values)
     settings.rate()  # fail at start, not on the first request
+    settings = replace(settings, allowed_origins=_origins(settings.allowed_origins))
     for name in ("proxy_hops", "spam_retention_days", "retention_days"):
         value = getattr(settings, name)
         if value is not None and value < 1:
-            raise SettingsError(
-                f"INTAKE_{name.upper()}={value}: write a whole number of 1 or more"
-            )
+            raise SettingsError(f"INTAKE_{name.upper()}={value}: write a whole number of 1 or more")
     if settings.mail_builders < 0:
         raise SettingsError(
             f"INTAKE_MAIL_BUILDERS={settings.mail_builders}: write how many build processes "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import time
@@ -14,6 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 from web_helpers import CAR_ANSWERS, FORMS, REFERENCE, settings_for, token_from
 
+from intakeforms.settings import SettingsError, load_settings
 from intakeforms.web import create_app
 
 
@@ -401,3 +403,79 @@ def test_an_error_page_gives_a_forged_token_no_second_life(tmp_path: Path) -> No
                 "car-service", token=fresh, honeypot="", browser=True
             )
             assert verdict.spam and verdict.reason.startswith("sent ")
+
+
+# -- origins ---------------------------------------------------------------------------
+
+
+def test_every_origin_with_a_star(tmp_path: Path) -> None:
+    settings = settings_for(
+        tmp_path, allowed_origins=load_settings({"INTAKE_ALLOWED_ORIGINS": "*"}).allowed_origins
+    )
+    with TestClient(create_app(FORMS, settings)) as client:
+        for origin in ("https://anyone.example", "http://localhost:3000"):
+            answer = client.post(
+                "/forms/car-service/submissions", json=CAR_ANSWERS, headers={"origin": origin}
+            )
+            assert answer.status_code == 201, origin
+            assert answer.headers["access-control-allow-origin"] == "*"
+            spec = client.get("/forms/car-service/spec.json", headers={"origin": origin})
+            assert spec.status_code == 200
+        preflight = client.options(
+            "/forms/car-service/submissions",
+            headers={
+                "origin": "https://anyone.example",
+                "access-control-request-method": "POST",
+                "access-control-request-headers": "content-type, idempotency-key",
+            },
+        )
+        assert preflight.status_code == 200
+
+
+def test_a_refused_origin_is_logged_once_naming_the_setting(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = settings_for(tmp_path, allowed_origins=("https://shop.example",))
+    caplog.set_level(logging.WARNING, logger="intakeforms.web")
+    with TestClient(create_app(FORMS, settings)) as client:
+        for origin in ("https://x.example", "https://x.example", "https://y.example"):
+            # What a widget on that site asks first, then what a post would.
+            spec = client.get("/forms/car-service/spec.json", headers={"origin": origin})
+            assert spec.status_code == 403
+            assert spec.json()["errors"][0]["code"] == "origin_not_allowed"
+            assert "access-control-allow-origin" not in spec.headers
+            listed = client.get("/forms", headers={"origin": origin})
+            assert listed.status_code == 403
+            posted = client.post(
+                "/forms/car-service/submissions", json=CAR_ANSWERS, headers={"origin": origin}
+            )
+            assert posted.status_code == 403
+        assert client.get("/forms/car-service/spec.json").status_code == 200
+    refused = [r.getMessage() for r in caplog.records if "INTAKE_ALLOWED_ORIGINS" in r.getMessage()]
+    assert refused == [
+        "refused a request from the origin https://x.example: add https://x.example to "
+        "INTAKE_ALLOWED_ORIGINS if the forms are embedded there",
+        "refused a request from the origin https://y.example: add https://y.example to "
+        "INTAKE_ALLOWED_ORIGINS if the forms are embedded there",
+    ]
+    assert all(r.levelno == logging.WARNING for r in caplog.records if "refused" in r.getMessage())
+
+
+@pytest.mark.parametrize(
+    ("value", "origins"),
+    [
+        (
+            "https://Shop.Example/, http://localhost:8080",
+            ("https://shop.example", "http://localhost:8080"),
+        ),
+        ("*", ("*",)),
+        ("shop.example", None),
+        ("https://shop.example/contact", None),
+    ],
+)
+def test_allowed_origins_are_checked_at_start(value: str, origins: tuple[str, ...] | None) -> None:
+    if origins is not None:
+        assert load_settings({"INTAKE_ALLOWED_ORIGINS": value}).allowed_origins == origins
+        return
+    with pytest.raises(SettingsError, match=r"INTAKE_ALLOWED_ORIGINS: .* is not an origin"):
+        load_settings({"INTAKE_ALLOWED_ORIGINS": value})

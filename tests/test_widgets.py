@@ -45,6 +45,7 @@ from playwright.sync_api import (
     FilePayload,
     Locator,
     Page,
+    Request,
     Response,
     Route,
     ViewportSize,
@@ -71,6 +72,10 @@ require_chromium()
 CAR = next(form for form in FORMS if form.id == "car-service")
 EVERY = next(form for form in FORMS if form.id == "every-type")
 FI = widget_texts("fi")
+#: What a widget says when it cannot reach the service (built in: no texts then).
+OFF_EN = "The contact form is not available right now."
+OFF_FI = "Yhteydenottolomake ei ole juuri nyt käytettävissä."
+OFF_SV = "Kontaktformuläret är inte tillgängligt just nu."
 #: The goal for widget.js and widget.css together, minified and gzipped.
 SIZE_GOAL = 12 * 1024
 
@@ -130,6 +135,7 @@ class Guest:
         self,
         tag: str,
         *,
+        host: str | None = None,
         viewport: ViewportSize = PHONE,
         reduced_motion: bool = False,
         **attributes: str,
@@ -146,7 +152,7 @@ class Guest:
         page.on("response", self._response)
         page.on("pageerror", lambda error: self.problems.append(f"uncaught: {error}"))
         query = "&".join(f"{k}={v}" for k, v in {"tag": tag, **attributes}.items())
-        response = page.goto(f"{self.site.host}/page?{query}")
+        response = page.goto(f"{host or self.site.host}/page?{query}")
         assert response is not None and response.ok
         return page
 
@@ -486,12 +492,41 @@ def test_sensitive_answers_are_not_kept(guest: Guest) -> None:
 def test_the_element_content_stands_in_when_the_service_is_out_of_reach(
     guest: Guest, site: Site
 ) -> None:
+    spec = f"{site.service}/elsewhere/forms/car-service/spec.json?lang=en"
     for tag in ("intake-chat", "intake-form"):
         page = guest.open(tag, form="car-service", endpoint=f"{site.service}/elsewhere")
         expect(page.get_by_role("link", name="Book a service")).to_be_visible()
+        expect(page.get_by_role("status")).to_have_text(OFF_EN)
         expect(page.get_by_role("button")).to_have_count(0)
-    missing = f"404 for {site.service}/elsewhere/forms/car-service/spec.json?lang=en"
-    assert guest.problems == [missing, missing]
+    said = f"console error: intakeforms: {spec} answered 404; check the endpoint attribute"
+    assert guest.problems == [f"404 for {spec}", said] * 2
+    guest.problems.clear()
+
+
+def test_a_site_that_is_not_allowed_sees_not_available(guest: Guest, site: Site) -> None:
+    # A host page on an origin the service does not allow.
+    stranger = LiveServer(host_app(lambda: site.service))
+    origin = stranger.start()
+    try:
+        for tag, lang, text in (("intake-chat", "fi-FI", OFF_FI), ("intake-form", "sv", OFF_SV)):
+            page = guest.open(tag, host=origin, form="car-service", html_lang=lang)
+            # Visible where the launcher would be, and read out by screen readers.
+            note = page.get_by_role("status")
+            expect(note).to_have_text(text)
+            if tag == "intake-chat":
+                expect(note).to_have_css("position", "fixed")
+            expect(page.get_by_role("link", name="Book a service")).to_be_visible()
+            expect(page.get_by_role("button")).to_have_count(0)
+            screenshots(page, f"{tag}-not-available")
+    finally:
+        stranger.stop()
+    told = [p for p in guest.problems if p.startswith("console error: intakeforms:")]
+    assert len(told) == 2
+    for message in told:
+        assert f"add {origin} to INTAKE_ALLOWED_ORIGINS" in message
+    # Everything else is the browser's own report of the refused fetch.
+    others = [p for p in guest.problems if p not in told]
+    assert others and all("CORS" in p or "403 for" in p for p in others), others
     guest.problems.clear()
 
 
@@ -570,6 +605,13 @@ def test_full_form_switch_keeps_the_answers(guest: Guest, site: Site) -> None:
 
 def test_inline_form_booking(guest: Guest, site: Site) -> None:
     page = guest.open("intake-form", form="car-service", lang="fi")
+    tokens: list[str] = []
+
+    def note_token(request: Request) -> None:
+        if "/submissions" in request.url:
+            tokens.append(json.loads(request.post_data or "{}").get("_token"))
+
+    page.on("request", note_token)
     form = page.locator("intake-form form")
     expect(page.locator("intake-form").get_by_role("heading", name="Huoltovaraus")).to_be_visible()
     symptoms = form.get_by_label("Kuvaile vika")
@@ -647,6 +689,9 @@ def test_inline_form_booking(guest: Guest, site: Site) -> None:
     assert row["spam"] == 0
     assert row["data"]["plate"] == "ABC-123" and row["data"]["phone"] == "+358401234567"
     assert row["data"]["service"] == "repair" and row["data"]["privacy"] is True
+    # The send after the 422 carried the token the form was first given: the
+    # service's time-trap counts from there, not from the correction.
+    assert len(tokens) == 2 and tokens[0] == tokens[1] and tokens[0]
 
 
 # -- 5. the keyboard ------------------------------------------------------------------

@@ -15,6 +15,12 @@
   "use strict";
 
   const SCRIPT = document.currentScript?.src || location.href;
+  // When the service cannot be asked for its texts, the one thing to say.
+  const OFF = {
+    en: "The contact form is not available right now.",
+    fi: "Yhteydenottolomake ei ole juuri nyt käytettävissä.",
+    sv: "Kontaktformuläret är inte tillgängligt just nu.",
+  };
   const CSS = new URL("widget.css?v=__INTAKE_CSS_VERSION__", SCRIPT).href;
   const HOME = new URL(".", SCRIPT).href;
 
@@ -300,15 +306,36 @@
         if (!form) this.topics = (await this.request("/forms"))[1];
         // Without a chosen topic, the first form's spec lends its texts.
         await this.load(form || this.st.f || this.topics[0].id, !form && !this.st.f);
-      } catch {
-        // The element's own content (a link to the form page, say) stands in.
-        this.box.replaceChildren(h("slot"));
-        this.box.hidden = false;
+      } catch (failure) {
+        this.unavailable(failure);
         return false;
       }
       this.box.lang = this.loc;
       this.box.hidden = false;
       return true;
+    }
+
+    /** Says visibly that the service is out of reach, and tells the site's
+     * owner why in the console; the element's own content (a link to the
+     * form page, say) stands in below. */
+    unavailable(failure) {
+      const here = location.origin;
+      const allow = `add ${here} to INTAKE_ALLOWED_ORIGINS`;
+      // A refusal of this origin reaches the page as a failed fetch: the
+      // browser hides the answer of a site that did not allow it.
+      console.error(
+        failure instanceof Response
+          ? `intakeforms: ${failure.url} answered ${failure.status}` +
+              (failure.status === 403 ? `; ${allow}` : "; check the endpoint attribute")
+          : `intakeforms: ${this.endpoint} did not answer this page (${here}); if the ` +
+              `service is running, it does not allow this origin: ${allow}`,
+      );
+      const lang = this.language.slice(0, 2).toLowerCase();
+      const code = OFF[lang] ? lang : "en";
+      const cls = this.localName === "intake-chat" ? "launch off" : "off";
+      const note = h("p", { class: cls, role: "status", lang: code }, OFF[code]);
+      this.box.replaceChildren(note, h("slot"));
+      this.box.hidden = false;
     }
 
     async load(id, textsOnly) {
