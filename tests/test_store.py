@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
+import shutil
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -303,19 +304,25 @@ async def test_a_new_database_cannot_be_opened_read_only(path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_a_lock_held_beyond_the_busy_timeout(path: Path) -> None:
+async def test_a_locked_store_fails_its_health_check_and_recovers_by_itself(path: Path) -> None:
     async with SqliteStore(path, busy_timeout=0.2) as store:
+        await store.save(submission())
         blocker = sqlite3.connect(path, isolation_level=None)
         try:
-            blocker.execute("BEGIN IMMEDIATE")
+            blocker.execute("BEGIN EXCLUSIVE")
+            # WAL lets readers on, so a check that only read passed (and
+            # /healthz said 200) while every save failed.
+            with pytest.raises(StoreUnavailable, match=r"locked for more than 0\.2 s"):
+                await store.check()
             with pytest.raises(StoreUnavailable, match=r"locked for more than 0\.2 s"):
                 await store.save(submission(idempotency_key="k"))
-            # WAL: a writer holding the lock does not stop readers.
-            assert await store.count() == 0
-            await store.check()
+            assert await store.count() == 1
         finally:
             blocker.close()
+        # The same store object, no restart.
+        await store.check()
         assert (await store.save(submission(idempotency_key="k"))).created
+    assert table_counts(path)["submissions"] == 2
 
 
 @pytest.mark.anyio
@@ -348,13 +355,28 @@ async def test_a_failure_mid_transaction_writes_nothing(store: SqliteStore, path
 
 
 @pytest.mark.anyio
-async def test_a_deleted_database_file_is_noticed(store: SqliteStore, path: Path) -> None:
+async def test_a_deleted_database_file_is_refused_until_one_is_put_back(
+    store: SqliteStore, path: Path, tmp_path: Path
+) -> None:
+    first = await store.save(submission())
+    backup = tmp_path / "backup.db"
+    source, copy = sqlite3.connect(path), sqlite3.connect(backup)
+    source.backup(copy)
+    source.close()
+    copy.close()
     await store.check()
     path.unlink()
-    with pytest.raises(StoreUnavailable, match="deleted or replaced"):
+    # Writes into a deleted file vanish at close: refused, loudly.
+    with pytest.raises(StoreUnavailable, match="deleted after the store opened it"):
         await store.check()
-    with pytest.raises(StoreUnavailable, match="deleted or replaced"):
+    with pytest.raises(StoreUnavailable, match="deleted after the store opened it"):
         await store.save(submission())
+    # The backup put back: the same store opens it by itself.
+    shutil.copyfile(backup, path)
+    await store.check()
+    second = await store.save(submission())
+    found = {reference for (reference,) in rows(path, "SELECT reference FROM submissions")}
+    assert found == {first.reference, second.reference}
 
 
 @pytest.mark.anyio
@@ -383,7 +405,14 @@ async def test_open_makes_a_wal_database_with_the_tables(store: SqliteStore, pat
     assert rows(path, "PRAGMA journal_mode") == [("wal",)]
     assert rows(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     tables = {name for (name,) in rows(path, "SELECT name FROM sqlite_schema WHERE type='table'")}
-    assert tables == {"submissions", "submission_files", "outbox", "idempotency_keys"}
+    assert tables == {
+        "submissions",
+        "submission_files",
+        "outbox",
+        "idempotency_keys",
+        "rate_hits",
+        "store_health",
+    }
     assert connection is not None
     assert connection.execute("PRAGMA foreign_keys").fetchone() == (1,)
     assert connection.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL

@@ -41,6 +41,7 @@ from intakeforms.store import (
     SqliteStore,
     Store,
     StoredFile,
+    UnstorableSubmission,
     base,
     new_worker_id,
     open_store,
@@ -298,8 +299,10 @@ async def test_times_come_from_the_clock_and_are_kept_in_utc(backend: Backend) -
 async def test_data_that_is_not_json_is_refused_before_writing(store: Store) -> None:
     with pytest.raises(TypeError):
         await store.save(submission(data={"day": dt.date(2025, 1, 1)}))
-    with pytest.raises(ValueError, match="not JSON compliant"):
+    with pytest.raises(UnstorableSubmission, match="a number in 'x' has no JSON form") as caught:
         await store.save(submission(data={"x": math.nan}))
+    assert (caught.value.field, caught.value.code) == ("x", "not_json")
+    assert isinstance(caught.value, ValueError)
     assert await store.count() == 0
 
 

@@ -15,7 +15,9 @@ outcome. Backends are picked by URL::
         await store.complete(claimed.job.id, worker=worker, receipt="250 OK")
 
 Every database failure raises :class:`~intakeforms.errors.StoreUnavailable`;
-a worker reporting on a job it lost raises :class:`~intakeforms.errors.LeaseLost`.
+a submission holding text no store can keep raises
+:class:`UnstorableSubmission` (that one save only); a worker reporting on a
+job it lost raises :class:`~intakeforms.errors.LeaseLost`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from intakeforms.store.base import (
     ClaimedJob,
     NewSubmission,
     OutboxJob,
+    PurgeResult,
     SaveResult,
+    SpamEntry,
     Store,
     StoredFile,
     StoredSubmission,
@@ -37,6 +41,7 @@ from intakeforms.store.base import (
 )
 from intakeforms.store.postgres import PostgresStore
 from intakeforms.store.sqlite import SqliteStore
+from intakeforms.store.storable import UnstorableSubmission
 
 __all__ = [
     "JOB_STATUSES",
@@ -47,12 +52,15 @@ __all__ = [
     "NewSubmission",
     "OutboxJob",
     "PostgresStore",
+    "PurgeResult",
     "SaveResult",
+    "SpamEntry",
     "SqliteStore",
     "Store",
     "StoreUnavailable",
     "StoredFile",
     "StoredSubmission",
+    "UnstorableSubmission",
     "new_reference",
     "new_worker_id",
     "open_store",

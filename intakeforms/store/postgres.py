@@ -12,26 +12,28 @@ does).
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import AsyncIterator, Callable, Mapping
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any
-from urllib.parse import unquote, urlsplit
+from typing import Any, TypeVar
 
 import anyio
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 
-from intakeforms.errors import IntakeError, StoreUnavailable
-from intakeforms.store import base
+from intakeforms.errors import StoreUnavailable
+from intakeforms.store import base, postgres_save, rate
+from intakeforms.store import postgres_privacy as privacy
 from intakeforms.store import postgres_queries as queries
 from intakeforms.store.base import (
     ClaimedJob,
     NewSubmission,
     OutboxJob,
+    PurgeResult,
     SaveResult,
+    SpamEntry,
     StoredSubmission,
 )
 from intakeforms.store.postgres_errors import describe, explain
@@ -41,11 +43,11 @@ from intakeforms.store.postgres_pool import (
     PoolClosed,
     PoolExhausted,
 )
-from intakeforms.store.postgres_schema import (
-    MIGRATION_LOCK,
-    MIGRATIONS,
-    SCHEMA_VERSION,
-)
+from intakeforms.store.postgres_schema import SCHEMA_VERSION
+from intakeforms.store.postgres_url import parse_conninfo, split_url
+from intakeforms.store.storable import check_targets, encode_data
+
+_T = TypeVar("_T")
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT", "DEFAULT_POOL_SIZE", "PostgresStore"]
 
@@ -57,17 +59,9 @@ DEFAULT_POOL_SIZE = 10
 #: ``connect_timeout`` says otherwise (libpq would wait forever).
 DEFAULT_CONNECT_TIMEOUT = 10
 
-# Same reasoning as the SQLite store: ten collisions in a row means the
-# random source is broken, not that the references ran out.
-_REFERENCE_TRIES = 10
-
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-class _KeyTaken(Exception):
-    """Another transaction stored the same idempotency key first."""
 
 
 class PostgresStore:
@@ -93,14 +87,7 @@ class PostgresStore:
             raise ValueError(f"busy_timeout must be more than 0 seconds, not {busy_timeout}")
         if pool_size < 1:
             raise ValueError(f"pool_size must be 1 or more, not {pool_size}")
-        try:
-            self._params = conninfo_to_dict(conninfo)
-        except psycopg.Error as exc:
-            raise IntakeError(
-                f"INTAKE_STORE is not a PostgreSQL URL libpq understands ({_hide(exc, conninfo)}); "
-                "write postgresql://USER:PASSWORD@HOST:PORT/DATABASE, percent-encoding "
-                "special characters, with libpq's options after ?"
-            ) from None
+        self._params = parse_conninfo(conninfo)
         self._conninfo = conninfo
         self.busy_timeout = busy_timeout
         self.pool_size = pool_size
@@ -109,6 +96,7 @@ class PostgresStore:
         #: Where the store is, without the password: ``postgresql://user@host:port/db``.
         self.database = describe(self._params)
         self._pool: ConnectionPool | None = None
+        self._swept = -math.inf
         self._opening: anyio.Lock | None = None  # made in the event loop that opens
 
     @classmethod
@@ -119,31 +107,13 @@ class PostgresStore:
         ``options``, …) the query may hold ``timeout=SECONDS`` (the busy
         timeout) and ``pool_size=N``.
         """
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in ("postgresql", "postgres"):
-            raise IntakeError(
-                f"INTAKE_STORE has a {parts.scheme!r} URL; a PostgreSQL store is "
-                "postgresql://USER@HOST:PORT/DATABASE (intakeforms picks the driver itself)"
-            )
-        timeout, pool_size, kept = DEFAULT_BUSY_TIMEOUT, DEFAULT_POOL_SIZE, []
-        # libpq's options are passed on exactly as written: decoding and
-        # encoding them again would turn a "+" (in a password, say) into a space.
-        for option in filter(None, parts.query.split("&")):
-            key, _, value = option.partition("=")
-            if key == "timeout":
-                timeout = _number(key, unquote(value), float)
-            elif key == "pool_size":
-                pool_size = int(_number(key, unquote(value), int))
-            else:
-                kept.append(option)
-        # libpq knows only the lower-case spellings of the scheme.
-        rest = f"postgresql://{parts.netloc}{parts.path}"
-        if kept:
-            rest += "?" + "&".join(kept)
+        parts = split_url(url)
         return cls(
-            rest,
-            busy_timeout=timeout if busy_timeout is None else busy_timeout,
-            pool_size=pool_size,
+            parts.conninfo,
+            busy_timeout=busy_timeout
+            if busy_timeout is not None
+            else parts.timeout or DEFAULT_BUSY_TIMEOUT,
+            pool_size=parts.pool_size or DEFAULT_POOL_SIZE,
         )
 
     def __repr__(self) -> str:
@@ -166,7 +136,7 @@ class PostgresStore:
             pool = ConnectionPool(self._connect, size=self.pool_size, wait=self.busy_timeout)
             try:
                 async with self._errors(), pool.connection() as connection:
-                    await self._migrate(connection)
+                    await postgres_save.migrate(connection, self._message)
             except BaseException:
                 with anyio.CancelScope(shield=True):
                     await pool.close()
@@ -193,9 +163,12 @@ class PostgresStore:
         await self.close()
 
     async def check(self) -> None:
-        """Read the schema version; raise if the database does not answer."""
-        async with self._connection() as c:
-            version = await queries.read_version(c)
+        """Prove the store can be written, not only read: lock the version
+        row in a transaction of its own. That needs a read-write primary and
+        the right to update the tables, and its commit writes to the
+        server's log (no table grows). Raises when it cannot, or when the
+        schema is not this release's."""
+        version = await self._read(queries.probe)
         if version != SCHEMA_VERSION:
             raise StoreUnavailable(
                 self._message(f"its schema version is now {version}, not {SCHEMA_VERSION}")
@@ -208,112 +181,33 @@ class PostgresStore:
 
         All in one transaction: after a return the submission is committed,
         after :class:`~intakeforms.errors.StoreUnavailable` nothing of it is.
-        ``data`` that is not JSON raises ``TypeError``/``ValueError`` first,
-        and so does text holding a NUL character, which PostgreSQL cannot
-        store. Of two saves racing with one idempotency key, the second waits
+        Text no store can keep (a NUL character, which PostgreSQL cannot
+        hold, or a lone surrogate) raises
+        :class:`~intakeforms.store.UnstorableSubmission` naming the field,
+        and ``data`` that is not JSON ``TypeError``, before any database
+        work. Of two saves racing with one idempotency key, the second waits
         for the first and returns its reference.
         """
-        data = json.dumps(
-            dict(submission.data), ensure_ascii=False, sort_keys=True, allow_nan=False
-        )
-        queries.refuse_nul(submission)
+        data = encode_data(submission)
         async with self._connection(write=True) as c:
-            # Twice at most: the key's first owner could roll back (or its
-            # submission be erased) between our two looks.
-            for _ in range(2):
-                try:
-                    return await self._save(c, submission, data)
-                except _KeyTaken:
-                    seen = await queries.seen_key(c, submission)
-                    if seen is not None:
-                        return SaveResult(seen, created=False)
-        raise StoreUnavailable(  # pragma: no cover - needs a race lost twice in a row
-            self._message("an idempotency key kept changing hands; retry")
-        )
-
-    async def _save(self, c: Connection, new: NewSubmission, data: str) -> SaveResult:
-        now = self._clock()
-        async with c.transaction():
-            seen = await queries.seen_key(c, new)
-            if seen is not None:
-                return SaveResult(seen, created=False)
-            reference = await self._insert_submission(c, new, data, now)
-            async with c.cursor() as cursor:
-                if new.files:
-                    await cursor.executemany(
-                        "INSERT INTO submission_files"
-                        " (reference, position, field, name, content_type, size, path)"
-                        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        [
-                            (reference, i, f.field, f.name, f.content_type, f.size, f.path)
-                            for i, f in enumerate(new.files)
-                        ],
-                    )
-                if new.targets and not new.spam:  # spam is kept, never delivered
-                    await cursor.executemany(
-                        "INSERT INTO outbox"
-                        " (reference, target, next_attempt_at, created_at, updated_at)"
-                        " VALUES (%s, %s, %s, %s, %s)",
-                        [(reference, target, now, now, now) for target in new.targets],
-                    )
-            if new.idempotency_key is not None:
-                # A concurrent save with the same key makes this wait for it;
-                # when it commits, DO NOTHING, and the whole save rolls back.
-                cursor = await c.execute(
-                    "INSERT INTO idempotency_keys (form, idempotency_key, reference, created_at)"
-                    " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING reference",
-                    (new.form, new.idempotency_key, reference, now),
-                )
-                if await cursor.fetchone() is None:
-                    raise _KeyTaken
-        return SaveResult(reference, created=True)
-
-    async def _insert_submission(
-        self, c: Connection, new: NewSubmission, data: str, now: dt.datetime
-    ) -> str:
-        for _ in range(_REFERENCE_TRIES):
-            reference = base.new_reference(new.reference_prefix)
-            cursor = await c.execute(
-                sql.SQL(
-                    "INSERT INTO submissions ({})"
-                    " VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s)"
-                    " ON CONFLICT (reference) DO NOTHING RETURNING reference"
-                ).format(queries.SUBMISSION_COLUMNS),
-                (
-                    reference,
-                    new.form,
-                    new.form_version,
-                    new.locale,
-                    data,
-                    new.spam,
-                    new.client,
-                    now,
-                ),
-            )
-            if await cursor.fetchone() is not None:
-                return reference
-        raise StoreUnavailable(
-            self._message(
-                f"no free reference for prefix {new.reference_prefix} after "
-                f"{_REFERENCE_TRIES} tries; the random source repeats itself"
-            )
-        )
+            return await postgres_save.save(c, submission, data, self._clock(), self._message)
 
     async def get(self, reference: str) -> StoredSubmission | None:
         """The submission with this exact reference, or None."""
-        async with self._connection() as c, c.transaction():
-            found = await queries.read_submissions(c, [reference])
-        return found.get(reference)
+
+        async def read(c: Connection) -> dict[str, StoredSubmission]:
+            async with c.transaction():
+                return await queries.read_submissions(c, [reference])
+
+        return (await self._read(read)).get(reference)
 
     async def outbox(self, reference: str) -> list[OutboxJob]:
         """The outbox jobs of one submission, in the order they were made."""
-        async with self._connection() as c:
-            return await queries.read_jobs_of(c, reference)
+        return await self._read(lambda c: queries.read_jobs_of(c, reference))
 
     async def count(self, form: str | None = None, spam: bool | None = None) -> int:
         """How many submissions are stored, optionally of one form or spam flag."""
-        async with self._connection() as c:
-            return await queries.count(c, form, spam)
+        return await self._read(lambda c: queries.count(c, form, spam))
 
     # -- the outbox jobs (see the Store protocol for the contract) -----------------
 
@@ -372,8 +266,7 @@ class PostgresStore:
         base.check_recipient(address)
         key = base.recipient_hash(address)
         moment = base.check_moment("since", since)
-        async with self._connection() as c:
-            return await queries.count_autoreplies(c, key, moment)
+        return await self._read(lambda c: queries.count_autoreplies(c, key, moment))
 
     async def retry_later(
         self, job_id: int, *, worker: str, error: str, at: dt.datetime
@@ -413,13 +306,11 @@ class PostgresStore:
     async def jobs(self, *, status: str | None = None, limit: int = 100) -> list[OutboxJob]:
         """Up to ``limit`` jobs, newest first, optionally of one ``status``."""
         base.check_listing(status, limit)
-        async with self._connection() as c:
-            return await queries.list_jobs(c, status, limit)
+        return await self._read(lambda c: queries.list_jobs(c, status, limit))
 
     async def job(self, job_id: int) -> OutboxJob | None:
         """The job with this id, or None."""
-        async with self._connection() as c:
-            return await queries.read_job(c, job_id)
+        return await self._read(lambda c: queries.read_job(c, job_id))
 
     async def requeue(self, job_id: int) -> bool:
         """A dead or pending job due again now with fresh attempts; False if not."""
@@ -428,8 +319,88 @@ class PostgresStore:
 
     async def counts(self) -> dict[str, int]:
         """How many jobs are in each state (every state, 0 when none)."""
-        async with self._connection() as c:
-            return await queries.counts(c)
+        return await self._read(queries.counts)
+
+    async def oldest_pending(self) -> dt.datetime | None:
+        """When the oldest pending job was created, or None."""
+        return await self._read(queries.oldest_pending)
+
+    # -- spam review and privacy (see the Store protocol, and postgres_privacy) --
+
+    async def spam_list(self, *, form: str | None = None, limit: int = 100) -> list[SpamEntry]:
+        """Up to ``limit`` quarantined submissions, newest first; erased ones
+        are left out (there is nothing left to review)."""
+        base.check_listing(None, limit)
+        return await self._read(lambda c: privacy.spam_list(c, form, limit))
+
+    async def release(self, reference: str, targets: Sequence[str]) -> bool:
+        """No longer spam, with a pending job per target; False when there is
+        no quarantined (and not erased) submission with this reference."""
+        check_targets(targets)
+        async with self._connection(write=True) as c:
+            return await privacy.release(c, reference, targets, self._clock())
+
+    async def delete_spam(self, reference: str) -> StoredSubmission | None:
+        """Delete a quarantined submission for good; it as it was, or None."""
+        async with self._connection(write=True) as c:
+            found = await privacy.delete_spam(c, reference)
+            if found is not None:
+                await privacy.forget(c, self.database)
+        return found
+
+    async def erase(self, reference: str) -> StoredSubmission | None:
+        """Erase the answers of one submission; it as it was before, or None.
+
+        The rows are updated and deleted, then the tables vacuumed so that
+        the old row versions go (see docs/store.md for what that promises)."""
+        async with self._connection(write=True) as c:
+            found = await privacy.erase(c, reference, self._clock())
+            if found is not None and not found.erased:
+                await privacy.forget(c, self.database)
+        return found
+
+    async def purge(
+        self,
+        *,
+        delivered_before: dt.datetime | None,
+        spam_before: dt.datetime,
+        clients_before: dt.datetime,
+    ) -> PurgeResult:
+        """Apply the retention rules at once (see the Store protocol), a
+        chunk of submissions per transaction."""
+        delivered = (
+            None
+            if delivered_before is None
+            else base.check_moment("delivered_before", delivered_before)
+        )
+        spam = base.check_moment("spam_before", spam_before)
+        clients = base.check_moment("clients_before", clients_before)
+        now = self._clock()
+        total = PurgeResult()
+        async with self._connection(write=True) as c:
+            more = True
+            while more:
+                step, more = await privacy.purge_step(c, delivered, spam, clients, now)
+                total = PurgeResult(
+                    total.erased + step.erased,
+                    total.deleted_spam + step.deleted_spam,
+                    total.clients_cleared + step.clients_cleared,
+                    total.files + step.files,
+                )
+            if total.erased or total.deleted_spam or total.clients_cleared:
+                await privacy.forget(c, self.database)
+        return total
+
+    async def hit_rate(self, key: str, limit: int, period: float) -> float:
+        """Count one request under ``key`` in one round trip; 0.0 within
+        ``limit`` per ``period`` seconds, else the seconds to wait."""
+        hit = rate.Hit.at(key, limit, period, self._clock())
+        sweep = time.monotonic() - self._swept >= rate.SWEEP_EVERY
+        if sweep:
+            self._swept = time.monotonic()
+        async with self._connection(write=True) as c:
+            row = await privacy.hit(c, hit, sweep)
+        return rate.wait(hit, *row)
 
     # -- connections -------------------------------------------------------------
 
@@ -467,6 +438,25 @@ class PostgresStore:
             async with self._errors(), pool.connection() as connection:
                 yield connection
 
+    async def _read(self, work: Callable[[Connection], Awaitable[_T]]) -> _T:
+        """Run a read on a pooled connection; when that connection turns out
+        to have died while it sat in the pool (the server restarted, the
+        network was cut), once more on a new one, so no caller sees it.
+        Writes are not repeated: a commit whose answer was lost may have
+        happened."""
+        pool = self._pool
+        if pool is None:
+            raise self._closed()
+        async with self._errors():
+            for attempt in (1, 2):
+                async with pool.connection() as connection:
+                    try:
+                        return await work(connection)
+                    except psycopg.OperationalError:
+                        if attempt == 2 or not connection.broken:
+                            raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
     @asynccontextmanager
     async def _errors(self) -> AsyncIterator[None]:
         try:
@@ -484,43 +474,6 @@ class PostgresStore:
                 )
             ) from None
 
-    async def _migrate(self, c: Connection) -> None:
-        # A look without the lock first: normally the tables are there, and a
-        # user without the right to create tables can still use them.
-        version = await queries.read_version(c)
-        if version == SCHEMA_VERSION:
-            return
-        async with c.transaction():
-            await c.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-            await c.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} ("
-                    " one boolean PRIMARY KEY DEFAULT true CHECK (one),"
-                    " version integer NOT NULL)"
-                ).format(queries.VERSION)
-            )
-            await c.execute(
-                sql.SQL("INSERT INTO {} (version) VALUES (0) ON CONFLICT DO NOTHING").format(
-                    queries.VERSION
-                )
-            )
-            # Read again under the lock: another process may have migrated
-            # while this one waited for it.
-            version = await queries.read_version(c) or 0
-            if version > SCHEMA_VERSION:
-                raise StoreUnavailable(
-                    self._message(
-                        f"it has schema version {version}, written by a newer intakeforms "
-                        f"(this one knows version {SCHEMA_VERSION}); upgrade intakeforms"
-                    )
-                )
-            for step in MIGRATIONS[version:]:
-                for statement in step:
-                    await c.execute(statement)
-            await c.execute(
-                sql.SQL("UPDATE {} SET version = %s").format(queries.VERSION), (SCHEMA_VERSION,)
-            )
-
     # -- messages ------------------------------------------------------------------
 
     def _message(self, problem: str) -> str:
@@ -537,25 +490,3 @@ class PostgresStore:
         problem = explain(exc.sqlstate, said, self._params, self.busy_timeout)
         detail = " ".join(said.split())  # libpq's messages span lines with tabs
         return StoreUnavailable(self._message(f"{problem} (PostgreSQL: {detail})"))
-
-
-def _hide(exc: psycopg.Error, conninfo: str) -> str:
-    """libpq's complaint about ``conninfo``, with any password in it masked."""
-    said = " ".join(str(exc).split())
-    try:
-        password = urlsplit(conninfo).password
-    except ValueError:  # not even a URL; a key=value string quotes no password back
-        password = None
-    if password:
-        said = said.replace(password, "***").replace(unquote(password), "***")
-    return said
-
-
-def _number(key: str, text: str, kind: Callable[[str], float]) -> float:
-    try:
-        value = kind(text)
-    except ValueError:
-        value = -1
-    if not 0 < value < float("inf"):  # also refuses nan
-        raise IntakeError(f"INTAKE_STORE: {key}={text!r} is not a positive number")
-    return value

@@ -10,7 +10,10 @@ Connections are opened lazily, up to ``size`` at once; callers beyond that
 wait up to ``wait`` seconds. A connection idle for a while is pinged before
 it is lent, so the first call after a database restart gets a fresh
 connection instead of an error. A connection that comes back broken, inside
-a transaction, or from a cancelled caller is closed rather than reused.
+a transaction, or from a cancelled caller is closed rather than reused; a
+broken one takes the idle ones with it, since they most likely died with it.
+Nothing of an outage stays: once the server answers, new connections are
+made as calls need them.
 """
 
 from __future__ import annotations
@@ -123,6 +126,13 @@ class ConnectionPool:
             self._idle.append((connection, time.monotonic()))
             return
         # Broken, mid-transaction, or its caller was cancelled while a query
-        # may still run: a fresh connection is cheaper than doubt.
+        # may still run: a fresh connection is cheaper than doubt. A broken
+        # one most likely died with the others (a server restart, a network
+        # cut): the idle ones go too, so that no later call trips on them.
+        stale = [connection]
+        if connection.broken:
+            stale += [idle for idle, _ in self._idle]
+            self._idle = []
         with anyio.CancelScope(shield=True):
-            await connection.close()
+            for each in stale:
+                await each.close()

@@ -37,18 +37,21 @@ __all__ = [
     "counts",
     "finish",
     "list_jobs",
+    "oldest_pending",
+    "probe",
     "read_job",
     "read_jobs_of",
     "read_submissions",
     "read_version",
-    "refuse_nul",
     "requeue",
     "seen_key",
 ]
 
 SUBMISSION_COLUMNS = sql.SQL(
-    "reference, form, form_version, locale, data, spam, client, submitted_at"
+    "reference, form, form_version, locale, data, spam, client, submitted_at, spam_reason"
 )
+# What is read of a submission: what is written, and when it was erased.
+_READ_COLUMNS = sql.SQL("{}, erased_at").format(SUBMISSION_COLUMNS)
 # Qualified, because claim()'s UPDATE … FROM due also has an id.
 _JOB_COLUMNS = sql.SQL(
     "outbox.id, outbox.reference, outbox.target, outbox.status, outbox.attempts,"
@@ -77,7 +80,7 @@ async def read_submissions(c: Connection, references: Iterable[str]) -> dict[str
     if not wanted:
         return {}
     cursor = await c.execute(
-        sql.SQL("SELECT {} FROM submissions WHERE reference = ANY(%s)").format(SUBMISSION_COLUMNS),
+        sql.SQL("SELECT {} FROM submissions WHERE reference = ANY(%s)").format(_READ_COLUMNS),
         (wanted,),
     )
     rows = await cursor.fetchall()
@@ -100,6 +103,8 @@ async def read_submissions(c: Connection, references: Iterable[str]) -> dict[str
             submitted_at=_utc(row[7]),
             spam=row[5],
             client=row[6],
+            spam_reason=row[8],
+            erased_at=None if row[9] is None else _utc(row[9]),
         )
         for row in rows
     }
@@ -136,6 +141,15 @@ async def count(c: Connection, form: str | None, spam: bool | None) -> int:
     return int(row[0])
 
 
+async def probe(c: Connection) -> int:
+    """Prove the database takes writes: lock the version row in a
+    transaction of its own (autocommit), which a read-only server or user
+    refuses. Returns the schema version."""
+    cursor = await c.execute(sql.SQL("SELECT version FROM {} FOR UPDATE").format(VERSION))
+    row = await cursor.fetchone()
+    return -1 if row is None else int(row[0])
+
+
 async def read_version(c: Connection) -> int | None:
     """The schema version, or None when the version table is missing."""
     cursor = await c.execute("SELECT to_regclass(%s::text) IS NOT NULL", (VERSION_TABLE,))
@@ -145,29 +159,6 @@ async def read_version(c: Connection) -> int | None:
     cursor = await c.execute(sql.SQL("SELECT version FROM {}").format(VERSION))
     row = await cursor.fetchone()
     return None if row is None else int(row[0])
-
-
-def refuse_nul(new: NewSubmission) -> None:
-    """PostgreSQL text and jsonb cannot hold U+0000; say so before writing."""
-    texts: list[str] = [new.form, new.form_version, new.locale, *new.targets]
-    texts += [t for t in (new.idempotency_key, new.client) if t is not None]
-    for file in new.files:
-        texts += [file.field, file.name, file.content_type, file.path]
-    if any("\x00" in text for text in texts) or _has_nul(new.data):
-        raise ValueError(
-            "the submission holds a NUL character (U+0000), which PostgreSQL cannot "
-            "store; remove it before saving"
-        )
-
-
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, Mapping):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(item) for item in value)
-    return False
 
 
 # -- reading jobs ------------------------------------------------------------------
@@ -298,11 +289,22 @@ async def finish(
 
 
 async def requeue(c: Connection, job_id: int, now: dt.datetime) -> bool:
-    """A dead or pending job back to pending, due now, with no attempts."""
+    """A dead or pending job back to pending, due now, with no attempts;
+    never a job of an erased submission (nothing is sent after an erasure)."""
     cursor = await c.execute(
         "UPDATE outbox SET status = 'pending', next_attempt_at = %(now)s,"
         " attempts = 0, lease_until = NULL, updated_at = %(now)s"
-        " WHERE id = %(id)s AND status IN ('pending', 'dead')",
+        " WHERE id = %(id)s AND status IN ('pending', 'dead') AND NOT EXISTS (SELECT 1"
+        " FROM submissions s WHERE s.reference = outbox.reference AND s.erased_at IS NOT NULL)",
         {"id": job_id, "now": now},
     )
     return cursor.rowcount == 1
+
+
+async def oldest_pending(c: Connection) -> dt.datetime | None:
+    """When the oldest pending job was made; jobs are numbered in that order."""
+    cursor = await c.execute(
+        "SELECT created_at FROM outbox WHERE status = 'pending' ORDER BY id LIMIT 1"
+    )
+    row = await cursor.fetchone()
+    return None if row is None else _utc(row[0])

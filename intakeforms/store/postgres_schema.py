@@ -89,6 +89,35 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX IF NOT EXISTS outbox_by_recipient ON outbox (recipient_hash, delivered_at)"
         " WHERE recipient_hash IS NOT NULL",
     ),
+    # 3: spam review, erasure, retention, shared rate limits.
+    (
+        # Why a submission was quarantined, for ``intakeforms spam list``.
+        "ALTER TABLE submissions ADD COLUMN IF NOT EXISTS spam_reason text NOT NULL DEFAULT ''",
+        # When its answers were erased (a privacy request or retention).
+        "ALTER TABLE submissions ADD COLUMN IF NOT EXISTS erased_at timestamptz",
+        # The quarantine, newest first; and purge's old spam.
+        "CREATE INDEX IF NOT EXISTS submissions_spam ON submissions (submitted_at) WHERE spam",
+        # purge(): the oldest submissions still holding answers, and those
+        # still holding a client address. Erased and cleared rows leave these
+        # indexes, so they stay as small as what retention keeps.
+        "CREATE INDEX IF NOT EXISTS submissions_kept ON submissions (submitted_at)"
+        " WHERE NOT spam AND erased_at IS NULL",
+        "CREATE INDEX IF NOT EXISTS submissions_with_client ON submissions (submitted_at)"
+        " WHERE client IS NOT NULL",
+        # hit_rate(): one row per hashed key, with the counts of this window
+        # and the one before (a sliding window, see rate.py). UNLOGGED: counts
+        # are not worth a WAL record each, and a crash that empties the table
+        # only forgives the current windows.
+        """CREATE UNLOGGED TABLE IF NOT EXISTS rate_hits (
+            key           text PRIMARY KEY,
+            window_start  bigint NOT NULL,
+            this_count    integer NOT NULL,
+            last_count    integer NOT NULL,
+            allowed       boolean NOT NULL,
+            expires_at    double precision NOT NULL
+        ) WITH (fillfactor = 70)""",
+        "CREATE INDEX IF NOT EXISTS rate_hits_expiry ON rate_hits (expires_at)",
+    ),
 )
 
 #: The schema version this release writes.

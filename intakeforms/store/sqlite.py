@@ -10,58 +10,48 @@ in WAL mode readers never block, and writers queue for up to the busy timeout.
 from __future__ import annotations
 
 import datetime as dt
-import json
+import math
 import os
 import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TypeVar
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
 import anyio
 import anyio.to_thread
 
 from intakeforms.errors import IntakeError, StoreUnavailable
-from intakeforms.store import base
+from intakeforms.store import base, rate
+from intakeforms.store import sqlite_privacy as privacy
 from intakeforms.store import sqlite_queries as queries
 from intakeforms.store.base import (
     ClaimedJob,
     NewSubmission,
     OutboxJob,
+    PurgeResult,
     SaveResult,
+    SpamEntry,
     StoredSubmission,
 )
+from intakeforms.store.sqlite_connection import MEMORY, Connection, user_version
+from intakeforms.store.sqlite_errors import worth_saving_alone
 from intakeforms.store.sqlite_queries import transaction as _transaction
-from intakeforms.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION, timestamp
+from intakeforms.store.sqlite_save import Waiting, row_error, save_batch
+from intakeforms.store.sqlite_schema import SCHEMA_VERSION, timestamp
+from intakeforms.store.storable import check_targets, encode_data
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT", "SqliteStore"]
 
 #: Seconds a write waits for another connection's write to finish.
 DEFAULT_BUSY_TIMEOUT = 5.0
 
-MEMORY = ":memory:"
-
-# How many fresh references to try before giving up; with 32**6 references per
-# prefix, even one collision is rare, so ten in a row means something is broken.
-_REFERENCE_TRIES = 10
-
 _T = TypeVar("_T")
 
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass(eq=False)
-class _Waiting:
-    """One save waiting for its batch to be committed."""
-
-    submission: NewSubmission
-    data: str
-    done: anyio.Event = field(default_factory=anyio.Event)
-    result: SaveResult | None = None
-    error: StoreUnavailable | None = None
 
 
 class SqliteStore:
@@ -90,12 +80,13 @@ class SqliteStore:
         self.busy_timeout = busy_timeout
         self.read_only = read_only
         self._clock = clock
-        self._connection: sqlite3.Connection | None = None
-        self._file_id: tuple[int, int] | None = None
+        self._opened = False
+        self._file = Connection(self.database, read_only=read_only, busy_timeout=busy_timeout)
         self._limiter: anyio.CapacityLimiter | None = None
-        self._waiting: list[_Waiting] = []
+        self._waiting: list[Waiting] = []
         self._committing = False
         self._drained: anyio.Event | None = None
+        self._swept = -math.inf
 
     @classmethod
     def from_url(cls, url: str, *, busy_timeout: float | None = None) -> SqliteStore:
@@ -136,6 +127,8 @@ class SqliteStore:
 
         Safe when several processes open one file at once: the schema is
         written in one write transaction, and ``CREATE … IF NOT EXISTS``.
+        A new file is made readable by its owner only (0600), and an
+        existing one that others could read is tightened.
         """
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(1)
@@ -153,17 +146,17 @@ class SqliteStore:
 
         All in one transaction: after a return the submission is on disk,
         after :class:`~intakeforms.errors.StoreUnavailable` nothing of it is.
-        ``data`` that is not JSON raises ``TypeError``/``ValueError`` first.
+        Text no store can keep (a lone surrogate, a NUL character) raises
+        :class:`~intakeforms.store.UnstorableSubmission` naming the field,
+        and ``data`` that is not JSON ``TypeError``, before any database work.
 
         Saves that arrive while another is being written are committed
         together (a group commit): each still returns only once its
         transaction is on disk, but a burst of submissions shares the cost of
-        flushing the file, which is most of the cost of a save.
+        flushing the file, which is most of the cost of a save. Each has a
+        savepoint of its own, so one that fails fails alone.
         """
-        data = json.dumps(
-            dict(submission.data), ensure_ascii=False, sort_keys=True, allow_nan=False
-        )
-        waiting = _Waiting(submission, data)
+        waiting = Waiting(submission, encode_data(submission))
         self._waiting.append(waiting)
         if self._committing:
             await waiting.done.wait()
@@ -186,17 +179,21 @@ class SqliteStore:
         assert waiting.result is not None
         return waiting.result
 
-    async def _commit(self, batch: list[_Waiting]) -> None:
+    async def _commit(self, batch: list[Waiting]) -> None:
         try:
-            await self._run(lambda c: self._save_batch(c, batch))
-        except Exception as exc:  # the whole batch was rolled back
-            error = (
-                exc
-                if isinstance(exc, StoreUnavailable)
-                else StoreUnavailable(self._message(f"the save failed unexpectedly: {exc!r}"))
-            )
-            for waiting in batch:
-                waiting.result, waiting.error = None, error
+            try:
+                await self._run(lambda c: self._save_batch(c, batch))
+            except Exception as exc:  # the whole batch was rolled back
+                if len(batch) == 1 or not worth_saving_alone(exc):
+                    error = row_error(exc, self.database, self._unavailable)
+                    for waiting in batch:
+                        waiting.result, waiting.error = None, error
+                    return
+                # It may have been one row's fault (SQLite gave up the whole
+                # transaction for it): each alone, so only that one fails.
+                for waiting in batch:
+                    waiting.result, waiting.error = None, None
+                    await self._commit([waiting])
         finally:
             for waiting in batch:
                 waiting.done.set()
@@ -214,7 +211,10 @@ class SqliteStore:
         return await self._run(lambda c: self._count(c, form, spam))
 
     async def check(self) -> None:
-        """Read the schema version from the file; raise if it cannot be read."""
+        """Prove the store can be written, not only read: take the write lock
+        and commit a one-row change (the file does not grow). Raises when it
+        cannot, or when the schema is not this release's. A read-only store
+        is only read."""
         await self._run(self._check)
 
     # -- the outbox jobs (see the Store protocol for the contract) -------------
@@ -305,13 +305,101 @@ class SqliteStore:
         return await self._run(lambda c: queries.read_job(c, job_id))
 
     async def requeue(self, job_id: int) -> bool:
-        """A dead or pending job due again now with fresh attempts; False if not."""
+        """A dead or pending job due again now with fresh attempts; False if
+        not, or when its submission was erased."""
         now = self._clock()
         return await self._run(lambda c: queries.requeue(c, job_id, now))
 
     async def counts(self) -> dict[str, int]:
         """How many jobs are in each state (every state, 0 when none)."""
         return await self._run(queries.counts)
+
+    async def oldest_pending(self) -> dt.datetime | None:
+        """When the oldest pending job was created, or None."""
+        return await self._run(queries.oldest_pending)
+
+    # -- spam review and privacy (see the Store protocol, and sqlite_privacy) ----
+
+    async def spam_list(self, *, form: str | None = None, limit: int = 100) -> list[SpamEntry]:
+        """Up to ``limit`` quarantined submissions, newest first; erased ones
+        are left out (there is nothing left to review)."""
+        base.check_listing(None, limit)
+        return await self._run(lambda c: privacy.spam_list(c, form, limit))
+
+    async def release(self, reference: str, targets: Sequence[str]) -> bool:
+        """No longer spam, with a pending job per target; False when there is
+        no quarantined (and not erased) submission with this reference."""
+        check_targets(targets)
+        now = self._clock()
+        return await self._run(lambda c: privacy.release(c, reference, targets, now))
+
+    async def delete_spam(self, reference: str) -> StoredSubmission | None:
+        """Delete a quarantined submission for good; it as it was, or None."""
+
+        def delete(c: sqlite3.Connection) -> StoredSubmission | None:
+            found = privacy.delete_spam(c, reference)
+            if found is not None:
+                privacy.forget(c, self.database)
+            return found
+
+        return await self._run(delete)
+
+    async def erase(self, reference: str) -> StoredSubmission | None:
+        """Erase the answers of one submission; it as it was before, or None.
+
+        Freed space is zeroed (``secure_delete``) and the WAL checkpointed
+        and emptied, so the erased text is in none of the files."""
+        now = self._clock()
+
+        def erase(c: sqlite3.Connection) -> StoredSubmission | None:
+            found = privacy.erase(c, reference, now)
+            if found is not None and not found.erased:
+                privacy.forget(c, self.database)
+            return found
+
+        return await self._run(erase)
+
+    async def purge(
+        self,
+        *,
+        delivered_before: dt.datetime | None,
+        spam_before: dt.datetime,
+        clients_before: dt.datetime,
+    ) -> PurgeResult:
+        """Apply the retention rules at once (see the Store protocol), a
+        chunk of submissions per transaction so that saves are not held up."""
+        delivered = (
+            None
+            if delivered_before is None
+            else base.check_moment("delivered_before", delivered_before)
+        )
+        spam = base.check_moment("spam_before", spam_before)
+        clients = base.check_moment("clients_before", clients_before)
+        now = self._clock()
+        erased = deleted = cleared = 0
+        files: list[base.StoredFile] = []
+        more = True
+        while more:
+            step, more = await self._run(
+                lambda c: privacy.purge_step(c, delivered, spam, clients, now)
+            )
+            erased += step.erased
+            deleted += step.deleted_spam
+            cleared += step.clients_cleared
+            files += step.files
+        if erased or deleted or cleared:
+            await self._run(lambda c: privacy.forget(c, self.database))
+        return PurgeResult(erased, deleted, cleared, tuple(files))
+
+    async def hit_rate(self, key: str, limit: int, period: float) -> float:
+        """Count one request under ``key``; 0.0 within ``limit`` per
+        ``period`` seconds, else the seconds to wait (see ``rate.py``)."""
+        hit = rate.Hit.at(key, limit, period, self._clock())
+        sweep = time.monotonic() - self._swept >= rate.SWEEP_EVERY
+        if sweep:
+            self._swept = time.monotonic()
+        row = await self._run(lambda c: queries.hit(c, hit, sweep))
+        return rate.wait(hit, *row)
 
     async def __aenter__(self) -> SqliteStore:
         await self.open()
@@ -337,194 +425,32 @@ class SqliteStore:
         return await anyio.to_thread.run_sync(self._call, work, limiter=self._limiter)
 
     def _call(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
-        connection = self._connection
-        if connection is None:
+        if not self._opened:
             raise self._closed()
         try:
-            self._check_same_file()
-            return work(connection)
+            connection = self._file.usable()
+            try:
+                return work(connection)
+            finally:
+                self._file.settle(connection)
         except sqlite3.Error as exc:
             raise self._unavailable(exc) from exc
 
     def _open_now(self) -> None:
-        if self._connection is not None:
-            return
-        try:
-            connection = self._connect()
-        except sqlite3.Error as exc:
-            raise self._unavailable(exc) from exc
-        try:
-            self._prepare(connection)
-            self._file_id = None if self.memory else self._stat()
-        except BaseException as exc:
-            connection.close()
-            if isinstance(exc, sqlite3.Error):
-                raise self._unavailable(exc) from exc
-            raise
-        self._connection = connection
-
-    def _connect(self) -> sqlite3.Connection:
-        target, uri = self.database, False
-        if self.read_only and not self.memory:
-            target, uri = f"file:{quote(self.database)}?mode=ro", True
-        # isolation_level=None: the module starts no transactions of its own;
-        # _transaction says exactly where each one begins and ends.
-        return sqlite3.connect(
-            target,
-            timeout=self.busy_timeout,
-            isolation_level=None,
-            check_same_thread=False,  # one call at a time, see the limiter
-            uri=uri,
-        )
-
-    def _prepare(self, connection: sqlite3.Connection) -> None:
-        connection.execute("PRAGMA foreign_keys = ON")
-        if not self.memory and not self.read_only:
-            # WAL: readers (the health check, the worker) never block the
-            # writer, and the setting is kept in the file.
-            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode != "wal":
-                raise StoreUnavailable(
-                    self._message(
-                        f"it cannot use WAL mode (it stays in {mode!r} mode); keep the "
-                        "database on a local disk, not a network share"
-                    )
-                )
-        # FULL rather than NORMAL: in WAL mode NORMAL may lose the last
-        # commits on power loss, and a reference shown to a customer must
-        # survive that. One fsync per submission is cheap at form rates.
-        connection.execute("PRAGMA synchronous = FULL")
-        self._migrate(connection)
-
-    def _migrate(self, connection: sqlite3.Connection) -> None:
-        version = _user_version(connection)
-        if version == SCHEMA_VERSION:
-            return
-        if version > SCHEMA_VERSION:
-            raise StoreUnavailable(
-                self._message(
-                    f"it has schema version {version}, written by a newer intakeforms "
-                    f"(this one knows version {SCHEMA_VERSION}); upgrade intakeforms"
-                )
-            )
-        if self.read_only:
-            raise StoreUnavailable(
-                self._message(
-                    "it has no intakeforms tables (or older ones) and is opened "
-                    "read-only; open it read-write once to create them"
-                )
-            )
-        with _transaction(connection):
-            # Read again under the write lock: another process may have
-            # migrated while this one waited for it.
-            for step in MIGRATIONS[_user_version(connection) :]:
-                for statement in step:
-                    connection.execute(statement)
-            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+        if not self._opened:
+            self._file.open()
+            self._opened = True
 
     def _close_now(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            try:
-                connection.close()
-            except sqlite3.Error as exc:  # pragma: no cover - a failed final checkpoint
-                raise self._unavailable(exc) from exc
+        self._opened = False
+        self._file.close()
 
-    def _check_same_file(self) -> None:
-        # A database file deleted (or replaced) under an open connection keeps
-        # taking writes into the unlinked file, which vanish at close: refuse
-        # rather than hand out references that will be lost.
-        if self.memory:
-            return
-        current = self._stat()
-        if current is None or current != self._file_id:
-            raise StoreUnavailable(
-                self._message(
-                    "the file was deleted or replaced after the store opened it; "
-                    "restore it, or restart the service to start a new one"
-                )
-            )
+    @property
+    def _connection(self) -> sqlite3.Connection | None:
+        return self._file.current
 
-    def _save_batch(self, c: sqlite3.Connection, batch: list[_Waiting]) -> None:
-        now = timestamp(self._clock())
-        with _transaction(c):
-            for waiting in batch:
-                # A savepoint each: one save that fails leaves the others whole.
-                c.execute("SAVEPOINT one_save")
-                try:
-                    waiting.result = self._save(c, waiting.submission, waiting.data, now)
-                except (sqlite3.Error, StoreUnavailable) as exc:
-                    if not c.in_transaction:
-                        raise  # SQLite rolled back everything itself (a full disk, I/O)
-                    c.execute("ROLLBACK TO one_save")
-                    c.execute("RELEASE one_save")
-                    waiting.error = (
-                        self._unavailable(exc) if isinstance(exc, sqlite3.Error) else exc
-                    )
-                    continue
-                c.execute("RELEASE one_save")
-
-    def _save(self, c: sqlite3.Connection, new: NewSubmission, data: str, now: str) -> SaveResult:
-        if new.idempotency_key is not None:
-            seen = c.execute(
-                "SELECT reference FROM idempotency_keys WHERE form = ? AND idempotency_key = ?",
-                (new.form, new.idempotency_key),
-            ).fetchone()
-            if seen is not None:
-                return SaveResult(seen[0], created=False)
-        reference = self._insert_submission(c, new, data, now)
-        c.executemany(
-            "INSERT INTO submission_files"
-            " (reference, position, field, name, content_type, size, path)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (reference, i, f.field, f.name, f.content_type, f.size, f.path)
-                for i, f in enumerate(new.files)
-            ],
-        )
-        if not new.spam:  # spam is quarantined: kept for review, never delivered
-            c.executemany(
-                "INSERT INTO outbox"
-                " (reference, target, next_attempt_at, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [(reference, target, now, now, now) for target in new.targets],
-            )
-        if new.idempotency_key is not None:
-            c.execute(
-                "INSERT INTO idempotency_keys (form, idempotency_key, reference, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (new.form, new.idempotency_key, reference, now),
-            )
-        return SaveResult(reference, created=True)
-
-    def _insert_submission(
-        self, c: sqlite3.Connection, new: NewSubmission, data: str, now: str
-    ) -> str:
-        for _ in range(_REFERENCE_TRIES):
-            reference = base.new_reference(new.reference_prefix)
-            inserted = c.execute(
-                "INSERT INTO submissions"
-                " (reference, form, form_version, locale, data, spam, client, submitted_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (reference) DO NOTHING",
-                (
-                    reference,
-                    new.form,
-                    new.form_version,
-                    new.locale,
-                    data,
-                    int(new.spam),
-                    new.client,
-                    now,
-                ),
-            ).rowcount
-            if inserted == 1:
-                return reference
-        raise StoreUnavailable(
-            self._message(
-                f"no free reference for prefix {new.reference_prefix} after "
-                f"{_REFERENCE_TRIES} tries; the random source repeats itself"
-            )
-        )
+    def _save_batch(self, c: sqlite3.Connection, batch: list[Waiting]) -> None:
+        save_batch(c, batch, timestamp(self._clock()), self.database, self._unavailable)
 
     def _get(self, c: sqlite3.Connection, reference: str) -> StoredSubmission | None:
         with _transaction(c, "DEFERRED"):  # one snapshot for both reads
@@ -539,68 +465,26 @@ class SqliteStore:
         return int(row[0])
 
     def _check(self, c: sqlite3.Connection) -> None:
-        # user_version is read from the file's header, so this touches the
-        # disk and proves the schema is still this release's.
-        version = _user_version(c)
+        if self.read_only:
+            version = user_version(c)  # from the file's header: it touches the disk
+        else:
+            version = queries.probe(c, self._clock(), SCHEMA_VERSION)
         if version != SCHEMA_VERSION:
             raise StoreUnavailable(
                 self._message(f"its schema version is now {version}, not {SCHEMA_VERSION}")
             )
 
-    def _stat(self) -> tuple[int, int] | None:
-        """The file's (device, inode), or None when it is gone."""
-        try:
-            info = os.stat(self.database)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise StoreUnavailable(self._message(f"it cannot be looked at ({exc})")) from exc
-        return info.st_dev, info.st_ino
-
     # -- messages -----------------------------------------------------------
 
     def _message(self, problem: str) -> str:
-        return f"the submission store {self.database} is unavailable: {problem}"
+        return self._file.message(problem)
 
     def _closed(self) -> StoreUnavailable:
         return StoreUnavailable(self._message("the store is not open; call await store.open()"))
 
     def _unavailable(self, exc: sqlite3.Error) -> StoreUnavailable:
         """What went wrong, in words that say what to do about it."""
-        name = getattr(exc, "sqlite_errorname", "") or ""
-        folder = os.path.dirname(self.database) or "."
-        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-            problem = (
-                f"another connection kept it locked for more than {self.busy_timeout:g} s; "
-                "retry, look for a process holding a long transaction (an open sqlite3 "
-                "shell?), or raise the wait with ?timeout=SECONDS in INTAKE_STORE"
-            )
-        elif name.startswith("SQLITE_READONLY") and self.read_only:
-            problem = "it was opened read-only (mode=ro in INTAKE_STORE); drop mode=ro to write"
-        elif name.startswith("SQLITE_READONLY"):
-            problem = (
-                "it is read-only; let the service's user write the file and its folder "
-                f"{folder} (SQLite keeps -wal and -shm files beside it)"
-            )
-        elif name.startswith("SQLITE_CANTOPEN"):
-            problem = (
-                f"it cannot be opened; check that the folder {folder} exists and that "
-                "the service's user may create and write files in it"
-            )
-        elif name == "SQLITE_FULL":
-            problem = f"the disk holding {folder} is full; free some space there"
-        elif name == "SQLITE_NOTADB":
-            problem = "the file is not a SQLite database; point INTAKE_STORE at another file"
-        elif name.startswith("SQLITE_CORRUPT"):
-            problem = (
-                "the database is damaged; stop the service, keep a copy of the file, "
-                "and rescue it with the sqlite3 shell's .recover command"
-            )
-        elif name.startswith("SQLITE_IOERR"):
-            problem = "reading or writing the disk failed; check the disk and its filesystem"
-        else:
-            problem = "the database failed"
-        return StoreUnavailable(self._message(f"{problem} (SQLite: {exc})"))
+        return self._file.unavailable(exc)
 
 
 def _seconds(text: str) -> float:
@@ -611,7 +495,3 @@ def _seconds(text: str) -> float:
     if not 0 <= seconds < float("inf"):  # also refuses nan
         raise IntakeError(f"INTAKE_STORE: timeout={text!r} is not a number of seconds")
     return seconds
-
-
-def _user_version(connection: sqlite3.Connection) -> int:
-    return int(connection.execute("PRAGMA user_version").fetchone()[0])

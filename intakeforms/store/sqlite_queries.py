@@ -24,6 +24,7 @@ from intakeforms.store.base import (
     StoredSubmission,
     job_from_row,
 )
+from intakeforms.store.rate import Hit, hit_statement, sweep_statement
 from intakeforms.store.sqlite_schema import parse_timestamp, timestamp
 
 __all__ = [
@@ -31,12 +32,16 @@ __all__ = [
     "count_autoreplies",
     "counts",
     "finish",
+    "hit",
     "list_jobs",
+    "oldest_pending",
+    "probe",
     "read_job",
     "read_jobs_of",
     "read_submission",
     "requeue",
     "transaction",
+    "unsynced",
 ]
 
 # The f-string queries below (noqa: S608) only splice in these column names
@@ -80,8 +85,8 @@ def _job(row: Sequence[Any]) -> OutboxJob:
 def read_submission(c: sqlite3.Connection, reference: str) -> StoredSubmission | None:
     """The submission with its files; call it inside a transaction for one snapshot."""
     row = c.execute(
-        "SELECT reference, form, form_version, locale, data, spam, client, submitted_at"
-        " FROM submissions WHERE reference = ?",
+        "SELECT reference, form, form_version, locale, data, spam, client, submitted_at,"
+        " spam_reason, erased_at FROM submissions WHERE reference = ?",
         (reference,),
     ).fetchone()
     if row is None:
@@ -101,6 +106,8 @@ def read_submission(c: sqlite3.Connection, reference: str) -> StoredSubmission |
         submitted_at=parse_timestamp(row[7]),
         spam=bool(row[5]),
         client=row[6],
+        spam_reason=row[8],
+        erased_at=None if row[9] is None else parse_timestamp(row[9]),
     )
 
 
@@ -212,9 +219,18 @@ def finish(
     """
     if not delivered:
         return _finish(c, job_id, worker, changes, values)
+    with unsynced(c):
+        return _finish(c, job_id, worker, changes, values)
+
+
+@contextmanager
+def unsynced(c: sqlite3.Connection) -> Iterator[None]:
+    """Commits that do not wait for the disk (``synchronous = NORMAL`` in
+    WAL mode), for writes whose loss in a power cut costs no submission:
+    delivered marks, rate counts, the health check's probe."""
     c.execute("PRAGMA synchronous = NORMAL")
     try:
-        return _finish(c, job_id, worker, changes, values)
+        yield
     finally:
         c.execute("PRAGMA synchronous = FULL")
 
@@ -238,12 +254,52 @@ def _finish(
 
 
 def requeue(c: sqlite3.Connection, job_id: int, now: dt.datetime) -> bool:
-    """A dead or pending job back to pending, due now, with no attempts."""
+    """A dead or pending job back to pending, due now, with no attempts;
+    never a job of an erased submission (nothing is sent after an erasure)."""
     with transaction(c):
         changed = c.execute(
             "UPDATE outbox SET status = 'pending', next_attempt_at = :now, attempts = 0,"
             " lease_until = NULL, updated_at = :now"
-            " WHERE id = :id AND status IN ('pending', 'dead')",
+            " WHERE id = :id AND status IN ('pending', 'dead') AND NOT EXISTS (SELECT 1"
+            " FROM submissions WHERE reference = outbox.reference AND erased_at IS NOT NULL)",
             {"id": job_id, "now": timestamp(now)},
         ).rowcount
     return changed == 1
+
+
+def oldest_pending(c: sqlite3.Connection) -> dt.datetime | None:
+    """When the oldest pending job was made; jobs are numbered in that order."""
+    row = c.execute(
+        "SELECT created_at FROM outbox WHERE status = 'pending' ORDER BY id LIMIT 1"
+    ).fetchone()
+    return None if row is None else parse_timestamp(row[0])
+
+
+_HIT = hit_statement(lambda name: f":{name}", "max")
+_SWEEP = sweep_statement(lambda name: f":{name}")
+
+
+def hit(c: sqlite3.Connection, request: Hit, sweep: bool) -> tuple[int, int, int]:
+    """Count one request (see ``rate.py``); (this_count, last_count, allowed)."""
+    values = request.values()
+    with unsynced(c), transaction(c):
+        if sweep:
+            c.execute(_SWEEP, values)
+        row = c.execute(_HIT, values).fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def probe(c: sqlite3.Connection, now: dt.datetime, expected: int) -> int:
+    """Prove the file can be written: rewrite the one row of store_health
+    (the file does not grow) and commit. Returns the schema version; when
+    it is not ``expected``, nothing is written."""
+    with unsynced(c), transaction(c):
+        version = int(c.execute("PRAGMA user_version").fetchone()[0])
+        if version != expected:
+            return version
+        c.execute(
+            "INSERT INTO store_health (one, checked_at) VALUES (1, ?)"
+            " ON CONFLICT (one) DO UPDATE SET checked_at = excluded.checked_at",
+            (timestamp(now),),
+        )
+    return version

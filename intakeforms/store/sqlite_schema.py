@@ -82,6 +82,38 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX IF NOT EXISTS outbox_by_recipient ON outbox (recipient_hash, delivered_at)"
         " WHERE recipient_hash IS NOT NULL",
     ),
+    # 4: spam review, erasure, retention, shared rate limits, a write probe.
+    (
+        # Why a submission was quarantined, for ``intakeforms spam list``.
+        "ALTER TABLE submissions ADD COLUMN spam_reason TEXT NOT NULL DEFAULT ''",
+        # When its answers were erased (a privacy request or retention).
+        "ALTER TABLE submissions ADD COLUMN erased_at TEXT",
+        # The quarantine, newest first; and purge's old spam.
+        "CREATE INDEX IF NOT EXISTS submissions_spam ON submissions (submitted_at) WHERE spam = 1",
+        # purge(): the oldest submissions still holding answers, and those
+        # still holding a client address. Erased and cleared rows leave these
+        # indexes, so they stay as small as what retention keeps.
+        "CREATE INDEX IF NOT EXISTS submissions_kept ON submissions (submitted_at)"
+        " WHERE spam = 0 AND erased_at IS NULL",
+        "CREATE INDEX IF NOT EXISTS submissions_with_client ON submissions (submitted_at)"
+        " WHERE client IS NOT NULL",
+        # hit_rate(): one row per hashed key, with the counts of this window
+        # and the one before (a sliding window, see rate.py).
+        """CREATE TABLE IF NOT EXISTS rate_hits (
+            key           TEXT PRIMARY KEY,
+            window_start  INTEGER NOT NULL,
+            this_count    INTEGER NOT NULL,
+            last_count    INTEGER NOT NULL,
+            allowed       INTEGER NOT NULL,
+            expires_at    REAL NOT NULL
+        ) WITHOUT ROWID""",
+        "CREATE INDEX IF NOT EXISTS rate_hits_expiry ON rate_hits (expires_at)",
+        # check(): one row rewritten to prove the file can be written.
+        """CREATE TABLE IF NOT EXISTS store_health (
+            one         INTEGER PRIMARY KEY CHECK (one = 1),
+            checked_at  TEXT NOT NULL
+        )""",
+    ),
 )
 
 #: The schema version this release writes (``PRAGMA user_version``).
