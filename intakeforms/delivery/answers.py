@@ -159,19 +159,23 @@ async def _read(
 ) -> str:
     """Read into ``body``; why it stopped early, or ``""``."""
     read = 0
+    too_long = f"{_size(limit)} once inflated" if layers else _size(limit)
     try:
         async for chunk in response.aiter_raw():
             read += len(chunk)
+            if read > limit and not layers:
+                body += chunk[: limit + 1 - len(body)]
+                return too_long
             for piece in _through(layers, chunk):
                 body += piece
                 if len(body) > limit:
-                    return f"{_size(limit)} once inflated"
+                    return too_long
             if read > limit:
                 return _size(limit)
         for piece in _flushed(layers):
             body += piece
             if len(body) > limit:
-                return f"{_size(limit)} once inflated"
+                return too_long
     except zlib.error:
         return "its compression is broken"
     except httpx.TransportError as exc:

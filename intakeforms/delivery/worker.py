@@ -32,7 +32,7 @@ import anyio.abc
 import anyio.to_thread
 
 from intakeforms.delivery.builders import BuildProcesses
-from intakeforms.delivery.scrub import Scrubber, unforeseen
+from intakeforms.delivery.scrub import Scrubber, scrub_addresses, unforeseen
 from intakeforms.delivery.unbuildable import build_error, transient
 from intakeforms.errors import (
     LeaseLost,
@@ -203,7 +203,10 @@ class Worker:
                 try:
                     handled = await self.run_once()
                 except StoreUnavailable as exc:
-                    logger.warning("outbox: the store is unavailable, waiting: %s", exc)
+                    # A driver's message may quote a connection address.
+                    logger.warning(
+                        "outbox: the store is unavailable, waiting: %s", scrub_addresses(str(exc))
+                    )
                     handled = 0
                 except Exception as exc:
                     # Inside `serve` this loop shares the process with the web
