@@ -102,3 +102,30 @@ def test_installed_command_runs() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_operations_and_privacy_commands_are_listed(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    listed = capsys.readouterr().out
+    for command in ("worker", "outbox", "show", "spam", "export", "erase", "purge"):
+        assert f"    {command} " in listed
+
+
+def test_privacy_commands_need_their_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["erase"], ["export"], ["spam"], ["spam", "delete"]):
+        with pytest.raises(SystemExit) as done:
+            main(argv)
+        assert done.value.code == 2
+        assert "required" in capsys.readouterr().err
+
+
+def test_the_metrics_setting_is_checked_before_a_worker_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INTAKE_STORE", f"sqlite:///{tmp_path / 'intake.db'}")
+    monkeypatch.setenv("INTAKE_METRICS", "port 9464")
+    assert main(["worker", str(EXAMPLES), "--once"]) == 1
+    assert "INTAKE_METRICS='port 9464': write true" in capsys.readouterr().err
+    assert not (tmp_path / "intake.db").exists()
