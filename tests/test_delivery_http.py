@@ -49,7 +49,7 @@ from intakeforms.language.models import (
     ZammadTarget,
     ZendeskTarget,
 )
-from intakeforms.store import SqliteStore, StoredSubmission
+from intakeforms.store import SqliteStore, StoredFile, StoredSubmission
 from intakeforms.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -470,6 +470,49 @@ async def test_zendesk_ticket_with_custom_fields_and_escaped_answers(
     assert "<script>" not in body and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in body
     assert "&lt;Meikäläinen&gt;" in body
     assert "line two" in body and "<br>" in body
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("index", [1, 2, 3])
+async def test_tickets_name_files_by_reference_and_type_not_as_the_customer_did(
+    server: HttpServer, index: int
+) -> None:
+    """``invoice.pdf.exe`` with PDF bytes: the ticket names the file
+    ``RET-4F7K2Q-receipt-1.pdf`` and shows the customer's name only as
+    theirs; the webhook's JSON keeps the customer's name as it was."""
+    form = load_form_text(
+        "form: returns\ntitle: Returns\nlocales: [en]\nreference_prefix: RET\nfields:\n"
+        "  - {name: receipt, type: file, label: Receipt}\n"
+        "  - {name: email, type: email, role: reply_to, label: Email, required: true}\n"
+        "deliver:\n"
+        f"  - webhook: {{url: '{server.url}/hook'}}\n"
+        f"  - zendesk: {{url: '{server.url}', email: agent@acme.example, "
+        "token_env: TEST_ZENDESK_TOKEN}\n"
+        f"  - freshdesk: {{url: '{server.url}', api_key_env: TEST_FRESHDESK_KEY}}\n"
+        f"  - zammad: {{url: '{server.url}', token_env: TEST_ZAMMAD_TOKEN, group: Service}}\n",
+        "returns.yaml",
+    )
+    upload = StoredFile("receipt", "invoice.pdf.exe", "application/pdf", 1234, "ab/cdef")
+    submission = StoredSubmission(
+        "RET-4F7K2Q",
+        form.id,
+        form.version,
+        "en",
+        {"email": "matti@example.com"},
+        (upload,),
+        dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC),
+        False,
+        None,
+    )
+    await deliver(form, submission, 0)
+    await deliver(form, submission, index)
+    hook, ticket = server.requests
+    assert hook.json()["files"][0]["name"] == "invoice.pdf.exe"
+    html = json.dumps(ticket.json(), ensure_ascii=False)
+    assert "RET-4F7K2Q-receipt-1.pdf" in html
+    # The customer's name appears only labelled as theirs, never as the file's.
+    assert html.count("invoice.pdf.exe") == html.count("named by the customer “invoice.pdf.exe”")
+    assert html.count("invoice.pdf.exe") == 1
 
 
 @pytest.mark.anyio
