@@ -12,12 +12,18 @@ import datetime as dt
 import functools
 import json
 import logging
+import os
 import secrets
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
 import pytest
+from conftest import EXAMPLES
 from starlette.testclient import TestClient
 from test_store_backends import Backend, fresh_schema
 from test_web_uploads import RETURN, png
@@ -286,3 +292,66 @@ def test_an_erased_submission_leaves_nothing_readable(
     assert (exported["data"], exported["files"], exported["client"]) == ({}, [], None)
     assert [job["status"] for job in exported["deliveries"]] == ["dead"]
     assert exported["deliveries"][0]["last_error"] == "erased"
+
+
+# -- who runs the hourly loop --------------------------------------------------------------
+
+
+def _old_spam(path: Path) -> str:
+    async def seed() -> str:
+        async with SqliteStore(path, clock=Clock(dt.datetime.now(dt.UTC) - 40 * DAY)) as store:
+            return await saved(store, spam=True)
+
+    return anyio.run(seed)
+
+
+def _exists(path: Path, reference: str) -> bool:
+    async def read() -> bool:
+        async with SqliteStore(path) as store:
+            return await store.get(reference) is not None
+
+    return anyio.run(read)
+
+
+def test_the_service_delivering_in_process_applies_the_retention_at_start(
+    tmp_path: Path,
+) -> None:
+    spam = _old_spam(tmp_path / "intake.db")
+    settings = settings_for(tmp_path, mail_builders=0)
+    with TestClient(create_app(FORMS, settings, deliver=False)):
+        pass
+    assert _exists(tmp_path / "intake.db", spam)  # no worker here: nothing purged
+    with TestClient(create_app(FORMS, settings, deliver=True)):
+        deadline = time.monotonic() + 10
+        while _exists(tmp_path / "intake.db", spam):
+            assert time.monotonic() < deadline, "the old spam was not deleted"
+            time.sleep(0.05)
+
+
+def test_the_worker_command_applies_the_retention(tmp_path: Path) -> None:
+    spam = _old_spam(tmp_path / "intake.db")
+    env = {
+        **os.environ,
+        "INTAKE_STORE": f"sqlite:///{tmp_path / 'intake.db'}",
+        "INTAKE_MAIL_DIR": str(tmp_path / "mail"),
+        "INTAKE_UPLOAD_DIR": str(tmp_path / "uploads"),
+        "INTAKE_MAIL_BUILDERS": "0",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "intakeforms", "worker", str(EXAMPLES)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while _exists(tmp_path / "intake.db", spam):
+            assert time.monotonic() < deadline, "the worker did not delete the old spam"
+            time.sleep(0.1)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=20) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
