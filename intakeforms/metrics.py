@@ -29,7 +29,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import anyio
@@ -119,6 +119,7 @@ class _Outbox(Collector):
 
     def __init__(self) -> None:
         self.store: Store | None = None
+        self.ready: Callable[[], Awaitable[None]] | None = None
         self._counts: dict[str, int] = {}
         self._oldest: dt.datetime | None = None
         self._up: bool | None = None
@@ -140,6 +141,8 @@ class _Outbox(Collector):
             return
         try:
             with anyio.fail_after(STORE_TIMEOUT):
+                if self.ready is not None:
+                    await self.ready()
                 counts = await self.store.counts()
                 oldest = await self.store.oldest_pending()
         except (StoreUnavailable, TimeoutError) as exc:
@@ -225,9 +228,11 @@ class Metrics:
             for outcome in ("accepted", "spam"):
                 self.submissions.labels(form, outcome)
 
-    def watch(self, store: Store) -> None:
-        """Report the outbox of ``store`` (the gauges are read at scrape time)."""
+    def watch(self, store: Store, ready: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Report the outbox of ``store`` (the gauges are read at scrape time);
+        ``ready`` is awaited before each read (it opens the store if need be)."""
         self._outbox.store = store
+        self._outbox.ready = ready
 
     def submitted(self, form: str, *, spam: bool) -> None:
         """Count one stored submission."""

@@ -26,7 +26,7 @@ from http_server import HttpServer
 from prometheus_client.parser import text_string_to_metric_families
 from smtp_server import SmtpServer, free_port
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 from test_delivery_processes import fill
 from test_store_backends import Backend, fresh_schema
@@ -435,3 +435,20 @@ def test_registries_are_per_app(tmp_path: Path) -> None:
         labels = {"form": "car-service", "outcome": "accepted"}
         assert value(first.get("/metrics").text, "intakeforms_submissions_total", **labels) == 1
         assert value(second.get("/metrics").text, "intakeforms_submissions_total", **labels) == 0
+
+
+def test_a_mounted_service_without_its_lifespan_reads_the_outbox_too(tmp_path: Path) -> None:
+    service = create_app(FORMS, settings_for(tmp_path, metrics="true"))
+    host = Starlette(routes=[Mount("/contact", app=service)])
+    client = TestClient(host)  # not entered: the host runs no lifespan of ours
+    text = client.get("/contact/metrics").text
+    assert value(text, "intakeforms_store_up") == 1
+    assert value(text, "intakeforms_outbox_jobs", state="pending") == 0
+    assert (
+        client.post("/contact/forms/car-service/submissions", json=CAR_ANSWERS).status_code == 201
+    )
+    text = client.get("/contact/metrics").text
+    assert value(text, "intakeforms_outbox_jobs", state="pending") == 1
+    labels = {"route": "/forms/{form}/submissions", "status": "201", "code": ""}
+    assert value(text, "intakeforms_http_responses_total", **labels) == 1
+    anyio.run(service.state.service.shut)

@@ -419,7 +419,7 @@ def create_app(
     plan = metrics_plan(settings.metrics)
     metrics = None if plan is None else Metrics(service.forms)
     if metrics is not None:
-        metrics.watch(service.store)
+        metrics.watch(service.store, service.ready)
         service.metrics = metrics
     # -- end metrics --
 
