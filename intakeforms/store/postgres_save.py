@@ -23,7 +23,7 @@ from intakeforms.store import postgres_queries as queries
 from intakeforms.store.base import NewSubmission, SaveResult
 from intakeforms.store.postgres_pool import Connection
 from intakeforms.store.postgres_schema import MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION
-from intakeforms.store.storable import UnstorableSubmission
+from intakeforms.store.storable import UnstorableSubmission, spam_reason
 
 __all__ = ["migrate", "save"]
 
@@ -136,7 +136,7 @@ async def _insert_submission(
                 new.spam,
                 new.client,
                 now,
-                base.clean_note(new.spam_reason) if new.spam else "",
+                spam_reason(new),
             ),
         )
         if await cursor.fetchone() is not None:

@@ -20,7 +20,7 @@ from intakeforms.store import base
 from intakeforms.store.base import NewSubmission, SaveResult
 from intakeforms.store.sqlite_errors import error_name, message
 from intakeforms.store.sqlite_queries import transaction
-from intakeforms.store.storable import UnstorableSubmission
+from intakeforms.store.storable import UnstorableSubmission, spam_reason
 
 __all__ = ["Waiting", "row_error", "save_batch"]
 
@@ -164,8 +164,3 @@ def _insert_submission(c: sqlite3.Connection, new: NewSubmission, data: str, now
         if inserted == 1:
             return reference
     raise _NoFreeReference(new.reference_prefix)
-
-
-def spam_reason(new: NewSubmission) -> str:
-    """The reason kept with a submission: only spam has one."""
-    return base.clean_note(new.spam_reason) if new.spam else ""

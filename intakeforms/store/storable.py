@@ -19,9 +19,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from intakeforms.errors import IntakeError
-from intakeforms.store.base import NewSubmission
+from intakeforms.store.base import NewSubmission, clean_note
 
-__all__ = ["UnstorableSubmission", "check_targets", "encode_data", "problem_in"]
+__all__ = [
+    "UnstorableSubmission",
+    "check_targets",
+    "encode_data",
+    "problem_in",
+    "spam_reason",
+]
 
 
 class UnstorableSubmission(IntakeError, ValueError):
@@ -92,6 +98,15 @@ def problem_in(new: NewSubmission, *, answers: bool = True) -> UnstorableSubmiss
     return None
 
 
+def spam_reason(new: NewSubmission) -> str:
+    """The reason kept with a submission: only spam has one. It is the
+    service's own words, so it is cleaned rather than refused."""
+    if not new.spam:
+        return ""
+    reason = new.spam_reason.encode("utf-8", "backslashreplace").decode("utf-8")
+    return clean_note(reason)
+
+
 def check_targets(targets: Sequence[str]) -> None:
     """Refuse targets a release could not queue: a repeated or empty name,
     or one no store can keep (a caller's mistake, before any SQL)."""
@@ -121,7 +136,6 @@ def _texts(new: NewSubmission, answers: bool) -> Iterator[tuple[str, str]]:
     yield "form", new.form
     yield "form_version", new.form_version
     yield "locale", new.locale
-    yield "spam_reason", new.spam_reason
     for target in new.targets:
         yield "targets", target
     if new.idempotency_key is not None:
