@@ -160,6 +160,9 @@ def _serve(args: argparse.Namespace, err: TextIO) -> int:
     err.write(
         f"Serving {len(forms)} form(s); open http://{shown}:{args.port}/forms/{forms[0].id}\n"
     )
+    # The app applies INTAKE_TRUST_PROXY and INTAKE_PROXY_HOPS itself. uvicorn's
+    # own rule (on by default for a proxy on 127.0.0.1) would rewrite the
+    # request from forwarded headers even with the setting off.
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False)
     return 0
 

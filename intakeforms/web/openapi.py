@@ -52,8 +52,12 @@ _IDEMPOTENCY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "schema": {"type": "string", "maxLength": 200},
-    "description": "Repeat a submission safely: the same key returns the first reference.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "description": (
+        "Repeat a submission safely: the same key returns the first reference. "
+        "At most 200 printable characters; a longer key is refused (400 "
+        "invalid_idempotency_key), never cut."
+    ),
 }
 
 
@@ -61,9 +65,16 @@ def _form_paths(form: Form) -> dict[str, Any]:
     base = f"/forms/{form.id}"
     ref = {"$ref": f"#/components/schemas/{form.id}"}
     common = {
-        "400": _error("The body is not valid JSON or not an object."),
-        "403": _error("The Origin is not allowed."),
-        "413": _error("The body is too large."),
+        "400": _error(
+            "The body is not valid JSON (malformed_json), not an object (not_object), "
+            "nests too deep (too_deep), names an answer with a control character or "
+            "invalid Unicode (invalid_name), has an unusable idempotency key "
+            "(invalid_idempotency_key), or is unreadable form data (malformed_form)."
+        ),
+        "403": _error("The Origin is not allowed (origin_not_allowed)."),
+        "413": _error(
+            "The body is too large, or its text answers are, whatever the encoding (too_large)."
+        ),
         "415": _error("The content type is not JSON, urlencoded or multipart."),
         "422": _error("Some answers are invalid; every problem is listed."),
         "429": _error("Too many requests; see Retry-After."),
@@ -95,7 +106,8 @@ def _form_paths(form: Form) -> dict[str, Any]:
                     "200": {
                         "description": "Spec",
                         "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
+                    },
+                    "403": common["403"],
                 },
             }
         },
@@ -167,17 +179,19 @@ def openapi_document(forms: Iterable[Form], base: str = "") -> dict[str, Any]:
                                 }
                             }
                         },
-                    }
+                    },
+                    "403": _error("The Origin is not allowed (origin_not_allowed)."),
                 },
             }
         },
         "/healthz": {
             "get": {
-                "summary": "Liveness and store check",
+                "summary": "Liveness, and whether the store can write",
                 "responses": {
                     "200": {"description": "Healthy", "content": {"application/json": {}}},
                     "503": {
-                        "description": "The store is failing",
+                        "description": "The store cannot write: "
+                        '{"status": "failing", "store": "failing"}',
                         "content": {"application/json": {}},
                     },
                 },
