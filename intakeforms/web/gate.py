@@ -25,6 +25,7 @@ __all__ = ["RATE_LIMITED", "Gate", "client_address"]
 logger = logging.getLogger("intakeforms.web")
 
 RATE_LIMITED = N_("Too many submissions. Please wait a moment and try again.")
+_DEFAULT_PORTS = {"https": ":443", "http": ":80"}
 # Enough for every site that really embeds the forms; a flood of made-up
 # origins cannot grow the set (or the log) without bound.
 _MAX_LOGGED = 1000
@@ -65,8 +66,10 @@ class Gate:
         origin = request.headers.get("origin")
         if origin is None:  # not a browser's cross-site request: an API client
             return True
-        own = f"{request.url.scheme}://{request.url.netloc}"
-        if origin == own or self.any_origin or origin.rstrip("/") in self.allowed:
+        scheme, host = request.url.scheme, request.url.netloc
+        # A browser leaves the default port out of Origin; a Host header may not.
+        host = host.removesuffix(_DEFAULT_PORTS.get(scheme, ""))
+        if origin == f"{scheme}://{host}" or self.any_origin or origin.rstrip("/") in self.allowed:
             return True
         self._log_refused(origin)
         return False
