@@ -122,7 +122,7 @@ async def test_only_hashes_are_kept_and_old_rows_go(
 async def test_useless_limits_are_refused(stores: tuple[Store, Store]) -> None:
     store, _ = stores
     for key, limit, period in (("", 1, 1.0), ("k", 0, 1.0), ("k", 1, 0.0), ("k", 1, float("inf"))):
-        with pytest.raises(ValueError, match="is empty|must be"):
+        with pytest.raises(ValueError, match=r"is empty|must be"):
             await store.hit_rate(key, limit, period)
 
 
