@@ -15,7 +15,8 @@ from test_store_backends import fresh_schema
 from web_helpers import CAR_ANSWERS, FORMS, REFERENCE, settings_for, token_from
 
 from intakeforms.web import create_app
-from intakeforms.web.bodies import MAX_DEPTH, MAX_KEY_LENGTH
+from intakeforms.web.app import _kept_values
+from intakeforms.web.bodies import MAX_DEPTH, MAX_KEY_LENGTH, Posted
 
 SUBMIT = "/forms/car-service/submissions"
 VALIDATE = "/forms/car-service/validate"
@@ -177,3 +178,28 @@ def test_a_submission_field_over_the_limit_is_400(client: TestClient) -> None:
     assert answer.status_code == 400
     assert code_of(answer) == "invalid_idempotency_key"
     assert "_submission" in answer.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("charset", ["utf-7", "unicode_escape", "utf-16"])
+def test_multipart_in_another_charset_is_415(client: TestClient, charset: str) -> None:
+    # Decoded with these, "+2AA-" or "\\ud800" would become a lone surrogate.
+    body = (
+        b'--xx\r\nContent-Disposition: form-data; name="name"\r\n\r\nMatti +2AA- \\ud800\r\n'
+        b'--xx\r\nContent-Disposition: form-data; name="plate"\r\n\r\nabc123\r\n--xx--\r\n'
+    )
+    kind = f"multipart/form-data; boundary=xx; charset={charset}"
+    for path in (SUBMIT, VALIDATE):
+        answer = client.post(path, content=body, headers={"content-type": kind})
+        assert answer.status_code == 415
+        assert "UTF-8" in answer.json()["errors"][0]["message"]
+    utf8 = client.post(
+        SUBMIT,
+        content=body,
+        headers={"content-type": "multipart/form-data; boundary=xx; charset=UTF-8"},
+    )
+    assert utf8.status_code == 422  # read, and its answers judged
+
+
+def test_the_error_page_shows_text_that_is_not_unicode_as_replacement_characters() -> None:
+    posted = Posted(answers={"name": "Matti \ud800", "extras": ["wash", "\udfff"]}, browser=True)
+    assert _kept_values(posted) == {"name": "Matti \ufffd", "extras": ["wash", "\ufffd"]}

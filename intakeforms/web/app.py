@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -395,7 +396,20 @@ def _json_files(form: Form, posted: Posted, locale: str) -> list[FieldError]:
 
 
 def _kept_values(posted: Posted) -> dict[str, Any]:
-    return {k: v for k, v in posted.answers.items() if isinstance(v, str | list)}
+    # Shown again on the error page, which is UTF-8: text that is not valid
+    # Unicode (refused as invalid_text) is shown with U+FFFD in its place.
+    return {
+        k: _printable(v) if isinstance(v, str) else [_printable(x) for x in v]
+        for k, v in posted.answers.items()
+        if isinstance(v, str | list)
+    }
+
+
+def _printable(value: Any) -> Any:
+    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def create_app(

@@ -162,6 +162,17 @@ def _from_pairs(form: Form, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return answers
 
 
+_UTF8 = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+
+
+def _charset(content_type: str) -> str:
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return "utf-8"
+
+
 def _posted(
     answers: dict[str, Any], *, browser: bool, uploads: list[Upload] | None = None
 ) -> Posted:
@@ -202,6 +213,16 @@ async def read_posted(
             raise BadBody(400, "malformed_form", "the form data cannot be read") from None
         return _posted(_from_pairs(form, list(pairs)), browser=True)
     if kind == "multipart/form-data":
+        charset = _charset(request.headers.get("content-type", ""))
+        if charset not in _UTF8:
+            # The parser would decode with any codec Python has, and some
+            # (utf-7, unicode_escape) make text no page or store can hold.
+            raise BadBody(
+                415,
+                "unsupported_media_type",
+                f"multipart/form-data in {charset} cannot be read; send it in UTF-8 "
+                "(as browsers do: no charset parameter)",
+            )
         declared = _declared_length(request)
         if declared is not None and declared > max_body:
             raise BadBody(413, "too_large", f"the body is larger than {max_body} bytes")
