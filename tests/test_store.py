@@ -470,10 +470,17 @@ async def test_a_version_1_database_is_upgraded_in_place(path: Path) -> None:
         assert job.created_at == parse_timestamp(made)
         [claimed] = await store.claim("w", limit=5, lease_seconds=60)
         assert (claimed.job.id, claimed.job.attempts) == (job.id, 3)
+        # Version 4: a reason for spam, an erasure mark; old rows have neither.
+        old = await store.get("CAR-AAAAAA")
+        assert old is not None and (old.spam_reason, old.erased_at) == ("", None)
+        assert await store.spam_list() == []
+        assert await store.hit_rate("k", 1, 60) == 0.0
+        await store.check()
     assert rows(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     indexes = {name for (name,) in rows(path, "SELECT name FROM sqlite_schema WHERE type='index'")}
     assert "outbox_by_status" in indexes
     assert "outbox_by_recipient" in indexes
+    assert {"submissions_spam", "submissions_kept", "submissions_with_client"} <= indexes
     assert "outbox_due" not in indexes
 
 

@@ -22,7 +22,7 @@ from test_store_backends import POSTGRESQL, admin, fresh_schema, require_postgre
 from intakeforms.errors import IntakeError, StoreUnavailable
 from intakeforms.store import NewSubmission, PostgresStore, open_store, postgres_pool
 from intakeforms.store.postgres_errors import describe, explain
-from intakeforms.store.postgres_schema import SCHEMA_VERSION, VERSION_TABLE
+from intakeforms.store.postgres_schema import MIGRATIONS, SCHEMA_VERSION, VERSION_TABLE
 
 SUBMISSION = NewSubmission(
     form="car-service",
@@ -253,6 +253,35 @@ async def test_a_newer_schema_is_refused(store: PostgresStore, url: str) -> None
         await store.check()
     with pytest.raises(StoreUnavailable, match="schema version 99, written by a newer"):
         await PostgresStore(url).open()
+
+
+@pytest.mark.anyio
+async def test_a_version_2_schema_is_upgraded_in_place(url: str) -> None:
+    schema = schema_of(url)
+    with psycopg.connect(url, autocommit=True) as c:
+        for step in MIGRATIONS[:2]:
+            for statement in step:
+                c.execute(statement)
+        c.execute(
+            f"CREATE TABLE {VERSION_TABLE} (one boolean PRIMARY KEY DEFAULT true CHECK (one),"
+            " version integer NOT NULL)"
+        )
+        c.execute(f"INSERT INTO {VERSION_TABLE} (version) VALUES (2)")
+        c.execute(
+            "INSERT INTO submissions VALUES ('CAR-AAAAAA', 'car-service', 'v1', 'fi', '{}',"
+            " true, NULL, now())"
+        )
+    async with PostgresStore(url) as store:
+        old = await store.get("CAR-AAAAAA")
+        assert old is not None and (old.spam, old.spam_reason, old.erased_at) == (True, "", None)
+        assert [entry.reason for entry in await store.spam_list()] == [""]
+        assert await store.hit_rate("k", 1, 60) == 0.0
+        await store.check()
+    assert admin(f"SELECT version FROM {schema}.{VERSION_TABLE}") == [(SCHEMA_VERSION,)]
+    unlogged = admin(
+        f"SELECT relpersistence FROM pg_class WHERE oid = '{schema}.rate_hits'::regclass"
+    )
+    assert unlogged == [("u",)]  # counts are not worth a WAL record each
 
 
 @pytest.mark.anyio
