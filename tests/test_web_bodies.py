@@ -203,3 +203,18 @@ def test_multipart_in_another_charset_is_415(client: TestClient, charset: str) -
 def test_the_error_page_shows_text_that_is_not_unicode_as_replacement_characters() -> None:
     posted = Posted(answers={"name": "Matti \ud800", "extras": ["wash", "\udfff"]}, browser=True)
     assert _kept_values(posted) == {"name": "Matti \ufffd", "extras": ["wash", "\ufffd"]}
+
+
+@pytest.mark.parametrize("path", [SUBMIT, VALIDATE])
+def test_an_integer_of_thousands_of_digits_is_an_answer_too_large(
+    client: TestClient, path: str
+) -> None:
+    # Python's own int() refuses 4300 digits or more, which made the whole
+    # body "not valid JSON" (400) instead of one answer too large.
+    raw = json.dumps({**CAR_ANSWERS, "mileage": 0}).replace(
+        '"mileage": 0', '"mileage": ' + "9" * 5000
+    )
+    answer = post_json(client, path, raw.encode())
+    assert answer.status_code in (200, 422), answer.text
+    assert [error["field"] for error in answer.json()["errors"]] == ["mileage"]
+    assert_still_works(client)

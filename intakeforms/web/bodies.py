@@ -18,6 +18,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartParser
 from starlette.requests import Request
 
+from intakeforms.fields.numbers import json_integer
 from intakeforms.form import Form
 from intakeforms.web.limits import BodyTooLarge, limit_body
 from intakeforms.web.spam import HONEYPOT, TOKEN
@@ -191,7 +192,9 @@ async def read_posted(
     if kind == "application/json":
         body = await _read(request, max_plain)
         try:
-            data = json.loads(body)
+            # A literal of thousands of digits is an answer that is too
+            # large (422 for that question), not a body that is not JSON.
+            data = json.loads(body, parse_int=json_integer)
         except (ValueError, UnicodeDecodeError):
             raise BadBody(400, "malformed_json", "the body is not valid JSON") from None
         except RecursionError:  # thousands of [ or {: the parser's own stack ran out
