@@ -483,8 +483,12 @@ class PostgresStore:
         return StoreUnavailable(self._message("the store is not open; call await store.open()"))
 
     def _unavailable(self, exc: psycopg.Error) -> StoreUnavailable:
-        """What went wrong, in words that say what to do about it."""
-        said = str(exc).strip()
+        """What went wrong, in words that say what to do about it.
+
+        Of an error the server sent, only its first line: the DETAIL of a
+        failed row quotes the row's values, which are customers' answers."""
+        primary = exc.diag.message_primary if exc.sqlstate else None
+        said = (primary or str(exc)).strip()
         if self._password:
             said = said.replace(self._password, "***")
         problem = explain(exc.sqlstate, said, self._params, self.busy_timeout)
