@@ -223,3 +223,10 @@ async def test_a_broken_gzip_answer_still_counts(server: HttpServer, form: Form)
     assert receipt == (
         "freshdesk HTTP 201 (the answer was not read whole: its compression is broken)"
     )
+
+
+@pytest.mark.anyio
+async def test_a_ticket_answer_nested_too_deep_still_counts(server: HttpServer, form: Form) -> None:
+    """JSON nested deeper than the parser goes: the ticket was made all the same."""
+    server.replies.append((201, {"content-type": "application/json"}, b"[" * 200_000))
+    assert await deliver(form, stored(form), 3) == "zammad HTTP 201"

@@ -208,11 +208,11 @@ def _excerpt(answer: Answer, scrub: Scrubber) -> str:
     return ": " + one_line(text, 300)
 
 
-def _check_status(answer: Answer, what: str, scrub: Scrubber) -> None:
+def _check_status(answer: Answer, what: str, job: HttpJob) -> None:
     status = answer.status_code
     if 200 <= status < 300:
         return
-    said = f"{answer.note}{_excerpt(answer, scrub)}"
+    said = f"{answer.note}{_excerpt(answer, Scrubber.of(job.submission, job.form))}"
     if status in _STATUS_TRANSIENT or status >= 500:
         raise TransientDeliveryError(
             f"{what} answered HTTP {status}{said}",
@@ -296,7 +296,7 @@ async def post_json(
     finally:
         with anyio.CancelScope(shield=True):
             await response.aclose()
-    _check_status(answer, what, Scrubber.of(job.submission, job.form))
+    _check_status(answer, what, job)
     return answer
 
 
@@ -306,7 +306,9 @@ def response_json(answer: Answer) -> Any:
         return None
     try:
         return json.loads(answer.body)
-    except ValueError:  # not JSON (or not text): the delivery still happened
+    # Not JSON, not text, or nested past what the parser takes: the
+    # delivery still happened.
+    except (ValueError, RecursionError):
         return None
 
 

@@ -5,8 +5,11 @@ Each job is one submission for one target of its form's ``deliver`` list
 loses the lease, and another worker takes the job over when it runs out.
 Transient failures (SMTP 4xx, connection errors, HTTP 5xx, 429) are retried
 with exponential backoff and jitter, honouring ``Retry-After``; permanent ones
-(SMTP 5xx, HTTP 4xx) and jobs out of attempts go to the dead-letter state with
-their reason, where ``intakeforms outbox retry`` can replay them.
+(SMTP 5xx, HTTP 4xx, a submission that cannot be built into what its target
+takes) and jobs out of attempts go to the dead-letter state with their
+reason, where ``intakeforms outbox retry`` can replay them. Reasons, receipts
+and log lines hold no addresses and none of the submission's answers
+(:mod:`intakeforms.delivery.scrub`).
 
 The ``autoreply`` job of a form with ``autorespond`` is the confirmation to
 the customer. Before sending it the worker asks the store how many
