@@ -220,6 +220,7 @@ class Metrics:
             buckets=DELIVERY_BUCKETS,
             registry=self.registry,
         )
+        self._responded: dict[tuple[str, int, str], Counter] = {}
         self._outbox = _Outbox()
         self.registry.register(self._outbox)
         # Series that exist from the start, so rate() and alerts see a 0
@@ -240,7 +241,12 @@ class Metrics:
 
     def responded(self, route: str, status: int, code: str) -> None:
         """Count one HTTP response."""
-        self.responses.labels(route, str(status), code).inc()
+        key = (route, status, code)
+        counter = self._responded.get(key)
+        if counter is None:
+            # labels() checks and locks on every call: once per series is enough.
+            counter = self._responded[key] = self.responses.labels(route, str(status), code)
+        counter.inc()
 
     @contextlib.contextmanager
     def delivery(self, target: str) -> Iterator[None]:
