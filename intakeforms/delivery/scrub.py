@@ -26,7 +26,7 @@ import html
 import json
 import re
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ _ADDRESS = re.compile(r"<?[^\s<>()\[\]{},;:\"@\\]+@[^\s<>()\[\]{},;:\"@\\/']+>?"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # An answer that looks like a code is never taken for one: "550", "5.1.1".
 _CODE_LIKE = re.compile(r"\d{3}|\d\.\d{1,3}\.\d{1,3}")
+_JSON_ESCAPED = re.compile(r'[^\x20-\x7e]|["\\]')
+_HTML_ESCAPED = re.compile(r"[<>&\"']")
 
 
 def scrub_addresses(text: str) -> str:
@@ -96,22 +98,33 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _choices(form: Form | None, name: str) -> frozenset[str]:
+def _choices(form: Form | None, name: str) -> Collection[str]:
     field = form.fields.get(name) if form is not None else None
+    # The type first: asking a pydantic model for an attribute it lacks is slow.
+    if field is None or field.type not in ("choice", "multichoice"):
+        return ()
     choices = getattr(field, "choices", None)
-    return frozenset(choices) if isinstance(choices, dict) else frozenset()
+    return choices if isinstance(choices, dict) else ()
 
 
 def answer_texts(submission: StoredSubmission, form: Form | None = None) -> list[str]:
     """The customer's own strings in ``submission``: its answers (and each
-    of their lines) and its files' names, as they may be echoed back."""
+    of their lines) and its files' names, as they may be echoed back,
+    longest first."""
     found: set[str] = set()
 
     def add(text: str) -> None:
-        for piece in (text, *text.splitlines()):
+        pieces = text.splitlines() if "\n" in text or "\r" in text else []
+        for piece in (text, *pieces):
             piece = piece.strip()
             if len(piece) >= MIN_ANSWER_LENGTH and not _CODE_LIKE.fullmatch(piece):
                 found.add(piece)
+                # A JSON body writes "ä" as \u00e4 and a quote as \"; an HTML
+                # one writes "<" as &lt;. Most answers need neither.
+                if _JSON_ESCAPED.search(piece):
+                    found.add(json.dumps(piece)[1:-1])
+                if _HTML_ESCAPED.search(piece):
+                    found.add(html.escape(piece, quote=True))
 
     for name, value in submission.data.items():
         ours = _choices(form, name)
@@ -120,13 +133,7 @@ def answer_texts(submission: StoredSubmission, form: Form | None = None) -> list
                 add(text)
     for file in submission.files:
         add(file.name)
-    echoes: set[str] = set()
-    for text in found:
-        # A JSON body writes "ä" as \u00e4 and a quote as \"; an HTML one
-        # writes "<" as &lt;.
-        echoes.add(json.dumps(text)[1:-1])
-        echoes.add(html.escape(text, quote=True))
-    return sorted(found | echoes, key=len, reverse=True)
+    return sorted(found, key=len, reverse=True)
 
 
 def _edge(char: str) -> str:
@@ -138,21 +145,53 @@ class Scrubber:
     docstring); ``Scrubber.of(submission, form)`` takes a submission's."""
 
     def __init__(self, answers: Iterable[str] = ()) -> None:
-        self._answers = [a for a in answers if len(a) >= MIN_ANSWER_LENGTH]
-        self._folded = [a.casefold() for a in self._answers]
+        self._given: list[str] | None = list(answers)
+        self._source: tuple[StoredSubmission, Form | None] | None = None
+        self._quick: list[str] | None = None
         self._pattern: re.Pattern[str] | None = None
 
     @classmethod
     def of(cls, submission: StoredSubmission, form: Form | None = None) -> Scrubber:
-        """The scrubber for what a delivery of ``submission`` brings back."""
-        return cls(answer_texts(submission, form))
+        """The scrubber for what a delivery of ``submission`` brings back.
+
+        Cheap to make: the answers are gathered when a text may hold one, so
+        a worker makes one for every job and pays only for texts to scrub."""
+        made = cls()
+        made._given = None
+        made._source = (submission, form)
+        return made
+
+    def _answers(self) -> list[str]:
+        if self._given is None:
+            assert self._source is not None
+            self._given = answer_texts(*self._source)
+        return [a for a in self._given if len(a) >= MIN_ANSWER_LENGTH]
+
+    def _may_hold_an_answer(self, text: str) -> bool:
+        # Escapes (\u00e4, \", &lt;) need the full list of the forms an
+        # answer is echoed in; plain text is checked against the answers
+        # as they are, which is what a receipt usually meets.
+        if "\\" in text or "&" in text:
+            return True
+        if self._quick is None:
+            if self._source is None:
+                quick = self._answers()
+            else:
+                submission = self._source[0]
+                quick = [t for v in submission.data.values() for t in _strings(v)]
+                quick += [f.name for f in submission.files]
+                quick = [p for t in quick for p in (t, *t.splitlines()) if len(p.strip()) >= 3]
+            self._quick = [t.strip().casefold() for t in quick]
+        folded = text.casefold()
+        return any(answer in folded for answer in self._quick)
 
     def _compiled(self) -> re.Pattern[str]:
         if self._pattern is None:
             # Longest first, so that an answer is replaced whole rather than
             # a shorter answer inside it; word edges, so that the answer
             # "other" leaves "another" alone.
-            parts = [_edge(a[0]) + re.escape(a) + _edge(a[-1]) for a in self._answers]
+            answers = sorted(self._answers(), key=len, reverse=True)
+            parts = [_edge(a[0]) + re.escape(a) + _edge(a[-1]) for a in answers]
             self._pattern = re.compile(
                 "(" + _ADDRESS.pattern + ")" + "".join("|" + p for p in parts), re.IGNORECASE
             )
@@ -162,10 +201,8 @@ class Scrubber:
         """``text`` without addresses or answers."""
         if not text:
             return text
-        if "@" not in text:
-            folded = text.casefold()
-            if not any(answer in folded for answer in self._folded):
-                return text  # the usual case: a receipt like "250 OK"
+        if "@" not in text and not self._may_hold_an_answer(text):
+            return text  # the usual case: a receipt like "250 OK"
         return self._compiled().sub(
             lambda match: ADDRESS if match.group(1) is not None else ANSWER, text
         )
