@@ -24,6 +24,7 @@ from web_helpers import settings_for
 
 from intakeforms import Form, load_form_text
 from intakeforms.delivery import Worker, mail_transport
+from intakeforms.delivery.eml import EmlFolder
 from intakeforms.delivery.scrub import Scrubber, answer_texts, unforeseen
 from intakeforms.settings import Settings
 from intakeforms.store import NewSubmission, SqliteStore, StoredSubmission
@@ -275,6 +276,38 @@ async def test_without_a_login_a_server_without_starttls_still_gets_mail(
     assert len(server.recorder.messages) == 1
     (job,) = await store.jobs()
     assert job.status == "delivered"
+
+
+@pytest.mark.anyio
+async def test_an_unforeseen_error_is_kept_without_its_message(
+    store: SqliteStore, form: Form, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A transport that fails in a way nobody foresaw, with values in its
+    message (as exceptions from libraries have): the job keeps the type and
+    the place, and is retried."""
+
+    class Broken(EmlFolder):
+        async def send(self, message: Any) -> str:
+            raise RuntimeError(f"cannot encode {NAME!r} <{ADDRESS}>")
+
+    await save(store, form, ["email:0"])
+    settings = settings_for(tmp_path)
+    caplog.set_level(logging.DEBUG, logger="intakeforms")
+    delivering = Worker(
+        store=store,
+        forms={form.id: form},
+        settings=settings,
+        transport=Broken(settings.mail_dir),
+        rand=lambda: 1.0,
+    )
+    await delivering.run_once()
+    (job,) = await store.jobs()
+    assert job.status == "pending"
+    assert (job.last_error or "").startswith(
+        "unexpected RuntimeError in intakeforms/delivery/worker.py:"
+    )
+    assert_clean(job.last_error or "")
+    assert_clean(caplog.text)
 
 
 # -- the scrubber ----------------------------------------------------------------
