@@ -252,7 +252,8 @@ class Store(Protocol):
         """Finish running work and disconnect; safe to call again."""
 
     async def save(self, submission: NewSubmission) -> SaveResult:
-        """Store a submission, its files and outbox jobs in one transaction."""
+        """Store a submission, its files and outbox jobs in one transaction;
+        text no store can keep raises ``UnstorableSubmission`` (that save only)."""
 
     async def get(self, reference: str) -> StoredSubmission | None:
         """The submission with this reference, or None."""
@@ -264,7 +265,7 @@ class Store(Protocol):
         """How many submissions are stored, of one form and/or spam flag."""
 
     async def check(self) -> None:
-        """A cheap query proving the database answers (for ``/healthz``)."""
+        """A cheap write proving the store can be written now (for ``/healthz``)."""
 
     # -- the delivery worker's side of the outbox --------------------------------
 
