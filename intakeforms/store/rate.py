@@ -67,13 +67,13 @@ class Hit:
         if not (period > 0 and math.isfinite(period)):
             raise ValueError(f"period must be more than 0 seconds, not {period}")
         now = moment.timestamp()
-        window = math.floor(now / period)
+        window = int(now // period)
         return cls(
             key=stored_key(key),
             limit=limit,
             period=period,
             window=window,
-            elapsed=now / period - window,
+            elapsed=(now % period) / period,
             # The row counts for its window and, weighed, the next one.
             expires=(window + 2) * period,
             now=now,
