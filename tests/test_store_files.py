@@ -206,3 +206,26 @@ async def test_erased_text_is_vacuumed_out_of_the_postgres_tables(
     assert holding(short) and holding(key)  # the test sees the text while it is there
     await postgres.erase(reference)
     assert holding(short) == [] and holding(key) == []
+
+
+@pytest.mark.anyio
+async def test_a_reader_that_outlasts_the_checkpoint_is_reported(
+    path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = marker()
+    async with SqliteStore(path, busy_timeout=0.2) as store:
+        reference = (await store.save(submission(data={"symptoms": text}))).reference
+        reader = sqlite3.connect(path, isolation_level=None)
+        try:
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM submissions").fetchone()  # a snapshot held
+            await store.erase(reference)
+            assert in_files(path, text) == ["intake.db-wal"]
+        finally:
+            reader.close()
+        assert "the erased text stays in" in caplog.text
+        # The next purge empties the WAL once nobody reads the old pages.
+        await store.purge(
+            delivered_before=None, spam_before=T0, clients_before=T0.replace(year=2100)
+        )
+        assert in_files(path, text) == []

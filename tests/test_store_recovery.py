@@ -105,6 +105,19 @@ async def test_one_bad_answer_fails_alone_among_concurrent_saves(
     assert backend.table_counts()["outbox"] == 28
 
 
+@pytest.mark.anyio
+async def test_a_number_too_large_for_the_database_fails_alone(store: Store) -> None:
+    # A file size past 64 bits: Python takes it, SQLite and PostgreSQL do not.
+    huge = StoredFile("photos", "a.png", "image/png", 2**70, "ab/cd")
+    saves = [submission(files=[]) for _ in range(5)]
+    saves[2] = submission(files=[huge])
+    outcomes = await save_all(store, saves)
+    failed = outcomes.pop(2)
+    assert isinstance(failed, UnstorableSubmission), failed
+    assert all(isinstance(outcome, SaveResult) for outcome in outcomes)
+    assert await store.count() == 4
+
+
 def test_unstorable_text_is_found_wherever_it_is() -> None:
     cases = {
         "client": submission(client="203.0.113.5\x00"),

@@ -387,8 +387,8 @@ class SqliteStore:
             deleted += step.deleted_spam
             cleared += step.clients_cleared
             files += step.files
-        if erased or deleted or cleared:
-            await self._run(lambda c: privacy.forget(c, self.database))
+        # Always: it also empties a WAL an earlier erasure could not (a reader).
+        await self._run(lambda c: privacy.forget(c, self.database))
         return PurgeResult(erased, deleted, cleared, tuple(files))
 
     async def hit_rate(self, key: str, limit: int, period: float) -> float:
