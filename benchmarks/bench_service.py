@@ -9,6 +9,8 @@ process) with the same JSON body:
 - **ours-proxy**: the same with ``INTAKE_TRUST_PROXY=true``, loaded with the
   ``X-Forwarded-*`` headers nginx sends: what taking the scheme, host and
   client address from a proxy costs.
+- **ours-metrics**: the same with ``INTAKE_METRICS=true``: what counting
+  every response for ``/metrics`` costs.
 - **ours-pg-limit**: the same on a PostgreSQL store with the rate limit on
   (high enough never to refuse), so every request also counts in the shared
   PostgreSQL rate-limit table, as several instances behind one balancer do.
@@ -224,6 +226,7 @@ def run(
     servers = {
         "ours": start(OURS, folder),
         "ours-proxy": start(OURS, folder, {"INTAKE_TRUST_PROXY": "true"}),
+        "ours-metrics": start(OURS, folder, {"INTAKE_METRICS": "true"}),
         "ceiling": start(CEILING, folder),
     }
     if postgresql is not None:
