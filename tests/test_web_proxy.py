@@ -276,3 +276,21 @@ def test_intakeforms_serve_behind_nginx(tmp_path: Path, trust: bool) -> None:
     else:
         assert status == 403, text
         assert "origin_not_allowed" in text
+
+
+@pytest.mark.parametrize(
+    ("entry", "client"),
+    [
+        ("203.0.113.5", "203.0.113.5"),
+        ("203.0.113.5:4711", "203.0.113.5"),  # some proxies add the port
+        ("[2001:DB8::1]:4711", "2001:db8::1"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("256.1.1.1", "testclient"),  # not an address: the peer stays
+    ],
+)
+def test_the_client_address_as_proxies_write_it(
+    trusted: TestClient, tmp_path: Path, entry: str, client: str
+) -> None:
+    headers = {"x-forwarded-for": f"192.0.2.1, {entry}"}
+    saved = trusted.post("/forms/car-service/submissions", json=CAR_ANSWERS, headers=headers)
+    assert client_of(tmp_path, saved.json()["reference"]) == client
