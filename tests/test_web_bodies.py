@@ -15,8 +15,7 @@ from test_store_backends import fresh_schema
 from web_helpers import CAR_ANSWERS, FORMS, REFERENCE, settings_for, token_from
 
 from intakeforms.web import create_app
-from intakeforms.web.app import _kept_values
-from intakeforms.web.bodies import MAX_DEPTH, MAX_KEY_LENGTH, Posted
+from intakeforms.web.bodies import MAX_DEPTH, MAX_KEY_LENGTH, Posted, kept_values
 
 SUBMIT = "/forms/car-service/submissions"
 VALIDATE = "/forms/car-service/validate"
@@ -202,7 +201,7 @@ def test_multipart_in_another_charset_is_415(client: TestClient, charset: str) -
 
 def test_the_error_page_shows_text_that_is_not_unicode_as_replacement_characters() -> None:
     posted = Posted(answers={"name": "Matti \ud800", "extras": ["wash", "\udfff"]}, browser=True)
-    assert _kept_values(posted) == {"name": "Matti \ufffd", "extras": ["wash", "\ufffd"]}
+    assert kept_values(posted) == {"name": "Matti \ufffd", "extras": ["wash", "\ufffd"]}
 
 
 @pytest.mark.parametrize("path", [SUBMIT, VALIDATE])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -35,7 +34,14 @@ from intakeforms.render import ASSETS_DIR, render_form_page, render_home_page, r
 from intakeforms.settings import Settings
 from intakeforms.store import NewSubmission, Store, StoredFile, open_store
 from intakeforms.validate import MESSAGES, check_answers
-from intakeforms.web.bodies import SUBMISSION_KEY, BadBody, Posted, idempotency_key, read_posted
+from intakeforms.web.bodies import (
+    SUBMISSION_KEY,
+    BadBody,
+    Posted,
+    idempotency_key,
+    kept_values,
+    read_posted,
+)
 from intakeforms.web.gate import RATE_LIMITED, Gate, client_address
 from intakeforms.web.headers import SecurityHeaders
 from intakeforms.web.metrics import CountResponses, metrics_route
@@ -306,7 +312,7 @@ class Service:
                     request,
                     form,
                     locale,
-                    values=_kept_values(posted),
+                    values=kept_values(posted),
                     errors=errors,
                     status=422,
                     submission_key=posted.submission_key,
@@ -393,23 +399,6 @@ def _json_files(form: Form, posted: Posted, locale: str) -> list[FieldError]:
                 FieldError(name, "invalid_file", gettext_for(MESSAGES["invalid_file"], locale))
             )
     return errors
-
-
-def _kept_values(posted: Posted) -> dict[str, Any]:
-    # Shown again on the error page, which is UTF-8: text that is not valid
-    # Unicode (refused as invalid_text) is shown with U+FFFD in its place.
-    return {
-        k: _printable(v) if isinstance(v, str) else [_printable(x) for x in v]
-        for k, v in posted.answers.items()
-        if isinstance(v, str | list)
-    }
-
-
-def _printable(value: Any) -> Any:
-    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def create_app(

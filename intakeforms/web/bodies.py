@@ -24,7 +24,15 @@ from intakeforms.web.limits import BodyTooLarge, limit_body
 from intakeforms.web.spam import HONEYPOT, TOKEN
 from intakeforms.web.uploads import Upload, clean_name, detect_type
 
-__all__ = ["MAX_DEPTH", "MAX_KEY_LENGTH", "BadBody", "Posted", "idempotency_key", "read_posted"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_KEY_LENGTH",
+    "BadBody",
+    "Posted",
+    "idempotency_key",
+    "kept_values",
+    "read_posted",
+]
 
 #: The hidden input that makes a double-clicked HTML form idempotent.
 SUBMISSION_KEY = "_submission"
@@ -172,6 +180,23 @@ def _charset(content_type: str) -> str:
         if name.strip().lower() == "charset":
             return value.strip().strip('"').lower()
     return "utf-8"
+
+
+def kept_values(posted: Posted) -> dict[str, Any]:
+    """The answers to show again on an error page, which is UTF-8: text that
+    is not valid Unicode (refused as ``invalid_text``) gets U+FFFD in its place."""
+    return {
+        k: _printable(v) if isinstance(v, str) else [_printable(x) for x in v]
+        for k, v in posted.answers.items()
+        if isinstance(v, str | list)
+    }
+
+
+def _printable(value: Any) -> Any:
+    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _posted(
