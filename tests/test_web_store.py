@@ -4,6 +4,7 @@ limits that several service processes on one PostgreSQL store share."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from test_store_backends import admin, fresh_schema
 from test_store_postgres import schema_of
 from web_helpers import CAR_ANSWERS, FORMS, settings_for
 
+from intakeforms.store import NewSubmission, SaveResult, SqliteStore
 from intakeforms.web import create_app
 
 SUBMIT = "/forms/car-service/submissions"
@@ -110,3 +112,25 @@ def test_a_store_that_cannot_count_lets_requests_through(
                 assert answer.status_code == 200
     failing = [r for r in caplog.records if "cannot count rate limits" in r.getMessage()]
     assert len(failing) == 1
+
+
+class _StoreSeeingNul(SqliteStore):
+    """A real SQLite store handed answers with a NUL that validation did not
+    see: what a future field type or a bug in a check would let through."""
+
+    async def save(self, submission: NewSubmission) -> SaveResult:
+        data = {**submission.data, "model": "Volvo\x00V70"}
+        return await super().save(dataclasses.replace(submission, data=data))
+
+
+def test_what_the_store_cannot_keep_is_a_422_for_that_submission_only(tmp_path: Path) -> None:
+    database = tmp_path / "intake.db"
+    store = _StoreSeeingNul(database)
+    with TestClient(create_app(FORMS, settings_for(tmp_path), store=store)) as client:
+        refused = client.post(SUBMIT, json=CAR_ANSWERS)
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["field"] == "model"
+        assert refused.json()["errors"][0]["code"] == "invalid_text"
+        assert client.get("/healthz").status_code == 200
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(*) FROM submissions").fetchone() == (0,)

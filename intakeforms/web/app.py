@@ -32,16 +32,10 @@ from intakeforms.metrics import Metrics, metrics_plan, serve_metrics
 from intakeforms.privacy import maintain
 from intakeforms.render import ASSETS_DIR, render_form_page, render_home_page, render_thanks_page
 from intakeforms.settings import Settings
-from intakeforms.store import NewSubmission, Store, StoredFile, open_store
+from intakeforms.store import NewSubmission, Store, StoredFile, UnstorableSubmission, open_store
 from intakeforms.validate import MESSAGES, check_answers
-from intakeforms.web.bodies import (
-    SUBMISSION_KEY,
-    BadBody,
-    Posted,
-    idempotency_key,
-    kept_values,
-    read_posted,
-)
+from intakeforms.web import bodies
+from intakeforms.web.bodies import SUBMISSION_KEY, BadBody, Posted, read_posted
 from intakeforms.web.gate import RATE_LIMITED, Gate, client_address
 from intakeforms.web.headers import SecurityHeaders
 from intakeforms.web.metrics import CountResponses, metrics_route
@@ -267,7 +261,7 @@ class Service:
             return refused
         try:
             # Checked before the body is read: a key that is refused costs nothing.
-            header_key = idempotency_key(
+            header_key = bodies.idempotency_key(
                 request.headers.get("idempotency-key"), "the Idempotency-Key header"
             )
         except BadBody as exc:
@@ -312,7 +306,7 @@ class Service:
                     request,
                     form,
                     locale,
-                    values=kept_values(posted),
+                    values=bodies.kept_values(posted),
                     errors=errors,
                     status=422,
                     submission_key=posted.submission_key,
@@ -359,6 +353,13 @@ class Service:
             discard(kept)
             message = gettext_for(SERVICE_MESSAGES["unavailable"], locale)
             return _errors(503, "unavailable", message, **{"retry-after": "30"})
+        except UnstorableSubmission as exc:
+            # The store's own guard behind validation: this submission alone, so 422.
+            discard(kept)
+            logger.warning("%s: not stored (%s, field %r)", form.id, exc.code, exc.field)
+            return _errors(
+                422, "invalid_text", gettext_for(MESSAGES["invalid_text"], locale), exc.field
+            )
         if not result.created:
             discard(kept)
         elif self.metrics is not None:
