@@ -339,7 +339,7 @@ class Store(Protocol):
         """
 
     async def counts(self) -> dict[str, int]:
-        """How many jobs are in each state; every one of :data:`JOB_STATUSES`."""
+        """Jobs in each of :data:`JOB_STATUSES`; ``dead`` omits those an erasure stopped."""
 
     async def oldest_pending(self) -> dt.datetime | None:
         """When the oldest ``pending`` job was created, or None (for metrics)."""

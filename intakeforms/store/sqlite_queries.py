@@ -141,9 +141,19 @@ def list_jobs(c: sqlite3.Connection, status: str | None, limit: int) -> list[Out
     return [_job(row) for row in rows]
 
 
+# ``dead`` counts the jobs an operator must look at: one that an erasure
+# stopped is done with, and would keep the "any dead job" alert firing forever.
+_COUNTS = (
+    "SELECT status, count(*) FROM outbox o WHERE NOT (status = 'dead' AND EXISTS"
+    " (SELECT 1 FROM submissions s WHERE s.reference = o.reference AND s.erased_at IS NOT NULL))"
+    " GROUP BY status"
+)
+
+
 def counts(c: sqlite3.Connection) -> dict[str, int]:
-    """Jobs per status, with a 0 for every status that has none."""
-    found = dict(c.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall())
+    """Jobs per status, with a 0 for every status that has none; a job that
+    is dead because its submission was erased is not counted (it needs no one)."""
+    found = dict(c.execute(_COUNTS).fetchall())
     return dict.fromkeys(JOB_STATUSES, 0) | found
 
 
