@@ -120,15 +120,24 @@ def test_empty_file_input_is_no_answer(client: TestClient) -> None:
     assert answer.status_code == 201, answer.text
 
 
-def test_spam_uploads_are_not_kept(client: TestClient, tmp_path: Path) -> None:
+def test_spam_uploads_are_kept_in_quarantine(client: TestClient, tmp_path: Path) -> None:
+    # A customer judged a bot by mistake is released whole, photos included.
     answer = client.post(
         "/forms/product-return/submissions",
-        data=RETURN,  # no time-trap token: a bot
+        data=RETURN,  # no time-trap token: judged a bot
         files=[("photos", ("kuva.png", png(), "image/png"))],
         headers={"accept": "application/json"},
     )
     assert answer.status_code == 201
-    assert not [p for p in (tmp_path / "uploads").rglob("*") if p.is_file()]
+    kept = [p for p in (tmp_path / "uploads").rglob("*") if p.is_file()]
+    assert [p.read_bytes() for p in kept] == [png()]
+    with sqlite3.connect(tmp_path / "intake.db") as db:
+        rows = db.execute(
+            "SELECT s.spam, f.path FROM submissions s JOIN submission_files f USING (reference)"
+        ).fetchall()
+        jobs = db.execute("SELECT count(*) FROM outbox").fetchone()
+    assert rows == [(1, str(kept[0].relative_to(tmp_path / "uploads")))]
+    assert jobs == (0,)  # quarantined: nothing is delivered until released
 
 
 def test_chunked_body_over_the_limit_is_413(client: TestClient) -> None:

@@ -318,19 +318,20 @@ class Service:
         )
         kept: list[Path] = []
         files = []
-        if not verdict.spam:
-            for upload in posted.uploads:
-                relative = keep(upload, self.settings.upload_dir)
-                kept.append(self.settings.upload_dir / relative)
-                files.append(
-                    StoredFile(
-                        field=upload.field,
-                        name=upload.name,
-                        content_type=upload.detected_type or "application/octet-stream",
-                        size=upload.size,
-                        path=relative,
-                    )
+        # Spam keeps its files too, so that a release delivers it whole; the
+        # spam retention (and ``spam delete``) removes them with it.
+        for upload in posted.uploads:
+            relative = keep(upload, self.settings.upload_dir)
+            kept.append(self.settings.upload_dir / relative)
+            files.append(
+                StoredFile(
+                    field=upload.field,
+                    name=upload.name,
+                    content_type=upload.detected_type or "application/octet-stream",
+                    size=upload.size,
+                    path=relative,
                 )
+            )
         key = header_key or posted.submission_key
         try:
             await self.ready()
