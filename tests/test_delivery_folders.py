@@ -104,3 +104,12 @@ def test_a_wider_upload_folder_is_tightened_with_a_warning(
     assert mode(uploads) == 0o700
     assert mode(spool) == 0o700
     assert f"the upload folder {uploads} could be read by other users (mode 775)" in caplog.text
+
+
+def test_the_service_tightens_a_wider_upload_folder_when_it_starts(tmp_path: Path) -> None:
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    os.chmod(uploads, 0o755)
+    with TestClient(create_app(FORMS, settings_for(tmp_path))) as client:
+        assert client.get("/healthz").status_code == 200
+        assert mode(uploads) == 0o700  # before any upload

@@ -44,7 +44,7 @@ from intakeforms.web.proxy import ForwardedHeaders
 from intakeforms.web.responses import Answer
 from intakeforms.web.responses import errors as _errors
 from intakeforms.web.spam import HONEYPOT, TOKEN, SpamJudge
-from intakeforms.web.uploads import discard, keep, spool_folder
+from intakeforms.web.uploads import discard, keep, private_folder, spool_folder
 from intakeforms.web.widget_texts import widget_texts
 from intakeforms.web.widgets import serve_widget
 
@@ -431,6 +431,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await service.ready()
+        if settings.upload_dir.is_dir():  # tighten a too-wide one now, not at the first upload
+            private_folder(settings.upload_dir)
         stop = anyio.Event()
         try:
             async with anyio.create_task_group() as group:
