@@ -11,6 +11,7 @@ process) with the same JSON body:
   client address from a proxy costs.
 - **ours-metrics**: the same with ``INTAKE_METRICS=true``: what counting
   every response for ``/metrics`` costs.
+- **ours-pg**: the same on a PostgreSQL store, rate limit off.
 - **ours-pg-limit**: the same on a PostgreSQL store with the rate limit on
   (high enough never to refuse), so every request also counts in the shared
   PostgreSQL rate-limit table, as several instances behind one balancer do.
@@ -177,7 +178,9 @@ def postgres_schema(base_url: str) -> Iterator[str | None]:
     try:
         psycopg.connect(base_url, connect_timeout=5).close()
     except psycopg.Error as exc:
-        print(f"ours-pg-limit skipped: PostgreSQL at {base_url}: {' '.join(str(exc).split())}")
+        print(
+            f"ours-pg and ours-pg-limit skipped: PostgreSQL at {base_url}: {' '.join(str(exc).split())}"
+        )
         yield None
         return
     schema = f"bench_service_{secrets.token_hex(6)}"
@@ -230,6 +233,7 @@ def run(
         "ceiling": start(CEILING, folder),
     }
     if postgresql is not None:
+        servers["ours-pg"] = start(OURS, folder, {"INTAKE_STORE": postgresql})
         servers["ours-pg-limit"] = start(
             OURS, folder, {"INTAKE_STORE": postgresql, "INTAKE_RATE_LIMIT": "1000000/second"}
         )
