@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import stat
 import tempfile
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -25,15 +24,12 @@ from pathlib import Path
 import anyio.to_thread
 
 from intakeforms.errors import TransientDeliveryError
+from intakeforms.private_files import FILE_MODE, FOLDER_MODE, tighten
 
 __all__ = ["FILE_MODE", "FOLDER_MODE", "EmlFolder", "PreparedFile", "eml_name", "prepare_file"]
 
 logger = logging.getLogger("intakeforms.delivery")
 
-#: The mail folder: the service's user only.
-FOLDER_MODE = 0o700
-#: Each .eml file: read and write for the service's user only.
-FILE_MODE = 0o600
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -63,7 +59,7 @@ class EmlFolder:
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
-        _tighten(self.folder)
+        tighten(self.folder, "the mail folder", "its mails hold customers' answers", logger=logger)
 
     def path_for(self, message: EmailMessage) -> Path:
         """Where ``message`` is written."""
@@ -108,32 +104,3 @@ def _write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def _tighten(folder: Path) -> None:
-    """Take the group's and others' rights away from an existing ``folder``."""
-    try:
-        info = folder.stat()
-    except OSError:
-        return  # made 0700 with the first mail
-    was = stat.S_IMODE(info.st_mode)
-    if not stat.S_ISDIR(info.st_mode) or not was & 0o077:
-        return
-    try:
-        os.chmod(folder, was & ~0o077)
-    except OSError as exc:
-        logger.warning(
-            "the mail folder %s can be read by other users (mode %o) and its mode "
-            "cannot be changed (%s); make it 0700 and owned by the service's user",
-            folder,
-            was,
-            exc.strerror,
-        )
-        return
-    logger.warning(
-        "the mail folder %s could be read by other users (mode %o); its mails hold "
-        "customers' answers, so it is now %o",
-        folder,
-        was,
-        was & ~0o077,
-    )

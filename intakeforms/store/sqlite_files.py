@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
+
+from intakeforms.private_files import FILE_MODE, tighten
 
 __all__ = ["PRIVATE_MODE", "SIDE_FILES", "file_id", "make_private"]
 
 logger = logging.getLogger("intakeforms.store")
 
 #: Read and write for the owner only.
-PRIVATE_MODE = 0o600
+PRIVATE_MODE = FILE_MODE
 #: The files SQLite keeps beside a database in WAL mode.
 SIDE_FILES = ("-wal", "-shm")
 
@@ -39,35 +40,7 @@ def make_private(database: str) -> None:
     except OSError:
         return  # a missing folder, say: SQLite's own error explains it
     for path in (database, *(database + side for side in SIDE_FILES)):
-        _tighten(path)
-
-
-def _tighten(path: str) -> None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return
-    if not stat.S_ISREG(info.st_mode) or not info.st_mode & 0o077:
-        return
-    was = stat.S_IMODE(info.st_mode)
-    try:
-        os.chmod(path, was & ~0o077)
-    except OSError as exc:
-        logger.warning(
-            "the store file %s can be read by other users (mode %o) and its mode cannot "
-            "be changed (%s); make it 0600 and owned by the service's user",
-            path,
-            was,
-            exc.strerror,
-        )
-        return
-    logger.warning(
-        "the store file %s could be read by other users (mode %o); it holds personal "
-        "data, so it is now %o",
-        path,
-        was,
-        was & ~0o077,
-    )
+        tighten(path, "the store file", "it holds personal data", logger=logger)
 
 
 def file_id(database: str) -> tuple[int, int] | None:

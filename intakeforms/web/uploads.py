@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import stat
 import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import filetype
+
+from intakeforms.private_files import FILE_MODE, FOLDER_MODE, tighten
 
 __all__ = [
     "FILE_MODE",
@@ -37,10 +38,6 @@ __all__ = [
 logger = logging.getLogger("intakeforms.web")
 
 _READ = 8192
-#: Folders of uploads: the service's user only.
-FOLDER_MODE = 0o700
-#: Kept files: read and write for the service's user only.
-FILE_MODE = 0o600
 
 # Existing folders whose mode this process has checked: once, not per upload.
 _PRIVATE: set[Path] = set()
@@ -122,30 +119,5 @@ def private_folder(folder: Path) -> Path:
         seen = folder in _PRIVATE
         _PRIVATE.add(folder)
     if not seen:
-        _tighten(folder)
+        tighten(folder, "the upload folder", "it holds customers' files", logger=logger)
     return folder
-
-
-def _tighten(folder: Path) -> None:
-    info = folder.stat()
-    was = stat.S_IMODE(info.st_mode)
-    if not stat.S_ISDIR(info.st_mode) or not was & 0o077:
-        return
-    try:
-        os.chmod(folder, was & ~0o077)
-    except OSError as exc:
-        logger.warning(
-            "the upload folder %s can be read by other users (mode %o) and its mode "
-            "cannot be changed (%s); make it 0700 and owned by the service's user",
-            folder,
-            was,
-            exc.strerror,
-        )
-        return
-    logger.warning(
-        "the upload folder %s could be read by other users (mode %o); it holds "
-        "customers' files, so it is now %o",
-        folder,
-        was,
-        was & ~0o077,
-    )
