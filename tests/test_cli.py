@@ -129,3 +129,15 @@ def test_the_metrics_setting_is_checked_before_a_worker_starts(
     assert main(["worker", str(EXAMPLES), "--once"]) == 1
     assert "INTAKE_METRICS='port 9464': write true" in capsys.readouterr().err
     assert not (tmp_path / "intake.db").exists()
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
+    # ``intakeforms export REF | head``: the reader closes the pipe early.
+    command = [sys.executable, "-m", "intakeforms", "schema", "--language"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.read(10)
+        process.stdout.close()
+        errors = process.stderr.read().decode()
+        assert process.wait(timeout=30) in (0, 1)
+    assert "Traceback" not in errors
