@@ -226,7 +226,10 @@ async def read_posted(
             raise _too_deep() from None
         if not isinstance(data, dict):
             raise BadBody(400, "not_object", "the body must be a JSON object of answers")
-        _check_depth(data)
+        # Nesting past MAX_DEPTH takes more than MAX_DEPTH brackets; counting
+        # them in C spares the usual body the walk.
+        if body.count(b"[") + body.count(b"{") > MAX_DEPTH:
+            _check_depth(data)
         return _posted(dict(data), browser=False)
     if kind == "application/x-www-form-urlencoded":
         body = await _read(request, max_plain)
