@@ -16,21 +16,15 @@ from typing import Any, TypeVar
 import anyio
 import pytest
 from conftest import EXAMPLES, ROOT
-from test_privacy import (  # noqa: F401 - fixtures used here
-    DAY,
-    NOW,
-    Clock,
-    backend_fixture,
-    deliver_all,
-    keep_file,
-    saved,
-)
-from test_store_backends import Backend
+from test_privacy import DAY, NOW, deliver_all, keep_file, saved
+from test_store_backends import Backend, StillClock, backend
 
 from intakeforms.cli import main
 from intakeforms.store import Store, new_worker_id
 
 _T = TypeVar("_T")
+
+__all__ = ["backend"]  # the fixture, shared with test_store_backends
 
 
 @pytest.fixture
@@ -44,7 +38,7 @@ def uploads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def with_store(
-    backend: Backend, work: Callable[[Store], Awaitable[_T]], clock: Clock | None = None
+    backend: Backend, work: Callable[[Store], Awaitable[_T]], clock: StillClock | None = None
 ) -> _T:
     """Run ``work`` on a store of ``backend`` opened for it alone."""
 
@@ -79,7 +73,7 @@ def test_spam_list_shows_reference_form_when_and_why_and_no_answers(
             await saved(store, name="Aito Asiakas"),
         ]
 
-    first, second, accepted = with_store(backend, seed, Clock(NOW))
+    first, second, accepted = with_store(backend, seed, StillClock(NOW))
     status, out, err = run(capsys, "spam", "list", "--store", backend.url)
     assert status == 0
     lines = out.splitlines()
@@ -223,7 +217,7 @@ def test_export_prints_everything_stored_about_one_submission(
         )
         return reference
 
-    reference = with_store(backend, seed, Clock(NOW))
+    reference = with_store(backend, seed, StillClock(NOW))
     status, out, err = run(capsys, "export", reference.lower(), "--store", backend.url)
     assert (status, err) == (0, "")
     exported = json.loads(out)
@@ -314,7 +308,7 @@ def test_purge_applies_the_retention_settings_now(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     photo = keep_file(uploads)
-    old = Clock(dt.datetime.now(dt.UTC) - 100 * DAY)
+    old = StillClock(dt.datetime.now(dt.UTC) - 100 * DAY)
 
     async def seed(store: Store) -> list[str]:
         references = [await saved(store, files=(photo,)), await saved(store, spam=True)]

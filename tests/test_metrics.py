@@ -13,10 +13,9 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -28,18 +27,21 @@ from smtp_server import SmtpServer, free_port
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
-from test_delivery_processes import fill
-from test_store_backends import Backend, fresh_schema
+from test_delivery import Clock
+from test_delivery_processes import fill, wait_until
+from test_store_backends import Backend, backend
 from web_helpers import CAR_ANSWERS, FORMS, settings_for, token_from
 
 from intakeforms.delivery import Worker, mail_transport
 from intakeforms.metrics import Metrics, MetricsPlan, metrics_plan
 from intakeforms.settings import SettingsError
-from intakeforms.store import NewSubmission, PostgresStore, SqliteStore, Store, new_worker_id
+from intakeforms.store import NewSubmission, SqliteStore, Store, new_worker_id
 from intakeforms.web import create_app
 from intakeforms.web.metrics import CountResponses
 
 CAR = next(f for f in FORMS if f.id == "car-service")
+
+__all__ = ["backend"]  # the fixture, shared with test_store_backends
 
 
 @pytest.fixture
@@ -321,45 +323,13 @@ def test_the_worker_command_warns_that_true_needs_a_port(tmp_path: Path) -> None
     assert b"set INTAKE_METRICS=HOST:PORT" in done.stderr
 
 
-def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
 # -- the outbox gauges, on both backends -------------------------------------------------
-
-
-class Clock:
-    """Real time plus an offset the test moves."""
-
-    def __init__(self) -> None:
-        self.offset = dt.timedelta(0)
-
-    def __call__(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC) + self.offset
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "sqlite":
-        path = tmp_path / "intake.db"
-        yield Backend("sqlite", f"sqlite:///{path}", path)
-        return
-    with fresh_schema() as url:
-        yield Backend("postgresql", url)
 
 
 @pytest.fixture
 async def clocked(backend: Backend) -> AsyncIterator[tuple[Store, Clock]]:
     clock = Clock()
-    store: Store = (
-        SqliteStore(backend.path, clock=clock)
-        if backend.path is not None
-        else PostgresStore(backend.url, clock=clock)
-    )
+    store = backend.make(clock=clock)
     await store.open()
     try:
         yield store, clock

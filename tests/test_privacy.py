@@ -18,14 +18,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
 import pytest
 from conftest import EXAMPLES
 from starlette.testclient import TestClient
-from test_store_backends import Backend, fresh_schema
+from test_store_backends import Backend, StillClock, backend
 from test_web_uploads import RETURN, png
 from web_helpers import CAR_ANSWERS, FORMS, settings_for, token_from
 
@@ -45,37 +45,18 @@ CAR = next(f for f in FORMS if f.id == "car-service")
 NOW = dt.datetime(2026, 5, 4, 12, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
 
+__all__ = ["backend"]  # the fixture, shared with test_store_backends
+
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
 
 
-class Clock:
-    """A fixed moment the test moves; the store stamps rows with it."""
-
-    def __init__(self, moment: dt.datetime) -> None:
-        self.moment = moment
-
-    def __call__(self) -> dt.datetime:
-        return self.moment
-
-
-@pytest.fixture(name="backend", params=["sqlite", "postgresql"])
-def backend_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    """A SQLite file in the test's folder, then a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        path = tmp_path / "intake.db"
-        yield Backend("sqlite", f"sqlite:///{path}", path)
-        return
-    with fresh_schema() as url:
-        yield Backend("postgresql", url)
-
-
 @pytest.fixture(name="clocked_store")
-async def clocked_store_fixture(backend: Backend) -> AsyncIterator[tuple[Store, Clock]]:
+async def clocked_store_fixture(backend: Backend) -> AsyncIterator[tuple[Store, StillClock]]:
     """An open store on ``backend`` whose clock the test sets."""
-    clock = Clock(NOW)
+    clock = StillClock(NOW)
     store = backend.make(clock)
     await store.open()
     try:
@@ -146,24 +127,24 @@ def test_cutoffs_follow_the_settings() -> None:
 
 @pytest.mark.anyio
 async def test_purge_applies_each_retention_rule(
-    clocked_store: tuple[Store, Clock], tmp_path: Path
+    clocked_store: tuple[Store, StillClock], tmp_path: Path
 ) -> None:
     store, clock = clocked_store
     uploads = tmp_path / "uploads"
     settings = Settings(retention_days=30, upload_dir=uploads)
-    clock.moment = NOW - 40 * DAY
+    clock.now = NOW - 40 * DAY
     old_file = keep_file(uploads)
     old_delivered = await saved(store, files=(old_file,), symptoms="vanha")
     old_spam = await saved(store, spam=True)
-    clock.moment = NOW - 1 * DAY
+    clock.now = NOW - 1 * DAY
     recent_delivered = await saved(store)
     recent_spam = await saved(store, spam=True)
     await deliver_all(store)
-    clock.moment = NOW - 40 * DAY
+    clock.now = NOW - 40 * DAY
     old_pending = await saved(store, symptoms="odottaa")  # its delivery still waits
-    clock.moment = NOW - dt.timedelta(minutes=1)
+    clock.now = NOW - dt.timedelta(minutes=1)
     fresh = await saved(store)
-    clock.moment = NOW
+    clock.now = NOW
 
     done = await purge(store, settings, now=NOW)
 
@@ -184,10 +165,10 @@ async def test_purge_applies_each_retention_rule(
 
 @pytest.mark.anyio
 async def test_without_retention_days_delivered_submissions_are_kept(
-    clocked_store: tuple[Store, Clock], tmp_path: Path
+    clocked_store: tuple[Store, StillClock], tmp_path: Path
 ) -> None:
     store, clock = clocked_store
-    clock.moment = NOW - 4000 * DAY
+    clock.now = NOW - 4000 * DAY
     reference = await saved(store)
     await deliver_all(store)
     done = await purge(store, Settings(upload_dir=tmp_path), now=NOW)
@@ -218,7 +199,7 @@ def test_removing_files_never_leaves_the_upload_folder(tmp_path: Path) -> None:
 async def test_the_maintenance_loop_logs_a_failure_without_data_and_tries_again(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clock = Clock(NOW - 40 * DAY)
+    clock = StillClock(NOW - 40 * DAY)
     store = SqliteStore(tmp_path / "intake.db", clock=clock)  # not open yet: purges fail
     settings = Settings(upload_dir=tmp_path / "uploads")
     stop = anyio.Event()
@@ -299,7 +280,7 @@ def test_an_erased_submission_leaves_nothing_readable(
 
 def _old_spam(path: Path) -> str:
     async def seed() -> str:
-        async with SqliteStore(path, clock=Clock(dt.datetime.now(dt.UTC) - 40 * DAY)) as store:
+        async with SqliteStore(path, clock=StillClock(dt.datetime.now(dt.UTC) - 40 * DAY)) as store:
             return await saved(store, spam=True)
 
     return anyio.run(seed)

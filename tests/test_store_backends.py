@@ -82,6 +82,37 @@ def seconds(n: float) -> dt.timedelta:
     return dt.timedelta(seconds=n)
 
 
+class StillClock:
+    """A clock that stands still until a test moves it (sets ``now``)."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def script_outputs(script: str, url: str, processes: int) -> list[str]:
+    """What each of ``processes`` Pythons, running ``script`` on ``url`` at once, printed.
+
+    Fails the test, with the process's error output, when one does not exit 0."""
+    running = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    outputs = []
+    for process in running:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        outputs.append(out)
+    return outputs
+
+
 # -- PostgreSQL: reachability and a schema per test ----------------------------------
 
 
@@ -185,6 +216,12 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         return
     with fresh_schema() as url:
         yield Backend("postgresql", url)
+
+
+@pytest.fixture
+def clock() -> StillClock:
+    """A clock standing at T0, for stores made with ``backend.make(clock=clock)``."""
+    return StillClock(T0)
 
 
 @pytest.fixture
@@ -509,20 +546,7 @@ SAVER = textwrap.dedent(
 
 
 def test_processes_starting_together_create_the_tables_once(backend: Backend) -> None:
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", SAVER, backend.url],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(4)
-    ]
-    references: list[str] = []
-    for process in processes:
-        out, err = process.communicate(timeout=60)
-        assert process.returncode == 0, err
-        references.extend(out.split())
+    references = [r for out in script_outputs(SAVER, backend.url, 4) for r in out.split()]
     assert len(set(references)) == 80
     assert backend.table_counts() == {
         "submissions": 80,

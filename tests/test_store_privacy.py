@@ -8,11 +8,10 @@ text still in the bytes on disk?) are looked at in ``test_store_files.py``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
-from test_store_backends import T0, Backend, fresh_schema, seconds, submission
+from test_store_backends import T0, Backend, StillClock, backend, clock, seconds, submission
 
 from intakeforms.errors import LeaseLost
 from intakeforms.store import (
@@ -27,15 +26,7 @@ from intakeforms.store import (
 DAY = dt.timedelta(days=1)
 PAPER = StoredFile("scan", "paper.pdf", "application/pdf", 10, "cd/paper")
 
-
-class Clock:
-    """A clock that stands still until a test moves it."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
+__all__ = ["backend", "clock"]  # the fixtures, shared with test_store_backends
 
 
 @pytest.fixture
@@ -43,23 +34,8 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "sqlite":
-        path = tmp_path / "intake.db"
-        yield Backend("sqlite", f"sqlite:///{path}", path)
-        return
-    with fresh_schema() as url:
-        yield Backend("postgresql", url)
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(T0)
-
-
-@pytest.fixture
-async def store(backend: Backend, clock: Clock) -> AsyncIterator[Store]:
+async def store(backend: Backend, clock: StillClock) -> AsyncIterator[Store]:
     opened = backend.make(clock=clock)
     await opened.open()
     try:
@@ -77,7 +53,7 @@ async def spam(store: Store, reason: str = "honeypot filled", **changes: object)
 
 
 @pytest.mark.anyio
-async def test_spam_is_listed_newest_first_with_why(store: Store, clock: Clock) -> None:
+async def test_spam_is_listed_newest_first_with_why(store: Store, clock: StillClock) -> None:
     first = await spam(store, "honeypot filled")
     clock.now += seconds(1)
     await store.save(submission())  # not spam: never listed
@@ -111,7 +87,9 @@ async def test_a_reason_is_kept_only_with_spam(store: Store) -> None:
 
 
 @pytest.mark.anyio
-async def test_release_queues_the_deliveries_as_if_accepted(store: Store, clock: Clock) -> None:
+async def test_release_queues_the_deliveries_as_if_accepted(
+    store: Store, clock: StillClock
+) -> None:
     reference = await spam(store)
     assert await store.outbox(reference) == []
     clock.now += DAY
@@ -182,7 +160,7 @@ async def test_delete_spam_forgets_it_and_never_touches_the_rest(
 
 @pytest.mark.anyio
 async def test_erase_forgets_the_answers_and_keeps_the_record(
-    store: Store, backend: Backend, clock: Clock
+    store: Store, backend: Backend, clock: StillClock
 ) -> None:
     new = submission(
         files=[PAPER], targets=["email:0", "autoreply", "webhook:1"], idempotency_key="k"
@@ -250,7 +228,7 @@ async def test_an_erased_submission_is_never_delivered(store: Store) -> None:
 
 
 @pytest.mark.anyio
-async def test_purge_applies_each_retention_rule(store: Store, clock: Clock) -> None:
+async def test_purge_applies_each_retention_rule(store: Store, clock: StillClock) -> None:
     old_done = (await store.save(submission(files=[PAPER], targets=["email:0"]))).reference
     old_waiting = (await store.save(submission(targets=["email:0"]))).reference
     old_spam = await spam(store, files=[PAPER])
@@ -283,7 +261,7 @@ async def test_purge_applies_each_retention_rule(store: Store, clock: Clock) -> 
 
 
 @pytest.mark.anyio
-async def test_purge_without_retention_keeps_every_answer(store: Store, clock: Clock) -> None:
+async def test_purge_without_retention_keeps_every_answer(store: Store, clock: StillClock) -> None:
     reference = (await store.save(submission(targets=[]))).reference
     clock.now += 400 * DAY
     result = await store.purge(
@@ -300,7 +278,7 @@ async def test_purge_without_retention_keeps_every_answer(store: Store, clock: C
 
 @pytest.mark.anyio
 async def test_purge_works_through_many_in_small_transactions(
-    store: Store, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    store: Store, clock: StillClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sqlite_privacy, "PURGE_CHUNK", 2)
     monkeypatch.setattr(postgres_privacy, "PURGE_CHUNK", 2)
@@ -321,7 +299,7 @@ async def test_purge_works_through_many_in_small_transactions(
 
 @pytest.mark.anyio
 async def test_oldest_pending_is_when_the_oldest_waiting_job_was_made(
-    store: Store, clock: Clock
+    store: Store, clock: StillClock
 ) -> None:
     assert await store.oldest_pending() is None
     await store.save(submission(targets=["email:0"]))

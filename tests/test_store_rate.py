@@ -9,27 +9,26 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import subprocess
-import sys
 import textwrap
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
 import pytest
-from test_store_backends import T0, Backend, fresh_schema
+from test_store_backends import (
+    T0,
+    Backend,
+    StillClock,
+    backend,
+    clock,
+    fresh_schema,
+    script_outputs,
+)
 
 from intakeforms.store import PostgresStore, Store, rate
 from intakeforms.web.limits import RateLimiter
 
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
+__all__ = ["backend", "clock"]  # the fixtures, shared with test_store_backends
 
 
 @pytest.fixture
@@ -37,23 +36,8 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "sqlite":
-        path = tmp_path / "intake.db"
-        yield Backend("sqlite", f"sqlite:///{path}", path)
-        return
-    with fresh_schema() as url:
-        yield Backend("postgresql", url)
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(T0)
-
-
-@pytest.fixture
-async def stores(backend: Backend, clock: Clock) -> AsyncIterator[tuple[Store, Store]]:
+async def stores(backend: Backend, clock: StillClock) -> AsyncIterator[tuple[Store, Store]]:
     """Two stores on one database, as two processes would have."""
     one, two = backend.make(clock=clock), backend.make(clock=clock)
     await one.open()
@@ -66,7 +50,7 @@ async def stores(backend: Backend, clock: Clock) -> AsyncIterator[tuple[Store, S
 
 
 @pytest.mark.anyio
-async def test_two_stores_count_together(stores: tuple[Store, Store], clock: Clock) -> None:
+async def test_two_stores_count_together(stores: tuple[Store, Store], clock: StillClock) -> None:
     one, two = stores
     waits = [await (one if n % 2 else two).hit_rate("client-a", 5, 60) for n in range(7)]
     assert waits[:5] == [0.0] * 5
@@ -78,7 +62,7 @@ async def test_two_stores_count_together(stores: tuple[Store, Store], clock: Clo
 
 @pytest.mark.anyio
 async def test_the_window_slides_like_the_in_memory_limiter(
-    stores: tuple[Store, Store], clock: Clock
+    stores: tuple[Store, Store], clock: StillClock
 ) -> None:
     store, _ = stores
     memory = RateLimiter(limit=4, period=10)
@@ -96,7 +80,10 @@ async def test_the_window_slides_like_the_in_memory_limiter(
 
 @pytest.mark.anyio
 async def test_only_hashes_are_kept_and_old_rows_go(
-    stores: tuple[Store, Store], backend: Backend, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    stores: tuple[Store, Store],
+    backend: Backend,
+    clock: StillClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store, other = stores
     await store.hit_rate("203.0.113.5|car-service", 3, 60)
@@ -158,20 +145,7 @@ HITTER = textwrap.dedent(
 
 
 def test_processes_counting_at_once_let_exactly_the_limit_through(backend: Backend) -> None:
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", HITTER, backend.url],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    allowed = 0
-    for process in processes:
-        out, err = process.communicate(timeout=60)
-        assert process.returncode == 0, err
-        allowed += int(out)
+    allowed = sum(int(out) for out in script_outputs(HITTER, backend.url, 2))
     assert allowed == 50  # of 80, from two processes at once
 
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
 import psycopg
 import pytest
-from test_store_backends import Backend, fresh_schema, submission
+from test_store_backends import Backend, backend, fresh_schema, store, submission
 
 from intakeforms.errors import StoreUnavailable
 from intakeforms.store import (
@@ -30,35 +29,17 @@ from intakeforms.store import (
 )
 from intakeforms.store.storable import problem_in
 
+__all__ = ["backend", "store"]  # the fixtures, shared with test_store_backends
+
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "sqlite":
-        path = tmp_path / "intake.db"
-        yield Backend("sqlite", f"sqlite:///{path}", path)
-        return
-    with fresh_schema() as url:
-        yield Backend("postgresql", url)
-
-
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
     return tmp_path / "intake.db"
-
-
-@pytest.fixture
-async def store(backend: Backend) -> AsyncIterator[Store]:
-    opened = backend.make()
-    await opened.open()
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def save_all(store: Store, submissions: list[NewSubmission]) -> list[object]:
