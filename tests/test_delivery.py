@@ -8,6 +8,7 @@ import email.policy
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -15,6 +16,7 @@ from conftest import EXAMPLES
 from smtp_server import SmtpServer
 from web_helpers import CAR_ANSWERS, FORMS, settings_for
 
+from intakeforms import Form
 from intakeforms.delivery import Worker, backoff_seconds, mail_transport
 from intakeforms.delivery.eml import EmlFolder, PreparedFile, prepare_file
 from intakeforms.delivery.smtp import SmtpTransport, parse_smtp_url
@@ -52,21 +54,28 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
         yield opened
 
 
+async def save(
+    store: SqliteStore, form: Form, data: dict[str, Any], targets: list[str], locale: str = "fi"
+) -> str:
+    """Store ``data`` as one submission of ``form`` for ``targets``; its reference."""
+    saved = await store.save(
+        NewSubmission(
+            form=form.id,
+            form_version=form.version,
+            reference_prefix=form.reference_prefix,
+            locale=locale,
+            data=data,
+            targets=targets,
+        )
+    )
+    return saved.reference
+
+
 async def submit(store: SqliteStore, n: int = 1, **changes: object) -> list[str]:
     references = []
     for i in range(n):
         data = dict(CAR.validate({**CAR_ANSWERS, "model": f"Model {i}", **changes}))
-        result = await store.save(
-            NewSubmission(
-                form=CAR.id,
-                form_version=CAR.version,
-                reference_prefix=CAR.reference_prefix,
-                locale="fi",
-                data=data,
-                targets=["email:0"],
-            )
-        )
-        references.append(result.reference)
+        references.append(await save(store, CAR, data, ["email:0"]))
     return references
 
 

@@ -12,45 +12,32 @@ from __future__ import annotations
 import time
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
 from http_server import HttpServer
-from test_delivery_http import ANSWERS, ENVIRON, FORM, deliver, stored
+from test_delivery import save, store
+from test_delivery_http import ANSWERS, ENVIRON, deliver, form, server, stored
 from web_helpers import settings_for
 
-from intakeforms import Form, load_form_text
+from intakeforms import Form
 from intakeforms.delivery import Worker, mail_transport
 from intakeforms.errors import PermanentDeliveryError
-from intakeforms.store import NewSubmission, SqliteStore
+from intakeforms.store import SqliteStore
 
 MIB = 1024 * 1024
 #: What the worker may hold while reading one answer, with room for the
 #: test's own bookkeeping; an unbounded read holds the whole answer.
 MEMORY_BOUND = 50 * MIB
 
+# The fixtures, shared with test_delivery and test_delivery_http.
+__all__ = ["form", "server", "store"]
+
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def server() -> Iterator[HttpServer]:
-    with HttpServer() as running:
-        yield running
-
-
-@pytest.fixture
-def form(server: HttpServer) -> Form:
-    return load_form_text(FORM.format(base=server.url), "car-service.yaml")
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    async with SqliteStore(tmp_path / "intake.db") as opened:
-        yield opened
 
 
 def repeated(total: int, piece: bytes = b"x" * 65536) -> Callable[[], Iterable[bytes]]:
@@ -104,16 +91,7 @@ async def test_a_huge_error_answer_costs_no_memory_and_the_job_says_why(
 ) -> None:
     for name, value in ENVIRON.items():
         monkeypatch.setenv(name, value)
-    await store.save(
-        NewSubmission(
-            form=form.id,
-            form_version=form.version,
-            reference_prefix="CAR",
-            locale="en",
-            data=dict(form.validate(ANSWERS)),
-            targets=["webhook:0"],
-        )
-    )
+    await save(store, form, dict(form.validate(ANSWERS)), ["webhook:0"], locale="en")
     size = 100 * MIB
     server.replies.append((502, {"content-length": str(size)}, repeated(size)))
     settings = settings_for(tmp_path)

@@ -12,24 +12,25 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from http_server import ZENDESK_TOKEN, HttpServer
 from smtp_server import SmtpServer
-from test_delivery import CAR, Clock, store
+from test_delivery import CAR, Clock, save, store
+from test_delivery_http import server
 from web_helpers import CAR_ANSWERS, settings_for
 
-from intakeforms import Form, load_form_text
+from intakeforms import load_form_text
 from intakeforms.delivery import Worker, mail_transport
 from intakeforms.delivery.unbuildable import build_error
 from intakeforms.errors import BuildError
 from intakeforms.mail import answer_rows
-from intakeforms.store import NewSubmission, SqliteStore, StoredSubmission
+from intakeforms.store import SqliteStore, StoredSubmission
 
-__all__ = ["store"]  # the fixture, shared with test_delivery
+# The fixtures, shared with test_delivery and test_delivery_http.
+__all__ = ["server", "store"]
 
 HUGE = 10**4000  # JSON can hold it; babel cannot format it
 FORM_TEXT = """\
@@ -56,26 +57,6 @@ autorespond:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def server() -> Iterator[HttpServer]:
-    with HttpServer() as running:
-        yield running
-
-
-async def save(store: SqliteStore, form: Form, data: dict[str, Any], targets: list[str]) -> str:
-    saved = await store.save(
-        NewSubmission(
-            form=form.id,
-            form_version=form.version,
-            reference_prefix=form.reference_prefix,
-            locale="fi",
-            data=data,
-            targets=targets,
-        )
-    )
-    return saved.reference
 
 
 def good_car() -> dict[str, Any]:

@@ -13,13 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from http_server import FRESHDESK_KEY, HttpServer
 from smtp_server import SmtpServer, accept_login
+from test_delivery import save as save_data
+from test_delivery import store
+from test_delivery_http import server
 from web_helpers import settings_for
 
 from intakeforms import Form, load_form_text
@@ -27,7 +29,7 @@ from intakeforms.delivery import Worker, mail_transport
 from intakeforms.delivery.eml import EmlFolder
 from intakeforms.delivery.scrub import Scrubber, answer_texts, unforeseen
 from intakeforms.settings import Settings
-from intakeforms.store import NewSubmission, SqliteStore, StoredSubmission
+from intakeforms.store import SqliteStore, StoredSubmission
 
 FORM_TEXT = """\
 form: car-service
@@ -62,6 +64,9 @@ ANSWERS: dict[str, Any] = {
 #: What must never be kept or logged: the answers as given and as stored.
 PERSONAL = [ADDRESS, NAME, "Meik", "Kolisee", "Jarrut vinkuvat", "ABC-123", "@example.com"]
 
+# The fixtures, shared with test_delivery and test_delivery_http.
+__all__ = ["server", "store"]
+
 
 @pytest.fixture
 def anyio_backend() -> str:
@@ -69,34 +74,13 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def server() -> Iterator[HttpServer]:
-    with HttpServer() as running:
-        yield running
-
-
-@pytest.fixture
 def form(server: HttpServer) -> Form:
     return load_form_text(FORM_TEXT.format(base=server.url), "car-service.yaml")
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    async with SqliteStore(tmp_path / "intake.db") as opened:
-        yield opened
-
-
 async def save(store: SqliteStore, form: Form, targets: list[str]) -> str:
-    saved = await store.save(
-        NewSubmission(
-            form=form.id,
-            form_version=form.version,
-            reference_prefix="CAR",
-            locale="en",
-            data=dict(form.validate(ANSWERS)),
-            targets=targets,
-        )
-    )
-    return saved.reference
+    """Store the answers above for ``targets``; the reference."""
+    return await save_data(store, form, dict(form.validate(ANSWERS)), targets, locale="en")
 
 
 def worker(store: SqliteStore, form: Form, settings: Settings) -> Worker:
