@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from file_modes import mode, usual_umask
 from starlette.testclient import TestClient
 from test_delivery import Clock, store, submit, worker
 from test_web_uploads import RETURN, png
@@ -23,26 +22,15 @@ from intakeforms.delivery.eml import EmlFolder
 from intakeforms.store import SqliteStore
 from intakeforms.web import create_app
 
-__all__ = ["store"]  # the fixture, shared with test_delivery
+# The fixtures, shared with test_delivery and file_modes.
+__all__ = ["store", "usual_umask"]
+
+pytestmark = pytest.mark.usefixtures("usual_umask")
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def usual_umask() -> Iterator[None]:
-    """The umask most services run with, which leaves new folders 0755."""
-    before = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(before)
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 @pytest.mark.anyio

@@ -13,17 +13,19 @@ import logging
 import os
 import secrets
 import sqlite3
-import stat
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from file_modes import mode, usual_umask
 from test_store_backends import T0, fresh_schema, submission
 
 from intakeforms.store import PostgresStore, SqliteStore, Store, StoredFile
 
 SIDES = ("", "-wal", "-shm")
+
+__all__ = ["usual_umask"]  # the fixture, shared with file_modes
 
 
 @pytest.fixture
@@ -36,20 +38,6 @@ def path(tmp_path: Path) -> Path:
     return tmp_path / "intake.db"
 
 
-@pytest.fixture
-def umask() -> Iterator[None]:
-    """The usual umask (022), which makes new files readable by everyone."""
-    before = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(before)
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
 def modes(path: Path) -> dict[str, int]:
     return {side: mode(Path(f"{path}{side}")) for side in SIDES}
 
@@ -58,7 +46,7 @@ def modes(path: Path) -> dict[str, int]:
 
 
 @pytest.mark.anyio
-@pytest.mark.usefixtures("umask")
+@pytest.mark.usefixtures("usual_umask")
 async def test_a_new_database_and_its_side_files_are_private(path: Path) -> None:
     async with SqliteStore(path) as store:
         await store.save(submission())
@@ -67,7 +55,7 @@ async def test_a_new_database_and_its_side_files_are_private(path: Path) -> None
 
 
 @pytest.mark.anyio
-@pytest.mark.usefixtures("umask")
+@pytest.mark.usefixtures("usual_umask")
 async def test_a_database_others_could_read_is_tightened_once(
     path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -95,7 +83,7 @@ async def test_a_database_others_could_read_is_tightened_once(
 
 
 @pytest.mark.anyio
-@pytest.mark.usefixtures("umask")
+@pytest.mark.usefixtures("usual_umask")
 async def test_group_and_others_lose_their_rights_the_owner_keeps_its_own(path: Path) -> None:
     path.touch(mode=0o640)
     os.chmod(path, 0o640)
