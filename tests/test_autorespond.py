@@ -18,6 +18,7 @@ import pytest
 from conftest import problems_of
 from smtp_server import SmtpServer
 from starlette.testclient import TestClient
+from test_delivery import save
 from web_helpers import settings_for, token_from
 
 from intakeforms import Form, FormError, load_form_text
@@ -117,17 +118,7 @@ def worker(store: SqliteStore, settings: Settings, clock: Clock, form: Form = FO
 async def submit(store: SqliteStore, locale: str = "sv", **changes: Any) -> str:
     """One stored submission with the jobs the web service gives it."""
     data = {**dict(FORM.validate({**ANSWERS, **changes})), **changes}
-    result = await store.save(
-        NewSubmission(
-            form=FORM.id,
-            form_version=FORM.version,
-            reference_prefix=FORM.reference_prefix,
-            locale=locale,
-            data=data,
-            targets=["email:0", "autoreply"],
-        )
-    )
-    return result.reference
+    return await save(store, FORM, data, ["email:0", "autoreply"], locale=locale)
 
 
 def stored_submission(**changes: Any) -> StoredSubmission:
