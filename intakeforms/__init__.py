@@ -12,6 +12,7 @@ from intakeforms.errors import (
     IntakeError,
     InvalidAnswers,
     Problem,
+    SettingsError,
     StoreUnavailable,
 )
 from intakeforms.form import Form
@@ -26,6 +27,7 @@ __all__ = [
     "IntakeError",
     "InvalidAnswers",
     "Problem",
+    "SettingsError",
     "StoreUnavailable",
     "compile_schema",
     "language_schema",

@@ -7,6 +7,11 @@ Every error the library raises on purpose is an ``IntakeError``::
     │                      ``.problems`` lists each one with file:line:col
     ├── InvalidAnswers     a customer's answers do not fit the form;
     │                      ``.errors`` lists every problem as {field, code, message}
+    ├── SettingsError      a setting (``INTAKE_*``, the settings file, the
+    │                      store URL) has a value that cannot be used
+    ├── UnstorableSubmission   a submission holds what no store can keep
+    │                      (also a ValueError; in intakeforms/store/storable.py);
+    │                      ``.field`` and ``.code`` say what, nothing is stored
     ├── StoreUnavailable   the submission store cannot be read or written
     │                      (locked, disk full, read-only, missing folder, server
     │                      down); the web layer answers 503 and never
@@ -44,6 +49,7 @@ __all__ = [
     "LeaseLost",
     "PermanentDeliveryError",
     "Problem",
+    "SettingsError",
     "StoreUnavailable",
     "TransientDeliveryError",
 ]
@@ -95,6 +101,10 @@ class InvalidAnswers(IntakeError):
         self.errors = errors
         listed = "; ".join(f"{e.field}: {e.message} ({e.code})" for e in errors)
         super().__init__(f"{len(errors)} invalid answer(s): {listed}")
+
+
+class SettingsError(IntakeError):
+    """A setting has a value that cannot be used; the message says what to write."""
 
 
 class StoreUnavailable(IntakeError):

@@ -15,14 +15,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from intakeforms.errors import IntakeError
+# SettingsError lives with the other errors; imported from here too, as before.
+from intakeforms.errors import SettingsError
 
 __all__ = ["Settings", "SettingsError", "load_settings", "parse_rate"]
-
-
-class SettingsError(IntakeError):
-    """A setting has a value that cannot be used."""
-
 
 _RATE = re.compile(r"\s*([0-9]+)\s*/\s*(second|minute|hour|day)\s*")
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}

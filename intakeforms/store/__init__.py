@@ -22,7 +22,7 @@ job it lost raises :class:`~intakeforms.errors.LeaseLost`.
 
 from __future__ import annotations
 
-from intakeforms.errors import IntakeError, LeaseLost, StoreUnavailable
+from intakeforms.errors import LeaseLost, SettingsError, StoreUnavailable
 from intakeforms.store.base import (
     JOB_STATUSES,
     REFERENCE_ALPHABET,
@@ -85,7 +85,7 @@ def open_store(url: str, *, busy_timeout: float | None = None) -> Store:
 
     ``busy_timeout`` overrides ``?timeout``. Call ``await store.open()``
     before use. An unknown or unsupported URL raises
-    :class:`~intakeforms.errors.IntakeError`.
+    :class:`~intakeforms.errors.SettingsError`.
     """
     scheme = url.partition("://")[0].lower() if "://" in url else ""
     if scheme == "sqlite":
@@ -94,7 +94,7 @@ def open_store(url: str, *, busy_timeout: float | None = None) -> Store:
     if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
         return PostgresStore.from_url(url, busy_timeout=busy_timeout)
     shown = f"a {scheme!r} URL" if scheme else "no URL scheme"
-    raise IntakeError(
+    raise SettingsError(
         f"INTAKE_STORE has {shown}; write sqlite:///path/to/intake.db (a relative path), "
         "sqlite:////absolute/path/intake.db or postgresql://USER@HOST:PORT/DATABASE"
     )

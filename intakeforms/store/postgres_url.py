@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from intakeforms.errors import IntakeError
+from intakeforms.errors import SettingsError
 
 __all__ = ["StoreUrl", "parse_conninfo", "split_url"]
 
@@ -34,7 +34,7 @@ def split_url(url: str) -> StoreUrl:
     """Take ``timeout`` and ``pool_size`` out of ``url``; the rest is libpq's."""
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("postgresql", "postgres"):
-        raise IntakeError(
+        raise SettingsError(
             f"INTAKE_STORE has a {parts.scheme!r} URL; a PostgreSQL store is "
             "postgresql://USER@HOST:PORT/DATABASE (intakeforms picks the driver itself)"
         )
@@ -63,7 +63,7 @@ def parse_conninfo(conninfo: str) -> dict[str, Any]:
     try:
         return conninfo_to_dict(conninfo)
     except psycopg.Error as exc:
-        raise IntakeError(
+        raise SettingsError(
             f"INTAKE_STORE is not a PostgreSQL URL libpq understands ({_hide(exc, conninfo)}); "
             "write postgresql://USER:PASSWORD@HOST:PORT/DATABASE, percent-encoding "
             "special characters, with libpq's options after ?"
@@ -88,5 +88,5 @@ def _number(key: str, text: str, kind: Callable[[str], float]) -> float:
     except ValueError:
         value = -1
     if not 0 < value < float("inf"):  # also refuses nan
-        raise IntakeError(f"INTAKE_STORE: {key}={text!r} is not a positive number")
+        raise SettingsError(f"INTAKE_STORE: {key}={text!r} is not a positive number")
     return value

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 import anyio
 import anyio.to_thread
 
-from intakeforms.errors import IntakeError, StoreUnavailable
+from intakeforms.errors import SettingsError, StoreUnavailable
 from intakeforms.store import base, rate
 from intakeforms.store import sqlite_privacy as privacy
 from intakeforms.store import sqlite_queries as queries
@@ -94,7 +94,7 @@ class SqliteStore:
         rest = url.partition("://")[2]
         location, _, query = rest.partition("?")
         if not location.startswith("/") or location == "/":
-            raise IntakeError(
+            raise SettingsError(
                 "INTAKE_STORE: a SQLite URL has three slashes and a path, like "
                 "sqlite:///intake.db (relative) or sqlite:////srv/intake.db (absolute)"
             )
@@ -106,7 +106,7 @@ class SqliteStore:
             elif key == "mode" and value in ("ro", "rw"):
                 read_only = value == "ro"
             else:
-                raise IntakeError(
+                raise SettingsError(
                     f"INTAKE_STORE: unknown SQLite option {key}={value!r}; "
                     "the options are timeout=SECONDS and mode=ro"
                 )
@@ -493,5 +493,5 @@ def _seconds(text: str) -> float:
     except ValueError:
         seconds = -1.0
     if not 0 <= seconds < float("inf"):  # also refuses nan
-        raise IntakeError(f"INTAKE_STORE: timeout={text!r} is not a number of seconds")
+        raise SettingsError(f"INTAKE_STORE: timeout={text!r} is not a number of seconds")
     return seconds
