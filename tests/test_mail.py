@@ -27,11 +27,11 @@ from intakeforms.mail import (
     SUBJECT_MAX_LENGTH,
     agent_subject,
     answer_rows,
+    attachment_name,
     build_agent_email,
     check_extra_headers,
     message_id,
 )
-from intakeforms.mail_attachments import attachment_name
 from intakeforms.store import SqliteStore
 from intakeforms.store.base import StoredFile, StoredSubmission
 from intakeforms.web import create_app

@@ -43,10 +43,6 @@ FORBIDDEN: dict[str, set[str]] = {
 
 # Rule 1: each cycle, as the set of parts that import each other.
 KNOWN_CYCLES: dict[frozenset[str], str] = {
-    # language/targets.py checks extra_headers with mail's check_extra_headers
-    # while mail reads the language's models; mail and mail_confirmation import
-    # each other. Gone once mail is a package and the check is the language's.
-    frozenset({"language", "mail", "mail_confirmation"}): "header check in mail; mail split",
     # The outbox commands import cli_privacy's commands, which reuse the job
     # printer of cli_operate; the printer wants a module of its own.
     frozenset({"cli_operate", "cli_privacy"}): "shared job printer lives in cli_operate",
@@ -54,8 +50,6 @@ KNOWN_CYCLES: dict[frozenset[str], str] = {
 
 # Rule 2: (importing module, part it must not import).
 KNOWN_LAYERS: dict[tuple[str, str], str] = {
-    # Gone once check_extra_headers belongs to the form language.
-    ("intakeforms.language.targets", "mail"): "check_extra_headers lives in mail",
     # The lifespan of create_app(deliver=True) starts the outbox worker in
     # process for `intakeforms serve`; removing it needs create_app to take the
     # worker from its caller.
@@ -64,7 +58,6 @@ KNOWN_LAYERS: dict[tuple[str, str], str] = {
 
 # Rule 3: module path (from the repository root) → why it is still long.
 KNOWN_LONG: dict[str, str] = {
-    "intakeforms/mail.py": "five concerns in one module; gone with the mail package",
     "intakeforms/render.py": "page rendering and answer display in one module",
     "intakeforms/language/rules.py": "every load-time rule in one module",
     "intakeforms/language/models.py": "every YAML model, targets included",

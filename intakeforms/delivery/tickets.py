@@ -1,8 +1,9 @@
 """What a helpdesk ticket holds, the same for Zendesk, Freshdesk and Zammad.
 
-The subject is the agent email's (:func:`~intakeforms.mail.agent_subject`);
-the body is the email's answers (:func:`~intakeforms.mail.answer_rows`) as
-an HTML table, every value escaped, since all three helpdesks take HTML and
+The subject is the agent email's (:func:`~intakeforms.mail.answers.agent_subject`);
+the body is the email's answers (:func:`~intakeforms.mail.answers.answer_rows`)
+as an HTML table (:func:`~intakeforms.mail.bodies.html_table`, unstyled),
+every value escaped, since all three helpdesks take HTML and
 would read a customer's ``<b>`` or Markdown ``[link](…)`` in plain text as
 formatting. The customer is the ``role: reply_to`` answer, named by the
 ``role: customer_name`` answer. Custom fields get the normalised answers
@@ -14,18 +15,16 @@ Nothing here logs: tickets hold answers that logs must never see.
 
 from __future__ import annotations
 
-import datetime as dt
-import html
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from babel.dates import format_date, format_time
 from email_validator import EmailNotValidError, validate_email
 
 from intakeforms.i18n import gettext_for
-from intakeforms.mail import MAIL_TEXTS, agent_subject, answer_rows
+from intakeforms.language.headers import NOT_IN_LINE
+from intakeforms.mail.answers import MAIL_TEXTS, agent_subject, answer_rows, blank
+from intakeforms.mail.bodies import escape, html_table, submitted
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Ticket", "build_ticket", "idempotency_key", "ticket_html"]
 
-_NOT_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 #: Helpdesks cap user names at 255 characters.
 _NAME_MAX = 255
 
@@ -55,11 +53,9 @@ class Ticket:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(_NOT_IN_LINE.sub(" ", text).split())
-
-
-def _blank(value: Any) -> bool:
-    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+    # Every run of whitespace, no-break spaces too, becomes one space: a
+    # helpdesk shows a user's name and the intro on one line.
+    return " ".join(NOT_IN_LINE.sub(" ", text).split())
 
 
 def _customer(form: Form, data: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -71,7 +67,7 @@ def _customer(form: Form, data: Mapping[str, Any]) -> tuple[str | None, str | No
         value = data.get(field.name)
         if not isinstance(value, str):
             continue
-        if role == "reply_to" and email is None and not _NOT_IN_LINE.search(value):
+        if role == "reply_to" and email is None and not NOT_IN_LINE.search(value):
             try:
                 checked = validate_email(value.strip(), check_deliverability=False)
             except EmailNotValidError:
@@ -82,30 +78,16 @@ def _customer(form: Form, data: Mapping[str, Any]) -> tuple[str | None, str | No
     return email, name
 
 
-def _submitted(moment: dt.datetime, locale: str) -> str:
-    utc = (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
-    day = format_date(utc.date(), format="medium", locale=locale)
-    time = format_time(utc.time(), format="short", locale=locale)
-    return f"{day} {time} UTC"
-
-
-def _escape(text: str) -> str:
-    return html.escape(text, quote=True).replace("\n", "<br>\n")
-
-
 def ticket_html(form: Form, submission: StoredSubmission, locale: str) -> str:
     """The answers as an HTML fragment: an intro line, then one table row
     per answered question (label, value), every value escaped."""
     intro = gettext_for(MAIL_TEXTS["intro"], locale).format(
         reference=_one_line(submission.reference),
         title=_one_line(form.title(locale)),
-        submitted=_submitted(submission.submitted_at, locale),
+        submitted=submitted(submission.submitted_at, locale),
     )
-    parts = [f"<p>{_escape(intro)}</p>", "<table>"]
-    for label, value in answer_rows(form, submission, locale):
-        parts.append(f'<tr><th scope="row">{_escape(label)}</th><td>{_escape(value)}</td></tr>')
-    parts.append("</table>")
-    return "\n".join(parts) + "\n"
+    rows = answer_rows(form, submission, locale)
+    return "\n".join([f"<p>{escape(intro)}</p>", *html_table(rows, styled=False)]) + "\n"
 
 
 def build_ticket(
@@ -123,7 +105,7 @@ def build_ticket(
     custom = {
         str(target).strip(): submission.data[name_]
         for name_, target in fields.items()
-        if not _blank(submission.data.get(name_))
+        if not blank(submission.data.get(name_))
     }
     return Ticket(
         subject=agent_subject(form, submission, agent_locale),

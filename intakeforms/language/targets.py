@@ -175,7 +175,7 @@ def _check_email_target(
                     )
                 )
     _check_target_locale(doc, form, target.locale, at, problems)
-    from intakeforms.mail import check_extra_headers
+    from intakeforms.language.headers import check_extra_headers
 
     for name, value in target.headers.items():
         try:

@@ -8,14 +8,14 @@ and the answers :func:`confirmation_rows` allows (the form's choice labels,
 yes/no, dates and times), never text the customer typed, not even a name.
 It attaches nothing.
 
-Built with the agent email's parts (:mod:`intakeforms.mail`): the same
-strict header policy, cleaning, escaping and fixed MIME boundaries.
+Built with the agent email's parts (:mod:`intakeforms.mail.policy`,
+:mod:`intakeforms.mail.bodies`): the same strict header policy, cleaning,
+escaping and fixed MIME boundaries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Sequence
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -24,29 +24,25 @@ from typing import TYPE_CHECKING, Any
 
 from intakeforms.i18n import N_, gettext_for
 from intakeforms.language.models import AUTOREPLY_TARGET, Autorespond
-from intakeforms.mail import (
-    _POLICY,
-    MASK,
+from intakeforms.mail.answers import blank, format_answer
+from intakeforms.mail.bodies import escape, html_page, html_table, plain_body, submitted
+from intakeforms.mail.policy import (
+    POLICY,
     SUBJECT_MAX_LENGTH,
-    _address,
-    _blank,
-    _cap,
-    _escape,
-    _format_answer,
-    _lines,
-    _message_id,
-    _one_line,
-    _plain_body,
-    _reply_to,
-    _settle,
-    _submitted,
+    address,
+    cap,
+    clean_lines,
+    one_line,
+    reply_to,
+    settle,
+    target_message_id,
 )
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
     from intakeforms.store.base import StoredSubmission
 
-__all__ = ["CUSTOMER_TEXTS", "build_customer_email", "confirmation_rows"]
+__all__ = ["CUSTOMER_TEXTS", "MASK", "build_customer_email", "confirmation_rows"]
 
 #: Every word of the confirmation to the customer, in the customer's language.
 CUSTOMER_TEXTS: dict[str, str] = {
@@ -68,6 +64,9 @@ CUSTOMER_TEXTS: dict[str, str] = {
     # Translators: the last line of the confirmation; {submitted} is a date and time.
     "automatic": N_("This confirmation was sent automatically. You sent the form on {submitted}."),
 }
+
+#: What a sensitive answer looks like in the customer's confirmation.
+MASK = "***"
 
 
 def _repeatable(field: Any, value: Any) -> bool:
@@ -110,13 +109,13 @@ def confirmation_rows(
     typed = bool(submission.files)
     for name, field in form.fields.items():
         value = submission.data.get(name)
-        if _blank(value):
+        if blank(value):
             continue
         if not _repeatable(field, value):
             typed = True
             continue
-        text = MASK if field.sensitive else _format_answer(form, field, value, locale)
-        rows.append((_one_line(form.text(field.label, locale)), _one_line(text)))
+        text = MASK if field.sensitive else format_answer(form, field, value, locale)
+        rows.append((one_line(form.text(field.label, locale)), one_line(text)))
     return rows, typed
 
 
@@ -129,34 +128,21 @@ def _customer_html(
     footer: Sequence[str],
     locale: str,
 ) -> str:
-    # Like the agents' HTML: inline styles only, nothing loaded, every text
-    # escaped. The reference stands out: it is what the customer will quote.
-    cell = "padding:4px 12px 4px 0;vertical-align:top;text-align:left;"
+    # Like the agents' HTML, and the reference stands out: it is what the
+    # customer will quote.
     label, value = reference
-    parts = [
-        "<!DOCTYPE html>",
-        f'<html lang="{html.escape(locale)}">',
-        '<head><meta charset="utf-8">',
-        f"<title>{_escape(subject)}</title></head>",
-        '<body style="font-family:sans-serif;line-height:1.4;">',
-        f"<p>{_escape(intro)}</p>",
-        f'<p style="font-size:1.25em;">{_escape(label)}: '
+    body = [
+        f"<p>{escape(intro)}</p>",
+        f'<p style="font-size:1.25em;">{escape(label)}: '
         f'<strong style="font-family:monospace;font-size:1.3em;letter-spacing:0.05em;">'
-        f"{_escape(value)}</strong></p>",
-        f"<p>{_escape(footer[0])}</p>",
+        f"{escape(value)}</strong></p>",
+        f"<p>{escape(footer[0])}</p>",
     ]
     if rows:
-        parts.append(f'<h2 style="font-size:1.1em;margin-top:1.5em;">{_escape(heading)}</h2>')
-        parts.append('<table style="border-collapse:collapse;">')
-        for question, answer in rows:
-            parts.append(
-                f'<tr><th scope="row" style="{cell}">{_escape(question)}</th>'
-                f'<td style="{cell}">{_escape(answer)}</td></tr>'
-            )
-        parts.append("</table>")
-    parts.extend(f'<p style="color:#555;">{_escape(line)}</p>' for line in footer[1:])
-    parts.extend(["</body>", "</html>"])
-    return "\n".join(parts) + "\n"
+        body.append(f'<h2 style="font-size:1.1em;margin-top:1.5em;">{escape(heading)}</h2>')
+        body.extend(html_table(rows))
+    body.extend(f'<p style="color:#555;">{escape(line)}</p>' for line in footer[1:])
+    return html_page(subject, locale, body)
 
 
 def build_customer_email(
@@ -189,7 +175,7 @@ def build_customer_email(
         raise ValueError(
             f"submission {submission.reference} is of form {submission.form!r}, not {form.id!r}"
         )
-    recipient = _reply_to(form, submission.data)
+    recipient = reply_to(form, submission.data)
     if recipient is None:
         raise ValueError(
             f"submission {submission.reference} has no customer address to confirm to; "
@@ -198,15 +184,15 @@ def build_customer_email(
     settings = form.definition.autorespond or Autorespond()
     locale = submission.locale
     words = {key: gettext_for(message, locale) for key, message in CUSTOMER_TEXTS.items()}
-    title = _one_line(form.title(locale))
+    title = one_line(form.title(locale))
     if from_name is None:
         from_name = form.text(settings.from_name, locale) if settings.from_name else title
-    sender = _address(mail_from, "mail_from", from_name)
-    reference = _one_line(submission.reference)
-    subject = _cap(
-        _one_line(words["subject"].format(reference=reference, title=title)), SUBJECT_MAX_LENGTH
+    sender = address(mail_from, "mail_from", from_name)
+    reference = one_line(submission.reference)
+    subject = cap(
+        one_line(words["subject"].format(reference=reference, title=title)), SUBJECT_MAX_LENGTH
     )
-    intro = _lines(form.text(settings.intro, locale)) if settings.intro else words["intro"]
+    intro = clean_lines(form.text(settings.intro, locale)) if settings.intro else words["intro"]
     rows, typed = confirmation_rows(form, submission, locale)
     submitted_at = submission.submitted_at
     if submitted_at.tzinfo is None:  # as in the agent email
@@ -216,15 +202,15 @@ def build_customer_email(
         footer.append(words["typed"])
     if any(value == MASK for _, value in rows):
         footer.append(words["masked"])
-    footer.append(words["automatic"].format(submitted=_submitted(submitted_at, locale)))
+    footer.append(words["automatic"].format(submitted=submitted(submitted_at, locale)))
 
-    msg = EmailMessage(policy=_POLICY)
+    msg = EmailMessage(policy=POLICY)
     msg["Subject"] = subject
     msg["From"] = sender
     # The address alone: the customer_name answer is the customer's text too.
     msg["To"] = Address(addr_spec=recipient.addr_spec)
     msg["Date"] = format_datetime(submitted_at.astimezone(dt.UTC))
-    msg["Message-ID"] = _message_id(submission.reference, AUTOREPLY_TARGET, mail_from)
+    msg["Message-ID"] = target_message_id(submission.reference, AUTOREPLY_TARGET, mail_from)
     # RFC 3834: an automatic answer to the customer's message. Their vacation
     # or out-of-office reply must not answer it back (and Exchange reads
     # the X- header instead).
@@ -234,11 +220,11 @@ def build_customer_email(
     msg["X-Intake-Reference"] = reference
 
     heading = words["answers"]
-    lines = [intro, "", f"{words['reference']}: {reference}", footer[0]]
+    top = [intro, "", f"{words['reference']}: {reference}", footer[0]]
     if rows:
-        text = _plain_body("\n".join([*lines, "", heading]), rows, footer[1:])
+        text = plain_body("\n".join([*top, "", heading]), rows, footer[1:])
     else:
-        text = "\n".join([*lines, "", *footer[1:]]) + "\n"
+        text = "\n".join([*top, "", *footer[1:]]) + "\n"
     msg.set_content(text, cte="quoted-printable")
     msg.add_alternative(
         _customer_html(
@@ -249,6 +235,6 @@ def build_customer_email(
     )
     # After the parts: set_content and add_alternative move or drop the
     # message's own Content-* headers.
-    msg["Content-Language"] = _one_line(locale)
-    _settle(msg, f"{submission.reference}.{AUTOREPLY_TARGET}")
+    msg["Content-Language"] = one_line(locale)
+    settle(msg, f"{submission.reference}.{AUTOREPLY_TARGET}")
     return msg
