@@ -156,7 +156,9 @@ def _serve(args: argparse.Namespace, err: TextIO) -> int:
 
     for warning in missing_secrets(forms):
         err.write(f"warning: {warning}\n")
-    app = create_app(forms, settings, deliver=not args.no_worker)
+    from intakeforms.delivery import deliver_in_process
+
+    app = create_app(forms, settings, background=() if args.no_worker else (deliver_in_process,))
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host  # noqa: S104
     err.write(
         f"Serving {len(forms)} form(s); open http://{shown}:{args.port}/forms/{forms[0].id}\n"

@@ -11,13 +11,14 @@ and privacy commands are in :mod:`intakeforms.cli_privacy`.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import signal
 from typing import Any, TextIO
 
 import anyio
 
+from intakeforms.cli_privacy import add_commands as add_privacy_commands
+from intakeforms.cli_privacy import job_dict
 from intakeforms.errors import IntakeError
 from intakeforms.load import load_forms
 from intakeforms.settings import load_settings
@@ -57,9 +58,6 @@ def add_commands(commands: Any) -> None:
     submission.add_argument(
         "--store", help="the store URL (else INTAKE_STORE or sqlite:///intake.db)"
     )
-    # Imported here: cli_privacy uses this module's job listing.
-    from intakeforms.cli_privacy import add_commands as add_privacy_commands
-
     add_privacy_commands(commands)
 
 
@@ -164,28 +162,6 @@ def _line(job: OutboxJob) -> str:
     )
 
 
-def _job_dict(job: OutboxJob) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in (
-        "id",
-        "reference",
-        "target",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "last_error",
-        "claimed_by",
-        "lease_until",
-        "delivered_at",
-        "receipt",
-        "created_at",
-        "updated_at",
-    ):
-        value = getattr(job, name, None)
-        out[name] = value.isoformat() if isinstance(value, dt.datetime) else value
-    return out
-
-
 def run_outbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``intakeforms outbox list|show|retry``."""
 
@@ -207,7 +183,7 @@ def run_outbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if found is None:
                 err.write(f"no outbox job {args.job}\n")
                 return 1
-            json.dump(_job_dict(found), out, indent=2, ensure_ascii=False)
+            json.dump(job_dict(found), out, indent=2, ensure_ascii=False)
             out.write("\n")
             return 0
         ids = list(args.jobs)
@@ -252,7 +228,7 @@ def run_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 {"field": f.field, "name": f.name, "type": f.content_type, "size": f.size}
                 for f in found.files
             ],
-            "deliveries": [_job_dict(job) for job in await store.outbox(found.reference)],
+            "deliveries": [job_dict(job) for job in await store.outbox(found.reference)],
         }
 
     try:

@@ -10,23 +10,46 @@ the settings (``INTAKE_STORE``, ``INTAKE_UPLOAD_DIR``), like the service.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
 import anyio
 
-from intakeforms.cli_operate import _job_dict
 from intakeforms.errors import FormError, IntakeError
 from intakeforms.load import load_forms
 from intakeforms.privacy import Removed, delete_spam, erase, purge
 from intakeforms.settings import Settings, load_settings
-from intakeforms.store import Store, StoredSubmission, open_store
+from intakeforms.store import OutboxJob, Store, StoredSubmission, open_store
 
 __all__ = ["add_commands", "run_erase", "run_export", "run_purge", "run_spam"]
 
 _STORE_HELP = "the store URL (else INTAKE_STORE or sqlite:///intake.db)"
 _SETTINGS_HELP = "a TOML settings file (else INTAKE_SETTINGS)"
+
+
+def job_dict(job: OutboxJob) -> dict[str, Any]:
+    """One outbox job as JSON-able values, times in ISO 8601 (``outbox show``, ``export``)."""
+    out: dict[str, Any] = {}
+    for name in (
+        "id",
+        "reference",
+        "target",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "claimed_by",
+        "lease_until",
+        "delivered_at",
+        "receipt",
+        "created_at",
+        "updated_at",
+    ):
+        value = getattr(job, name, None)
+        out[name] = value.isoformat() if isinstance(value, dt.datetime) else value
+    return out
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -279,7 +302,7 @@ def run_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if found is None:
             err.write(f"{reference}: no such submission in the store\n")
             return 1
-        jobs = [_job_dict(job) for job in await store.outbox(reference)]
+        jobs = [job_dict(job) for job in await store.outbox(reference)]
         json.dump(_export(found, jobs), out, indent=2, ensure_ascii=False)
         out.write("\n")
         return 0

@@ -30,6 +30,7 @@ from test_web_uploads import RETURN, png
 from web_helpers import CAR_ANSWERS, FORMS, settings_for, token_from
 
 from intakeforms.cli import main
+from intakeforms.delivery import deliver_in_process
 from intakeforms.privacy import (
     CLIENT_MINIMUM,
     maintain,
@@ -299,10 +300,10 @@ def test_the_service_delivering_in_process_applies_the_retention_at_start(
 ) -> None:
     spam = _old_spam(tmp_path / "intake.db")
     settings = settings_for(tmp_path, mail_builders=0)
-    with TestClient(create_app(FORMS, settings, deliver=False)):
+    with TestClient(create_app(FORMS, settings)):
         pass
     assert _exists(tmp_path / "intake.db", spam)  # no worker here: nothing purged
-    with TestClient(create_app(FORMS, settings, deliver=True)):
+    with TestClient(create_app(FORMS, settings, background=[deliver_in_process])):
         deadline = time.monotonic() + 10
         while _exists(tmp_path / "intake.db", spam):
             assert time.monotonic() < deadline, "the old spam was not deleted"

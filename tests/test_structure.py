@@ -31,9 +31,7 @@ MAX_LINES = 500
 # The form language: what a form is, how it loads, compiles and validates.
 # ``form.py`` holds the compiled form that load, compile and validate share.
 LANGUAGE = {"language", "fields", "load", "compile", "validate", "form"}
-# Mail is ``mail`` and the top-level modules that are its pieces until they
-# live in the package.
-MAIL = {"mail", "mail_attachments", "mail_confirmation"}
+MAIL = {"mail"}
 FORBIDDEN: dict[str, set[str]] = {
     **{part: {"web", "store", "delivery"} | MAIL for part in LANGUAGE},
     "store": {"web", "delivery"} | MAIL,
@@ -42,19 +40,10 @@ FORBIDDEN: dict[str, set[str]] = {
 }
 
 # Rule 1: each cycle, as the set of parts that import each other.
-KNOWN_CYCLES: dict[frozenset[str], str] = {
-    # The outbox commands import cli_privacy's commands, which reuse the job
-    # printer of cli_operate; the printer wants a module of its own.
-    frozenset({"cli_operate", "cli_privacy"}): "shared job printer lives in cli_operate",
-}
+KNOWN_CYCLES: dict[frozenset[str], str] = {}
 
 # Rule 2: (importing module, part it must not import).
-KNOWN_LAYERS: dict[tuple[str, str], str] = {
-    # The lifespan of create_app(deliver=True) starts the outbox worker in
-    # process for `intakeforms serve`; removing it needs create_app to take the
-    # worker from its caller.
-    ("intakeforms.web.app", "delivery"): "in-process worker for deliver=True",
-}
+KNOWN_LAYERS: dict[tuple[str, str], str] = {}
 
 # Rule 3: module path (from the repository root) → why it is still long.
 KNOWN_LONG: dict[str, str] = {

@@ -61,6 +61,7 @@ from test_render import (
 from web_helpers import FORMS, REFERENCE, settings_for
 from widget_helpers import host_app
 
+from intakeforms.delivery import deliver_in_process
 from intakeforms.language.conditions import evaluate
 from intakeforms.validate import check_answers
 from intakeforms.web import create_app
@@ -107,7 +108,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     where: dict[str, str] = {}
     host = LiveServer(host_app(lambda: where["service"]))
     settings = settings_for(folder, allowed_origins=(host.url,), retry_base_seconds=0.1)
-    service = LiveServer(create_app(FORMS, settings, deliver=True))
+    service = LiveServer(create_app(FORMS, settings, background=[deliver_in_process]))
     # Another host name for the same loopback server: another origin.
     where["service"] = service.url.replace("127.0.0.1", "localhost")
     service.start()

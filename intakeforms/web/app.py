@@ -11,7 +11,7 @@ import contextlib
 import logging
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,6 @@ from intakeforms.form import Form
 from intakeforms.i18n import N_, gettext_for, negotiate
 from intakeforms.intake import delivery_targets
 from intakeforms.metrics import Metrics, metrics_plan, serve_metrics
-from intakeforms.privacy import maintain
 from intakeforms.render import ASSETS_DIR, render_form_page, render_home_page, render_thanks_page
 from intakeforms.settings import Settings
 from intakeforms.store import NewSubmission, Store, StoredFile, UnstorableSubmission, open_store
@@ -48,7 +47,14 @@ from intakeforms.web.uploads import discard, keep, private_folder, spool_folder
 from intakeforms.web.widget_texts import widget_texts
 from intakeforms.web.widgets import serve_widget
 
-__all__ = ["create_app"]
+__all__ = ["Background", "create_app"]
+
+#: Work that runs beside the service for its lifespan (the in-process outbox
+#: worker): called with the store, the forms by id, the settings, the metrics
+#: (None when off) and an event set when the app stops.
+Background = Callable[
+    [Store, Mapping[str, Form], Settings, Metrics | None, anyio.Event], Coroutine[Any, Any, None]
+]
 
 logger = logging.getLogger("intakeforms.web")
 
@@ -408,14 +414,15 @@ def create_app(
     settings: Settings | None = None,
     *,
     store: Store | None = None,
-    deliver: bool = False,
+    background: Sequence[Background] = (),
 ) -> Starlette:
     """The service for ``forms`` as an ASGI app; mount it under any prefix.
 
     ``store`` defaults to the one ``settings.store`` names; the app opens it
-    on startup and closes it on shutdown. With ``deliver`` the outbox worker
-    runs inside the app's lifespan too (what ``intakeforms serve`` does);
-    without it, run ``intakeforms worker`` beside the app.
+    on startup and closes it on shutdown. Each of ``background`` runs for
+    the app's lifespan; ``intakeforms serve`` passes
+    :func:`intakeforms.delivery.deliver_in_process`, the outbox worker with
+    the hourly retention. Without it, run ``intakeforms worker`` beside the app.
     """
     settings = settings or Settings()
     forms = list(forms)
@@ -438,19 +445,8 @@ def create_app(
             async with anyio.create_task_group() as group:
                 if metrics is not None and plan is not None:  # on a port of its own, if so
                     await group.start(serve_metrics, metrics, plan, stop)
-                if deliver:
-                    from intakeforms.delivery import Worker, mail_transport
-
-                    worker = Worker(
-                        store=service.store,
-                        forms=service.forms,
-                        settings=settings,
-                        transport=mail_transport(settings),
-                        builders=settings.mail_builders,
-                        metrics=metrics,
-                    )
-                    group.start_soon(worker.run, stop)
-                    group.start_soon(maintain, service.store, settings, stop)  # retention
+                for task in background:
+                    group.start_soon(task, service.store, service.forms, settings, metrics, stop)
                 try:
                     yield
                 finally:
