@@ -48,8 +48,6 @@ KNOWN_LAYERS: dict[tuple[str, str], str] = {}
 # Rule 3: module path (from the repository root) → why it is still long.
 KNOWN_LONG: dict[str, str] = {
     "intakeforms/render.py": "page rendering and answer display in one module",
-    "intakeforms/language/rules.py": "every load-time rule in one module",
-    "intakeforms/language/models.py": "every YAML model, targets included",
 }
 
 

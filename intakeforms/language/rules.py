@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
-from babel import Locale, UnknownLocaleError
 
 from intakeforms.errors import Problem
 from intakeforms.fields import FieldProblem
@@ -23,7 +22,6 @@ from intakeforms.fields.dates import DateBound, parse_date_bound, parse_time
 from intakeforms.fields.files import parse_size
 from intakeforms.language import conditions as cond
 from intakeforms.language.models import (
-    ANY_LOCALE,
     ChoiceField,
     DateField,
     FileField,
@@ -37,6 +35,7 @@ from intakeforms.language.patterns import PatternError, compile_site_pattern
 from intakeforms.language.shape import did_you_mean
 from intakeforms.language.source import Document, Path
 from intakeforms.language.targets import check_autorespond, check_deliver
+from intakeforms.language.text_rules import check_locales, check_texts
 
 __all__ = ["CONDITION_SOURCES", "Analysis", "analyse"]
 
@@ -74,8 +73,8 @@ def analyse(
     answer would be judged."""
     problems: list[Problem] = []
     analysis = Analysis()
-    locales = _check_locales(doc, form, problems)
-    _check_texts(doc, form, locales, problems)
+    locales = check_locales(doc, form, problems)
+    check_texts(doc, form, locales, problems)
     fields = _check_names(doc, form, problems)
 
     for i, item in enumerate(form.fields):
@@ -113,81 +112,6 @@ def analyse(
     check_deliver(doc, form, fields, problems)
     check_autorespond(doc, form, problems)
     return analysis, problems
-
-
-def _check_locales(doc: Document, form: FormDefinition, problems: list[Problem]) -> list[str]:
-    good = []
-    for i, code in enumerate(form.locales):
-        try:
-            Locale.parse(code.replace("-", "_"))
-        except (UnknownLocaleError, ValueError):
-            problems.append(
-                doc.problem(
-                    ("locales", i),
-                    "unknown_locale",
-                    f"unknown locale code {code!r}; use a language code like fi, sv, en or en-GB",
-                )
-            )
-            continue
-        if code in good:
-            problems.append(
-                doc.problem(("locales", i), "duplicate_locale", f"locale {code!r} is listed twice")
-            )
-            continue
-        good.append(code)
-    return good
-
-
-def _texts(form: FormDefinition) -> Iterator[tuple[Path, dict[str, str]]]:
-    yield ("title",), form.title
-    if form.description is not None:
-        yield ("description",), form.description
-    for i, item in enumerate(form.fields):
-        for key in ("label", "help", "placeholder", "unit"):
-            text = getattr(item, key, None)
-            if text is not None:
-                yield ("fields", i, key), text
-        if isinstance(item, ChoiceField | MultichoiceField):
-            for choice, text in item.choices.items():
-                yield ("fields", i, "choices", choice), text
-    if form.autorespond is not None:
-        for key in ("from_name", "intro"):
-            text = getattr(form.autorespond, key)
-            if text is not None:
-                yield ("autorespond", key), text
-
-
-def _check_texts(
-    doc: Document, form: FormDefinition, locales: list[str], problems: list[Problem]
-) -> None:
-    for path, text in _texts(form):
-        if ANY_LOCALE in text:
-            if not text[ANY_LOCALE].strip():
-                problems.append(doc.problem(path, "empty_text", "the text is empty"))
-            continue
-        for code, value in text.items():
-            if code not in form.locales:
-                problems.append(
-                    doc.problem(
-                        (*path, code),
-                        "unknown_locale",
-                        f"{code!r} is not one of the form's locales "
-                        f"({', '.join(form.locales)}){did_you_mean(code, form.locales)}",
-                        key=True,
-                    )
-                )
-            elif not value.strip():
-                problems.append(doc.problem((*path, code), "empty_text", "the text is empty"))
-        missing = [code for code in locales if code not in text]
-        if missing:
-            problems.append(
-                doc.problem(
-                    path,
-                    "missing_translation",
-                    f"no text for locale {', '.join(map(repr, missing))}; add "
-                    f"{missing[0]}: … or write one plain string for every language",
-                )
-            )
 
 
 def _check_names(doc: Document, form: FormDefinition, problems: list[Problem]) -> dict[str, Any]:
