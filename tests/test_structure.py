@@ -46,9 +46,7 @@ KNOWN_CYCLES: dict[frozenset[str], str] = {}
 KNOWN_LAYERS: dict[tuple[str, str], str] = {}
 
 # Rule 3: module path (from the repository root) → why it is still long.
-KNOWN_LONG: dict[str, str] = {
-    "intakeforms/render.py": "page rendering and answer display in one module",
-}
+KNOWN_LONG: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
