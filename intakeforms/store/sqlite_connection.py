@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from contextlib import suppress
 from urllib.parse import quote
 
 from intakeforms.errors import StoreUnavailable
-from intakeforms.store.sqlite_errors import message, unavailable
+from intakeforms.store.sqlite_errors import error_name, message, unavailable
 from intakeforms.store.sqlite_files import file_id, make_private
 from intakeforms.store.sqlite_queries import transaction
 from intakeforms.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
@@ -148,7 +149,7 @@ class Connection:
         if not self.memory and not self.read_only:
             # WAL: readers (the health check, the worker) never block the
             # writer, and the setting is kept in the file.
-            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._wal(connection)
             if mode != "wal":
                 raise StoreUnavailable(
                     self.message(
@@ -161,6 +162,25 @@ class Connection:
         # survive that. One fsync per submission is cheap at form rates.
         connection.execute("PRAGMA synchronous = FULL")
         self._migrate(connection)
+
+    def _wal(self, connection: sqlite3.Connection) -> str:
+        """Switch to WAL mode; the journal mode the file is in afterwards.
+
+        Switching needs the file to itself for a moment, and while another
+        connection is opening the same new file SQLite answers "database is
+        locked" at once, without its busy handler: wait for that as long as
+        for any other lock (several processes start on one new file).
+        """
+        deadline = time.monotonic() + self.busy_timeout
+        pause = 0.005
+        while True:
+            try:
+                return str(connection.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if not error_name(exc).startswith("SQLITE_BUSY") or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     def _migrate(self, connection: sqlite3.Connection) -> None:
         version = user_version(connection)
