@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from intakeforms.delivery.http import (
     HttpJob,
     basic_auth,
-    building,
+    build_body,
     post_json,
     read_secret,
     receipt,
@@ -80,11 +80,7 @@ async def deliver(job: HttpJob, target: FreshdeskTarget) -> str:
     what = f"Freshdesk ({target.domain or target.url})"
     api_key = read_secret(target.api_key_env, job.environ, "Freshdesk API key")
 
-    def build(submission: StoredSubmission) -> bytes:
-        return _body(job, target, submission)
-
-    with building(job, "the Freshdesk ticket", build):
-        body = build(job.submission)
+    body = build_body(job, "the Freshdesk ticket", lambda s: _body(job, target, s))
     headers = {"authorization": basic_auth(api_key, "X")}
     answer = await post_json(job, tickets_url(target), body, headers, what=what)
     found = response_json(answer)

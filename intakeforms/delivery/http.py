@@ -39,8 +39,8 @@ import functools
 import json
 import re
 import ssl
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -64,7 +64,7 @@ __all__ = [
     "USER_AGENT",
     "HttpJob",
     "basic_auth",
-    "building",
+    "build_body",
     "http_client",
     "post_json",
     "read_secret",
@@ -234,23 +234,20 @@ def _check_status(answer: Answer, what: str, job: HttpJob) -> None:
     raise PermanentDeliveryError(f"{what} refused the request with HTTP {status}{hint}{said}")
 
 
-@contextmanager
-def building(
-    job: HttpJob, what: str, probe: Callable[[StoredSubmission], object]
-) -> Iterator[None]:
-    """Turn a failure of the block, which builds ``what`` (like ``the
-    Zendesk ticket``) with ``probe``, into a
-    :class:`~intakeforms.errors.BuildError` that names the answer at fault:
-    the same data would fail the same way on every retry."""
+def build_body(job: HttpJob, what: str, build: Callable[[StoredSubmission], bytes]) -> bytes:
+    """``build(job.submission)``, the body of ``what`` (like ``the Zendesk
+    ticket``); a failure becomes a :class:`~intakeforms.errors.BuildError`
+    that names the answer at fault: the same data would fail the same way on
+    every retry."""
     try:
-        yield
+        return build(job.submission)
     except DeliveryError:
         raise
     except Exception as exc:
         if transient(exc):
             raise
         raise build_error(
-            what, exc, job.submission, probe, Scrubber.of(job.submission, job.form)
+            what, exc, job.submission, build, Scrubber.of(job.submission, job.form)
         ) from None
 
 

@@ -30,7 +30,7 @@ import re
 import time
 from typing import Any
 
-from intakeforms.delivery.http import HttpJob, building, post_json, read_secret, shown_url
+from intakeforms.delivery.http import HttpJob, build_body, post_json, read_secret, shown_url
 from intakeforms.errors import PermanentDeliveryError
 from intakeforms.language.models import WebhookTarget
 from intakeforms.store.base import StoredSubmission
@@ -110,8 +110,7 @@ async def deliver(job: HttpJob, target: WebhookTarget) -> str:
     """POST the submission to ``target.url``; the receipt is ``HTTP 200`` or
     whichever 2xx status the receiver answered."""
     what = f"the webhook at {shown_url(target.url)}"
-    with building(job, "the webhook payload", _body):
-        body = _body(job.submission)
+    body = build_body(job, "the webhook payload", _body)
     msg_id = webhook_id(job.submission.reference, job.index)
     timestamp = int(time.time())
     headers = {"webhook-id": msg_id, "webhook-timestamp": str(timestamp)}

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from intakeforms.delivery.http import (
     HttpJob,
-    building,
+    build_body,
     post_json,
     read_secret,
     receipt,
@@ -86,11 +86,7 @@ async def deliver(job: HttpJob, target: ZammadTarget) -> str:
     what = f"Zammad ({shown_url(target.url)})"
     token = read_secret(target.token_env, job.environ, "Zammad access token", header=True)
 
-    def build(submission: StoredSubmission) -> bytes:
-        return _body(job, target, submission)
-
-    with building(job, "the Zammad ticket", build):
-        body = build(job.submission)
+    body = build_body(job, "the Zammad ticket", lambda s: _body(job, target, s))
     headers = {"authorization": f"Token token={token}"}
     answer = await post_json(job, tickets_url(target), body, headers, what=what)
     found = response_json(answer)

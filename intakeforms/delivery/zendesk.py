@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from intakeforms.delivery.http import (
     HttpJob,
     basic_auth,
-    building,
+    build_body,
     post_json,
     read_secret,
     receipt,
@@ -75,11 +75,7 @@ async def deliver(job: HttpJob, target: ZendeskTarget) -> str:
     what = f"Zendesk ({target.subdomain or target.url})"
     token = read_secret(target.token_env, job.environ, "Zendesk API token")
 
-    def build(submission: StoredSubmission) -> bytes:
-        return _body(job, target, submission)
-
-    with building(job, "the Zendesk ticket", build):
-        body = build(job.submission)
+    body = build_body(job, "the Zendesk ticket", lambda s: _body(job, target, s))
     headers = {
         "authorization": basic_auth(f"{target.email}/token", token),
         "idempotency-key": idempotency_key(job.submission, job.index),
