@@ -30,7 +30,6 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass
 
 import anyio
 import anyio.from_thread
@@ -42,7 +41,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from intakeforms.errors import StoreUnavailable
-from intakeforms.settings import SettingsError
+from intakeforms.settings import MetricsPlan, SettingsError, metrics_plan
 from intakeforms.store.base import JOB_STATUSES, Store
 
 __all__ = [
@@ -62,44 +61,6 @@ DELIVERY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 
 #: How long a scrape waits for the store before reporting it down.
 STORE_TIMEOUT = 5.0
-
-_ON = ("1", "true", "yes", "on")
-_OFF = ("", "0", "false", "no", "off")
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsPlan:
-    """Where ``/metrics`` is served: on the service's port, or on ``address``."""
-
-    address: tuple[str, int] | None = None
-
-    @property
-    def on_service_port(self) -> bool:
-        """Whether ``/metrics`` is a route of the service itself."""
-        return self.address is None
-
-
-def metrics_plan(value: str | None) -> MetricsPlan | None:
-    """Read ``INTAKE_METRICS``: None when metrics are off.
-
-    ``true`` → on the service's port; ``127.0.0.1:9464`` or ``[::1]:9464`` →
-    on that address only. Anything else raises
-    :class:`~intakeforms.settings.SettingsError` saying what to write.
-    """
-    text = (value or "").strip()
-    if text.lower() in _OFF:
-        return None
-    if text.lower() in _ON:
-        return MetricsPlan()
-    host, colon, port_text = text.rpartition(":")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if colon and host and port_text.isdigit() and 0 < int(port_text) < 65536:
-        return MetricsPlan((host, int(port_text)))
-    raise SettingsError(
-        f"INTAKE_METRICS={text!r}: write true (GET /metrics on the service's own port) or "
-        "HOST:PORT like 127.0.0.1:9464 (a port of its own, the one way for a worker); "
-        "leave it unset to turn metrics off"
-    )
 
 
 def target_kind(target: str) -> str:

@@ -18,7 +18,14 @@ from typing import Any
 # SettingsError lives with the other errors; imported from here too, as before.
 from intakeforms.errors import SettingsError
 
-__all__ = ["Settings", "SettingsError", "load_settings", "parse_rate"]
+__all__ = [
+    "MetricsPlan",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+    "metrics_plan",
+    "parse_rate",
+]
 
 _RATE = re.compile(r"\s*([0-9]+)\s*/\s*(second|minute|hour|day)\s*")
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -37,6 +44,45 @@ def parse_rate(text: str) -> tuple[int, int] | None:
             "(per second, minute, hour or day), or 0 to turn the limit off"
         )
     return int(found.group(1)), _PERIODS[found.group(2)]
+
+
+_ON = ("1", "true", "yes", "on")
+_OFF = ("", "0", "false", "no", "off")
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsPlan:
+    """Where ``/metrics`` is served: on the service's port, or on ``address``."""
+
+    address: tuple[str, int] | None = None
+
+    @property
+    def on_service_port(self) -> bool:
+        """Whether ``/metrics`` is a route of the service itself."""
+        return self.address is None
+
+
+def metrics_plan(value: str | None) -> MetricsPlan | None:
+    """Read ``INTAKE_METRICS``: None when metrics are off.
+
+    ``true`` → on the service's port; ``127.0.0.1:9464`` or ``[::1]:9464`` →
+    on that address only. Anything else raises
+    :class:`SettingsError` saying what to write.
+    """
+    text = (value or "").strip()
+    if text.lower() in _OFF:
+        return None
+    if text.lower() in _ON:
+        return MetricsPlan()
+    host, colon, port_text = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if colon and host and port_text.isdigit() and 0 < int(port_text) < 65536:
+        return MetricsPlan((host, int(port_text)))
+    raise SettingsError(
+        f"INTAKE_METRICS={text!r}: write true (GET /metrics on the service's own port) or "
+        "HOST:PORT like 127.0.0.1:9464 (a port of its own, the one way for a worker); "
+        "leave it unset to turn metrics off"
+    )
 
 
 @dataclass(frozen=True)
@@ -165,6 +211,7 @@ def load_settings(
             values[key] = _convert(key, kind, raw)
     settings = replace(Settings(), **values)
     settings.rate()  # fail at start, not on the first request
+    metrics_plan(settings.metrics)
     settings = replace(settings, allowed_origins=_origins(settings.allowed_origins))
     for name in ("proxy_hops", "spam_retention_days", "retention_days"):
         value = getattr(settings, name)

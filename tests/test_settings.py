@@ -108,3 +108,10 @@ def test_retention_and_proxy_settings() -> None:
             load_settings({name: "0"})
     with pytest.raises(SettingsError, match="INTAKE_RETENTION_DAYS"):
         load_settings({"INTAKE_RETENTION_DAYS": "a week"})
+
+
+def test_a_metrics_setting_that_cannot_be_used_stops_the_start() -> None:
+    # Read with the other settings, so serve and worker say it in one line.
+    with pytest.raises(SettingsError, match="INTAKE_METRICS='yesplease': write true"):
+        load_settings({"INTAKE_METRICS": "yesplease"})
+    assert load_settings({"INTAKE_METRICS": "127.0.0.1:9464"}).metrics == "127.0.0.1:9464"
