@@ -269,7 +269,7 @@ _DIGIT_POSTAL = ("FI", "SE", "NO", "DK", "DE", "EE", "US")
 
 def _input(field: Any) -> dict[str, str]:
     hints = dict(FIELD_INPUTS[field.type])
-    if field.type == "text" and getattr(field, "role", None) == "customer_name":
+    if field.type == "text" and field.role == "customer_name":
         hints["autocomplete"] = "name"
     if field.type == "choice" and len(field.choices) > SELECT_OVER:
         hints["control"] = "select"

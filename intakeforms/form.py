@@ -58,6 +58,11 @@ class Form:
         """Field definitions by name, in the form's order."""
         return {f.name: f for f in self.definition.fields}
 
+    def field_with_role(self, role: str) -> Any | None:
+        """The question with ``role`` (``reply_to``, ``customer_name``), if any."""
+        found = self.definition.with_role(role)
+        return found[0] if found else None
+
     def title(self, locale: str | None = None) -> str:
         """The form's title in ``locale`` (or the default locale)."""
         return self.text(self.definition.title, locale)

@@ -24,14 +24,8 @@ def delivery_targets(form: Form, answers: Mapping[str, Any]) -> list[str]:
     that, so that a robot's made-up address never receives mail.)"""
     targets = [f"{target.kind}:{index}" for index, target in enumerate(form.definition.deliver)]
     if form.definition.autorespond is not None:
-        address = next(
-            (
-                answers.get(f.name)
-                for f in form.fields.values()
-                if getattr(f, "role", "") == "reply_to"
-            ),
-            None,
-        )
+        field = form.field_with_role("reply_to")
+        address = answers.get(field.name) if field is not None else None
         if isinstance(address, str) and address.strip():
             targets.append(AUTOREPLY_TARGET)
     return targets

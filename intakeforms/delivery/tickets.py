@@ -15,6 +15,7 @@ Nothing here logs: tickets hold answers that logs must never see.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -62,19 +63,15 @@ def _customer(form: Form, data: Mapping[str, Any]) -> tuple[str | None, str | No
     """The customer's (email, name) from the ``reply_to`` and ``customer_name`` answers."""
     email: str | None = None
     name: str | None = None
-    for field in form.fields.values():
-        role = getattr(field, "role", None)
-        value = data.get(field.name)
-        if not isinstance(value, str):
-            continue
-        if role == "reply_to" and email is None and not NOT_IN_LINE.search(value):
-            try:
-                checked = validate_email(value.strip(), check_deliverability=False)
-            except EmailNotValidError:
-                continue
-            email = checked.normalized
-        elif role == "customer_name" and name is None:
-            name = _one_line(value)[:_NAME_MAX] or None
+    address_field = form.field_with_role("reply_to")
+    value = data.get(address_field.name) if address_field is not None else None
+    if isinstance(value, str) and not NOT_IN_LINE.search(value):
+        with contextlib.suppress(EmailNotValidError):
+            email = validate_email(value.strip(), check_deliverability=False).normalized
+    name_field = form.field_with_role("customer_name")
+    value = data.get(name_field.name) if name_field is not None else None
+    if isinstance(value, str):
+        name = _one_line(value)[:_NAME_MAX] or None
     return email, name
 
 

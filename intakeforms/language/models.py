@@ -383,3 +383,11 @@ class FormDefinition(_Model):
             "the answers; needs an email question with role: reply_to."
         ),
     )
+
+    def with_role(self, role: str) -> list[FieldDefinition]:
+        """The questions with ``role`` (``reply_to``, ``customer_name``), in order.
+
+        The one place a role is looked up: a loaded form has at most one
+        question per role (the rules check it), so callers take the first.
+        """
+        return [f for f in self.fields if getattr(f, "role", None) == role]

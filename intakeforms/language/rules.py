@@ -131,7 +131,8 @@ def _check_names(doc: Document, form: FormDefinition, problems: list[Problem]) -
             continue
         fields[item.name] = item
         first[item.name] = i
-    reply_to = [i for i, f in enumerate(form.fields) if getattr(f, "role", None) == "reply_to"]
+    chosen = {id(f) for f in form.with_role("reply_to")}
+    reply_to = [i for i, f in enumerate(form.fields) if id(f) in chosen]
     for i in reply_to[1:]:
         problems.append(
             doc.problem(

@@ -143,7 +143,7 @@ def check_autorespond(doc: Document, form: FormDefinition, problems: list[Proble
                 )
             )
         return
-    if not any(getattr(f, "role", None) == "reply_to" for f in form.fields):
+    if not form.with_role("reply_to"):
         problems.append(
             doc.problem(
                 ("autorespond",),
@@ -315,7 +315,7 @@ def _check_helpdesk(
                     "agent the API token belongs to",
                 )
             )
-    elif not any(getattr(f, "role", None) == "reply_to" for f in form.fields):
+    elif not form.with_role("reply_to"):
         # Zendesk makes the API's agent the requester when none is given; a
         # Freshdesk or Zammad ticket cannot be made without a customer.
         problems.append(

@@ -145,7 +145,7 @@ def address(addr_spec: str, what: str, display_name: str = "") -> Address:
 
 def reply_to(form: Form, data: Mapping[str, Any]) -> Address | None:
     """The customer's address from the ``role: reply_to`` question, if valid."""
-    field = next((f for f in form.fields.values() if getattr(f, "role", None) == "reply_to"), None)
+    field = form.field_with_role("reply_to")
     value = data.get(field.name) if field is not None else None
     if not isinstance(value, str) or NOT_IN_LINE.search(value):
         return None
@@ -157,9 +157,7 @@ def reply_to(form: Form, data: Mapping[str, Any]) -> Address | None:
     # agents still see it in the body.
     if checked.ascii_email is None:
         return None
-    named = next(
-        (f for f in form.fields.values() if getattr(f, "role", None) == "customer_name"), None
-    )
+    named = form.field_with_role("customer_name")
     name = data.get(named.name) if named is not None else None
     try:
         return address(checked.ascii_email, "reply_to", name if isinstance(name, str) else "")
