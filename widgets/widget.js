@@ -2,8 +2,9 @@
  * a chat pop-up, <intake-form> shows them as an inline form. Both are built
  * from GET /forms/{form}/spec.json; docs/widgets.md tells how to embed them.
  *
- * evaluate() and parseAnswer() keep the server's meaning of `when`; they are
- * those of intakeforms/assets/form.js, whose header explains each rule.
+ * evaluate(), parseAnswer() and asked() keep the server's meaning of `when`;
+ * they are the shared part of intakeforms/assets/form.js, spliced in below
+ * where the service serves this file, and that file's header explains them.
  * check() applies the rules of the submission's JSON Schema to one answer and
  * names a problem with the server's error code; say() words it with the
  * server's own message templates (spec.texts, e_CODE). The server stays the
@@ -23,79 +24,26 @@
   };
   const CSS = new URL("widget.css?v=__INTAKE_CSS_VERSION__", SCRIPT).href;
   const HOME = new URL(".", SCRIPT).href;
+  // The state of a conversation as the tab keeps it, under the short keys
+  // of earlier versions of this script: a visitor's answers outlive an upgrade.
+  const KEPT = Object.entries({
+    form: "f", // the form's id
+    version: "v", // the spec's version the answers were given to
+    token: "t", // the service's time-trap token, from the spec first loaded
+    key: "k", // the idempotency key of the submission
+    answers: "a", // by question, as the customer gave them
+    values: "n", // by question, as /validate normalised them
+    open: "o", // the chat's pop-up is open
+    full: "m", // the chat shows the whole form instead
+    editing: "e", // the question the customer went back to
+  });
 
   // -- the server's rules, in the browser ---------------------------------------
 
-  const GROUPING = /[ \u00a0\u202f\u2009_]/g;
-  const INTEGER = /^[+-]?[0-9]+$/;
-  const DECIMAL = /^[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)$/;
-  const TRUE = ["true", "on", "yes", "1"];
-  const FALSE = ["false", "off", "no", "0"];
-
-  const parseNumber = (text, whole, min, max) => {
-    const plain = text.trim().replace(GROUPING, "");
-    if (!(whole ? INTEGER : DECIMAL).test(plain) || plain.length > (whole ? 30 : 40)) return;
-    const number = Number(plain.replace(",", "."));
-    const inside = (min == null || number >= min) && (max == null || number <= max);
-    return Number.isFinite(number) && inside ? number : undefined;
-  };
-
-  const parseBoolean = (text) => {
-    const word = text.trim().toLowerCase();
-    return TRUE.includes(word) ? true : FALSE.includes(word) ? false : undefined;
-  };
-
-  const parseAnswer = (type, texts, min, max) => {
-    if (type === "multichoice") {
-      const n = texts.length;
-      const inside = (min == null || n >= min) && (max == null || n <= max);
-      return n && inside ? texts.slice() : undefined;
-    }
-    const text = texts.length ? texts[0] : "";
-    if (text.trim() === "") return;
-    if (type === "integer" || type === "number") {
-      return parseNumber(text, type === "integer", min, max);
-    }
-    if (type === "boolean" || type === "consent") return parseBoolean(text);
-    return text;
-  };
-
-  const equal = (answer, value, multiple) =>
-    multiple ? Array.isArray(answer) && answer.some((a) => a === value) : answer === value;
-
-  const evaluate = (condition, answers) => {
-    if (condition.all) return condition.all.every((c) => evaluate(c, answers));
-    if (condition.any) return condition.any.some((c) => evaluate(c, answers));
-    const answer = Object.hasOwn(answers, condition.field) ? answers[condition.field] : undefined;
-    const { op, value } = condition;
-    const multiple = Boolean(condition.multiple);
-    if (op === "ne") return !(answer != null && equal(answer, value, multiple));
-    if (answer == null) return false;
-    if (op === "eq") return equal(answer, value, multiple);
-    if (op === "in") return value.some((v) => equal(answer, v, multiple));
-    if (typeof answer !== "number") return false;
-    if (op === "gt") return answer > value;
-    if (op === "gte") return answer >= value;
-    if (op === "lt") return answer < value;
-    return answer <= value;
-  };
-
-  /** The spec fields asked, given the normalised answer `value(f)` of each. */
-  const asked = (fields, value) => {
-    let shown = fields;
-    // Hiding a question drops its answer, which other conditions may read.
-    for (let round = 0; round <= fields.length; round++) {
-      const answers = {};
-      for (const f of shown) {
-        const v = value(f);
-        if (v != null) answers[f.name] = v;
-      }
-      const next = fields.filter((f) => !f.when || evaluate(f.when, answers));
-      if (next.length === shown.length && next.every((f, i) => f === shown[i])) break;
-      shown = next;
-    }
-    return shown;
-  };
+  // The rules the hosted form's script has too (reading an answer as the
+  // server would, conditions, the questions asked) come from
+  // intakeforms/assets/form.js: the service splices them in here.
+  /* <shared-rules> */
 
   const blank = (v) =>
     v == null || (Array.isArray(v) ? !v.length : typeof v === "string" && !v.trim());
@@ -205,17 +153,21 @@
   };
   const button = (label, onclick, cls) =>
     h("button", { type: "button", class: cls, onclick }, label);
+  // A row of quick replies, named by its aria attributes.
+  const replies = (aria, buttons) => h("div", { class: "qr", role: "group", ...aria }, buttons);
+  // The server's message for question `name` in a /validate or submission answer.
+  const messageFor = (body, name) => body.errors.find((e) => e.field === name)?.message;
 
   // The chat's log grows at its end; only what changed is replaced, so the
   // live region announces just the new messages.
   const sync = (box, items) => {
     const kids = [...box.children];
     let i = 0;
-    while (i < items.length && kids[i]?.dataset.k === items[i][0]) i++;
+    while (i < items.length && kids[i]?.dataset.key === items[i][0]) i++;
     for (const kid of kids.slice(i)) kid.remove();
     for (const [key, make] of items.slice(i)) {
       const node = make();
-      node.dataset.k = key;
+      node.dataset.key = key;
       box.append(node);
     }
     return i;
@@ -258,12 +210,14 @@
       this.box = h("div", { class: "w", hidden: true });
       this.root.append(link, this.box);
       this.endpoint = (this.getAttribute("endpoint") || HOME).replace(/\/*$/, "");
-      this.key = `intake|${this.endpoint}|${this.getAttribute("form") || ""}`;
+      this.storageKey = `intake|${this.endpoint}|${this.getAttribute("form") || ""}`;
+      let kept;
       try {
-        this.st = JSON.parse(sessionStorage.getItem(this.key)) || {};
+        kept = JSON.parse(sessionStorage.getItem(this.storageKey));
       } catch {
-        this.st = {};
+        // nothing readable was kept
       }
+      this.state = Object.fromEntries(KEPT.map(([name, key]) => [name, kept?.[key]]));
       this.files = {};
       new Promise((done) => {
         link.onload = link.onerror = done;
@@ -272,12 +226,14 @@
 
     save() {
       // Sensitive answers (identity codes, health details) stay in memory only.
-      const secret = (name) => this.F?.some((f) => f.sensitive && f.name === name);
+      const secret = (name) => this.fields?.some((f) => f.sensitive && f.name === name);
       const kept = (answers) =>
         Object.fromEntries(Object.entries(answers || {}).filter(([name]) => !secret(name)));
-      const { a, n } = this.st;
+      const { answers, values } = this.state;
+      const state = { ...this.state, answers: kept(answers), values: kept(values) };
       try {
-        sessionStorage.setItem(this.key, JSON.stringify({ ...this.st, a: kept(a), n: kept(n) }));
+        const stored = Object.fromEntries(KEPT.map(([name, key]) => [key, state[name]]));
+        sessionStorage.setItem(this.storageKey, JSON.stringify(stored));
       } catch {
         // Storage refused (a sandboxed frame, a full quota): nothing is kept.
       }
@@ -305,7 +261,7 @@
       try {
         if (!form) this.topics = (await this.request("/forms"))[1];
         // Without a chosen topic, the first form's spec lends its texts.
-        await this.load(form || this.st.f || this.topics[0].id, !form && !this.st.f);
+        await this.load(form || this.state.form || this.topics[0].id, !form && !this.state.form);
       } catch (failure) {
         this.unavailable(failure);
         return false;
@@ -343,40 +299,52 @@
       this.T = spec.texts;
       this.loc = spec.locale;
       if (textsOnly) return;
-      this.s = spec;
-      this.F = spec.fields;
-      const st = this.st;
+      this.spec = spec;
+      this.fields = spec.fields;
+      const { form, version, open } = this.state;
       // The first token is kept: it dates the start of the conversation,
       // which the service's time trap judges.
-      if (st.f !== id || st.v !== spec.version) {
-        this.st = { f: id, v: spec.version, t: spec.token, k: uid(), a: {}, n: {}, o: st.o };
+      if (form !== id || version !== spec.version) {
+        const { token } = spec;
+        this.state = { form: id, version: spec.version, token, key: uid(), answers: {}, values: {}, open };
       }
-      for (const f of this.F) {
-        if (f.type === "file" && !this.files[f.name]) delete this.st.a[f.name];
+      for (const f of this.fields) {
+        if (f.type === "file" && !this.files[f.name]) delete this.state.answers[f.name];
       }
       this.save();
     }
 
-    shown(value = (f) => this.st.n[f.name]) {
-      return asked(this.F, value);
+    shown(value = (f) => this.state.values[f.name]) {
+      return asked(this.fields, value);
+    }
+
+    /** The questions the form asks, judged on the answers as typed. */
+    formShown() {
+      return this.shown((f) => this.parsed(f));
+    }
+
+    /** The topics as quick replies named by element `id`; `pick(id)` picks one. */
+    topicReplies(id, pick) {
+      const topics = this.topics.map((t) => button(t.title, () => pick(t.id)));
+      return replies({ "aria-labelledby": id }, topics);
     }
 
     parsed(f) {
-      return parseAnswer(f.type, texts(this.st.a[f.name]), f.min, f.max);
+      return parseAnswer(f.type, texts(this.state.answers[f.name]), f.min, f.max);
     }
 
     answers(asked, extra) {
-      const all = { ...this.st.a, ...extra };
+      const all = { ...this.state.answers, ...extra };
       const out = {};
       for (const f of asked) if (!blank(all[f.name])) out[f.name] = all[f.name];
       return out;
     }
 
     path(what) {
-      return `/forms/${encodeURIComponent(this.s.form)}/${what}`;
+      return `/forms/${encodeURIComponent(this.spec.form)}/${what}`;
     }
 
-    /** The server's errors for `answers`, and their normalised values. */
+    /** The server's errors for `answers`, and their values values. */
     async validate(answers) {
       const [status, body] = await this.request(this.path("validate"), JSON.stringify(answers), {
         "Content-Type": "application/json",
@@ -388,8 +356,8 @@
     /** Posts the answers of the questions asked; [status, body]. */
     async submit(asked) {
       const data = this.answers(asked);
-      const headers = { Accept: "application/json", "Idempotency-Key": this.st.k };
-      const meta = { _token: this.st.t, [this.s.honeypot]: "" };
+      const headers = { Accept: "application/json", "Idempotency-Key": this.state.key };
+      const meta = { _token: this.state.token, [this.spec.honeypot]: "" };
       let body;
       if (asked.some((f) => f.type === "file" && this.files[f.name]?.length)) {
         body = new FormData();
@@ -407,7 +375,7 @@
     finish(reference) {
       this.ref = reference;
       try {
-        sessionStorage.removeItem(this.key);
+        sessionStorage.removeItem(this.storageKey);
       } catch {
         // nothing was kept
       }
@@ -415,7 +383,7 @@
         new CustomEvent("intake:submitted", {
           bubbles: true,
           composed: true,
-          detail: { reference, form: this.s.form },
+          detail: { reference, form: this.spec.form },
         }),
       );
     }
@@ -456,7 +424,7 @@
     field(f) {
       const T = this.T;
       const id = `f-${f.name}`;
-      const v = this.st.a[f.name] ?? f.default;
+      const v = this.state.answers[f.name] ?? f.default;
       const t = f.type;
       const help = f.help && h("p", { class: "help", id: `${id}-h` }, f.help);
       const unit = f.unit && h("span", { class: "unit", id: `${id}-u` }, f.unit);
@@ -519,16 +487,16 @@
 
     drawForm(into, titled) {
       const T = this.T;
-      const s = this.s;
+      const spec = this.spec;
       if (this.ref) {
         into.replaceChildren(this.thanks());
         return into.firstChild.focus();
       }
       this.sum = h("div", { class: "sum", tabindex: "-1", hidden: true });
       const changed = (e, settled) => {
-        const f = this.F.find((x) => x.name === e.target.name);
+        const f = this.fields.find((x) => x.name === e.target.name);
         if (!f) return;
-        this.st.a[f.name] = this.read(f);
+        this.state.answers[f.name] = this.read(f);
         this.save();
         this.reveal();
         if (settled) this.checkField(f);
@@ -545,16 +513,17 @@
           onchange: (e) => changed(e, true),
         },
         this.sum,
-        this.F.map((f) => this.field(f)),
+        this.fields.map((f) => this.field(f)),
         h("button", { class: "go" }, T.send),
       );
-      const intro = s.description && h("p", { class: "help" }, s.description);
-      into.replaceChildren(...[titled && h("h2", {}, s.title), intro, this.fm].filter(Boolean));
+      const intro = spec.description && h("p", { class: "help" }, spec.description);
+      const title = titled && h("h2", {}, spec.title);
+      into.replaceChildren(...[title, intro, this.fm].filter(Boolean));
       this.reveal();
     }
 
     reveal() {
-      const asked = new Set(this.shown((f) => this.parsed(f)).map((f) => f.name));
+      const asked = new Set(this.formShown().map((f) => f.name));
       for (const wrap of this.fm.querySelectorAll(".fld")) {
         wrap.hidden = !asked.has(wrap.dataset.n);
         for (const el of wrap.querySelectorAll("input,select,textarea")) el.disabled = wrap.hidden;
@@ -575,16 +544,15 @@
     }
 
     async checkField(f) {
-      const v = this.st.a[f.name];
+      const v = this.state.answers[f.name];
       let message = "";
       if (!blank(v)) {
         const problem = check(f, v);
         message = problem && say(this.T, this.loc, f, problem);
         if (!message) {
           try {
-            const asked = this.shown((x) => this.parsed(x));
-            const body = await this.validate(this.answers(asked));
-            message = body.errors.find((e) => e.field === f.name)?.message || "";
+            const body = await this.validate(this.answers(this.formShown()));
+            message = messageFor(body, f.name) || "";
           } catch {
             // Offline: sending will say so.
           }
@@ -595,9 +563,9 @@
 
     showErrors(errors) {
       const T = this.T;
-      for (const f of this.F) this.setError(f.name, "");
+      for (const f of this.fields) this.setError(f.name, "");
       const items = errors.map((e) => {
-        const f = this.F.find((x) => x.name === e.field);
+        const f = this.fields.find((x) => x.name === e.field);
         const shown = f && this.setError(f.name, e.message);
         const go = (ev) => {
           ev.preventDefault();
@@ -615,18 +583,17 @@
       if (this.busy) return;
       this.busy = true;
       const T = this.T;
-      const asked = this.shown((f) => this.parsed(f));
+      const asked = this.formShown();
       const word = ([f, problem]) => say(T, this.loc, f, problem);
       try {
-        const problems = asked.map((f) => [f, check(f, this.st.a[f.name])]).filter(([, p]) => p);
+        const problems = asked.map((f) => [f, check(f, this.state.answers[f.name])]).filter(([, p]) => p);
         if (problems.length) {
           // What the browser cannot word (a plate's example) the server does.
           const server = problems.every(word)
             ? { errors: [] }
             : await this.validate(this.answers(asked)).catch(() => ({ errors: [] }));
-          const byServer = (name) => server.errors.find((e) => e.field === name)?.message;
           const errors = problems
-            .map((p) => ({ field: p[0].name, message: word(p) || byServer(p[0].name) }))
+            .map((p) => ({ field: p[0].name, message: word(p) || messageFor(server, p[0].name) }))
             .filter((e) => e.message);
           if (errors.length) return this.showErrors(errors);
         }
@@ -649,12 +616,11 @@
   class InlineForm extends Intake {
     async start() {
       if (!(await this.init())) return;
-      if (!this.s) {
+      if (!this.spec) {
         // No form named: the customer picks the topic first.
         const T = this.T;
         const pick = (id) => this.load(id).then(() => this.drawForm(this.box, true), () => {});
-        const topics = this.topics.map((t) => button(t.title, () => pick(t.id)));
-        const list = h("div", { class: "qr", role: "group", "aria-labelledby": "topic" }, topics);
+        const list = this.topicReplies("topic", pick);
         return this.box.replaceChildren(h("p", { id: "topic" }, T.topic), list);
       }
       this.drawForm(this.box, true);
@@ -673,10 +639,9 @@
       this.progress = h("p", { class: "prog" });
       this.bar = h("div", { class: "bar" });
       const full = () => {
-        this.st.m = 1;
-        this.err = null;
-        this.save();
-        this.draw(true);
+        this.state.full = 1;
+        this.error = null;
+        this.redraw();
       };
       this.switch = button(T.full, full, "link");
       const close = button("×", () => this.dialog.close(), "x");
@@ -691,11 +656,11 @@
         this.body,
       );
       this.box.append(this.launcher, this.dialog);
-      if (this.st.o) this.open();
+      if (this.state.open) this.open();
     }
 
     open() {
-      this.st.o = 1;
+      this.state.open = 1;
       this.save();
       if (!this.dialog.open) this.dialog.showModal();
       this.draw(true);
@@ -704,22 +669,32 @@
     closed() {
       if (this.ref) {
         // Sent: the next conversation is a new one, with its own key.
-        const { f, v, t } = this.st;
-        this.st = this.topics ? {} : { f, v, t, k: uid(), a: {}, n: {} };
-        if (this.topics) this.s = null;
-        this.ref = this.err = null;
+        const { form, version, token } = this.state;
+        const next = { form, version, token, key: uid(), answers: {}, values: {} };
+        this.state = this.topics ? {} : next;
+        if (this.topics) this.spec = null;
+        this.ref = this.error = null;
         this.log.replaceChildren();
       }
-      this.st.o = 0;
+      this.state.open = 0;
       this.save();
       this.launcher.focus();
     }
 
-    edit(name) {
-      this.st.e = name;
-      this.err = null;
+    redraw() {
       this.save();
       this.draw(true);
+    }
+
+    edit(name) {
+      this.state.editing = name;
+      this.error = null;
+      this.redraw();
+    }
+
+    /** Shows `problem` ({field, message, value}) as a new message. */
+    fail(problem) {
+      this.error = { ...problem, count: (this.error?.count || 0) + 1 };
     }
 
     editButton(label, onclick) {
@@ -729,8 +704,8 @@
     }
 
     current(asked) {
-      const { a, e } = this.st;
-      return asked.find((f) => f.name === e) || asked.find((f) => !(f.name in a));
+      const { answers, editing } = this.state;
+      return asked.find((f) => f.name === editing) || asked.find((f) => !(f.name in answers));
     }
 
     async pick(id) {
@@ -738,20 +713,19 @@
       this.busy = true;
       try {
         await this.load(id);
-        this.st.o = 1;
-        this.err = null;
+        this.state.open = 1;
+        this.error = null;
       } catch {
-        this.err = { n: "", m: this.T.network, c: (this.err?.c || 0) + 1 };
+        this.fail({ field: "", message: this.T.network });
       } finally {
         this.busy = false;
       }
-      this.save();
-      this.draw(true);
+      this.redraw();
     }
 
     async answer(f, raw) {
       if (this.busy) return;
-      const st = this.st;
+      const state = this.state;
       let v = raw;
       if (f.type === "file" && raw) {
         this.files[f.name] = raw;
@@ -765,7 +739,7 @@
         this.busy = true;
         try {
           const body = await this.validate(this.answers(this.shown(), { [f.name]: v }));
-          message = body.errors.find((e) => e.field === f.name)?.message;
+          message = messageFor(body, f.name);
           values = body.values;
         } catch (e) {
           message = this.trouble(e);
@@ -774,24 +748,23 @@
         }
       }
       if (message) {
-        this.err = { n: f.name, m: message, v, c: (this.err?.c || 0) + 1 };
+        this.fail({ field: f.name, message, value: v });
         return this.draw(true);
       }
-      this.err = null;
-      st.a[f.name] = v;
-      Object.assign(st.n, values);
-      if (!(f.name in values)) delete st.n[f.name];
-      st.e = null;
+      this.error = null;
+      state.answers[f.name] = v;
+      Object.assign(state.values, values);
+      if (!(f.name in values)) delete state.values[f.name];
+      state.editing = null;
       // Answers to questions that no longer apply are dropped.
       const asked = new Set(this.shown().map((x) => x.name));
-      for (const name in st.a) {
+      for (const name in state.answers) {
         if (!asked.has(name)) {
-          delete st.a[name];
-          delete st.n[name];
+          delete state.answers[name];
+          delete state.values[name];
         }
       }
-      this.save();
-      this.draw(true);
+      this.redraw();
     }
 
     async send(asked) {
@@ -803,34 +776,35 @@
         if (status === 201) this.finish(body.reference);
         else {
           // A refused answer is asked again, with the service's words.
-          const of = (f) => status === 422 && body.errors.find((e) => e.field === f.name);
+          const of = (f) => status === 422 && messageFor(body, f.name);
           const wrong = asked.find(of);
           if (wrong) {
-            this.st.e = wrong.name;
-            failure = { n: wrong.name, v: this.st.a[wrong.name], m: of(wrong).message };
-          } else failure = { n: "", m: this.trouble(body) };
+            this.state.editing = wrong.name;
+            const value = this.state.answers[wrong.name];
+            failure = { field: wrong.name, message: of(wrong), value };
+          } else failure = { field: "", message: this.trouble(body) };
         }
       } catch {
-        failure = { n: "", m: this.T.network };
+        failure = { field: "", message: this.T.network };
       } finally {
         this.busy = false;
       }
-      if (failure) this.err = { ...failure, c: (this.err?.c || 0) + 1 };
+      if (failure) this.fail(failure);
       this.draw(true);
     }
 
-    /** The controls that answer question `f`. */
-    ask(f, previous) {
+    /** The controls that answer question `f`; `back` goes to the one before. */
+    ask(f, back) {
       const T = this.T;
-      const e = this.err?.n === f.name ? this.err : null;
-      const v = e ? e.v : this.st.a[f.name] ?? f.default;
+      const e = this.error?.field === f.name ? this.error : null;
+      const v = e ? e.value : this.state.answers[f.name] ?? f.default;
       const t = f.type;
       const go = (x) => this.answer(f, x);
       const ids = [e && "err", f.help && `h-${f.name}`, f.unit && `u-${f.name}`];
       const describe = ids.filter(Boolean).join(" ") || null;
       const labelled = { "aria-labelledby": `q-${f.name}`, "aria-describedby": describe };
       const nav = [];
-      if (previous) nav.push(button(T.back, () => this.edit(previous.name)));
+      if (back) nav.push(back);
       if (!f.required) nav.push(button(T.skip, () => go(null)));
       let main;
       if (t === "choice" || t === "boolean" || t === "consent") {
@@ -838,8 +812,10 @@
           { value: true, label: T.yes },
           { value: false, label: T.no },
         ];
-        const replies = options.map((c) => button(c.label, () => go(c.value)));
-        main = h("div", { class: "qr", role: "group", ...labelled }, replies);
+        main = replies(
+          labelled,
+          options.map((c) => button(c.label, () => go(c.value))),
+        );
       } else if (t === "multichoice") {
         const picked = new Set(texts(v));
         const toggle = (c) => (ev) => {
@@ -854,7 +830,7 @@
         // Sent in the form's order, as the service keeps them.
         const confirm = () => go(f.choices.map((c) => c.value).filter((x) => picked.has(x)));
         main = [
-          h("div", { class: "qr", role: "group", ...labelled }, toggles),
+          replies(labelled, toggles),
           button(T.confirm, confirm, "go"),
         ];
       } else {
@@ -876,22 +852,20 @@
 
     draw(focus) {
       const T = this.T;
-      const st = this.st;
-      const s = this.s;
-      const err = this.err;
+      const { state, spec, error } = this;
       const items = [];
       // Messages by key: the service's (bot) and the customer's (me).
       const bot = (key, attrs, ...content) =>
         items.push([key, () => h("div", { class: "b", ...attrs }, ...content)]);
       const me = (key, ...content) => items.push([key, () => h("div", { class: "u" }, ...content)]);
       const failed = (key) =>
-        err && err.n === key && bot(`e${err.c}`, { id: "err", class: "b bad" }, err.m);
+        error?.field === key && bot(`e${error.count}`, { id: "err", class: "b bad" }, error.message);
       let controls = [];
       let step = 0;
       let total = 0;
-      this.heading.textContent = s ? s.title : T.open;
-      this.switch.hidden = !s || !!st.m || !!this.ref;
-      if (s && st.m) {
+      this.heading.textContent = spec ? spec.title : T.open;
+      this.switch.hidden = !spec || !!state.full || !!this.ref;
+      if (spec && state.full) {
         this.progress.hidden = this.bar.hidden = true;
         this.body.replaceChildren(this.formBox || (this.formBox = h("div", { class: "inline" })));
         this.drawForm(this.formBox);
@@ -902,31 +876,30 @@
       if (this.topics) {
         bot("t", { id: "q-" }, T.topic);
         const again = () => {
-          this.st = { o: 1 };
-          this.s = this.err = null;
-          this.save();
-          this.draw(true);
+          this.state = { open: 1 };
+          this.spec = this.error = null;
+          this.redraw();
         };
-        if (s) me(`t|${s.form}`, s.title, " ", this.editButton(T.topic, again));
+        if (spec) me(`t|${spec.form}`, spec.title, " ", this.editButton(T.topic, again));
         else {
-          const topics = this.topics.map((t) => button(t.title, () => this.pick(t.id)));
-          controls = [h("div", { class: "qr", role: "group", "aria-labelledby": "q-" }, topics)];
+          controls = [this.topicReplies("q-", (id) => this.pick(id))];
           failed("");
         }
       }
-      if (s) {
-        if (s.description) bot("d", {}, s.description);
+      if (spec) {
+        if (spec.description) bot("d", {}, spec.description);
         const asked = this.shown();
         const now = this.current(asked);
+        const change = (f) => this.editButton(f.label, () => this.edit(f.name));
         let previous = null;
         for (const f of asked) {
-          if (f === now || !(f.name in st.a)) break;
-          const shown = this.show(f, st.a[f.name]);
+          if (f === now || !(f.name in state.answers)) break;
+          const shown = this.show(f, state.answers[f.name]);
           bot(`q|${f.name}`, {}, h("span", { id: `q-${f.name}` }, f.label));
-          const change = this.editButton(f.label, () => this.edit(f.name));
-          me(`a|${f.name}|${shown}`, h("span", {}, shown), " ", change);
+          me(`a|${f.name}|${shown}`, h("span", {}, shown), " ", change(f));
           previous = f;
         }
+        const back = previous && button(T.back, () => this.edit(previous.name));
         if (this.ref) {
           bot("done", {}, this.thanks());
           controls = [button(T.close, () => this.dialog.close(), "go")];
@@ -935,17 +908,18 @@
           total = asked.length;
           const help = now.help && h("span", { class: "help", id: `h-${now.name}` }, now.help);
           bot(`q|${now.name}`, {}, h("span", { id: `q-${now.name}` }, now.label), help);
-          if (err?.n === now.name && !blank(err.v)) me(`x${err.c}`, this.show(now, err.v));
+          if (error?.field === now.name && !blank(error.value)) {
+            me(`x${error.count}`, this.show(now, error.value));
+          }
           failed(now.name);
-          controls = this.ask(now, previous);
+          controls = this.ask(now, back);
         } else {
-          const rows = asked.map((f) => {
-            const change = this.editButton(f.label, () => this.edit(f.name));
-            return [h("dt", {}, f.label), h("dd", {}, this.show(f, st.a[f.name]), " ", change)];
-          });
+          const rows = asked.map((f) => [
+            h("dt", {}, f.label),
+            h("dd", {}, this.show(f, state.answers[f.name]), " ", change(f)),
+          ]);
           bot("sum", {}, h("p", {}, T.review), h("dl", {}, rows));
           failed("");
-          const back = previous && button(T.back, () => this.edit(previous.name));
           const send = button(T.send, () => this.send(asked), "go");
           controls = [send, back && h("div", { class: "nav" }, back)];
         }

@@ -27,29 +27,27 @@
 (() => {
   "use strict";
 
+  // <shared-rules> widgets/widget.js is served with this part spliced in
+  // where it says so (intakeforms/web/widgets.py): the hosted form and the
+  // widgets read answers and judge conditions with this one source.
   const GROUPING = /[ \u00a0\u202f\u2009_]/g;
   const INTEGER = /^[+-]?[0-9]+$/;
   const DECIMAL = /^[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)$/;
-  const TRUE = new Set(["true", "on", "yes", "1"]);
-  const FALSE = new Set(["false", "off", "no", "0"]);
+  const TRUE = ["true", "on", "yes", "1"];
+  const FALSE = ["false", "off", "no", "0"];
 
   /** A bounded number from posted text, or undefined as the server would drop it. */
   const parseNumber = (text, whole, min, max) => {
     const plain = text.trim().replace(GROUPING, "");
-    const shape = whole ? INTEGER : DECIMAL;
-    if (!shape.test(plain) || plain.length > (whole ? 30 : 40)) return undefined;
+    if (!(whole ? INTEGER : DECIMAL).test(plain) || plain.length > (whole ? 30 : 40)) return;
     const number = Number(plain.replace(",", "."));
-    if (!Number.isFinite(number)) return undefined;
-    if (min != null && number < min) return undefined;
-    if (max != null && number > max) return undefined;
-    return number;
+    const inside = (min == null || number >= min) && (max == null || number <= max);
+    return Number.isFinite(number) && inside ? number : undefined;
   };
 
   const parseBoolean = (text) => {
     const word = text.trim().toLowerCase();
-    if (TRUE.has(word)) return true;
-    if (FALSE.has(word)) return false;
-    return undefined;
+    return TRUE.includes(word) ? true : FALSE.includes(word) ? false : undefined;
   };
 
   /**
@@ -59,15 +57,15 @@
    */
   const parseAnswer = (type, texts, min, max) => {
     if (type === "multichoice") {
-      if (texts.length === 0) return undefined;
-      if (min != null && texts.length < min) return undefined;
-      if (max != null && texts.length > max) return undefined;
-      return texts.slice();
+      const n = texts.length;
+      const inside = (min == null || n >= min) && (max == null || n <= max);
+      return n && inside ? texts.slice() : undefined;
     }
     const text = texts.length ? texts[0] : "";
-    if (text.trim() === "") return undefined;
-    if (type === "integer") return parseNumber(text, true, min, max);
-    if (type === "number") return parseNumber(text, false, min, max);
+    if (text.trim() === "") return;
+    if (type === "integer" || type === "number") {
+      return parseNumber(text, type === "integer", min, max);
+    }
     if (type === "boolean" || type === "consent") return parseBoolean(text);
     return text;
   };
@@ -95,6 +93,29 @@
     return answer <= value;
   };
 
+  /**
+   * The questions asked, in order: those whose condition (`when`) holds on
+   * the answers of the questions asked, `value(question)` being the answer
+   * of each as the server would normalise it.
+   */
+  const asked = (questions, value) => {
+    let shown = questions;
+    // Hiding a question drops its answer, which other conditions may read:
+    // repeat until nothing changes (the server's conditions are acyclic).
+    for (let round = 0; round <= questions.length; round++) {
+      const answers = {};
+      for (const q of shown) {
+        const v = value(q);
+        if (v != null) answers[q.name] = v;
+      }
+      const next = questions.filter((q) => !q.when || evaluate(q.when, answers));
+      if (next.length === shown.length && next.every((q, i) => q === shown[i])) break;
+      shown = next;
+    }
+    return shown;
+  };
+  // </shared-rules>
+
   globalThis.intakeforms = Object.freeze({ evaluate, parseAnswer });
 
   if (typeof document === "undefined") return;
@@ -104,28 +125,15 @@
     return text === undefined ? undefined : Number(text);
   };
 
+  // What the controls of a question would post were it shown: a hidden
+  // question's controls are disabled, and asked() leaves its answer out.
   const posted = (form, name) =>
     Array.from(form.elements)
-      .filter((el) => el.name === name && !el.disabled)
+      .filter((el) => el.name === name)
       .flatMap((el) => {
         if (el.type === "checkbox" || el.type === "radio") return el.checked ? [el.value] : [];
         return "value" in el ? [el.value] : [];
       });
-
-  const readAnswers = (form, wrappers) => {
-    const answers = {};
-    for (const wrapper of wrappers) {
-      const { field, type } = wrapper.dataset;
-      const answer = parseAnswer(
-        type,
-        posted(form, field),
-        bound(wrapper, "min"),
-        bound(wrapper, "max"),
-      );
-      if (answer !== undefined) answers[field] = answer;
-    }
-    return answers;
-  };
 
   const setShown = (wrapper, shown) => {
     wrapper.hidden = !shown;
@@ -151,32 +159,26 @@
   };
 
   const enhanceForm = (form) => {
-    const wrappers = Array.from(form.querySelectorAll("[data-field]"));
-    const conditions = new Map();
-    for (const wrapper of wrappers) {
-      if (!wrapper.dataset.when) continue;
+    const questions = [];
+    for (const wrapper of form.querySelectorAll("[data-field]")) {
+      const { field, type, when } = wrapper.dataset;
+      const [min, max] = [bound(wrapper, "min"), bound(wrapper, "max")];
+      const question = { name: field, type, min, max, wrapper, when: null };
+      questions.push(question);
+      if (!when) continue;
       try {
-        conditions.set(wrapper, JSON.parse(wrapper.dataset.when));
+        question.when = JSON.parse(when);
       } catch {
         continue; // an unreadable condition leaves the question shown, as without JS
       }
       dropNote(wrapper);
     }
-    if (conditions.size === 0) return;
+    if (!questions.some((q) => q.when)) return;
+    const value = (q) => parseAnswer(q.type, posted(form, q.name), q.min, q.max);
     const update = () => {
-      // Hiding a question drops its answer, which other conditions may read:
-      // repeat until nothing changes (the server's conditions are acyclic).
-      for (let round = 0; round <= wrappers.length; round += 1) {
-        const answers = readAnswers(form, wrappers);
-        let changed = false;
-        for (const [wrapper, condition] of conditions) {
-          const shown = evaluate(condition, answers);
-          if (shown === wrapper.hidden) {
-            setShown(wrapper, shown);
-            changed = true;
-          }
-        }
-        if (!changed) return;
+      const shown = new Set(asked(questions, value));
+      for (const q of questions) {
+        if (q.when && shown.has(q) === q.wrapper.hidden) setShown(q.wrapper, shown.has(q));
       }
     };
     form.addEventListener("input", update);

@@ -4,6 +4,13 @@ The sources live in ``widgets/`` of the project; the wheel's build hook
 copies them into ``intakeforms/static/`` (see ``hatch_build.py``), and a
 checkout or editable install reads ``widgets/`` directly.
 
+The rules the widgets share with the hosted form's script (reading an answer
+as the server would, conditions, the questions asked) have one source: the
+part of ``intakeforms/assets/form.js`` between ``// <shared-rules>`` and
+``// </shared-rules>``. It is spliced into ``widget.js`` where that says
+``/* <shared-rules> */``, so each script stays one file; checkout and wheel
+alike read it from the package's ``assets`` folder.
+
 Host pages load ``widget.js`` from a URL that never changes, so it is served
 with a short cache life and an ETag. The script asks for the stylesheet as
 ``widget.css?v=<hash of its bytes>``: that URL changes whenever the CSS does,
@@ -25,13 +32,26 @@ import rjsmin
 from starlette.requests import Request
 from starlette.responses import Response
 
-__all__ = ["WIDGET_FILES", "Asset", "widget_asset", "widget_source_dir"]
+__all__ = [
+    "WIDGET_FILES",
+    "Asset",
+    "shared_rules",
+    "widget_asset",
+    "widget_script",
+    "widget_source_dir",
+]
 
 #: The files a wheel ships and the app serves, by name.
 WIDGET_FILES = ("widget.js", "widget.css")
 #: Replaced in widget.js by the stylesheet's content hash.
 CSS_VERSION = "__INTAKE_CSS_VERSION__"
+#: Where widget.js takes the shared rules, and where form.js has them.
+SHARED_MARKER = "/* <shared-rules> */"
+SHARED_START = "// <shared-rules>"
+SHARED_END = "// </shared-rules>"
 _PACKAGED = Path(__file__).resolve().parent.parent / "static"
+#: The hosted form's script and stylesheet (``intakeforms.render.ASSETS_DIR``).
+_FORM_JS = Path(__file__).resolve().parent.parent / "assets" / "form.js"
 _CHECKOUT = Path(__file__).resolve().parent.parent.parent / "widgets"
 
 
@@ -40,6 +60,22 @@ def widget_source_dir() -> Path:
     if all((_PACKAGED / name).is_file() for name in WIDGET_FILES):
         return _PACKAGED
     return _CHECKOUT
+
+
+def shared_rules(form_js: str) -> str:
+    """The shared part of the hosted form's script ``form_js``, its markers included."""
+    start = form_js.find(SHARED_START)
+    end = form_js.find(SHARED_END, start)
+    if start < 0 or end < 0:
+        raise ValueError(f"form.js has no {SHARED_START} … {SHARED_END} part")
+    return form_js[start : end + len(SHARED_END)]
+
+
+def widget_script(widget_js: str, form_js: str) -> str:
+    """``widget_js`` with the shared rules of ``form_js`` in place of its marker."""
+    if widget_js.count(SHARED_MARKER) != 1:
+        raise ValueError(f"widget.js must say {SHARED_MARKER} once")
+    return widget_js.replace(SHARED_MARKER, shared_rules(form_js))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +111,8 @@ def _assets(folder: Path) -> dict[str, Asset]:
     css = _asset(
         "widget.css", _minify("widget.css", (folder / "widget.css").read_text("utf-8")).encode()
     )
-    js_text = _minify("widget.js", (folder / "widget.js").read_text("utf-8"))
+    source = widget_script((folder / "widget.js").read_text("utf-8"), _FORM_JS.read_text("utf-8"))
+    js_text = _minify("widget.js", source)
     js = _asset("widget.js", js_text.replace(CSS_VERSION, css.etag.strip('"')).encode())
     return {"widget.js": js, "widget.css": css}
 
