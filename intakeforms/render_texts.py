@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from intakeforms.i18n import N_, format_value, gettext_for
+from intakeforms.present.values import VALUE_TEXTS, with_unit
 
 __all__ = ["UI_TEXTS", "condition_text", "page_texts"]
 
@@ -22,8 +23,8 @@ UI_TEXTS: dict[str, str] = {
     # Translators: read by screen readers before each inline error message.
     "error_prefix": N_("Error:"),
     "required": N_("(required)"),
-    "yes": N_("Yes"),
-    "no": N_("No"),
+    "yes": VALUE_TEXTS["yes"],
+    "no": VALUE_TEXTS["no"],
     # Translators: the empty first entry of a drop-down list.
     "choose": N_("Choose one"),
     "send": N_("Send"),
@@ -101,9 +102,8 @@ def _value_text(spec_field: Mapping[str, Any] | None, value: Any, locale: str) -
     if isinstance(value, bool):
         return quoted(gettext_for(UI_TEXTS["yes" if value else "no"], locale))
     if isinstance(value, int | float):
-        number = format_value(value, locale)
         unit = None if spec_field is None else spec_field.get("unit")
-        return f"{number}\u00a0{unit}" if unit else number
+        return with_unit(format_value(value, locale), unit)
     if kind in ("choice", "multichoice") and spec_field is not None:
         labels = {c["value"]: c["label"] for c in spec_field.get("choices", [])}
         return quoted(str(labels.get(value, value)))

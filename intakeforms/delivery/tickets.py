@@ -1,11 +1,12 @@
 """What a helpdesk ticket holds, the same for Zendesk, Freshdesk and Zammad.
 
 The subject is the agent email's (:func:`~intakeforms.mail.answers.agent_subject`);
-the body is the email's answers (:func:`~intakeforms.mail.answers.answer_rows`)
-as an HTML table (:func:`~intakeforms.mail.bodies.html_table`, unstyled),
-every value escaped, since all three helpdesks take HTML and
-would read a customer's ``<b>`` or Markdown ``[link](…)`` in plain text as
-formatting. The customer is the ``role: reply_to`` answer, named by the
+the body is the email's intro line and answers
+(:func:`~intakeforms.present.rows.intro`, :func:`~intakeforms.present.rows.answer_rows`)
+as an HTML table (:func:`~intakeforms.present.tables.html_table`, unstyled),
+every value escaped, since all three helpdesks take HTML and would read a
+customer's ``<b>`` or Markdown ``[link](…)`` in plain text as formatting.
+The customer is the ``role: reply_to`` answer, named by the
 ``role: customer_name`` answer. Custom fields get the normalised answers
 (choice keys, numbers, ISO dates, lists for multichoice), which is what
 helpdesk field values are written as.
@@ -22,10 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from intakeforms.i18n import gettext_for
 from intakeforms.language.headers import NOT_IN_LINE
-from intakeforms.mail.answers import MAIL_TEXTS, agent_subject, answer_rows, blank
-from intakeforms.mail.bodies import escape, html_table, submitted
+from intakeforms.mail.answers import agent_subject
+from intakeforms.present import answer_rows, blank, escape, html_table, intro
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
@@ -78,13 +78,14 @@ def _customer(form: Form, data: Mapping[str, Any]) -> tuple[str | None, str | No
 def ticket_html(form: Form, submission: StoredSubmission, locale: str) -> str:
     """The answers as an HTML fragment: an intro line, then one table row
     per answered question (label, value), every value escaped."""
-    intro = gettext_for(MAIL_TEXTS["intro"], locale).format(
-        reference=_one_line(submission.reference),
-        title=_one_line(form.title(locale)),
-        submitted=submitted(submission.submitted_at, locale),
+    first = intro(
+        _one_line(submission.reference),
+        _one_line(form.title(locale)),
+        submission.submitted_at,
+        locale,
     )
     rows = answer_rows(form, submission, locale)
-    return "\n".join([f"<p>{escape(intro)}</p>", *html_table(rows, styled=False)]) + "\n"
+    return "\n".join([f"<p>{escape(first)}</p>", *html_table(rows, styled=False)]) + "\n"
 
 
 def build_ticket(

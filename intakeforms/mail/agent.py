@@ -9,7 +9,7 @@ Anatomy (see docs/agent-email.md)::
     ├── application/json REFERENCE.json: form, form_version, reference,
     │                    submitted_at, locale, data
     └── each uploaded file, with its stored media type, named
-                         REFERENCE-FIELD-INDEX.EXT (see mail.attachments)
+                         REFERENCE-FIELD-INDEX.EXT (see present.files)
 
 Nothing here logs: the message holds sensitive answers (identity codes) that
 agents need and logs must never see.
@@ -27,18 +27,11 @@ from typing import TYPE_CHECKING
 
 from intakeforms.language.headers import check_extra_headers
 from intakeforms.language.models import EmailTarget
-from intakeforms.mail.answers import agent_subject, answer_rows, attachment_names, mail_words
-from intakeforms.mail.attachments import attachment_type
-from intakeforms.mail.bodies import escape, html_page, html_table, plain_body, submitted
-from intakeforms.mail.policy import (
-    POLICY,
-    address,
-    message_id,
-    one_line,
-    reply_to,
-    safe_filename,
-    settle,
-)
+from intakeforms.mail.answers import agent_subject, mail_words
+from intakeforms.mail.bodies import Body
+from intakeforms.mail.policy import POLICY, address, message_id, reply_to, safe_filename, settle
+from intakeforms.present import answer_rows, attachment_names, intro, one_line
+from intakeforms.present.files import attachment_type
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
@@ -141,9 +134,6 @@ def build_agent_email(
     if submitted_at.tzinfo is None:  # the store promises UTC; an old row may lack it
         submitted_at = submitted_at.replace(tzinfo=dt.UTC)
     reference = one_line(submission.reference)
-    intro = words["intro"].format(
-        reference=reference, title=title, submitted=submitted(submitted_at, agent_locale)
-    )
     customer = reply_to(form, submission.data)
     json_name = safe_filename(f"{reference}.json")
     footer = []
@@ -173,15 +163,9 @@ def build_agent_email(
     for name, value in extras:
         msg[name] = value
 
-    msg.set_content(plain_body(intro, rows, footer), cte="quoted-printable")
-    body = [
-        f"<p>{escape(intro)}</p>",
-        *html_table(rows),
-        *(f"<p>{escape(line)}</p>" for line in footer),
-    ]
-    msg.add_alternative(
-        html_page(subject, agent_locale, body), subtype="html", cte="quoted-printable"
-    )
+    body = Body(intro(reference, title, submitted_at, agent_locale), rows, footer)
+    msg.set_content(body.plain(), cte="quoted-printable")
+    msg.add_alternative(body.html(subject, agent_locale), subtype="html", cte="quoted-printable")
     msg.add_attachment(
         _json_attachment(submission),
         maintype="application",

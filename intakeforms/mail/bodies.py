@@ -1,72 +1,36 @@
-"""The text and HTML bodies mail and tickets are written with.
+"""The text and HTML bodies of the agent email and the confirmation.
 
-A plain body is ``Label: value`` lines, later lines of an answer indented;
-an HTML body is a page with inline styles only (mail clients drop
-``<style>`` blocks and never fetch stylesheets, and nothing here may load
-from the network), every text escaped, no script and no link.
+Both are one :class:`Body`: an intro, for the confirmation the reference
+standing out, the answer rows, and notes below them, written out twice. A
+plain body is ``Label: value`` lines, later lines of an answer indented; an
+HTML body is a page with inline styles only (mail clients drop ``<style>``
+blocks and never fetch stylesheets, and nothing here may load from the
+network), every text escaped, no script and no link.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from babel.dates import format_date, format_time
+from intakeforms.present import escape, html_table, text_rows
 
-__all__ = ["escape", "html_page", "html_table", "plain_body", "submitted"]
+__all__ = ["Body"]
 
-_CELL = "padding:4px 12px 4px 0;vertical-align:top;text-align:left;"
-
-
-def submitted(moment: dt.datetime, locale: str) -> str:
-    """When a submission was sent, in UTC, written for ``locale``; a time
-    without a zone (an old stored row) is taken as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    utc = moment.astimezone(dt.UTC)
-    day = format_date(utc.date(), format="medium", locale=locale)
-    time = format_time(utc.time(), format="short", locale=locale)
-    return f"{day} {time} UTC"
+_REFERENCE = "font-family:monospace;font-size:1.3em;letter-spacing:0.05em;"
 
 
-def plain_body(intro: str, rows: Sequence[tuple[str, str]], footer: Sequence[str]) -> str:
+def _plain_body(intro: str, rows: Sequence[tuple[str, str]], footer: Sequence[str]) -> str:
     """``intro``, a blank line, one ``Label: value`` line per row, then the
     ``footer`` lines after another blank line."""
-    lines = [intro, ""]
-    for label, value in rows:
-        first, *rest = value.split("\n")
-        lines.append(f"{label}: {first}")
-        # Later lines of a long answer are indented, so no line of the
-        # customer's text can pass for a "Label: value" line of its own.
-        lines.extend(f"    {line}" if line else "" for line in rest)
+    lines = [intro, "", *text_rows(rows)]
     if footer:
         lines.extend(["", *footer])
     return "\n".join(lines) + "\n"
 
 
-def escape(text: str) -> str:
-    """``text`` for HTML, quotes escaped and line breaks kept as ``<br>``."""
-    return html.escape(text, quote=True).replace("\n", "<br>\n")
-
-
-def html_table(rows: Iterable[tuple[str, str]], *, styled: bool = True) -> list[str]:
-    """The lines of a table with one ``label | value`` row per row, every
-    text escaped; ``styled`` for mail, unstyled for a helpdesk, which
-    applies its own look."""
-    table = '<table style="border-collapse:collapse;">' if styled else "<table>"
-    cell = f' style="{_CELL}"' if styled else ""
-    return [
-        table,
-        *(
-            f'<tr><th scope="row"{cell}>{escape(label)}</th><td{cell}>{escape(value)}</td></tr>'
-            for label, value in rows
-        ),
-        "</table>",
-    ]
-
-
-def html_page(title: str, locale: str, body: Iterable[str]) -> str:
+def _html_page(title: str, locale: str, body: Iterable[str]) -> str:
     """An HTML document titled ``title`` (escaped here) in ``locale``
     around the ``body`` lines (escaped by the caller)."""
     parts = [
@@ -80,3 +44,55 @@ def html_page(title: str, locale: str, body: Iterable[str]) -> str:
         "</html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+@dataclass(frozen=True)
+class Body:
+    """What a mail says, before it is written as text and as HTML.
+
+    ``reference`` is ``(label, value, note)``: the reference the customer
+    will quote, shown large, and what to do with it. With a ``heading`` the
+    rows come under it, and both are left out when there are no rows;
+    without one the rows always follow the intro. ``quiet`` notes are grey
+    in HTML: the confirmation's small print.
+    """
+
+    intro: str
+    rows: Sequence[tuple[str, str]]
+    notes: Sequence[str]
+    reference: tuple[str, str, str] | None = None
+    heading: str | None = None
+    quiet: bool = False
+
+    def plain(self) -> str:
+        """The text/plain body."""
+        head = [self.intro]
+        if self.reference is not None:
+            label, value, note = self.reference
+            head += ["", f"{label}: {value}", note]
+        if self.heading is None:
+            return _plain_body("\n".join(head), self.rows, self.notes)
+        if not self.rows:
+            return "\n".join([*head, "", *self.notes]) + "\n"
+        return _plain_body("\n".join([*head, "", self.heading]), self.rows, self.notes)
+
+    def html(self, title: str, locale: str) -> str:
+        """The text/html body, a page titled ``title`` in ``locale``."""
+        body = [f"<p>{escape(self.intro)}</p>"]
+        if self.reference is not None:
+            label, value, note = self.reference
+            body += [
+                f'<p style="font-size:1.25em;">{escape(label)}: '
+                f'<strong style="{_REFERENCE}">{escape(value)}</strong></p>',
+                f"<p>{escape(note)}</p>",
+            ]
+        if self.heading is None:
+            body += html_table(self.rows)
+        elif self.rows:
+            body.append(
+                f'<h2 style="font-size:1.1em;margin-top:1.5em;">{escape(self.heading)}</h2>'
+            )
+            body += html_table(self.rows)
+        style = ' style="color:#555;"' if self.quiet else ""
+        body += [f"<p{style}>{escape(line)}</p>" for line in self.notes]
+        return _html_page(title, locale, body)

@@ -4,45 +4,42 @@ submission → a short multipart/alternative mail to the customer's address.
 It goes to whatever address was typed into the form, so anyone could have
 it sent to someone else. It therefore holds the service's own words and
 almost nothing of the customer's: the reference, the form's title, the time,
-and the answers :func:`confirmation_rows` allows (the form's choice labels,
-yes/no, dates and times), never text the customer typed, not even a name.
+and the answers :func:`~intakeforms.present.rows.confirmation_rows` allows
+(the form's choice labels, yes/no, dates and times), never text the
+customer typed, not even a name.
 It attaches nothing.
 
 Built with the agent email's parts (:mod:`intakeforms.mail.policy`,
-:mod:`intakeforms.mail.bodies`): the same strict header policy, cleaning,
-escaping and fixed MIME boundaries.
+:mod:`intakeforms.mail.bodies`, :mod:`intakeforms.present`): the same strict
+header policy, cleaning, escaping and fixed MIME boundaries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from intakeforms.i18n import N_, gettext_for
 from intakeforms.language.models import AUTOREPLY_TARGET, Autorespond
-from intakeforms.mail.answers import blank, format_answer
-from intakeforms.mail.bodies import escape, html_page, html_table, plain_body, submitted
+from intakeforms.mail.bodies import Body
 from intakeforms.mail.policy import (
     POLICY,
     SUBJECT_MAX_LENGTH,
     address,
-    cap,
-    clean_lines,
-    one_line,
     reply_to,
     settle,
     target_message_id,
 )
+from intakeforms.present import MASK, cap, clean_lines, confirmation_rows, one_line, submitted
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
     from intakeforms.store.base import StoredSubmission
 
-__all__ = ["CUSTOMER_TEXTS", "MASK", "build_customer_email", "confirmation_rows"]
+__all__ = ["CUSTOMER_TEXTS", "build_customer_email"]
 
 #: Every word of the confirmation to the customer, in the customer's language.
 CUSTOMER_TEXTS: dict[str, str] = {
@@ -65,85 +62,6 @@ CUSTOMER_TEXTS: dict[str, str] = {
     "automatic": N_("This confirmation was sent automatically. You sent the form on {submitted}."),
 }
 
-#: What a sensitive answer looks like in the customer's confirmation.
-MASK = "***"
-
-
-def _repeatable(field: Any, value: Any) -> bool:
-    """Whether a confirmation may repeat ``value``: the form's own words (a
-    choice's label, yes or no) or a date or time that intakeforms writes;
-    never text the customer typed, nor an odd stored value."""
-    kind = field.type
-    if kind == "choice":
-        return isinstance(value, str) and value in field.choices
-    if kind == "multichoice":
-        return isinstance(value, list) and all(
-            isinstance(key, str) and key in field.choices for key in value
-        )
-    if kind in ("boolean", "consent"):
-        return isinstance(value, bool)
-    if kind in ("date", "time") and isinstance(value, str):
-        try:
-            (dt.date if kind == "date" else dt.time).fromisoformat(value)
-        except ValueError:
-            return False
-        return True
-    return False
-
-
-def confirmation_rows(
-    form: Form, submission: StoredSubmission, locale: str
-) -> tuple[list[tuple[str, str]], bool]:
-    """What the customer's confirmation repeats of the answers, as
-    ``(label, value)`` rows in the form's order, and whether any answer was
-    left out because the customer typed it.
-
-    A confirmation goes to whatever address was typed into the form, so
-    anyone can have it sent to someone else with their own words in it.
-    It therefore repeats only choices (by the form's labels), yes/no and
-    consent answers, dates and times, with a ``sensitive`` one as
-    :data:`MASK`. Text, numbers, addresses, names, identifiers and files
-    are left out, as are answers to questions the form no longer has.
-    """
-    rows: list[tuple[str, str]] = []
-    typed = bool(submission.files)
-    for name, field in form.fields.items():
-        value = submission.data.get(name)
-        if blank(value):
-            continue
-        if not _repeatable(field, value):
-            typed = True
-            continue
-        text = MASK if field.sensitive else format_answer(form, field, value, locale)
-        rows.append((one_line(form.text(field.label, locale)), one_line(text)))
-    return rows, typed
-
-
-def _customer_html(
-    subject: str,
-    intro: str,
-    reference: tuple[str, str],
-    heading: str,
-    rows: Sequence[tuple[str, str]],
-    footer: Sequence[str],
-    locale: str,
-) -> str:
-    # Like the agents' HTML, and the reference stands out: it is what the
-    # customer will quote.
-    label, value = reference
-    body = [
-        f"<p>{escape(intro)}</p>",
-        f'<p style="font-size:1.25em;">{escape(label)}: '
-        f'<strong style="font-family:monospace;font-size:1.3em;letter-spacing:0.05em;">'
-        f"{escape(value)}</strong></p>",
-        f"<p>{escape(footer[0])}</p>",
-    ]
-    if rows:
-        body.append(f'<h2 style="font-size:1.1em;margin-top:1.5em;">{escape(heading)}</h2>')
-        body.extend(html_table(rows))
-    body.extend(f'<p style="color:#555;">{escape(line)}</p>' for line in footer[1:])
-    return html_page(subject, locale, body)
-
 
 def build_customer_email(
     form: Form,
@@ -157,10 +75,11 @@ def build_customer_email(
     It goes to the answer of the form's ``role: reply_to`` question and is
     written in the submission's locale, the language the customer used: the
     ``autorespond`` intro (or a translated thank-you), the reference, and
-    only the answers :func:`confirmation_rows` repeats: nothing the customer
-    typed, not even their name, which is also left out of ``To``. It
-    attaches nothing. ``mail_from`` is the sender address, shown with
-    ``from_name``, else the form's ``autorespond.from_name``, else its title.
+    only the answers :func:`~intakeforms.present.rows.confirmation_rows`
+    repeats: nothing the customer typed, not even their name, which is also
+    left out of ``To``. It attaches nothing. ``mail_from`` is the sender
+    address, shown with ``from_name``, else the form's
+    ``autorespond.from_name``, else its title.
     A form without ``autorespond`` gets the default texts (a preview).
 
     Headers mark it as an automatic reply (``Auto-Submitted: auto-replied``,
@@ -197,12 +116,12 @@ def build_customer_email(
     submitted_at = submission.submitted_at
     if submitted_at.tzinfo is None:  # as in the agent email
         submitted_at = submitted_at.replace(tzinfo=dt.UTC)
-    footer = [words["keep"]]
+    notes = []
     if typed:
-        footer.append(words["typed"])
+        notes.append(words["typed"])
     if any(value == MASK for _, value in rows):
-        footer.append(words["masked"])
-    footer.append(words["automatic"].format(submitted=submitted(submitted_at, locale)))
+        notes.append(words["masked"])
+    notes.append(words["automatic"].format(submitted=submitted(submitted_at, locale)))
 
     msg = EmailMessage(policy=POLICY)
     msg["Subject"] = subject
@@ -219,20 +138,16 @@ def build_customer_email(
     msg["X-Intake-Form"] = form.id
     msg["X-Intake-Reference"] = reference
 
-    heading = words["answers"]
-    top = [intro, "", f"{words['reference']}: {reference}", footer[0]]
-    if rows:
-        text = plain_body("\n".join([*top, "", heading]), rows, footer[1:])
-    else:
-        text = "\n".join([*top, "", *footer[1:]]) + "\n"
-    msg.set_content(text, cte="quoted-printable")
-    msg.add_alternative(
-        _customer_html(
-            subject, intro, (words["reference"], reference), heading, rows, footer, locale
-        ),
-        subtype="html",
-        cte="quoted-printable",
+    body = Body(
+        intro,
+        rows,
+        notes,
+        reference=(words["reference"], reference, words["keep"]),
+        heading=words["answers"],
+        quiet=True,
     )
+    msg.set_content(body.plain(), cte="quoted-printable")
+    msg.add_alternative(body.html(subject, locale), subtype="html", cte="quoted-printable")
     # After the parts: set_content and add_alternative move or drop the
     # message's own Content-* headers.
     msg["Content-Language"] = one_line(locale)

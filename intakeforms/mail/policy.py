@@ -1,10 +1,11 @@
-"""How every mail of intakeforms is made safe: the header policy, cleaning
-customer text into lines, addresses, message ids and fixed MIME boundaries.
+"""How every mail of intakeforms is made safe: the header policy, file
+names, addresses, message ids and fixed MIME boundaries.
 
 Every header is set through :class:`email.message.EmailMessage` with a
 strict policy (:data:`POLICY`), never by joining strings, and every piece of
-customer text is first reduced to one clean line (:func:`one_line`), so an
-answer can neither add a header nor change one. Which extra headers a form
+customer text is first reduced to one clean line
+(:func:`~intakeforms.present.lines.one_line`), so an answer can neither add
+a header nor change one. Which extra headers a form
 may add is a question of the form language
 (:func:`intakeforms.language.headers.check_extra_headers`).
 """
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from email_validator import EmailNotValidError, validate_email
 
 from intakeforms.language.headers import NOT_IN_LINE
+from intakeforms.present.lines import BIDI_CONTROLS, cap, collapse_spaces, one_line
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
@@ -33,11 +35,8 @@ __all__ = [
     "POLICY",
     "SUBJECT_MAX_LENGTH",
     "address",
-    "cap",
-    "clean_lines",
     "customer_address",
     "message_id",
-    "one_line",
     "reply_to",
     "safe_filename",
     "settle",
@@ -93,36 +92,16 @@ class _Headers(email.headerregistry.HeaderRegistry):
 #: The policy every mail is built with.
 POLICY = email.policy.SMTP.clone(raise_on_defect=True, header_factory=_Headers())
 
-# As NOT_IN_LINE, but keeping line breaks and tabs (a textarea's answer).
-_BIDI = "\u202a-\u202e\u2066-\u2069"
-_NOT_IN_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
-_SPACES = re.compile(" {2,}")
-_UNSAFE_IN_FILENAME = re.compile(f'[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}"\\\\/<>:|?*]')
+_UNSAFE_IN_FILENAME = re.compile(f'[\x00-\x1f\x7f-\x9f\u2028\u2029{BIDI_CONTROLS}"\\\\/<>:|?*]')
 
 
-# -- cleaning ------------------------------------------------------------------
-
-
-def one_line(text: str) -> str:
-    """``text`` as one clean line: control characters become spaces."""
-    return _SPACES.sub(" ", NOT_IN_LINE.sub(" ", text)).strip()
-
-
-def clean_lines(text: str) -> str:
-    """``text`` with its line breaks kept and every other control character dropped."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _NOT_IN_TEXT.sub(" ", text).strip("\n")
-
-
-def cap(text: str, length: int) -> str:
-    """``text`` cut to ``length`` characters, an ellipsis included."""
-    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+# -- file names ----------------------------------------------------------------
 
 
 def safe_filename(name: str) -> str:
     """A file name a mail client can save: no folders, no control characters."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = _SPACES.sub(" ", _UNSAFE_IN_FILENAME.sub("_", base)).strip(" .")
+    cleaned = collapse_spaces(_UNSAFE_IN_FILENAME.sub("_", base)).strip(" .")
     return cap(cleaned, 150) or "file"
 
 

@@ -13,6 +13,7 @@ the widget shows what ``POST /forms/{form}/validate`` answers.
 from __future__ import annotations
 
 from intakeforms.i18n import N_, gettext_for
+from intakeforms.present.values import VALUE_TEXTS
 from intakeforms.validate import MESSAGES
 
 __all__ = ["BROWSER_CHECKED", "WIDGET_TEXTS", "widget_texts"]
@@ -51,8 +52,8 @@ WIDGET_TEXTS: dict[str, str] = {
     "open": N_("Contact us"),
     "close": N_("Close"),
     "send": N_("Send"),
-    "yes": N_("Yes"),
-    "no": N_("No"),
+    "yes": VALUE_TEXTS["yes"],
+    "no": VALUE_TEXTS["no"],
     # Translators: goes back to the previous question of the chat.
     "back": N_("Back"),
     # Translators: sends the answer to one question of the chat.

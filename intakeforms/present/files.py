@@ -13,10 +13,20 @@ from __future__ import annotations
 
 import mimetypes
 import re
+from typing import TYPE_CHECKING
 
 import filetype
 
-__all__ = ["OCTET_STREAM", "attachment_extension", "attachment_name", "attachment_type"]
+if TYPE_CHECKING:
+    from intakeforms.store.base import StoredSubmission
+
+__all__ = [
+    "OCTET_STREAM",
+    "attachment_extension",
+    "attachment_name",
+    "attachment_names",
+    "attachment_type",
+]
 
 #: The media type of bytes that proved no type.
 OCTET_STREAM = "application/octet-stream"
@@ -74,3 +84,15 @@ def attachment_name(reference: str, field: str, index: int, content_type: str) -
     prefix = _NAME_PART.sub("_", reference).strip("_") or "submission"
     name = _NAME_PART.sub("_", field).strip("_") or "file"
     return f"{prefix}-{name}-{int(index)}.{attachment_extension(content_type)}"
+
+
+def attachment_names(submission: StoredSubmission) -> list[str]:
+    """The name each of ``submission.files`` is attached with, in order:
+    files are counted from 1 within their question."""
+    counted: dict[str, int] = {}
+    names = []
+    for file in submission.files:
+        counted[file.field] = counted.get(file.field, 0) + 1
+        index = counted[file.field]
+        names.append(attachment_name(submission.reference, file.field, index, file.content_type))
+    return names
