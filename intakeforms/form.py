@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from intakeforms.compile import compile_schema, compile_spec
-from intakeforms.language.models import ANY_LOCALE, FormDefinition
+from intakeforms.language.models import FormDefinition
 from intakeforms.language.rules import Analysis
+from intakeforms.present.texts import localized
 from intakeforms.validate import Answers, validate_answers
 
 __all__ = ["Form"]
@@ -69,10 +70,7 @@ class Form:
 
     def text(self, text: dict[str, str], locale: str | None = None) -> str:
         """A label or other text of this form in ``locale``, falling back to the default."""
-        for code in (locale, self.default_locale):
-            if code and code in text:
-                return text[code]
-        return text.get(ANY_LOCALE) or next(iter(text.values()))
+        return localized(text, locale, self.default_locale)
 
     def validate(
         self, answers: Any, *, locale: str | None = None, today: dt.date | None = None
