@@ -25,7 +25,8 @@ from intakeforms.fields.text import (
     URL_PATTERN,
 )
 from intakeforms.language.conditions import AllOf, AnyOf, condition_schema
-from intakeforms.language.models import ANY_LOCALE, FormDefinition
+from intakeforms.language.models import FormDefinition
+from intakeforms.present.texts import localized
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
@@ -142,7 +143,7 @@ FIELD_SCHEMAS: dict[str, Callable[[Any, Analysis], dict[str, Any]]] = {
 
 
 def _in(text: dict[str, str], locale: str) -> str:
-    return text.get(locale) or text.get(ANY_LOCALE) or next(iter(text.values()))
+    return localized(text, locale)
 
 
 def compile_schema(form: Form) -> dict[str, Any]:
