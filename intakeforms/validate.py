@@ -29,7 +29,7 @@ from intakeforms.fields.text import (
 )
 from intakeforms.i18n import N_, format_value, gettext_for
 from intakeforms.language.conditions import evaluate
-from intakeforms.language.models import ANY_LOCALE
+from intakeforms.present.texts import localized
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
@@ -207,13 +207,7 @@ def message_for(field: Any, problem: FieldProblem, locale: str | None) -> str:
     unit = vars(field).get("unit")
     unit_text = ""
     if unit:
-        language = (locale or "").replace("_", "-").split("-")[0]
-        unit_text = (
-            unit.get(locale or "")
-            or unit.get(language)
-            or unit.get(ANY_LOCALE)
-            or next(iter(unit.values()))
-        )
+        unit_text = localized(unit, locale)
     for key, value in problem.params.items():
         if problem.code == "file_too_large":
             value = round(value / 1_000_000, 1)
