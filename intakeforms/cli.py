@@ -57,19 +57,11 @@ def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 #: The reference of every preview: a real one has six characters from
-#: Crockford's base32 after the dash, which has no I, so ``CAR-PREVIEW`` can
-#: never be mistaken for (or collide with) a stored submission.
-PREVIEW_REFERENCE = "{prefix}-PREVIEW"
-
-
 def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import datetime as dt
-
     from intakeforms.errors import InvalidAnswers
-    from intakeforms.language.models import EmailTarget
-    from intakeforms.mail import build_agent_email, build_customer_email
+    from intakeforms.preview import preview
     from intakeforms.settings import load_settings
-    from intakeforms.store.base import StoredSubmission
+    from intakeforms.targets.email import NotAnEmailTarget
 
     try:
         form = load_form(args.file)
@@ -83,53 +75,23 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except (OSError, ValueError) as exc:
         err.write(f"intakeforms preview: cannot read the answers in {args.data}: {exc}\n")
         return 1
-    locale = args.locale or form.default_locale
     try:
-        data = form.validate(answers, locale=locale)
+        mail_from = args.mail_from or load_settings().mail_from
+        message = preview(
+            form,
+            answers,
+            args.locale,
+            target=None if args.confirmation else args.target,
+            confirmation=args.confirmation,
+            mail_from=mail_from,
+        )
     except InvalidAnswers as exc:
         for error in exc.errors:
             err.write(f"{error.field or '(answers)'}: {error.message} ({error.code})\n")
         return 1
-    emails = [i for i, t in enumerate(form.definition.deliver) if t.email is not None]
-    index = args.target if args.target is not None else (emails[0] if emails else 0)
-    target = None
-    if args.confirmation:
-        pass  # the customer's mail: no deliver target is involved
-    elif not emails:
-        # A form that sends mail nowhere yet still gets a preview of what its
-        # agents would read; example.invalid can never receive mail.
-        target = EmailTarget(to=["agents@example.invalid"])
-    elif index not in emails:
-        err.write(
-            f"intakeforms preview: deliver[{index}] is not an email target of {form.id}; "
-            f"the email targets are {', '.join(map(str, emails))}\n"
-        )
+    except NotAnEmailTarget as exc:
+        err.write(f"intakeforms preview: {exc}\n")
         return 2
-    try:
-        mail_from = args.mail_from or load_settings().mail_from
-        submission = StoredSubmission(
-            reference=PREVIEW_REFERENCE.format(prefix=form.reference_prefix),
-            form=form.id,
-            form_version=form.version,
-            locale=locale,
-            data=dict(data),
-            files=(),
-            submitted_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-            spam=False,
-            client=None,
-        )
-        if args.confirmation:
-            # In the submission's locale: the language the customer used.
-            message = build_customer_email(form, submission, mail_from=mail_from)
-        else:
-            message = build_agent_email(
-                form,
-                submission,
-                locale=args.locale,
-                mail_from=mail_from,
-                target_index=index,
-                target=target,
-            )
     except (IntakeError, ValueError) as exc:
         err.write(f"intakeforms preview: {exc}\n")
         return 1

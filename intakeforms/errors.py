@@ -10,8 +10,8 @@ Every error the library raises on purpose is an ``IntakeError``::
     ├── SettingsError      a setting (``INTAKE_*``, the settings file, the
     │                      store URL) has a value that cannot be used
     ├── UnstorableSubmission   a submission holds what no store can keep
-    │                      (also a ValueError; in intakeforms/store/storable.py);
-    │                      ``.field`` and ``.code`` say what, nothing is stored
+    │                      (also a ValueError); ``.field`` and ``.code`` say
+    │                      what, nothing is stored
     ├── StoreUnavailable   the submission store cannot be read or written
     │                      (locked, disk full, read-only, missing folder, server
     │                      down); the web layer answers 503 and never
@@ -52,6 +52,7 @@ __all__ = [
     "SettingsError",
     "StoreUnavailable",
     "TransientDeliveryError",
+    "UnstorableSubmission",
 ]
 
 
@@ -105,6 +106,22 @@ class InvalidAnswers(IntakeError):
 
 class SettingsError(IntakeError):
     """A setting has a value that cannot be used; the message says what to write."""
+
+
+class UnstorableSubmission(IntakeError, ValueError):
+    """A submission holds something no store can keep; nothing was stored.
+
+    ``field`` is the answer (or part of the submission, like ``client``)
+    that is the matter, ``code`` a stable reason: ``lone_surrogate``,
+    ``nul_character``, ``not_json`` or ``too_large``. It concerns this one
+    submission only, so the web layer answers it with a 4xx, not 503. A
+    ``ValueError`` too, as the store's checks of the caller's data are.
+    """
+
+    def __init__(self, field: str, code: str, message: str) -> None:
+        self.field = field
+        self.code = code
+        super().__init__(message)
 
 
 class StoreUnavailable(IntakeError):

@@ -41,6 +41,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from intakeforms.errors import StoreUnavailable
+from intakeforms.intake import JobTarget
 from intakeforms.settings import MetricsPlan, SettingsError, metrics_plan
 from intakeforms.store.base import JOB_STATUSES, Store
 
@@ -65,7 +66,8 @@ STORE_TIMEOUT = 5.0
 
 def target_kind(target: str) -> str:
     """The kind of an outbox job's target: ``email:0`` → ``email``."""
-    return target.partition(":")[0]
+    named = JobTarget.parse(target)
+    return named.kind if named is not None else target
 
 
 class _Outbox(Collector):

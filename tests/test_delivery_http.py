@@ -39,17 +39,14 @@ from intakeforms import Form, FormError, load_form_text
 from intakeforms.delivery import Worker, mail_transport
 from intakeforms.delivery.http import retry_after_seconds, shown_url
 from intakeforms.delivery.targets import deliver_http, missing_secrets
-from intakeforms.delivery.webhook import secret_key, webhook_id
 from intakeforms.errors import PermanentDeliveryError, TransientDeliveryError
-from intakeforms.language.models import (
-    TARGET_KINDS,
-    DeliverTarget,
-    FreshdeskTarget,
-    WebhookTarget,
-    ZammadTarget,
-    ZendeskTarget,
-)
+from intakeforms.language.models import DeliverTarget
 from intakeforms.store import SqliteStore, StoredFile, StoredSubmission
+from intakeforms.targets import TARGET_KINDS
+from intakeforms.targets.freshdesk import FreshdeskTarget
+from intakeforms.targets.webhook import WebhookTarget, secret_key, webhook_id
+from intakeforms.targets.zammad import ZammadTarget
+from intakeforms.targets.zendesk import ZendeskTarget
 from intakeforms.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent

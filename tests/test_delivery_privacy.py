@@ -288,7 +288,7 @@ async def test_an_unforeseen_error_is_kept_without_its_message(
     (job,) = await store.jobs()
     assert job.status == "pending"
     assert (job.last_error or "").startswith(
-        "unexpected RuntimeError in intakeforms/delivery/worker.py:"
+        "unexpected RuntimeError in intakeforms/targets/email.py:"
     )
     assert_clean(job.last_error or "")
     assert_clean(caplog.text)

@@ -40,10 +40,10 @@ from intakeforms.language.models import (
     FIELD_MODELS,
     FIELD_TYPES,
     Autorespond,
-    EmailTarget,
     FormDefinition,
-    WebhookTarget,
 )
+from intakeforms.targets.email import EmailTarget
+from intakeforms.targets.webhook import WebhookTarget
 from intakeforms.validate import MESSAGES
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,7 +22,6 @@ from web_helpers import settings_for, token_from
 from intakeforms import Form, load_form
 from intakeforms.cli import main
 from intakeforms.delivery import Worker, mail_transport
-from intakeforms.language.models import EmailTarget
 from intakeforms.mail import (
     SUBJECT_MAX_LENGTH,
     agent_subject,
@@ -34,6 +33,7 @@ from intakeforms.mail import (
 )
 from intakeforms.store import SqliteStore
 from intakeforms.store.base import StoredFile, StoredSubmission
+from intakeforms.targets.email import EmailTarget
 from intakeforms.web import create_app
 
 CAR = EXAMPLES / "car-service" / "car-service.yaml"

@@ -32,10 +32,12 @@ from typing import Any
 
 import anyio.to_thread
 
+from intakeforms.delivery.jobs import DeliveryJob
 from intakeforms.delivery.scrub import Scrubber
 from intakeforms.delivery.unbuildable import build_error, transient
 from intakeforms.form import Form
-from intakeforms.mail import build_agent_email
+from intakeforms.intake import JobTarget
+from intakeforms.language.target_kinds import target_kind
 from intakeforms.settings import Settings
 from intakeforms.store import ClaimedJob, StoredSubmission
 
@@ -50,35 +52,31 @@ Prepare = Callable[[Any], Any]
 def agent_email_for(
     forms: Mapping[str, Form], settings: Settings, prepare: Prepare, item: ClaimedJob
 ) -> Any | None:
-    """The agent email of an email job, built and prepared for the transport;
-    None for any other job (the worker says why when it handles the job).
+    """What the job's target kind prepares (the agent email of an email job),
+    made ready for the transport; None for a kind that prepares nothing, or
+    a job whose target is gone (the worker says why when it handles it).
     A build that fails raises :class:`~intakeforms.errors.BuildError`, whose
     message names the answer at fault, never its value.
 
     Pure CPU and file reads (attachments), safe in a thread or a build process.
     """
     form = forms.get(item.submission.form)
-    kind, _, index_text = item.job.target.partition(":")
-    if form is None or kind != "email" or not index_text.isdigit():
+    named = JobTarget.parse(item.job.target)
+    if form is None or named is None or named.index is None:
         return None
-    index = int(index_text)
+    kind = target_kind(named.kind)
     targets = form.definition.deliver
-    if index >= len(targets) or targets[index].email is None:
+    if kind is None or kind.prepare is None or named.index >= len(targets):
         return None
-    email_target = targets[index].email
-    assert email_target is not None  # checked just above
+    target = targets[named.index]
+    if target.kind != kind.name:
+        return None
+    make = kind.prepare
+    index = named.index
 
     def build(submission: StoredSubmission) -> Any:
-        message = build_agent_email(
-            form,
-            submission,
-            mail_from=settings.mail_from,
-            from_name=email_target.from_name,
-            upload_dir=settings.upload_dir,
-            target_index=index,
-            extra_headers=email_target.headers,
-        )
-        return prepare(message)
+        job = DeliveryJob(form, submission, index, settings)
+        return prepare(make(job, target.config))
 
     try:
         return build(item.submission)

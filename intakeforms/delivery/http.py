@@ -48,11 +48,11 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
-from intakeforms import __version__
 from intakeforms.delivery.answers import ACCEPT_ENCODING, Answer, read_answer
 from intakeforms.delivery.scrub import Scrubber, one_line
 from intakeforms.delivery.unbuildable import build_error, transient
 from intakeforms.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from intakeforms.version import __version__
 
 if TYPE_CHECKING:
     from intakeforms.form import Form

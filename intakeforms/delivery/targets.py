@@ -1,47 +1,29 @@
-"""Deliveries over HTTP, by target kind: the registry the worker dispatches to.
+"""Deliveries to target kinds over HTTP, and the secrets they need.
 
-Each kind has one module with an ``async def deliver(job, target) -> str``
-that returns a receipt (what the target answered, like ``zendesk ticket
-123``) or raises a delivery error::
-
-    webhook    intakeforms.delivery.webhook    signed JSON (Standard Webhooks)
-    zendesk    intakeforms.delivery.zendesk    a Zendesk Support ticket
-    freshdesk  intakeforms.delivery.freshdesk  a Freshdesk ticket
-    zammad     intakeforms.delivery.zammad     a Zammad ticket
-
-The ``email`` kind is not here: the worker sends mail through its transport.
+The worker finds a job's kind in the registry
+(:mod:`intakeforms.language.target_kinds`); a kind registered with
+``over_http`` is delivered by :func:`deliver_http`, which gives its
+``deliver(job, settings)`` an :class:`~intakeforms.delivery.http.HttpJob`
+with a ready client. The kinds themselves live in :mod:`intakeforms.targets`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import httpx
 
-from intakeforms.delivery import freshdesk, webhook, zammad, zendesk
 from intakeforms.delivery.http import TIMEOUT_SECONDS, HttpJob, http_client
 from intakeforms.errors import PermanentDeliveryError
-from intakeforms.language.models import DeliverTarget
-from intakeforms.language.targets import SECRET_KEYS
+from intakeforms.language.target_kinds import DeliverTarget, target_kind
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
     from intakeforms.store.base import StoredSubmission
 
-__all__ = ["HTTP_TARGETS", "HttpSink", "deliver_http", "missing_secrets"]
-
-#: A delivery over HTTP: the job and the target's settings → a receipt.
-HttpSink = Callable[[HttpJob, Any], Awaitable[str]]
-
-#: Every target kind delivered over HTTP, by the name the outbox gives it.
-HTTP_TARGETS: dict[str, HttpSink] = {
-    "webhook": webhook.deliver,
-    "zendesk": zendesk.deliver,
-    "freshdesk": freshdesk.deliver,
-    "zammad": zammad.deliver,
-}
+__all__ = ["deliver_http", "missing_secrets"]
 
 
 async def deliver_http(
@@ -71,8 +53,8 @@ async def deliver_http(
             f"deliver[{index}] of form {form.id!r} is a {target.kind} target now, "
             f"not the {kind} target this job was made for"
         )
-    sink = HTTP_TARGETS.get(kind)
-    if sink is None:
+    found = target_kind(kind)
+    if found is None or not found.over_http:
         raise PermanentDeliveryError(
             f"delivery to {kind!r} targets is not available in this version"
         )
@@ -85,7 +67,7 @@ async def deliver_http(
             environ=os.environ if environ is None else environ,
             timeout=timeout,
         )
-        return await sink(job, target.config)
+        return await found.deliver(job, target.config)
 
 
 def missing_secrets(forms: Iterable[Form], environ: Mapping[str, str] | None = None) -> list[str]:
@@ -100,7 +82,8 @@ def missing_secrets(forms: Iterable[Form], environ: Mapping[str, str] | None = N
     for form in forms:
         where = str(form.path) if form.path is not None else form.id
         for index, target in enumerate(form.definition.deliver):
-            key = SECRET_KEYS.get(target.kind)
+            kind = target_kind(target.kind)
+            key = kind.credential_setting if kind is not None else None
             name = getattr(target.config, key) if key is not None else None
             if name is not None and not environ.get(name, "").strip():
                 warnings.append(

@@ -28,13 +28,14 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
 import anyio.to_thread
 
 from intakeforms.delivery.builders import BuildProcesses
+from intakeforms.delivery.jobs import DeliveryJob, MailTransport
 from intakeforms.delivery.scrub import Scrubber, scrub_addresses, unforeseen
 from intakeforms.delivery.unbuildable import build_error, transient
 from intakeforms.errors import (
@@ -44,7 +45,8 @@ from intakeforms.errors import (
     TransientDeliveryError,
 )
 from intakeforms.form import Form
-from intakeforms.language.models import AUTOREPLY_TARGET
+from intakeforms.intake import JobTarget
+from intakeforms.language.target_kinds import AUTOREPLY_TARGET, target_kind
 from intakeforms.mail import build_customer_email, customer_address
 from intakeforms.settings import Settings
 from intakeforms.store import ClaimedJob, Store, StoredSubmission, new_worker_id
@@ -71,25 +73,6 @@ BUILD_AHEAD = 2
 AUTOREPLY_WINDOW = dt.timedelta(hours=24)
 #: The receipt of a confirmation not sent because of the daily cap.
 SKIPPED_CAP = "skipped: daily cap for this address reached"
-
-
-class MailTransport(Protocol):
-    """Sends agent emails: an SMTP server, or a folder of ``.eml`` files."""
-
-    def prepare(self, message: Any) -> Any:
-        """Whatever ``send`` takes, made from a built message ahead of sending;
-        called in a thread or a build process, so it may cost CPU (flattening).
-        For build processes it must be a module-level function that pickles by
-        name (a ``staticmethod``), and what it returns must pickle too."""
-        ...
-
-    async def send(self, message: Any) -> str:
-        """Send one message; return a receipt (the server's answer, a path)."""
-        ...
-
-    async def close(self) -> None:
-        """Release connections; called when the worker goes idle."""
-        ...
 
 
 def mail_transport(settings: Settings) -> MailTransport:
@@ -397,24 +380,46 @@ class Worker:
     async def _deliver(self, item: ClaimedJob, builds: _Builds) -> str:
         job, submission = item.job, item.submission
         form = self._form(submission)
-        kind, _, index_text = job.target.partition(":")
-        index = int(index_text) if index_text.isdigit() else -1
+        named = JobTarget.parse(job.target)
         targets = form.definition.deliver
-        if not 0 <= index < len(targets):
+        if named is None or named.index is None or not 0 <= named.index < len(targets):
             raise PermanentDeliveryError(
                 f"the form {form.id!r} has no delivery target {job.target!r} any more"
             )
-        target = targets[index]
-        if kind == "email" and target.email is not None:
+        target = targets[named.index]
+        if target.kind != named.kind:
+            # The form was edited after the submission was stored: the job's
+            # target is gone, and sending to whatever took its place would
+            # deliver the submission somewhere nobody chose.
+            raise PermanentDeliveryError(
+                f"deliver[{named.index}] of form {form.id!r} is a {target.kind} target now, "
+                f"not the {named.kind} target this job was made for"
+            )
+        kind = target_kind(named.kind)
+        if kind is None:
+            raise PermanentDeliveryError(
+                f"delivery to {named.kind!r} targets is not available in this version"
+            )
+        if kind.over_http:
+            # Imported here: httpx loads only in workers whose forms deliver over HTTP.
+            from intakeforms.delivery.targets import deliver_http
+
+            return await deliver_http(named.kind, target, form, submission, named.index)
+        prepared = None
+        if kind.prepare is not None:
             prepared = await builds.take(item)
             if prepared is None:
                 prepared = await self._builder.build(item)
             if prepared is None:  # the form changed under the job: say how
                 raise PermanentDeliveryError(
-                    f"the form {form.id!r} has no email target {job.target!r} any more"
+                    f"the form {form.id!r} has no {named.kind} target {job.target!r} any more"
                 )
-            return await self.transport.send(prepared)
-        # Imported here: httpx loads only in workers whose forms deliver over HTTP.
-        from intakeforms.delivery.targets import deliver_http
-
-        return await deliver_http(kind, target, form, submission, index)
+        delivery = DeliveryJob(
+            form,
+            submission,
+            named.index,
+            self.settings,
+            transport=self.transport,
+            prepared=prepared,
+        )
+        return await kind.deliver(delivery, target.config)

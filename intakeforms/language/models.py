@@ -3,8 +3,9 @@
 These models check the *shape* of a form file (known keys, value types). The
 rules that need the whole form (duplicate names, ``when`` references, locales,
 min over max, patterns) are checked by :mod:`intakeforms.language.rules`, where
-every problem gets the file:line:col it came from. The delivery targets' models
-live in :mod:`intakeforms.language.target_models` and are re-exported here.
+every problem gets the file:line:col it came from. A ``deliver`` item holds
+the settings of a registered target kind (:mod:`intakeforms.language.target_kinds`;
+each kind's model lives with the kind, in :mod:`intakeforms.targets`).
 """
 
 from __future__ import annotations
@@ -14,24 +15,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from intakeforms.fields.numbers import MAX_MAGNITUDE
-from intakeforms.language.target_models import (
-    AUTOREPLY_TARGET,
-    INLINE_SECRET_KEYS,
-    TARGET_KINDS,
-    DeliverTarget,
-    EmailTarget,
-    FreshdeskTarget,
-    WebhookTarget,
-    ZammadTarget,
-    ZendeskTarget,
-)
+from intakeforms.language.target_kinds import AUTOREPLY_TARGET, DeliverTarget
 
 __all__ = [
     "AUTOREPLY_TARGET",
     "FIELD_MODELS",
     "FIELD_TYPES",
-    "INLINE_SECRET_KEYS",
-    "TARGET_KINDS",
     "Autorespond",
     "BooleanField",
     "BusinessIdField",
@@ -40,11 +29,9 @@ __all__ = [
     "DateField",
     "DeliverTarget",
     "EmailField",
-    "EmailTarget",
     "FieldDefinition",
     "FileField",
     "FormDefinition",
-    "FreshdeskTarget",
     "IbanField",
     "IntegerField",
     "MultichoiceField",
@@ -59,9 +46,6 @@ __all__ = [
     "TimeField",
     "UrlField",
     "VinField",
-    "WebhookTarget",
-    "ZammadTarget",
-    "ZendeskTarget",
 ]
 
 #: The key under which a text written as a plain string is kept: it serves

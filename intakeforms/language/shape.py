@@ -17,10 +17,10 @@ from intakeforms.language.models import (
     FIELD_MODELS,
     FIELD_TYPES,
     Autorespond,
-    DeliverTarget,
     FormDefinition,
 )
 from intakeforms.language.source import Document, Path
+from intakeforms.language.target_kinds import deliver_model, target_kind
 
 __all__ = ["did_you_mean", "shape_problems"]
 
@@ -42,14 +42,10 @@ def _model_at(path: Path, values: Any) -> type[BaseModel] | None:
             if isinstance(item, dict):
                 return FIELD_MODELS.get(str(item.get("type")))
     if len(path) == 2 and path[0] == "deliver":
-        return DeliverTarget
+        return deliver_model()
     if len(path) == 3 and path[0] == "deliver":
-        info = DeliverTarget.model_fields.get(str(path[2]))
-        # Each target key holds one model, or None when it is left out.
-        args = getattr(info.annotation, "__args__", ()) if info is not None else ()
-        kinds = [a for a in args if a is not type(None)]
-        found = kinds[0] if kinds else None
-        return found if isinstance(found, type) and issubclass(found, BaseModel) else None
+        kind = target_kind(str(path[2]))
+        return kind.model if kind is not None else None
     return None
 
 

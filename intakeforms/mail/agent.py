@@ -26,7 +26,6 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from intakeforms.language.headers import check_extra_headers
-from intakeforms.language.models import EmailTarget
 from intakeforms.mail.answers import agent_subject, mail_words
 from intakeforms.mail.bodies import Body
 from intakeforms.mail.policy import POLICY, address, message_id, reply_to, safe_filename, settle
@@ -36,6 +35,7 @@ from intakeforms.present.files import attachment_type
 if TYPE_CHECKING:
     from intakeforms.form import Form
     from intakeforms.store.base import StoredFile, StoredSubmission
+    from intakeforms.targets.email import EmailTarget
 
 __all__ = ["build_agent_email"]
 
@@ -69,13 +69,12 @@ def _read_upload(file: StoredFile, upload_dir: Path | None) -> bytes | None:
 
 def _email_target(form: Form, target_index: int) -> EmailTarget:
     targets = form.definition.deliver
-    if not 0 <= target_index < len(targets) or targets[target_index].email is None:
+    if not 0 <= target_index < len(targets) or targets[target_index].kind != "email":
         raise ValueError(
             f"form {form.id!r} has no email target at deliver[{target_index}]; "
             "target_index is the position of an email target in the form's deliver list"
         )
-    target = targets[target_index].email
-    assert target is not None  # checked just above
+    target: EmailTarget = targets[target_index].config
     return target
 
 

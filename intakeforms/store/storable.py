@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from intakeforms.errors import IntakeError
+from intakeforms.errors import UnstorableSubmission
 from intakeforms.store.base import NewSubmission, clean_note
 
 __all__ = [
@@ -28,22 +28,6 @@ __all__ = [
     "problem_in",
     "spam_reason",
 ]
-
-
-class UnstorableSubmission(IntakeError, ValueError):
-    """A submission holds something no store can keep; nothing was stored.
-
-    ``field`` is the answer (or part of the submission, like ``client``)
-    that is the matter, ``code`` a stable reason: ``lone_surrogate``,
-    ``nul_character``, ``not_json`` or ``too_large``. It concerns this one
-    submission only, so the web layer answers it with a 4xx, not 503. A
-    ``ValueError`` too, as the store's checks of the caller's data are.
-    """
-
-    def __init__(self, field: str, code: str, message: str) -> None:
-        self.field = field
-        self.code = code
-        super().__init__(message)
 
 
 def encode_data(new: NewSubmission) -> str:

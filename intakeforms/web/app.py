@@ -27,11 +27,11 @@ from starlette.staticfiles import StaticFiles
 from intakeforms.errors import FieldError, InvalidAnswers, StoreUnavailable
 from intakeforms.form import Form
 from intakeforms.i18n import N_, gettext_for, negotiate
-from intakeforms.intake import delivery_targets
+from intakeforms.intake import submit
 from intakeforms.metrics import Metrics, metrics_plan, serve_metrics
 from intakeforms.render import ASSETS_DIR, render_form_page, render_home_page, render_thanks_page
 from intakeforms.settings import Settings
-from intakeforms.store import NewSubmission, Store, StoredFile, UnstorableSubmission, open_store
+from intakeforms.store import Store, StoredFile, UnstorableSubmission, open_store
 from intakeforms.validate import MESSAGES, check_answers
 from intakeforms.web import bodies
 from intakeforms.web.bodies import SUBMISSION_KEY, BadBody, Posted, read_posted
@@ -341,20 +341,16 @@ class Service:
         key = header_key or posted.submission_key
         try:
             await self.ready()
-            result = await self.store.save(
-                NewSubmission(
-                    form=form.id,
-                    form_version=form.version,
-                    reference_prefix=form.reference_prefix,
-                    locale=locale,
-                    data=dict(clean),
-                    files=files,
-                    targets=delivery_targets(form, clean),
-                    spam=verdict.spam,
-                    spam_reason=verdict.reason,
-                    idempotency_key=key,
-                    client=client,
-                )
+            result = await submit(
+                self.store,
+                form,
+                clean,
+                channel="html" if posted.browser else "api",
+                locale=locale,
+                files=files,
+                spam_reason=verdict.reason if verdict.spam else None,
+                idempotency_key=key,
+                client=client,
             )
         except StoreUnavailable:
             discard(kept)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from intakeforms import __version__
 from intakeforms.form import Form
+from intakeforms.version import __version__
 
 __all__ = ["openapi_document"]
 

@@ -30,17 +30,53 @@ import re
 import time
 from typing import Any
 
+from pydantic import Field
+
 from intakeforms.delivery.http import HttpJob, build_body, post_json, read_secret, shown_url
 from intakeforms.errors import PermanentDeliveryError
-from intakeforms.language.models import WebhookTarget
+from intakeforms.language.target_kinds import TargetCheck, TargetKind
 from intakeforms.store.base import StoredSubmission
+from intakeforms.targets.checks import (
+    HttpTargetModel,
+    check_env_name,
+    check_inline_secrets,
+    check_target_url,
+)
 
-__all__ = ["EVENT_TYPE", "deliver", "payload", "secret_key", "sign", "webhook_id"]
+__all__ = [
+    "EVENT_TYPE",
+    "KIND",
+    "WebhookTarget",
+    "check",
+    "deliver",
+    "payload",
+    "secret_key",
+    "sign",
+    "sign_webhook",
+    "webhook_id",
+]
 
 #: The ``type`` of every payload: one kind of event so far.
 EVENT_TYPE = "submission.created"
 
 _SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's marker, not a secret
+
+
+class WebhookTarget(HttpTargetModel):
+    """POST each submission as signed JSON to a URL (Standard Webhooks)."""
+
+    url: str = Field(description="An https:// address; http:// only for localhost.")
+    secret_env: str | None = Field(
+        default=None, description="Name of the environment variable holding the signing secret."
+    )
+
+
+def check(ctx: TargetCheck, target: WebhookTarget) -> None:
+    """An https address and, if signed, the secret's variable name."""
+    check_inline_secrets(ctx, target, "secret_env")
+    check_target_url(ctx, "url", target.url, base=False)
+    if target.secret_env is not None:
+        check_env_name(ctx, "secret_env", target.secret_env, "WEBHOOK_SECRET")
 
 
 def webhook_id(reference: str, index: int) -> str:
@@ -74,6 +110,13 @@ def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
     content = f"{msg_id}.{timestamp}.".encode() + body
     digest = hmac.new(key, content, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def sign_webhook(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` intakeforms sends for ``body`` with ``secret``
+    (as written in the environment variable, ``whsec_…`` or not): for a
+    receiver's tests. ``ValueError`` for a ``whsec_`` secret that is not base64."""
+    return sign(secret_key(secret), msg_id, timestamp, body)
 
 
 def payload(submission: StoredSubmission) -> dict[str, Any]:
@@ -125,3 +168,14 @@ async def deliver(job: HttpJob, target: WebhookTarget) -> str:
         headers["webhook-signature"] = sign(key, msg_id, timestamp, body)
     answer = await post_json(job, target.url, body, headers, what=what)
     return f"HTTP {answer.status_code}"
+
+
+#: The kind, as the registry knows it.
+KIND: TargetKind = TargetKind(
+    name="webhook",
+    model=WebhookTarget,
+    deliver=deliver,
+    check=check,
+    credential_setting="secret_env",
+    over_http=True,
+)

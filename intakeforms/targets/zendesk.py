@@ -27,6 +27,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from pydantic import Field
+
 from intakeforms.delivery.http import (
     HttpJob,
     basic_auth,
@@ -37,12 +39,72 @@ from intakeforms.delivery.http import (
     response_json,
 )
 from intakeforms.delivery.tickets import build_ticket, idempotency_key
-from intakeforms.language.models import ZendeskTarget
+from intakeforms.language.target_kinds import TargetCheck, TargetKind
+from intakeforms.targets.checks import (
+    HttpTargetModel,
+    check_account,
+    check_agent_address,
+    check_env_name,
+    check_field_map,
+    check_inline_secrets,
+    check_locale,
+    check_tags,
+)
 
 if TYPE_CHECKING:
     from intakeforms.store.base import StoredSubmission
 
-__all__ = ["deliver", "tickets_url"]
+__all__ = ["KIND", "ZendeskTarget", "check", "deliver", "tickets_url"]
+
+
+class ZendeskTarget(HttpTargetModel):
+    """Create a Zendesk Support ticket for each submission."""
+
+    subdomain: str | None = Field(
+        default=None, description="The first part of acme.zendesk.com (or give url)."
+    )
+    url: str | None = Field(
+        default=None, description="The account's address instead of a subdomain."
+    )
+    email: str = Field(description="The agent's address the API token belongs to.")
+    token_env: str = Field(description="Name of the environment variable holding the API token.")
+    fields: dict[str, int | str] = Field(
+        default_factory=dict,
+        description="Form field name → Zendesk custom ticket field id (a number).",
+    )
+    tags: list[str] = Field(
+        default_factory=list, description="Tags every ticket gets, like car-service."
+    )
+    locale: str | None = Field(
+        default=None, description="The agents' language for the ticket's subject and body."
+    )
+
+
+def _custom_field_problem(target_id: int | str) -> str | None:
+    text = str(target_id).strip()
+    if text.isascii() and text.isdigit() and 0 < int(text) < 2**63:
+        return None
+    return (
+        f"{target_id!r} is not a Zendesk field id; ids are numbers, like 360001234567 "
+        "(Admin Center → Objects and rules → Tickets → Fields)"
+    )
+
+
+def check(ctx: TargetCheck, target: ZendeskTarget) -> None:
+    """What the model cannot say: names, addresses, ids of the right kind.
+
+    Without a customer's address Zendesk makes the API's agent the
+    requester, so a form without ``role: reply_to`` is still accepted.
+    """
+    check_inline_secrets(ctx, target, "token_env")
+    check_env_name(ctx, "token_env", target.token_env, "HELPDESK_TOKEN")
+    check_account(ctx, "zendesk", "subdomain", target.subdomain, target.url)
+    check_agent_address(
+        ctx, ("email",), target.email, "write the address of the agent the API token belongs to"
+    )
+    check_field_map(ctx, target.fields, _custom_field_problem)
+    check_tags(ctx, target.tags)
+    check_locale(ctx, target.locale)
 
 
 def tickets_url(target: ZendeskTarget) -> str:
@@ -85,3 +147,14 @@ async def deliver(job: HttpJob, target: ZendeskTarget) -> str:
     created = found.get("ticket") if isinstance(found, dict) else None
     ticket = created.get("id") if isinstance(created, dict) else None
     return receipt("zendesk", answer, ticket)
+
+
+#: The kind, as the registry knows it.
+KIND: TargetKind = TargetKind(
+    name="zendesk",
+    model=ZendeskTarget,
+    deliver=deliver,
+    check=check,
+    credential_setting="token_env",
+    over_http=True,
+)

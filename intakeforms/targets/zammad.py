@@ -24,7 +24,10 @@ retry a second ticket with the same reference in its title.
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
+
+from pydantic import Field
 
 from intakeforms.delivery.http import (
     HttpJob,
@@ -37,12 +40,95 @@ from intakeforms.delivery.http import (
 )
 from intakeforms.delivery.tickets import build_ticket
 from intakeforms.errors import PermanentDeliveryError
-from intakeforms.language.models import ZammadTarget
+from intakeforms.language.target_kinds import TargetCheck, TargetKind
+from intakeforms.targets.checks import (
+    HttpTargetModel,
+    check_env_name,
+    check_field_map,
+    check_inline_secrets,
+    check_locale,
+    check_one_line,
+    check_tags,
+    check_target_url,
+    needs_reply_to,
+)
 
 if TYPE_CHECKING:
     from intakeforms.store.base import StoredSubmission
 
-__all__ = ["deliver", "tickets_url"]
+__all__ = ["KIND", "RESERVED", "ZammadTarget", "check", "deliver", "tickets_url"]
+
+_ATTRIBUTE = re.compile(r"[a-z][a-z0-9_]{0,59}")
+#: Ticket attributes that intakeforms sets itself, or that decide who owns
+#: and sees the ticket; an answer must not overwrite them.
+RESERVED = frozenset(
+    {
+        "article",
+        "created_at",
+        "created_by_id",
+        "customer",
+        "customer_id",
+        "group",
+        "group_id",
+        "id",
+        "links",
+        "mentions",
+        "number",
+        "organization",
+        "organization_id",
+        "owner",
+        "owner_id",
+        "preferences",
+        "state",
+        "state_id",
+        "tags",
+        "title",
+        "updated_at",
+        "updated_by_id",
+    }
+)
+
+
+class ZammadTarget(HttpTargetModel):
+    """Create a Zammad ticket for each submission."""
+
+    url: str = Field(description="The Zammad address, like https://help.example.com.")
+    token_env: str = Field(description="Name of the environment variable holding the access token.")
+    group: str = Field(description="The group tickets are created in, like Users.")
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="Form field name → Zammad ticket attribute name.",
+    )
+    tags: list[str] = Field(
+        default_factory=list, description="Tags every ticket gets, like car-service."
+    )
+    locale: str | None = Field(
+        default=None, description="The agents' language for the ticket's subject and body."
+    )
+
+
+def _custom_field_problem(target_id: int | str) -> str | None:
+    text = str(target_id).strip()
+    if not _ATTRIBUTE.fullmatch(text):
+        return (
+            f"{target_id!r} is not a Zammad attribute name; names are lowercase letters, "
+            "digits and _, like plate_number"
+        )
+    if text in RESERVED:
+        return f"{text!r} is a Zammad ticket attribute that intakeforms sets or must not change"
+    return None
+
+
+def check(ctx: TargetCheck, target: ZammadTarget) -> None:
+    """What the model cannot say: the address, group, customer and attributes."""
+    check_inline_secrets(ctx, target, "token_env")
+    check_env_name(ctx, "token_env", target.token_env, "HELPDESK_TOKEN")
+    check_target_url(ctx, "url", target.url, base=True)
+    check_one_line(ctx, "group", target.group, "group is the name of a Zammad group, like Users")
+    needs_reply_to(ctx, "zammad")
+    check_field_map(ctx, target.fields, _custom_field_problem)
+    check_tags(ctx, target.tags)
+    check_locale(ctx, target.locale)
 
 
 def tickets_url(target: ZammadTarget) -> str:
@@ -95,3 +181,14 @@ async def deliver(job: HttpJob, target: ZammadTarget) -> str:
         shown = f"{number} (id {found['id']})" if number is not None else found["id"]
         return receipt("zammad", answer, shown)
     return receipt("zammad", answer)
+
+
+#: The kind, as the registry knows it.
+KIND: TargetKind = TargetKind(
+    name="zammad",
+    model=ZammadTarget,
+    deliver=deliver,
+    check=check,
+    credential_setting="token_env",
+    over_http=True,
+)

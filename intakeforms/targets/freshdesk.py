@@ -21,7 +21,10 @@ the same reference in its subject.
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
+
+from pydantic import Field
 
 from intakeforms.delivery.http import (
     HttpJob,
@@ -34,12 +37,75 @@ from intakeforms.delivery.http import (
 )
 from intakeforms.delivery.tickets import build_ticket
 from intakeforms.errors import PermanentDeliveryError
-from intakeforms.language.models import FreshdeskTarget
+from intakeforms.language.target_kinds import TargetCheck, TargetKind
+from intakeforms.targets.checks import (
+    HttpTargetModel,
+    check_account,
+    check_env_name,
+    check_field_map,
+    check_inline_secrets,
+    check_locale,
+    check_tags,
+    needs_reply_to,
+)
 
 if TYPE_CHECKING:
     from intakeforms.store.base import StoredSubmission
 
-__all__ = ["PRIORITY_LOW", "STATUS_OPEN", "deliver", "tickets_url"]
+__all__ = [
+    "KIND",
+    "PRIORITY_LOW",
+    "STATUS_OPEN",
+    "FreshdeskTarget",
+    "check",
+    "deliver",
+    "tickets_url",
+]
+
+_CUSTOM_FIELD = re.compile(r"cf_[A-Za-z0-9_]{1,60}")
+
+
+class FreshdeskTarget(HttpTargetModel):
+    """Create a Freshdesk ticket for each submission."""
+
+    domain: str | None = Field(
+        default=None, description="The first part of acme.freshdesk.com (or give url)."
+    )
+    url: str | None = Field(default=None, description="The account's address instead of a domain.")
+    api_key_env: str = Field(
+        description="Name of the environment variable holding the agent's API key."
+    )
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="Form field name → Freshdesk custom field name (cf_…).",
+    )
+    tags: list[str] = Field(
+        default_factory=list, description="Tags every ticket gets, like car-service."
+    )
+    locale: str | None = Field(
+        default=None, description="The agents' language for the ticket's subject and body."
+    )
+
+
+def _custom_field_problem(target_id: int | str) -> str | None:
+    if _CUSTOM_FIELD.fullmatch(str(target_id).strip()):
+        return None
+    return (
+        f"{target_id!r} is not a Freshdesk custom field; their API names start "
+        "with cf_, like cf_plate"
+    )
+
+
+def check(ctx: TargetCheck, target: FreshdeskTarget) -> None:
+    """What the model cannot say: names, the customer's address, custom fields."""
+    check_inline_secrets(ctx, target, "api_key_env")
+    check_env_name(ctx, "api_key_env", target.api_key_env, "HELPDESK_TOKEN")
+    check_account(ctx, "freshdesk", "domain", target.domain, target.url)
+    needs_reply_to(ctx, "freshdesk")
+    check_field_map(ctx, target.fields, _custom_field_problem)
+    check_tags(ctx, target.tags)
+    check_locale(ctx, target.locale)
+
 
 PRIORITY_LOW = 1
 STATUS_OPEN = 2
@@ -85,3 +151,14 @@ async def deliver(job: HttpJob, target: FreshdeskTarget) -> str:
     answer = await post_json(job, tickets_url(target), body, headers, what=what)
     found = response_json(answer)
     return receipt("freshdesk", answer, found.get("id") if isinstance(found, dict) else None)
+
+
+#: The kind, as the registry knows it.
+KIND: TargetKind = TargetKind(
+    name="freshdesk",
+    model=FreshdeskTarget,
+    deliver=deliver,
+    check=check,
+    credential_setting="api_key_env",
+    over_http=True,
+)
