@@ -23,7 +23,9 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 #: The catalogs, relative to the project root: ``<lang>/LC_MESSAGES/<domain>.po``.
 LOCALE_DIR = Path("intakeforms") / "locale"
 #: The widget files, copied from ``widgets/`` to ``intakeforms/static/`` in the
-#: wheel (the names ``intakeforms.web.widgets.WIDGET_FILES`` serves).
+#: wheel (the names ``intakeforms.web.widgets.WIDGET_FILES`` serves). The rules
+#: widget.js shares with the hosted form come from ``intakeforms/assets/form.js``,
+#: which the wheel has as package data: the service splices them in as it serves.
 WIDGET_FILES = ("widget.js", "widget.css")
 
 

@@ -98,10 +98,14 @@ def test_wheel_has_the_widgets_and_serves_them_from_the_package(
     package serves that copy rather than looking for a checkout."""
     for name in ("widget.js", "widget.css"):
         assert wheel.read(f"intakeforms/static/{name}") == (ROOT / "widgets" / name).read_bytes()
+    # widget.js is served with the rules it shares with the hosted form's script.
+    form_js = "intakeforms/assets/form.js"
+    assert wheel.read(form_js) == (ROOT / form_js).read_bytes()
     wheel.extractall(tmp_path)
     probe = (
         "from intakeforms.web.widgets import widget_source_dir, widget_asset;"
-        "print(widget_source_dir()); print(len(widget_asset('widget.js').body))"
+        "body = widget_asset('widget.js').body;"
+        "print(widget_source_dir()); print(len(body)); print(b'const parseAnswer=' in body)"
     )
     result = subprocess.run(
         [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); {probe}"],
@@ -109,9 +113,10 @@ def test_wheel_has_the_widgets_and_serves_them_from_the_package(
         text=True,
         check=True,
     )
-    folder, size = result.stdout.split()
+    folder, size, spliced = result.stdout.split()
     assert Path(folder) == tmp_path / "intakeforms" / "static"
     assert int(size) > 0
+    assert spliced == "True"
 
 
 def test_wheel_declares_the_command(wheel: zipfile.ZipFile) -> None:

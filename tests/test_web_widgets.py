@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
+import pytest
+import rjsmin
 from starlette.testclient import TestClient
 from web_helpers import FORMS, settings_for
 
 from intakeforms.web import create_app
-from intakeforms.web.widgets import widget_asset, widget_source_dir
+from intakeforms.web.widgets import (
+    SHARED_MARKER,
+    shared_rules,
+    widget_asset,
+    widget_script,
+    widget_source_dir,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,3 +99,50 @@ def test_the_front_page_lists_the_topics_and_hosts_the_chat(tmp_path: Path) -> N
     assert 'href="/forms/car-service?lang=fi"' in html
     assert ">Huoltovaraus</a>" in html
     assert '<html lang="en">' in english.text
+
+
+# -- the rules the widget shares with the hosted form -------------------------------------
+
+FORM_JS = ROOT / "intakeforms" / "assets" / "form.js"
+WIDGET_JS = ROOT / "widgets" / "widget.js"
+
+
+def _defined(name: str, script: str) -> bool:
+    """Whether ``script`` (one function of two-space indented statements)
+    defines ``name`` at its top level."""
+    pattern = rf"^  (?:const|let|var|function)\s+{name}\b"
+    return re.search(pattern, script, re.MULTILINE) is not None
+
+
+def test_the_shared_rules_have_one_source(tmp_path: Path) -> None:
+    """form.js holds the shared rules once; widget.js only marks where they
+    go, defines none of them itself, and is served with them spliced in."""
+    form_js = FORM_JS.read_text("utf-8")
+    widget_js = WIDGET_JS.read_text("utf-8")
+    rules = shared_rules(form_js)
+    names = re.findall(r"^  const (\w+) =", rules, re.MULTILINE)
+    assert {"parseNumber", "parseBoolean", "parseAnswer", "equal", "evaluate", "asked"} <= set(
+        names
+    )
+    assert form_js.count(rules) == 1
+    assert widget_js.count(SHARED_MARKER) == 1
+    elsewhere = form_js.replace(rules, "")
+    copies = [n for n in names if _defined(n, widget_js) or _defined(n, elsewhere)]
+    assert not copies, f"defined outside the shared part too: {copies}"
+    served = widget_asset("widget.js").body.decode()
+    assert served.count(rjsmin.jsmin(rules).strip()) == 1
+    assert "<shared-rules>" not in served
+    with client_for(tmp_path) as client:
+        assert client.get("/assets/form.js").text.count(rules) == 1
+
+
+def test_a_missing_marker_or_shared_part_stops_the_splice() -> None:
+    form_js = FORM_JS.read_text("utf-8")
+    widget_js = WIDGET_JS.read_text("utf-8")
+    assert SHARED_MARKER not in widget_script(widget_js, form_js)
+    with pytest.raises(ValueError, match="once"):
+        widget_script(widget_js.replace(SHARED_MARKER, ""), form_js)
+    with pytest.raises(ValueError, match="once"):
+        widget_script(widget_js + SHARED_MARKER, form_js)
+    with pytest.raises(ValueError, match="shared-rules"):
+        widget_script(widget_js, form_js.replace("// </shared-rules>", ""))

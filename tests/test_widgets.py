@@ -898,6 +898,74 @@ def test_conditions_like_the_server(guest: Guest) -> None:
     assert not differ, differ
 
 
+#: Runs the shared rules of the script on page global ``name`` on samples of
+#: posted strings and on CONDITION_CASES.
+SHARED_RULES_RUN = """([name, fields, samples, cases]) => {
+  const { evaluate, parseAnswer, asked } = globalThis[name];
+  const seen = (v) => (v === undefined ? "absent" : v);
+  const parsed = samples.map(([type, texts, min, max]) => seen(parseAnswer(type, texts, min, max)));
+  const conditions = cases.map(([when, posted]) => {
+    const value = (f) => parseAnswer(f.type, posted[f.name] || [], f.min, f.max);
+    const answers = {};
+    for (const f of fields) {
+      const v = value(f);
+      if (v !== undefined) answers[f.name] = v;
+    }
+    return [evaluate(when, answers), asked(fields, value).map((f) => f.name)];
+  });
+  return { parsed, conditions };
+}"""
+
+#: Posted strings that the number, yes/no and multichoice readers tell apart.
+SAMPLE_TEXTS: list[list[str]] = [
+    ["12"],
+    ["1 000"],
+    ["1\u00a0000,5"],
+    ["_1_0"],
+    ["12.5"],
+    ["1e3"],
+    ["\u22125"],
+    ["-,5"],
+    ["9" * 31],
+    [" "],
+    [],
+    ["yes"],
+    ["Off"],
+    ["maybe"],
+    ["wash", "wax"],
+    ["wash", "wax", "tyres"],
+]
+
+
+def test_the_hosted_form_and_the_widget_share_one_set_of_rules(guest: Guest, site: Site) -> None:
+    """form.js and widget.js (as served: with form.js's shared part spliced
+    in) read answers, judge conditions and pick the questions asked alike."""
+    widget = _rules_page(guest)
+    hosted = widget.context.new_page()
+    hosted.goto(f"{site.service}/forms/every-type?lang=fi")
+    expect(hosted.locator("form.intake-form")).to_be_visible()
+    types = ("integer", "number", "boolean", "consent", "text", "multichoice")
+    bounds = ((None, None), (0, 100), (2, 2))
+    samples = [[t, x, low, high] for t in types for x in SAMPLE_TEXTS for low, high in bounds]
+    cases = [[case_condition(c), c[2]] for c in CONDITION_CASES]
+    fields = EVERY.spec("en")["fields"]
+    run = {
+        name: page.evaluate(SHARED_RULES_RUN, [name, fields, samples, cases])
+        for name, page in (("intakeforms", hosted), ("IntakeWidget", widget))
+    }
+    hosted_run, widget_run = run["intakeforms"], run["IntakeWidget"]
+    differ = [
+        (sample, h, w)
+        for sample, h, w in zip(samples, hosted_run["parsed"], widget_run["parsed"], strict=True)
+        if h != w
+    ]
+    assert not differ, differ
+    assert hosted_run["conditions"] == widget_run["conditions"]
+    # The samples are read in more than one way: the comparison means something.
+    seen = {json.dumps(v) for v in hosted_run["parsed"]}
+    assert {"1000", "1000.5", "10", '"absent"', "true", "false", '["wash", "wax"]'} <= seen
+
+
 def _asked(spec_field: Mapping[str, Any], answers: Mapping[str, Any]) -> bool:
     when = spec_field["when"]
     return when is None or evaluate(condition_from_json(when), answers)

@@ -24,19 +24,20 @@
   };
   const CSS = new URL("widget.css?v=__INTAKE_CSS_VERSION__", SCRIPT).href;
   const HOME = new URL(".", SCRIPT).href;
-  // The state of a conversation as the tab keeps it, under the short keys
-  // of earlier versions of this script: a visitor's answers outlive an upgrade.
-  const KEPT = Object.entries({
-    form: "f", // the form's id
-    version: "v", // the spec's version the answers were given to
-    token: "t", // the service's time-trap token, from the spec first loaded
-    key: "k", // the idempotency key of the submission
-    answers: "a", // by question, as the customer gave them
-    values: "n", // by question, as /validate normalised them
-    open: "o", // the chat's pop-up is open
-    full: "m", // the chat shows the whole form instead
-    editing: "e", // the question the customer went back to
-  });
+  // The state of a conversation. The tab keeps each part under the first
+  // letter of its name, as earlier versions of this script did: a visitor's
+  // answers outlive an upgrade.
+  const STATE = [
+    "form", // the form's id
+    "version", // the spec's version the answers were given to
+    "token", // the service's time-trap token, from the spec first loaded
+    "key", // the idempotency key of the submission
+    "answers", // by question, as the customer gave them
+    "normalised", // by question, as /validate normalised them
+    "open", // the chat's pop-up is open
+    "mode", // 1: the chat shows the whole form instead of one question
+    "editing", // the question the customer went back to
+  ];
 
   // -- the server's rules, in the browser ---------------------------------------
 
@@ -153,10 +154,6 @@
   };
   const button = (label, onclick, cls) =>
     h("button", { type: "button", class: cls, onclick }, label);
-  // A row of quick replies, named by its aria attributes.
-  const replies = (aria, buttons) => h("div", { class: "qr", role: "group", ...aria }, buttons);
-  // The server's message for question `name` in a /validate or submission answer.
-  const messageFor = (body, name) => body.errors.find((e) => e.field === name)?.message;
 
   // The chat's log grows at its end; only what changed is replaced, so the
   // live region announces just the new messages.
@@ -217,7 +214,7 @@
       } catch {
         // nothing readable was kept
       }
-      this.state = Object.fromEntries(KEPT.map(([name, key]) => [name, kept?.[key]]));
+      this.state = Object.fromEntries(STATE.map((name) => [name, kept?.[name[0]]]));
       this.files = {};
       new Promise((done) => {
         link.onload = link.onerror = done;
@@ -229,10 +226,10 @@
       const secret = (name) => this.fields?.some((f) => f.sensitive && f.name === name);
       const kept = (answers) =>
         Object.fromEntries(Object.entries(answers || {}).filter(([name]) => !secret(name)));
-      const { answers, values } = this.state;
-      const state = { ...this.state, answers: kept(answers), values: kept(values) };
+      const { answers, normalised } = this.state;
+      const state = { ...this.state, answers: kept(answers), normalised: kept(normalised) };
       try {
-        const stored = Object.fromEntries(KEPT.map(([name, key]) => [key, state[name]]));
+        const stored = Object.fromEntries(STATE.map((name) => [name[0], state[name]]));
         sessionStorage.setItem(this.storageKey, JSON.stringify(stored));
       } catch {
         // Storage refused (a sandboxed frame, a full quota): nothing is kept.
@@ -305,8 +302,15 @@
       // The first token is kept: it dates the start of the conversation,
       // which the service's time trap judges.
       if (form !== id || version !== spec.version) {
-        const { token } = spec;
-        this.state = { form: id, version: spec.version, token, key: uid(), answers: {}, values: {}, open };
+        this.state = {
+          form: id,
+          version: spec.version,
+          token: spec.token,
+          key: uid(),
+          answers: {},
+          normalised: {},
+          open,
+        };
       }
       for (const f of this.fields) {
         if (f.type === "file" && !this.files[f.name]) delete this.state.answers[f.name];
@@ -314,19 +318,8 @@
       this.save();
     }
 
-    shown(value = (f) => this.state.values[f.name]) {
+    shown(value = (f) => this.state.normalised[f.name]) {
       return asked(this.fields, value);
-    }
-
-    /** The questions the form asks, judged on the answers as typed. */
-    formShown() {
-      return this.shown((f) => this.parsed(f));
-    }
-
-    /** The topics as quick replies named by element `id`; `pick(id)` picks one. */
-    topicReplies(id, pick) {
-      const topics = this.topics.map((t) => button(t.title, () => pick(t.id)));
-      return replies({ "aria-labelledby": id }, topics);
     }
 
     parsed(f) {
@@ -344,7 +337,7 @@
       return `/forms/${encodeURIComponent(this.spec.form)}/${what}`;
     }
 
-    /** The server's errors for `answers`, and their values values. */
+    /** The server's errors for `answers`, and their normalised values. */
     async validate(answers) {
       const [status, body] = await this.request(this.path("validate"), JSON.stringify(answers), {
         "Content-Type": "application/json",
@@ -523,7 +516,7 @@
     }
 
     reveal() {
-      const asked = new Set(this.formShown().map((f) => f.name));
+      const asked = new Set(this.shown((f) => this.parsed(f)).map((f) => f.name));
       for (const wrap of this.fm.querySelectorAll(".fld")) {
         wrap.hidden = !asked.has(wrap.dataset.n);
         for (const el of wrap.querySelectorAll("input,select,textarea")) el.disabled = wrap.hidden;
@@ -551,8 +544,8 @@
         message = problem && say(this.T, this.loc, f, problem);
         if (!message) {
           try {
-            const body = await this.validate(this.answers(this.formShown()));
-            message = messageFor(body, f.name) || "";
+            const body = await this.validate(this.answers(this.shown((f) => this.parsed(f))));
+            message = body.errors.find((e) => e.field === f.name)?.message || "";
           } catch {
             // Offline: sending will say so.
           }
@@ -583,17 +576,19 @@
       if (this.busy) return;
       this.busy = true;
       const T = this.T;
-      const asked = this.formShown();
+      const asked = this.shown((f) => this.parsed(f));
       const word = ([f, problem]) => say(T, this.loc, f, problem);
       try {
-        const problems = asked.map((f) => [f, check(f, this.state.answers[f.name])]).filter(([, p]) => p);
+        const { answers } = this.state;
+        const problems = asked.map((f) => [f, check(f, answers[f.name])]).filter(([, p]) => p);
         if (problems.length) {
           // What the browser cannot word (a plate's example) the server does.
           const server = problems.every(word)
             ? { errors: [] }
             : await this.validate(this.answers(asked)).catch(() => ({ errors: [] }));
+          const byServer = (name) => server.errors.find((e) => e.field === name)?.message;
           const errors = problems
-            .map((p) => ({ field: p[0].name, message: word(p) || messageFor(server, p[0].name) }))
+            .map((p) => ({ field: p[0].name, message: word(p) || byServer(p[0].name) }))
             .filter((e) => e.message);
           if (errors.length) return this.showErrors(errors);
         }
@@ -620,7 +615,8 @@
         // No form named: the customer picks the topic first.
         const T = this.T;
         const pick = (id) => this.load(id).then(() => this.drawForm(this.box, true), () => {});
-        const list = this.topicReplies("topic", pick);
+        const topics = this.topics.map((t) => button(t.title, () => pick(t.id)));
+        const list = h("div", { class: "qr", role: "group", "aria-labelledby": "topic" }, topics);
         return this.box.replaceChildren(h("p", { id: "topic" }, T.topic), list);
       }
       this.drawForm(this.box, true);
@@ -639,9 +635,10 @@
       this.progress = h("p", { class: "prog" });
       this.bar = h("div", { class: "bar" });
       const full = () => {
-        this.state.full = 1;
+        this.state.mode = 1;
         this.error = null;
-        this.redraw();
+        this.save();
+        this.draw(true);
       };
       this.switch = button(T.full, full, "link");
       const close = button("×", () => this.dialog.close(), "x");
@@ -670,7 +667,7 @@
       if (this.ref) {
         // Sent: the next conversation is a new one, with its own key.
         const { form, version, token } = this.state;
-        const next = { form, version, token, key: uid(), answers: {}, values: {} };
+        const next = { form, version, token, key: uid(), answers: {}, normalised: {} };
         this.state = this.topics ? {} : next;
         if (this.topics) this.spec = null;
         this.ref = this.error = null;
@@ -681,15 +678,11 @@
       this.launcher.focus();
     }
 
-    redraw() {
-      this.save();
-      this.draw(true);
-    }
-
     edit(name) {
       this.state.editing = name;
       this.error = null;
-      this.redraw();
+      this.save();
+      this.draw(true);
     }
 
     /** Shows `problem` ({field, message, value}) as a new message. */
@@ -720,7 +713,8 @@
       } finally {
         this.busy = false;
       }
-      this.redraw();
+      this.save();
+      this.draw(true);
     }
 
     async answer(f, raw) {
@@ -739,7 +733,7 @@
         this.busy = true;
         try {
           const body = await this.validate(this.answers(this.shown(), { [f.name]: v }));
-          message = messageFor(body, f.name);
+          message = body.errors.find((e) => e.field === f.name)?.message;
           values = body.values;
         } catch (e) {
           message = this.trouble(e);
@@ -753,18 +747,19 @@
       }
       this.error = null;
       state.answers[f.name] = v;
-      Object.assign(state.values, values);
-      if (!(f.name in values)) delete state.values[f.name];
+      Object.assign(state.normalised, values);
+      if (!(f.name in values)) delete state.normalised[f.name];
       state.editing = null;
       // Answers to questions that no longer apply are dropped.
       const asked = new Set(this.shown().map((x) => x.name));
       for (const name in state.answers) {
         if (!asked.has(name)) {
           delete state.answers[name];
-          delete state.values[name];
+          delete state.normalised[name];
         }
       }
-      this.redraw();
+      this.save();
+      this.draw(true);
     }
 
     async send(asked) {
@@ -776,7 +771,7 @@
         if (status === 201) this.finish(body.reference);
         else {
           // A refused answer is asked again, with the service's words.
-          const of = (f) => status === 422 && messageFor(body, f.name);
+          const of = (f) => status === 422 && body.errors.find((e) => e.field === f.name)?.message;
           const wrong = asked.find(of);
           if (wrong) {
             this.state.editing = wrong.name;
@@ -812,10 +807,8 @@
           { value: true, label: T.yes },
           { value: false, label: T.no },
         ];
-        main = replies(
-          labelled,
-          options.map((c) => button(c.label, () => go(c.value))),
-        );
+        const replies = options.map((c) => button(c.label, () => go(c.value)));
+        main = h("div", { class: "qr", role: "group", ...labelled }, replies);
       } else if (t === "multichoice") {
         const picked = new Set(texts(v));
         const toggle = (c) => (ev) => {
@@ -830,7 +823,7 @@
         // Sent in the form's order, as the service keeps them.
         const confirm = () => go(f.choices.map((c) => c.value).filter((x) => picked.has(x)));
         main = [
-          replies(labelled, toggles),
+          h("div", { class: "qr", role: "group", ...labelled }, toggles),
           button(T.confirm, confirm, "go"),
         ];
       } else {
@@ -859,13 +852,14 @@
         items.push([key, () => h("div", { class: "b", ...attrs }, ...content)]);
       const me = (key, ...content) => items.push([key, () => h("div", { class: "u" }, ...content)]);
       const failed = (key) =>
-        error?.field === key && bot(`e${error.count}`, { id: "err", class: "b bad" }, error.message);
+        error?.field === key &&
+        bot(`e${error.count}`, { id: "err", class: "b bad" }, error.message);
       let controls = [];
       let step = 0;
       let total = 0;
       this.heading.textContent = spec ? spec.title : T.open;
-      this.switch.hidden = !spec || !!state.full || !!this.ref;
-      if (spec && state.full) {
+      this.switch.hidden = !spec || !!state.mode || !!this.ref;
+      if (spec && state.mode) {
         this.progress.hidden = this.bar.hidden = true;
         this.body.replaceChildren(this.formBox || (this.formBox = h("div", { class: "inline" })));
         this.drawForm(this.formBox);
@@ -878,11 +872,13 @@
         const again = () => {
           this.state = { open: 1 };
           this.spec = this.error = null;
-          this.redraw();
+          this.save();
+          this.draw(true);
         };
         if (spec) me(`t|${spec.form}`, spec.title, " ", this.editButton(T.topic, again));
         else {
-          controls = [this.topicReplies("q-", (id) => this.pick(id))];
+          const topics = this.topics.map((t) => button(t.title, () => this.pick(t.id)));
+          controls = [h("div", { class: "qr", role: "group", "aria-labelledby": "q-" }, topics)];
           failed("");
         }
       }

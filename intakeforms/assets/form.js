@@ -77,10 +77,8 @@
   const evaluate = (condition, answers) => {
     if (condition.all) return condition.all.every((c) => evaluate(c, answers));
     if (condition.any) return condition.any.some((c) => evaluate(c, answers));
-    const answer = Object.prototype.hasOwnProperty.call(answers, condition.field)
-      ? answers[condition.field]
-      : undefined;
-    const { op, value } = condition;
+    const { field, op, value } = condition;
+    const answer = {}.hasOwnProperty.call(answers, field) ? answers[field] : undefined;
     const multiple = Boolean(condition.multiple);
     if (op === "ne") return !(answer != null && equal(answer, value, multiple));
     if (answer == null) return false;
@@ -116,7 +114,7 @@
   };
   // </shared-rules>
 
-  globalThis.intakeforms = Object.freeze({ evaluate, parseAnswer });
+  globalThis.intakeforms = Object.freeze({ evaluate, parseAnswer, asked });
 
   if (typeof document === "undefined") return;
 
