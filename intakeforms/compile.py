@@ -1,9 +1,10 @@
 """Form → JSON Schema 2020-12 of its submission and the localized widget spec;
 the language → its own schema.
 
-One function per field type (``FIELD_SCHEMAS``, kept exhaustive by a test).
-Patterns are the very ones the Python checkers use, so server, widgets and
-third parties agree on every answer's shape. What a schema cannot say
+Each field type's entry (:mod:`intakeforms.fields.registry`) gives its
+answer's schema and its part of the spec. Patterns are the very ones the
+Python checkers use, so server, widgets and third parties agree on every
+answer's shape. What a schema cannot say
 (checksums, phone number plans, dates relative to today) is checked by
 :mod:`intakeforms.validate` only; docs/language.md lists these differences.
 """
@@ -11,30 +12,18 @@ third parties agree on every answer's shape. What a schema cannot say
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from intakeforms.fields import identifiers, phone, plate, postal
-from intakeforms.fields.dates import DATE_PATTERN, TIME_PATTERN, resolve_date_bound
-from intakeforms.fields.numbers import MAX_MAGNITUDE
-from intakeforms.fields.text import (
-    EMAIL_MAX_LENGTH,
-    EMAIL_PATTERN,
-    FORBIDDEN_IN_LINE,
-    FORBIDDEN_IN_TEXT,
-    URL_PATTERN,
-)
+from intakeforms.fields.base import FieldModel
+from intakeforms.fields.registry import TYPES
 from intakeforms.language.conditions import AllOf, AnyOf, condition_schema
 from intakeforms.language.models import FormDefinition
 from intakeforms.present.texts import localized
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
-    from intakeforms.language.rules import Analysis
 
 __all__ = [
-    "FIELD_INPUTS",
-    "FIELD_SCHEMAS",
     "JSON_SCHEMA_DIALECT",
     "compile_schema",
     "compile_spec",
@@ -43,103 +32,6 @@ __all__ = [
 ]
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-
-
-def whole(pattern: str) -> str:
-    """A pattern that must match the whole answer, in every regex dialect."""
-    return f"^(?:{pattern})$"
-
-
-def _string(pattern: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "string", "pattern": whole(pattern), **extra}
-
-
-def _text(f: Any, a: Analysis) -> dict[str, Any]:
-    schema: dict[str, Any] = {
-        "type": "string",
-        "minLength": max(1, f.min_length or 0),
-        "maxLength": f.max_length,
-        "not": {"pattern": FORBIDDEN_IN_TEXT if f.type == "textarea" else FORBIDDEN_IN_LINE},
-    }
-    if f.pattern is not None:
-        schema["pattern"] = whole(f.pattern)
-    return schema
-
-
-def _consent(f: Any, a: Analysis) -> dict[str, Any]:
-    return {"type": "boolean", "const": True} if f.required else {"type": "boolean"}
-
-
-def _bounded(kind: str) -> Callable[[Any, Analysis], dict[str, Any]]:
-    def schema(f: Any, a: Analysis) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": kind}
-        # Without a bound of the form's, validate's own: every answer is
-        # less than MAX_MAGNITUDE in size.
-        if f.min is not None:
-            out["minimum"] = f.min
-        else:
-            out["exclusiveMinimum"] = -MAX_MAGNITUDE
-        if f.max is not None:
-            out["maximum"] = f.max
-        else:
-            out["exclusiveMaximum"] = MAX_MAGNITUDE
-        return out
-
-    return schema
-
-
-def _multichoice(f: Any, a: Analysis) -> dict[str, Any]:
-    schema: dict[str, Any] = {
-        "type": "array",
-        "items": {"enum": list(f.choices)},
-        "uniqueItems": True,
-        "minItems": max(1, f.min or 0),
-    }
-    if f.max is not None:
-        schema["maxItems"] = f.max
-    return schema
-
-
-def _files(f: Any, a: Analysis) -> dict[str, Any]:
-    return {
-        "type": "array",
-        "minItems": 1,
-        "maxItems": f.max_files,
-        "items": {
-            "type": "object",
-            "required": ["name", "type", "size"],
-            "additionalProperties": False,
-            "properties": {
-                "name": {"type": "string"},
-                "type": {"enum": list(f.accept)},
-                "size": {"type": "integer", "minimum": 0, "maximum": a.max_bytes.get(f.name, 0)},
-            },
-        },
-    }
-
-
-FIELD_SCHEMAS: dict[str, Callable[[Any, Analysis], dict[str, Any]]] = {
-    "text": _text,
-    "textarea": _text,
-    "email": lambda f, a: _string(EMAIL_PATTERN, format="email", maxLength=EMAIL_MAX_LENGTH),
-    "phone": lambda f, a: _string(phone.PHONE_PATTERN),
-    "url": lambda f, a: _string(URL_PATTERN, format="uri", maxLength=f.max_length),
-    "integer": _bounded("integer"),
-    "number": _bounded("number"),
-    "choice": lambda f, a: {"type": "string", "enum": list(f.choices)},
-    "multichoice": _multichoice,
-    "boolean": lambda f, a: {"type": "boolean"},
-    "consent": _consent,
-    "date": lambda f, a: _string(DATE_PATTERN, format="date"),
-    "time": lambda f, a: _string(TIME_PATTERN),
-    "file": _files,
-    "plate": lambda f, a: _string(plate.plate_pattern(f.region)),
-    "vin": lambda f, a: _string(identifiers.VIN_PATTERN),
-    "iban": lambda f, a: _string(identifiers.IBAN_PATTERN),
-    "postal_code": lambda f, a: _string(postal.postal_code_pattern(f.region)),
-    "national_id": lambda f, a: _string(identifiers.national_id_pattern(f.region)),
-    "business_id": lambda f, a: _string(identifiers.business_id_pattern(f.region)),
-}
 
 
 def _in(text: dict[str, str], locale: str) -> str:
@@ -159,10 +51,11 @@ def compile_schema(form: Form) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     required: list[str] = []
     conditional: list[dict[str, Any]] = []
+    prepared = form.analysis.prepared
     for field in definition.fields:
         schema = {
             "title": _in(field.label, locale),
-            **FIELD_SCHEMAS[field.type](field, form.analysis),
+            **TYPES[field.type].schema(field, prepared.get(field.name)),
         }
         if field.help:
             schema["description"] = _in(field.help, locale)
@@ -207,77 +100,6 @@ def language_schema() -> dict[str, Any]:
 
 # -- the localized descriptor the HTML page and the widgets render from -------
 
-#: HTML input hints per field type: what the browser shows and fills in.
-#: ``autocomplete`` tokens follow the HTML standard's autofill names.
-FIELD_INPUTS: dict[str, dict[str, str]] = {
-    "text": {"control": "input", "type": "text"},
-    "textarea": {"control": "textarea"},
-    "email": {"control": "input", "type": "email", "autocomplete": "email", "spellcheck": "false"},
-    "phone": {"control": "input", "type": "tel", "autocomplete": "tel", "inputmode": "tel"},
-    "url": {"control": "input", "type": "url", "autocomplete": "url", "inputmode": "url"},
-    # type=number loses "120 000" and wheels values away; numeric keyboards
-    # come from inputmode instead.
-    "integer": {"control": "input", "type": "text", "inputmode": "numeric"},
-    "number": {"control": "input", "type": "text", "inputmode": "decimal"},
-    "choice": {"control": "radio"},
-    "multichoice": {"control": "checkbox"},
-    "boolean": {"control": "radio"},
-    "consent": {"control": "checkbox"},
-    "date": {"control": "input", "type": "date"},
-    "time": {"control": "input", "type": "time"},
-    "file": {"control": "file", "type": "file"},
-    "plate": {
-        "control": "input",
-        "type": "text",
-        "autocomplete": "off",
-        "autocapitalize": "characters",
-        "spellcheck": "false",
-    },
-    "vin": {
-        "control": "input",
-        "type": "text",
-        "autocomplete": "off",
-        "autocapitalize": "characters",
-        "spellcheck": "false",
-    },
-    "iban": {
-        "control": "input",
-        "type": "text",
-        "autocomplete": "off",
-        "autocapitalize": "characters",
-        "spellcheck": "false",
-    },
-    "postal_code": {"control": "input", "type": "text", "autocomplete": "postal-code"},
-    "national_id": {
-        "control": "input",
-        "type": "text",
-        "autocomplete": "off",
-        "autocapitalize": "characters",
-        "spellcheck": "false",
-    },
-    "business_id": {
-        "control": "input",
-        "type": "text",
-        "autocomplete": "off",
-        "spellcheck": "false",
-    },
-}
-
-#: More than this many choices show as a drop-down list instead of buttons.
-SELECT_OVER = 7
-_DIGIT_POSTAL = ("FI", "SE", "NO", "DK", "DE", "EE", "US")
-
-
-def _input(field: Any) -> dict[str, str]:
-    hints = dict(FIELD_INPUTS[field.type])
-    if field.type == "text" and field.role == "customer_name":
-        hints["autocomplete"] = "name"
-    if field.type == "choice" and len(field.choices) > SELECT_OVER:
-        hints["control"] = "select"
-    if field.type == "postal_code" and field.region in _DIGIT_POSTAL:
-        hints["inputmode"] = "numeric"
-    return hints
-
 
 def condition_json(condition: Any) -> dict[str, Any]:
     """A condition as plain JSON for the browser: ``{"all": [...]}``,
@@ -295,22 +117,25 @@ def condition_json(condition: Any) -> dict[str, Any]:
     }
 
 
-def _spec_field(form: Form, field: Any, locale: str, today: dt.date) -> dict[str, Any]:
-    def text(key: str) -> str | None:
-        value = getattr(field, key, None)
+def _spec_field(form: Form, field: FieldModel, locale: str, today: dt.date) -> dict[str, Any]:
+    def text(value: dict[str, str] | None) -> str | None:
         return None if value is None else form.text(value, locale)
 
+    entry = TYPES[field.type]
+    prepared = form.analysis.prepared.get(field.name)
     item: dict[str, Any] = {
         "name": field.name,
         "type": field.type,
-        "label": text("label"),
-        "help": text("help"),
-        "placeholder": text("placeholder"),
+        "label": text(field.label),
+        "help": text(field.help),
+        "placeholder": text(field.placeholder),
         "required": bool(field.required),
         "sensitive": bool(field.sensitive),
-        "input": _input(field),
+        # What the browser shows and fills in; ``autocomplete`` tokens follow
+        # the HTML standard's autofill names.
+        "input": entry.input(field),
     }
-    schema = FIELD_SCHEMAS[field.type](field, form.analysis)
+    schema = entry.schema(field, prepared)
     for key, out in (
         ("pattern", "pattern"),
         ("minLength", "min_length"),
@@ -320,27 +145,7 @@ def _spec_field(form: Form, field: Any, locale: str, today: dt.date) -> dict[str
             item[out] = schema[key]
     if "not" in schema:
         item["forbidden"] = schema["not"]["pattern"]
-    if field.type in ("integer", "number", "multichoice"):
-        item["min"], item["max"] = field.min, field.max
-    if field.type in ("integer", "number"):
-        item["unit"] = text("unit")
-    if field.type == "date":
-        low, high = form.analysis.date_bounds.get(field.name, (None, None))
-        item["min"] = None if low is None else resolve_date_bound(low, today).isoformat()
-        item["max"] = None if high is None else resolve_date_bound(high, today).isoformat()
-    if field.type == "time":
-        low, high = form.analysis.time_bounds.get(field.name, (None, None))
-        item["min"] = None if low is None else low.isoformat("minutes")
-        item["max"] = None if high is None else high.isoformat("minutes")
-    if field.type in ("choice", "multichoice"):
-        item["choices"] = [
-            {"value": key, "label": form.text(label, locale)}
-            for key, label in field.choices.items()
-        ]
-    if field.type == "file":
-        item["accept"] = list(field.accept)
-        item["max_files"] = field.max_files
-        item["max_size"] = form.analysis.max_bytes.get(field.name, 0)
+    item.update(entry.spec(field, prepared, text, today))
     if field.name in form.analysis.defaults:
         item["default"] = form.analysis.defaults[field.name]
     visibility = form.analysis.visibility.get(field.name, ())

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from intakeforms.compile import compile_schema, compile_spec
-from intakeforms.language.models import FormDefinition
+from intakeforms.language.models import FieldModel, FormDefinition
 from intakeforms.language.rules import Analysis
 from intakeforms.present.texts import localized
 from intakeforms.validate import Answers, validate_answers
@@ -55,11 +55,15 @@ class Form:
         return (letters.lstrip("0123456789") or "REF")[:3]
 
     @cached_property
-    def fields(self) -> dict[str, Any]:
-        """Field definitions by name, in the form's order."""
+    def fields(self) -> dict[str, FieldModel]:
+        """Field definitions by name, in the form's order.
+
+        Each is the model of its type (:mod:`intakeforms.fields`); its
+        ``type`` says which, and the registry's entry what the type does.
+        """
         return {f.name: f for f in self.definition.fields}
 
-    def field_with_role(self, role: str) -> Any | None:
+    def field_with_role(self, role: str) -> FieldModel | None:
         """The question with ``role`` (``reply_to``, ``customer_name``), if any."""
         found = self.definition.with_role(role)
         return found[0] if found else None

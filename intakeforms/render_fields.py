@@ -117,10 +117,13 @@ def build_question(
     name = str(spec_field["name"])
     kind = str(spec_field["type"])
     control = (spec_field.get("input") or {}).get("control", "input")
+    # A box with no choices to pick from is one box to tick: a consent.
+    if control == "checkbox" and "choices" not in spec_field:
+        control = "consent"
     q = Question(
         name=name,
         id=f"field-{name}",
-        kind="consent" if kind == "consent" else control,
+        kind=control,
         label=str(spec_field.get("label") or name),
         required=bool(spec_field.get("required")),
         help=spec_field.get("help") or None,
@@ -128,10 +131,11 @@ def build_question(
     )
     # What form.js needs to read this answer the way the server would.
     q.wrapper = {"data-field": name, "data-type": kind}
-    if kind in ("integer", "number", "multichoice"):
-        for bound in ("min", "max"):
-            if spec_field.get(bound) is not None:
-                q.wrapper[f"data-{bound}"] = json.dumps(spec_field[bound])
+    for bound in ("min", "max"):
+        # Numbers and counts of picks; dates and times are the input's own.
+        value = spec_field.get(bound)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            q.wrapper[f"data-{bound}"] = json.dumps(value)
     when = spec_field.get("when")
     if when:
         q.wrapper["data-when"] = json.dumps(when, ensure_ascii=False)
@@ -151,7 +155,7 @@ def _add_notes(
     had_errors: bool,
     ui: Mapping[str, str],
 ) -> None:
-    if spec_field["type"] in ("integer", "number") and spec_field.get("unit"):
+    if spec_field.get("unit"):
         q.unit = str(spec_field["unit"])
     if q.kind == "file":
         size = format_value(round(int(spec_field.get("max_size") or 0) / 1_000_000, 1), locale)
@@ -182,7 +186,8 @@ def _add_options(
     q: Question, spec_field: Mapping[str, Any], answer: Any, ui: Mapping[str, str]
 ) -> None:
     """Radios or boxes in a fieldset; the fieldset carries aria-describedby."""
-    if spec_field["type"] == "boolean":
+    if "choices" not in spec_field:
+        # Radios with no choices listed: yes or no.
         picked = _boolean(answer)
         choices = [("true", ui["yes"], picked is True), ("false", ui["no"], picked is False)]
     else:
@@ -234,9 +239,9 @@ def _add_control(q: Question, spec_field: Mapping[str, Any], answer: Any) -> Non
                 q.attrs[key] = hints[key]
         if spec_field.get("max_length") is not None:
             q.attrs["maxlength"] = str(spec_field["max_length"])
-        if spec_field["type"] in ("date", "time"):
-            for bound in ("min", "max"):
-                if spec_field.get(bound) is not None:
-                    q.attrs[bound] = str(spec_field[bound])
+        for bound in ("min", "max"):
+            # A date's or time's bounds: the input's own min and max.
+            if isinstance(spec_field.get(bound), str):
+                q.attrs[bound] = str(spec_field[bound])
         if spec_field.get("placeholder"):
             q.attrs["placeholder"] = str(spec_field["placeholder"])

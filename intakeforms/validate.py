@@ -1,7 +1,7 @@
 """Answers → the normalised submission, or every problem at once.
 
-One checker per field type (``CHECKERS``, kept exhaustive by a test). Each
-takes the raw answer and returns the normalised value or raises
+Each field type's entry (:mod:`intakeforms.fields.registry`) checks its
+answers: it takes the raw answer and returns the normalised value or raises
 :class:`~intakeforms.fields.FieldProblem`; :func:`validate_answers` runs them in
 condition order, drops questions whose ``when`` is false, and turns problems
 into translated :class:`~intakeforms.errors.FieldError` s.
@@ -10,23 +10,13 @@ into translated :class:`~intakeforms.errors.FieldError` s.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from intakeforms.errors import FieldError, InvalidAnswers
-from intakeforms.fields import FieldProblem, identifiers, phone, plate, postal
-from intakeforms.fields.choice import check_boolean, check_choice, check_consent, check_multichoice
-from intakeforms.fields.dates import check_date, check_time
-from intakeforms.fields.files import check_files
-from intakeforms.fields.numbers import check_integer, check_number
-from intakeforms.fields.text import (
-    as_string,
-    check_email,
-    check_text,
-    check_url,
-    has_surrogates,
-    is_storable,
-)
+from intakeforms.fields import FieldProblem
+from intakeforms.fields.registry import TYPES
+from intakeforms.fields.text import has_surrogates, is_storable
 from intakeforms.i18n import N_, format_value, gettext_for
 from intakeforms.language.conditions import evaluate
 from intakeforms.present.texts import localized
@@ -36,7 +26,6 @@ if TYPE_CHECKING:
     from intakeforms.language.rules import Analysis
 
 __all__ = [
-    "CHECKERS",
     "MESSAGES",
     "Answers",
     "check_answer",
@@ -64,69 +53,10 @@ class Answers(dict[str, Any]):
         return f"Answers({self.redacted()!r})"
 
 
-Checker = Callable[[Any, Any, "Analysis", dt.date], Any]
-
-
-def _text(f: Any, v: Any, a: Analysis, _: dt.date) -> Any:
-    return check_text(
-        v,
-        multiline=f.type == "textarea",
-        min_length=f.min_length,
-        max_length=f.max_length,
-        pattern=a.patterns.get(f.name),
-    )
-
-
-def _date(f: Any, v: Any, a: Analysis, today: dt.date) -> Any:
-    low, high = a.date_bounds.get(f.name, (None, None))
-    return check_date(v, minimum=low, maximum=high, today=today)
-
-
-def _time(f: Any, v: Any, a: Analysis, _: dt.date) -> Any:
-    low, high = a.time_bounds.get(f.name, (None, None))
-    return check_time(v, minimum=low, maximum=high)
-
-
-def _files(f: Any, v: Any, a: Analysis, _: dt.date) -> Any:
-    return check_files(
-        v, accept=f.accept, max_bytes=a.max_bytes.get(f.name, 0), max_files=f.max_files
-    )
-
-
-def _vin(f: Any, text: str) -> str:
-    check = f.check_digit if f.check_digit != "auto" else identifiers.vin_needs_check_digit(text)
-    return identifiers.normalise_vin(text, check)
-
-
-CHECKERS: dict[str, Checker] = {
-    "text": _text,
-    "textarea": _text,
-    "email": lambda f, v, a, t: check_email(v),
-    "phone": lambda f, v, a, t: phone.normalise_phone(as_string(v), f.region),
-    "url": lambda f, v, a, t: check_url(v, max_length=f.max_length),
-    "integer": lambda f, v, a, t: check_integer(v, minimum=f.min, maximum=f.max),
-    "number": lambda f, v, a, t: check_number(v, minimum=f.min, maximum=f.max),
-    "choice": lambda f, v, a, t: check_choice(v, choices=f.choices),
-    "multichoice": lambda f, v, a, t: check_multichoice(
-        v, choices=f.choices, minimum=f.min, maximum=f.max
-    ),
-    "boolean": lambda f, v, a, t: check_boolean(v),
-    "consent": lambda f, v, a, t: check_consent(v, required=f.required),
-    "date": _date,
-    "time": _time,
-    "file": _files,
-    "plate": lambda f, v, a, t: plate.normalise_plate(as_string(v), f.region),
-    "vin": lambda f, v, a, t: _vin(f, as_string(v)),
-    "iban": lambda f, v, a, t: identifiers.normalise_iban(as_string(v)),
-    "postal_code": lambda f, v, a, t: postal.normalise_postal_code(as_string(v), f.region),
-    "national_id": lambda f, v, a, t: identifiers.normalise_national_id(as_string(v), f.region),
-    "business_id": lambda f, v, a, t: identifiers.normalise_business_id(as_string(v), f.region),
-}
-
-
 def check_answer(field: Any, value: Any, analysis: Analysis, today: dt.date | None = None) -> Any:
     """One answer for one field: its normalised value, or ``FieldProblem``."""
-    return CHECKERS[field.type](field, value, analysis, today or dt.date.today())
+    prepared = analysis.prepared.get(field.name)
+    return TYPES[field.type].check(field, value, prepared, today or dt.date.today())
 
 
 def is_blank(value: Any) -> bool:
@@ -184,20 +114,14 @@ MESSAGES: dict[str, str] = {
     "invalid_business_id": N_("Enter a valid business ID, like {example}."),
 }
 
-_EXAMPLES = {
-    "invalid_plate": {"FI": "ABC-123", "SE": "ABC 123", "NO": "AB 12345"},
-    "invalid_postal_code": {
-        "FI": "00100",
-        "SE": "111 22",
-        "NO": "0150",
-        "DK": "1050",
-        "DE": "10115",
-        "EE": "10111",
-        "US": "10001",
-        "GB": "SW1A 1AA",
-    },
-    "invalid_business_id": {"FI": "1572860-0", "SE": "556703-7485"},
-}
+
+def _examples(code: str) -> Mapping[str, str]:
+    """Example answers by region for the problem ``code``, from its type."""
+    for entry in TYPES.values():
+        found = entry.examples.get(code)
+        if found is not None:
+            return found
+    return {}
 
 
 def message_for(field: Any, problem: FieldProblem, locale: str | None) -> str:
@@ -216,10 +140,8 @@ def message_for(field: Any, problem: FieldProblem, locale: str | None) -> str:
             text = f"{text}\u00a0{unit_text}"
         params[key] = text
     region = vars(field).get("region")
-    examples = _EXAMPLES.get(problem.code, {})
+    examples = _examples(problem.code)
     params["example"] = examples.get(region or "", next(iter(examples.values()), ""))
-    if problem.code == "invalid_iban":
-        params["example"] = "FI21 1234 5600 0007 85"
     template = gettext_for(MESSAGES.get(problem.code, MESSAGES["pattern"]), locale)
     return template.format(**params)
 
@@ -246,6 +168,7 @@ def check_answers(
     """
     locale = locale or form.default_locale
     analysis = form.analysis
+    prepared = analysis.prepared
     fields = form.fields
     sensitive = frozenset(name for name, f in fields.items() if f.sensitive)
     if not isinstance(answers, Mapping):
@@ -267,10 +190,10 @@ def check_answers(
         if not all(evaluate(c, clean) for c in analysis.visibility.get(name, ())):
             continue
         value = answers.get(name)
+        entry = TYPES[field.type]
         if is_blank(value):
             if field.required:
-                # An unticked consent box reads better as what to do about it.
-                text = MESSAGES["consent_required" if field.type == "consent" else "required"]
+                text = MESSAGES[entry.required_message]
                 errors[name] = FieldError(name, "required", gettext_for(text, locale))
             continue
         try:
@@ -279,7 +202,7 @@ def check_answers(
             # (a NUL in a file's name): nothing a store cannot hold is kept.
             if has_surrogates(value):
                 raise FieldProblem("invalid_text")
-            checked = CHECKERS[field.type](field, value, analysis, day)
+            checked = entry.check(field, value, prepared.get(name), day)
             if not is_storable(checked):
                 raise FieldProblem("invalid_text")
             clean[name] = checked

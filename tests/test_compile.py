@@ -13,15 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intakeforms import Form, InvalidAnswers, language_schema, load_form
-from intakeforms.compile import FIELD_SCHEMAS
-from intakeforms.language.models import FIELD_TYPES
+from intakeforms.fields.registry import TYPES
 
 FORM_FILES = sorted([*EXAMPLES.glob("*/*.yaml"), *(ROOT / "tests" / "forms").glob("*.yaml")])
 TODAY = dt.date(2026, 11, 23)
-
-
-def test_schema_functions_cover_every_field_type() -> None:
-    assert set(FIELD_SCHEMAS) == set(FIELD_TYPES)
 
 
 @pytest.mark.parametrize("path", FORM_FILES, ids=lambda p: p.stem)
@@ -156,7 +151,7 @@ def _strategy(field: Any) -> st.SearchStrategy[Any]:
             options.append(st.from_regex(field.pattern, fullmatch=True))
         return st.one_of(*options)
     if kind in GOOD:
-        pattern = FIELD_SCHEMAS[kind](field, None)["pattern"] if kind != "date" else None  # type: ignore[arg-type]
+        pattern = TYPES[kind].schema(field, None)["pattern"] if kind != "date" else None
         options = [st.sampled_from(GOOD[kind]), _texty, wrong]
         if pattern:
             options.append(st.from_regex(pattern, fullmatch=True))
@@ -293,7 +288,8 @@ def test_spec_is_localized_and_resolves_dates() -> None:
     assert form.spec("de")["locale"] == "fi"  # not a form language: the default
 
 
-def test_spec_inputs_cover_every_field_type() -> None:
-    from intakeforms.compile import FIELD_INPUTS
-
-    assert set(FIELD_INPUTS) == set(FIELD_TYPES)
+def test_spec_inputs_name_a_control_for_every_field_type() -> None:
+    spec = load_form(ROOT / "tests" / "forms" / "every-type.yaml").spec()
+    assert {f["type"] for f in spec["fields"]} == set(TYPES)
+    controls = {"input", "textarea", "select", "radio", "checkbox", "file"}
+    assert all(f["input"]["control"] in controls for f in spec["fields"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intakeforms.language.patterns import PatternError, compile_site_pattern
+from intakeforms.fields.patterns import PatternError, compile_site_pattern
 
 
 def test_a_portable_pattern_compiles_to_a_whole_value_matcher() -> None:

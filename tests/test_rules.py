@@ -10,6 +10,8 @@ from conftest import form_yaml, make_form, problems_of
 
 from intakeforms import FormError, InvalidAnswers, load_form_text
 from intakeforms.cli import main
+from intakeforms.fields.choice import ChoiceField
+from intakeforms.fields.numbers import IntegerField
 
 BASE = """\
 form: car-service
@@ -203,6 +205,7 @@ def test_yaml_11_values_stay_strings_where_strings_are_meant() -> None:
         """
     )
     field = form.fields["answer"]
+    assert isinstance(field, ChoiceField)
     assert list(field.choices) == ["NO", "0123", "12:30"]
     assert field.label == {"*": "NO"}
     assert form.analysis.defaults == {"answer": "NO", "zip": "00100"}
@@ -211,6 +214,7 @@ def test_yaml_11_values_stay_strings_where_strings_are_meant() -> None:
 def test_numbers_and_booleans_where_meant() -> None:
     form = make_form("- {name: km, type: integer, label: K, min: 0, max: 2000000, required: yes}")
     field = form.fields["km"]
+    assert isinstance(field, IntegerField)
     assert (field.min, field.max, field.required) == (0, 2_000_000, True)
 
 

@@ -15,8 +15,7 @@ from starlette.testclient import TestClient
 from web_helpers import CAR_ANSWERS, FORMS, settings_for
 
 from intakeforms import InvalidAnswers, load_form
-from intakeforms.language.models import FIELD_TYPES
-from intakeforms.validate import CHECKERS, MESSAGES
+from intakeforms.validate import MESSAGES
 from intakeforms.web import create_app
 
 TODAY = dt.date(2026, 11, 23)
@@ -44,10 +43,6 @@ def errors(form: Any, answers: Any, locale: str = "en") -> dict[str, str]:
     with pytest.raises(InvalidAnswers) as caught:
         form.validate(answers, locale=locale, today=TODAY)
     return {e.field: e.code for e in caught.value.errors}
-
-
-def test_checkers_cover_every_field_type() -> None:
-    assert set(CHECKERS) == set(FIELD_TYPES)
 
 
 def test_car_service_is_normalised() -> None:

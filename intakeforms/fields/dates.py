@@ -1,16 +1,31 @@
-"""Dates and times of day."""
+"""Dates and times of day: the types date and time."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import Field
 
 from intakeforms.fields import FieldProblem
+from intakeforms.fields.base import (
+    FieldModel,
+    FieldType,
+    Issue,
+    fixed_input,
+    min_over_max,
+    string_schema,
+)
 
 __all__ = [
+    "DATE",
     "DATE_PATTERN",
+    "TIME",
     "TIME_PATTERN",
+    "DateField",
+    "TimeField",
     "check_date",
     "check_time",
     "parse_date_bound",
@@ -92,3 +107,102 @@ def check_time(value: Any, *, minimum: dt.time | None, maximum: dt.time | None) 
     if maximum is not None and moment > maximum:
         raise FieldProblem("time_too_late", max=maximum)
     return moment.isoformat("seconds" if moment.second else "minutes")
+
+
+# -- the field types ---------------------------------------------------------------
+
+
+class DateField(FieldModel):
+    """A calendar date (YYYY-MM-DD)."""
+
+    type: Literal["date"]
+    min: str | None = Field(default=None, description="YYYY-MM-DD, today, or today+N / today-N.")
+    max: str | None = Field(default=None, description="YYYY-MM-DD, today, or today+N / today-N.")
+
+
+class TimeField(FieldModel):
+    """A time of day (HH:MM, 24-hour)."""
+
+    type: Literal["time"]
+    min: str | None = None
+    max: str | None = None
+
+
+def _time_bound(text: str) -> dt.time:
+    try:
+        return parse_time(text.strip())
+    except FieldProblem:
+        raise ValueError(f"{text!r} is not a time; write HH:MM") from None
+
+
+def _bounds(f: DateField | TimeField, parse: Callable[[str], Any]) -> tuple[Any, list[Issue]]:
+    """The parsed (min, max), each None when left out or wrong."""
+    bounds: list[Any] = []
+    issues = []
+    for key in ("min", "max"):
+        raw = getattr(f, key)
+        try:
+            bounds.append(None if raw is None else parse(raw))
+        except ValueError as exc:
+            issues.append(Issue((key,), "invalid_value", str(exc)))
+            bounds.append(None)
+    return (bounds[0], bounds[1]), issues
+
+
+def _prepare_date(f: DateField) -> tuple[Any, list[Issue]]:
+    (low, high), issues = _bounds(f, parse_date_bound)
+    # Relative and fixed bounds cannot be compared at load time.
+    if type(low) is type(high):
+        issues.extend(min_over_max(low, high, f.min, f.max))
+    return (low, high), issues
+
+
+def _prepare_time(f: TimeField) -> tuple[Any, list[Issue]]:
+    (low, high), issues = _bounds(f, _time_bound)
+    return (low, high), [*issues, *min_over_max(low, high, f.min, f.max)]
+
+
+def _date_spec(f: DateField, bounds: Any, text: Any, today: dt.date) -> dict[str, Any]:
+    low, high = bounds
+    return {
+        "min": None if low is None else resolve_date_bound(low, today).isoformat(),
+        "max": None if high is None else resolve_date_bound(high, today).isoformat(),
+    }
+
+
+def _time_spec(f: TimeField, bounds: Any, text: Any, today: Any) -> dict[str, Any]:
+    low, high = bounds
+    return {
+        "min": None if low is None else low.isoformat("minutes"),
+        "max": None if high is None else high.isoformat("minutes"),
+    }
+
+
+def _check_date(f: DateField, value: Any, bounds: Any, today: dt.date) -> str:
+    low, high = bounds or (None, None)
+    return check_date(value, minimum=low, maximum=high, today=today)
+
+
+def _check_time(f: TimeField, value: Any, bounds: Any, today: Any) -> str:
+    low, high = bounds or (None, None)
+    return check_time(value, minimum=low, maximum=high)
+
+
+DATE = FieldType(
+    name="date",
+    model=DateField,
+    schema=lambda f, p: string_schema(DATE_PATTERN, format="date"),
+    check=_check_date,
+    input=fixed_input(control="input", type="date"),
+    prepare=_prepare_date,
+    spec=_date_spec,
+)
+TIME = FieldType(
+    name="time",
+    model=TimeField,
+    schema=lambda f, p: string_schema(TIME_PATTERN),
+    check=_check_time,
+    input=fixed_input(control="input", type="time"),
+    prepare=_prepare_time,
+    spec=_time_spec,
+)

@@ -1,4 +1,4 @@
-"""Uploaded files, described by name, media type and size.
+"""Uploaded files, described by name, media type and size: the type file.
 
 The web layer stores the bytes and checks the media type against the file's
 own magic bytes; what reaches validation is the description of each file.
@@ -7,11 +7,14 @@ own magic bytes; what reaches validation is the description of each file.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from intakeforms.fields import FieldProblem
+from intakeforms.fields.base import FieldModel, FieldType, Issue, fixed_input
 
-__all__ = ["check_files", "parse_size"]
+__all__ = ["FILE", "FileField", "check_files", "parse_size"]
 
 _SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([kKmMgG]i?[bB]|[bB])?")
 _UNITS = {
@@ -62,3 +65,76 @@ def check_files(
             raise FieldProblem("file_too_large", max=max_bytes)
         files.append({"name": item["name"], "type": item["type"], "size": item["size"]})
     return files
+
+
+# -- the field type ----------------------------------------------------------------
+
+
+class FileField(FieldModel):
+    """Uploaded files."""
+
+    type: Literal["file"]
+    accept: list[str] = Field(
+        default_factory=lambda: ["image/jpeg", "image/png", "application/pdf"],
+        description="Allowed media types.",
+    )
+    max_size: str | int = Field(default="10 MB", description="Largest file, like 10 MB.")
+    max_files: int = Field(default=1, ge=1, le=20)
+
+
+_MEDIA_TYPE = re.compile(r"[a-z0-9.+-]+/[a-z0-9.+-]+")
+
+
+def _prepare(f: FileField) -> tuple[Any, list[Issue]]:
+    """The largest file in bytes; sizes and media types that cannot be read."""
+    issues = []
+    max_bytes = 0
+    try:
+        max_bytes = parse_size(f.max_size)
+    except ValueError as exc:
+        issues.append(Issue(("max_size",), "invalid_value", str(exc)))
+    for j, media in enumerate(f.accept):
+        if not _MEDIA_TYPE.fullmatch(media):
+            issues.append(
+                Issue(
+                    ("accept", j),
+                    "invalid_value",
+                    f"{media!r} is not a media type; write it like image/png",
+                )
+            )
+    return max_bytes, issues
+
+
+def _schema(f: FileField, max_bytes: Any) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": f.max_files,
+        "items": {
+            "type": "object",
+            "required": ["name", "type", "size"],
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string"},
+                "type": {"enum": list(f.accept)},
+                "size": {"type": "integer", "minimum": 0, "maximum": max_bytes or 0},
+            },
+        },
+    }
+
+
+FILE = FieldType(
+    name="file",
+    model=FileField,
+    schema=_schema,
+    check=lambda f, v, max_bytes, t: check_files(
+        v, accept=f.accept, max_bytes=max_bytes or 0, max_files=f.max_files
+    ),
+    input=fixed_input(control="file", type="file"),
+    prepare=_prepare,
+    spec=lambda f, max_bytes, text, t: {
+        "accept": list(f.accept),
+        "max_files": f.max_files,
+        "max_size": max_bytes or 0,
+    },
+)

@@ -1,4 +1,5 @@
-"""Identifiers with check digits: VIN, IBAN, personal and business ids.
+"""Identifiers with check digits: VIN, IBAN, personal and business ids (the
+types vin, iban, national_id and business_id).
 
 Every normaliser first full-matches its published input pattern and only then
 applies the checksum or registry rules (mostly via ``python-stdnum``), so the
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import datetime
 import re
+from typing import Any, Literal
 
+from pydantic import Field
 from stdnum import iban as _iban
 from stdnum.exceptions import ValidationError
 from stdnum.fi import hetu as _hetu
@@ -22,12 +25,22 @@ from stdnum.se import orgnr as _orgnr
 from stdnum.se import personnummer as _personnummer
 
 from intakeforms.fields import FieldProblem
+from intakeforms.fields.base import FieldModel, FieldType, fixed_input, string_schema
+from intakeforms.fields.text import as_string
 
 __all__ = [
+    "BUSINESS_ID",
     "BUSINESS_ID_REGIONS",
+    "IBAN",
     "IBAN_PATTERN",
+    "NATIONAL_ID",
     "NATIONAL_ID_REGIONS",
+    "VIN",
     "VIN_PATTERN",
+    "BusinessIdField",
+    "IbanField",
+    "NationalIdField",
+    "VinField",
     "business_id_pattern",
     "national_id_pattern",
     "normalise_business_id",
@@ -267,3 +280,90 @@ def normalise_business_id(value: str, region: str) -> str:
     except ValidationError:
         raise FieldProblem("invalid_business_id") from None
     return str(module.format(value))
+
+
+# --- The field types -------------------------------------------------------
+
+
+class VinField(FieldModel):
+    """A vehicle identification number (17 characters)."""
+
+    type: Literal["vin"]
+    check_digit: bool | Literal["auto"] = Field(
+        default="auto",
+        description=(
+            "Verify the check digit at position 9: auto (where it is mandatory: "
+            "North American and Chinese VINs), true (always) or false (never)."
+        ),
+    )
+
+
+class IbanField(FieldModel):
+    """A bank account number (IBAN), mod-97 checked."""
+
+    type: Literal["iban"]
+
+
+class NationalIdField(FieldModel):
+    """A personal identity code (FI henkilötunnus, SE personnummer)."""
+
+    type: Literal["national_id"]
+    region: str
+    sensitive: bool = True
+
+
+class BusinessIdField(FieldModel):
+    """A business id (FI Y-tunnus, SE organisationsnummer)."""
+
+    type: Literal["business_id"]
+    region: str
+
+
+def _check_vin(f: VinField, value: Any, prepared: Any, today: Any) -> str:
+    text = as_string(value)
+    check = f.check_digit if f.check_digit != "auto" else vin_needs_check_digit(text)
+    return normalise_vin(text, check)
+
+
+# Codes typed rather than spoken: no autofill, no spelling fixes, capitals.
+_CODE_INPUT = fixed_input(
+    control="input",
+    type="text",
+    autocomplete="off",
+    autocapitalize="characters",
+    spellcheck="false",
+)
+
+VIN = FieldType(
+    name="vin",
+    model=VinField,
+    schema=lambda f, p: string_schema(VIN_PATTERN),
+    check=_check_vin,
+    input=_CODE_INPUT,
+)
+IBAN = FieldType(
+    name="iban",
+    model=IbanField,
+    schema=lambda f, p: string_schema(IBAN_PATTERN),
+    check=lambda f, v, p, t: normalise_iban(as_string(v)),
+    input=_CODE_INPUT,
+    examples={"invalid_iban": {"FI": "FI21 1234 5600 0007 85"}},
+)
+NATIONAL_ID = FieldType(
+    name="national_id",
+    model=NationalIdField,
+    schema=lambda f, p: string_schema(national_id_pattern(f.region)),
+    check=lambda f, v, p, t: normalise_national_id(as_string(v), f.region),
+    input=_CODE_INPUT,
+    regions=NATIONAL_ID_REGIONS,
+)
+BUSINESS_ID = FieldType(
+    name="business_id",
+    model=BusinessIdField,
+    schema=lambda f, p: string_schema(business_id_pattern(f.region)),
+    check=lambda f, v, p, t: normalise_business_id(as_string(v), f.region),
+    # Digits and a dash: nothing to capitalise.
+    input=fixed_input(control="input", type="text", autocomplete="off", spellcheck="false"),
+    regions=BUSINESS_ID_REGIONS,
+    examples={"invalid_business_id": {"FI": "1572860-0", "SE": "556703-7485"}},
+)

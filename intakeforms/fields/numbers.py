@@ -1,4 +1,4 @@
-"""Whole and decimal numbers.
+"""Whole and decimal numbers: the types integer and number.
 
 Every answer is less than :data:`MAX_MAGNITUDE` in size (``number_too_large``
 otherwise): such numbers are exact as doubles, so JSON readers in every
@@ -12,11 +12,24 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from intakeforms.fields import FieldProblem
+from intakeforms.fields.base import FieldModel, FieldType, Issue, Text, fixed_input, min_over_max
 
-__all__ = ["MAX_DIGITS", "MAX_MAGNITUDE", "check_integer", "check_number", "json_integer"]
+__all__ = [
+    "INTEGER",
+    "MAX_DIGITS",
+    "MAX_MAGNITUDE",
+    "NUMBER",
+    "IntegerField",
+    "NumberField",
+    "check_integer",
+    "check_number",
+    "json_integer",
+]
 
 #: Digits an answer may have before the decimal point.
 MAX_DIGITS = 15
@@ -118,3 +131,78 @@ def check_number(value: Any, *, minimum: float | None, maximum: float | None) ->
     if isinstance(number, float) and number.is_integer():
         number = int(number)
     return number
+
+
+# -- the field types ---------------------------------------------------------------
+
+#: The largest bound a number question may have: every answer is below
+#: ``MAX_MAGNITUDE`` in size.
+_NUMBER_BOUND = MAX_MAGNITUDE - 1
+
+
+class IntegerField(FieldModel):
+    """A whole number."""
+
+    type: Literal["integer"]
+    min: int | None = Field(default=None, ge=-_NUMBER_BOUND, le=_NUMBER_BOUND)
+    max: int | None = Field(default=None, ge=-_NUMBER_BOUND, le=_NUMBER_BOUND)
+    unit: Text | None = Field(default=None, description="Shown after the number, like km.")
+
+
+class NumberField(FieldModel):
+    """A decimal number."""
+
+    type: Literal["number"]
+    min: float | None = Field(default=None, ge=-_NUMBER_BOUND, le=_NUMBER_BOUND)
+    max: float | None = Field(default=None, ge=-_NUMBER_BOUND, le=_NUMBER_BOUND)
+    unit: Text | None = None
+
+
+def _prepare(f: IntegerField | NumberField) -> tuple[Any, list[Issue]]:
+    return None, min_over_max(f.min, f.max, f.min, f.max)
+
+
+def _schema(kind: str) -> Any:
+    def schema(f: IntegerField | NumberField, prepared: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": kind}
+        # Without a bound of the form's, validate's own: every answer is
+        # less than MAX_MAGNITUDE in size.
+        if f.min is not None:
+            out["minimum"] = f.min
+        else:
+            out["exclusiveMinimum"] = -MAX_MAGNITUDE
+        if f.max is not None:
+            out["maximum"] = f.max
+        else:
+            out["exclusiveMaximum"] = MAX_MAGNITUDE
+        return out
+
+    return schema
+
+
+def _spec(f: IntegerField | NumberField, prepared: Any, text: Any, today: Any) -> dict[str, Any]:
+    return {"min": f.min, "max": f.max, "unit": None if f.unit is None else text(f.unit)}
+
+
+# type=number loses "120 000" and wheels values away; numeric keyboards come
+# from inputmode instead.
+INTEGER = FieldType(
+    name="integer",
+    model=IntegerField,
+    schema=_schema("integer"),
+    check=lambda f, v, p, t: check_integer(v, minimum=f.min, maximum=f.max),
+    input=fixed_input(control="input", type="text", inputmode="numeric"),
+    prepare=_prepare,
+    spec=_spec,
+    when="amount",
+)
+NUMBER = FieldType(
+    name="number",
+    model=NumberField,
+    schema=_schema("number"),
+    check=lambda f, v, p, t: check_number(v, minimum=f.min, maximum=f.max),
+    input=fixed_input(control="input", type="text", inputmode="decimal"),
+    prepare=_prepare,
+    spec=_spec,
+    when="amount",
+)

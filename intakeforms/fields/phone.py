@@ -1,4 +1,4 @@
-"""Telephone numbers, normalised to E.164 (``+358401234567``).
+"""Telephone numbers, normalised to E.164 (``+358401234567``): the type phone.
 
 :data:`PHONE_PATTERN` is a deliberately lenient *shape*: an optional leading
 ``+`` and then digits, spaces, ``-``, ``.``, ``(`` and ``)``, 5 to 30 characters
@@ -13,12 +13,16 @@ it in ``^(?:...)$``.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 import phonenumbers
+from pydantic import Field
 
 from intakeforms.fields import FieldProblem
+from intakeforms.fields.base import FieldModel, FieldType, fixed_input, string_schema
+from intakeforms.fields.text import as_string
 
-__all__ = ["PHONE_PATTERN", "normalise_phone"]
+__all__ = ["PHONE", "PHONE_PATTERN", "PhoneField", "normalise_phone"]
 
 # Two alternatives instead of ``\+?[...]{5,30}`` so that the 30-character
 # limit includes the ``+``; lookaheads that could say it more briefly are not
@@ -56,3 +60,25 @@ def normalise_phone(value: str, region: str | None) -> str:
     if not phonenumbers.is_valid_number(number):
         raise FieldProblem("invalid_phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# -- the field type ----------------------------------------------------------------
+
+
+class PhoneField(FieldModel):
+    """A phone number, normalised to E.164."""
+
+    type: Literal["phone"]
+    region: str | None = Field(
+        default=None, description="Country assumed when the number has no +prefix (FI, SE…)."
+    )
+
+
+PHONE = FieldType(
+    name="phone",
+    model=PhoneField,
+    schema=lambda f, p: string_schema(PHONE_PATTERN),
+    check=lambda f, v, p, t: normalise_phone(as_string(v), f.region),
+    input=fixed_input(control="input", type="tel", autocomplete="tel", inputmode="tel"),
+    regions=frozenset(phonenumbers.SUPPORTED_REGIONS),
+)

@@ -1,4 +1,5 @@
-"""Vehicle registration plates (ordinary, non-personalised series only).
+"""Vehicle registration plates (ordinary, non-personalised series only): the
+type plate.
 
 Each region has an *input* pattern, published in the JSON Schema, and a
 canonical form that the normaliser returns:
@@ -30,10 +31,13 @@ full-matched: the caller wraps them in ``^(?:...)$``.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from intakeforms.fields import FieldProblem
+from intakeforms.fields.base import FieldModel, FieldType, fixed_input, string_schema
+from intakeforms.fields.text import as_string
 
-__all__ = ["PLATE_REGIONS", "normalise_plate", "plate_pattern"]
+__all__ = ["PLATE", "PLATE_REGIONS", "PlateField", "normalise_plate", "plate_pattern"]
 
 PLATE_REGIONS: tuple[str, ...] = ("FI", "SE", "NO", "DK", "EE")
 
@@ -111,3 +115,30 @@ def normalise_plate(value: str, region: str) -> str:
         return f"{compact[:2]} {compact[2:]}"
     # SE and EE: both have a fixed three-character first group.
     return f"{compact[:3]} {compact[3:]}"
+
+
+# -- the field type ----------------------------------------------------------------
+
+
+class PlateField(FieldModel):
+    """A vehicle registration plate; the region decides its format."""
+
+    type: Literal["plate"]
+    region: str
+
+
+PLATE = FieldType(
+    name="plate",
+    model=PlateField,
+    schema=lambda f, p: string_schema(plate_pattern(f.region)),
+    check=lambda f, v, p, t: normalise_plate(as_string(v), f.region),
+    input=fixed_input(
+        control="input",
+        type="text",
+        autocomplete="off",
+        autocapitalize="characters",
+        spellcheck="false",
+    ),
+    regions=PLATE_REGIONS,
+    examples={"invalid_plate": {"FI": "ABC-123", "SE": "ABC 123", "NO": "AB 12345"}},
+)

@@ -1,4 +1,4 @@
-"""Postal codes.
+"""Postal codes: the type postal_code.
 
 ====== =============================== ==================================
 region accepted input                   canonical form
@@ -29,10 +29,19 @@ in ``^(?:...)$``.
 from __future__ import annotations
 
 import re
+from typing import Any, Literal
 
 from intakeforms.fields import FieldProblem
+from intakeforms.fields.base import FieldModel, FieldType, string_schema
+from intakeforms.fields.text import as_string
 
-__all__ = ["POSTAL_REGIONS", "normalise_postal_code", "postal_code_pattern"]
+__all__ = [
+    "POSTAL_CODE",
+    "POSTAL_REGIONS",
+    "PostalCodeField",
+    "normalise_postal_code",
+    "postal_code_pattern",
+]
 
 POSTAL_REGIONS: tuple[str, ...] = ("FI", "SE", "NO", "DK", "DE", "EE", "US", "GB")
 
@@ -111,3 +120,50 @@ def normalise_postal_code(value: str, region: str) -> str:
         # fixed from the end whatever the length of the outward code.
         return f"{compact[:-3]} {compact[-3:]}"
     return compact
+
+
+# -- the field type ----------------------------------------------------------------
+
+
+class PostalCodeField(FieldModel):
+    """A postal code; the region decides its format."""
+
+    type: Literal["postal_code"]
+    region: str
+
+
+# Where postal codes are digits only, phones show their numeric keyboard.
+_DIGITS_ONLY = ("FI", "SE", "NO", "DK", "DE", "EE", "US")
+
+
+def _input(f: PostalCodeField) -> dict[str, str]:
+    hints = {"control": "input", "type": "text", "autocomplete": "postal-code"}
+    if f.region in _DIGITS_ONLY:
+        hints["inputmode"] = "numeric"
+    return hints
+
+
+def _check(f: PostalCodeField, value: Any, prepared: Any, today: Any) -> str:
+    return normalise_postal_code(as_string(value), f.region)
+
+
+POSTAL_CODE = FieldType(
+    name="postal_code",
+    model=PostalCodeField,
+    schema=lambda f, p: string_schema(postal_code_pattern(f.region)),
+    check=_check,
+    input=_input,
+    regions=POSTAL_REGIONS,
+    examples={
+        "invalid_postal_code": {
+            "FI": "00100",
+            "SE": "111 22",
+            "NO": "0150",
+            "DK": "1050",
+            "DE": "10115",
+            "EE": "10111",
+            "US": "10001",
+            "GB": "SW1A 1AA",
+        },
+    },
+)

@@ -1,24 +1,42 @@
-"""Text, email and web-address answers."""
+"""Text, email and web-address answers: the types text, textarea, email and url."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import re2
 from email_validator import EmailNotValidError, validate_email
+from pydantic import Field
 
 from intakeforms.fields import FieldProblem
+from intakeforms.fields.base import (
+    FieldModel,
+    FieldType,
+    Issue,
+    fixed_input,
+    string_schema,
+    whole,
+)
+from intakeforms.fields.patterns import PatternError, compile_pattern, compile_site_pattern
 
 __all__ = [
+    "EMAIL",
     "EMAIL_MAX_LENGTH",
     "EMAIL_PATTERN",
     "FORBIDDEN_IN_LINE",
     "FORBIDDEN_IN_TEXT",
     "PRIVATE_MAIL_DOMAINS",
+    "TEXT",
+    "TEXTAREA",
+    "URL",
     "URL_PATTERN",
+    "EmailField",
+    "TextField",
+    "TextareaField",
+    "UrlField",
     "check_configured_email",
     "check_email",
     "check_text",
@@ -47,25 +65,6 @@ _LINE = re.compile(FORBIDDEN_IN_LINE)
 _TEXT = re.compile(FORBIDDEN_IN_TEXT)
 _EMAIL = re.compile(EMAIL_PATTERN)  # linear: the only repeats are split by "@"
 _URL = re2.compile(URL_PATTERN)
-
-
-def _options() -> Any:
-    options = re2.Options()
-    options.log_errors = False
-    return options
-
-
-def compile_pattern(pattern: str) -> Any:
-    """Compile a site owner's pattern with RE2, which runs in linear time.
-
-    Raises ``ValueError`` with the engine's reason when RE2 refuses it (for
-    example backreferences or lookaround, which can take exponential time).
-    """
-    try:
-        return re2.compile(pattern, _options())
-    except re2.error as exc:
-        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
-        raise ValueError(str(reason)) from None
 
 
 def as_string(value: Any) -> str:
@@ -176,6 +175,126 @@ def is_storable(value: Any) -> bool:
     if isinstance(value, str):
         return not _unstorable(value)
     return not _finds(_unstorable, value)
+
+
+# -- the field types ---------------------------------------------------------------
+
+
+class TextField(FieldModel):
+    """One line of text."""
+
+    type: Literal["text"]
+    min_length: int | None = Field(default=None, ge=0)
+    max_length: int = Field(default=200, ge=1, le=10_000)
+    pattern: str | None = Field(
+        default=None, description="A regular expression the whole answer must match."
+    )
+    role: Literal["customer_name"] | None = None
+
+
+class TextareaField(FieldModel):
+    """Several lines of text."""
+
+    type: Literal["textarea"]
+    min_length: int | None = Field(default=None, ge=0)
+    max_length: int = Field(default=5000, ge=1, le=100_000)
+    pattern: str | None = None
+
+
+class EmailField(FieldModel):
+    """An email address, checked and normalised."""
+
+    type: Literal["email"]
+    role: Literal["reply_to"] | None = Field(
+        default=None, description="reply_to: agents' replies go to this address."
+    )
+
+
+class UrlField(FieldModel):
+    """A web address (http or https)."""
+
+    type: Literal["url"]
+    max_length: int = Field(default=2000, ge=1, le=8000)
+
+
+def _prepare_text(f: TextField | TextareaField) -> tuple[Any, list[Issue]]:
+    """The compiled pattern (or None); lengths that contradict each other."""
+    issues = []
+    if f.min_length is not None and f.min_length > f.max_length:
+        issues.append(
+            Issue(
+                ("min_length",),
+                "min_over_max",
+                f"min_length ({f.min_length}) is greater than max_length ({f.max_length})",
+            )
+        )
+    if f.pattern is None:
+        return None, issues
+    try:
+        return compile_site_pattern(f.pattern), issues
+    except PatternError as exc:
+        return None, [*issues, Issue(("pattern",), exc.code, str(exc))]
+
+
+def _text_schema(f: TextField | TextareaField, prepared: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "string",
+        "minLength": max(1, f.min_length or 0),
+        "maxLength": f.max_length,
+        "not": {"pattern": FORBIDDEN_IN_TEXT if f.type == "textarea" else FORBIDDEN_IN_LINE},
+    }
+    if f.pattern is not None:
+        schema["pattern"] = whole(f.pattern)
+    return schema
+
+
+def _check_text(f: TextField | TextareaField, value: Any, pattern: Any, today: Any) -> str:
+    return check_text(
+        value,
+        multiline=f.type == "textarea",
+        min_length=f.min_length,
+        max_length=f.max_length,
+        pattern=pattern,
+    )
+
+
+def _text_input(f: TextField) -> dict[str, str]:
+    hints = {"control": "input", "type": "text"}
+    if f.role == "customer_name":
+        hints["autocomplete"] = "name"
+    return hints
+
+
+TEXT = FieldType(
+    name="text",
+    model=TextField,
+    schema=_text_schema,
+    check=_check_text,
+    input=_text_input,
+    prepare=_prepare_text,
+)
+TEXTAREA = FieldType(
+    name="textarea",
+    model=TextareaField,
+    schema=_text_schema,
+    check=_check_text,
+    input=fixed_input(control="textarea"),
+    prepare=_prepare_text,
+)
+EMAIL = FieldType(
+    name="email",
+    model=EmailField,
+    schema=lambda f, p: string_schema(EMAIL_PATTERN, format="email", maxLength=EMAIL_MAX_LENGTH),
+    check=lambda f, v, p, t: check_email(v),
+    input=fixed_input(control="input", type="email", autocomplete="email", spellcheck="false"),
+)
+URL = FieldType(
+    name="url",
+    model=UrlField,
+    schema=lambda f, p: string_schema(URL_PATTERN, format="uri", maxLength=f.max_length),
+    check=lambda f, v, p, t: check_url(v, max_length=f.max_length),
+    input=fixed_input(control="input", type="url", autocomplete="url", inputmode="url"),
+)
 
 
 # -- addresses in configuration ----------------------------------------------------

@@ -1,4 +1,8 @@
-"""The YAML form language as pydantic models: one model per field type.
+"""The YAML form language as pydantic models: a form and its questions.
+
+Each field type's model lives with its type in :mod:`intakeforms.fields` and
+is re-exported here; :data:`FieldDefinition` takes the types registered in
+:mod:`intakeforms.fields.registry`.
 
 These models check the *shape* of a form file (known keys, value types). The
 rules that need the whole form (duplicate names, ``when`` references, locales,
@@ -10,14 +14,26 @@ each kind's model lives with the kind, in :mod:`intakeforms.targets`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from intakeforms.fields.numbers import MAX_MAGNITUDE
+from intakeforms.fields import registry
+from intakeforms.fields.base import ANY_LOCALE, FieldModel, Text
+from intakeforms.fields.base import Model as _Model
+from intakeforms.fields.choice import BooleanField, ChoiceField, ConsentField, MultichoiceField
+from intakeforms.fields.dates import DateField, TimeField
+from intakeforms.fields.files import FileField
+from intakeforms.fields.identifiers import BusinessIdField, IbanField, NationalIdField, VinField
+from intakeforms.fields.numbers import IntegerField, NumberField
+from intakeforms.fields.phone import PhoneField
+from intakeforms.fields.plate import PlateField
+from intakeforms.fields.postal import PostalCodeField
+from intakeforms.fields.text import EmailField, TextareaField, TextField, UrlField
 from intakeforms.language.target_kinds import AUTOREPLY_TARGET, DeliverTarget
 
 __all__ = [
+    "ANY_LOCALE",
     "AUTOREPLY_TARGET",
     "FIELD_MODELS",
     "FIELD_TYPES",
@@ -30,6 +46,7 @@ __all__ = [
     "DeliverTarget",
     "EmailField",
     "FieldDefinition",
+    "FieldModel",
     "FileField",
     "FormDefinition",
     "IbanField",
@@ -48,277 +65,27 @@ __all__ = [
     "VinField",
 ]
 
-#: The key under which a text written as a plain string is kept: it serves
-#: every locale.
-ANY_LOCALE = "*"
-
-
-def _text(value: Any) -> Any:
-    if isinstance(value, str):
-        return {ANY_LOCALE: value}
-    return value
-
-
-#: A label, help text, placeholder or title: a plain string (one language) or a
-#: map from locale code to text.
-Text = Annotated[
-    dict[str, str],
-    BeforeValidator(_text, json_schema_input_type=str | dict[str, str]),
-]
-
 Slug = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=64),
 ]
-FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _field_union() -> Any:
+    """One question of a form file: the model its ``type`` names, of the
+    types registered now (:mod:`intakeforms.fields.registry`)."""
+    models = tuple(entry.model for entry in registry.TYPES.values())
+    return Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007
 
 
-class _Field(_Model):
-    name: FieldName = Field(description="The answer's key: lowercase letters, digits and _.")
-    label: Text = Field(description="The question as the customer sees it.")
-    help: Text | None = Field(default=None, description="A hint shown under the question.")
-    placeholder: Text | None = None
-    required: bool = False
-    when: dict[str, Any] | None = Field(
-        default=None,
-        description=(
-            "Ask this question only when the condition holds: {field: value}, "
-            "{field: [a, b]}, {field: {gte: 10}}, or {all: [...]} / {any: [...]}."
-        ),
-    )
-    default: Any = Field(default=None, description="The answer filled in beforehand.")
-    sensitive: bool = Field(
-        default=False, description="Never write this answer to logs (ids, health details)."
-    )
+if TYPE_CHECKING:
+    FieldDefinition = FieldModel
+else:
+    FieldDefinition = _field_union()
 
-
-class TextField(_Field):
-    """One line of text."""
-
-    type: Literal["text"]
-    min_length: int | None = Field(default=None, ge=0)
-    max_length: int = Field(default=200, ge=1, le=10_000)
-    pattern: str | None = Field(
-        default=None, description="A regular expression the whole answer must match."
-    )
-    role: Literal["customer_name"] | None = None
-
-
-class TextareaField(_Field):
-    """Several lines of text."""
-
-    type: Literal["textarea"]
-    min_length: int | None = Field(default=None, ge=0)
-    max_length: int = Field(default=5000, ge=1, le=100_000)
-    pattern: str | None = None
-
-
-class EmailField(_Field):
-    """An email address, checked and normalised."""
-
-    type: Literal["email"]
-    role: Literal["reply_to"] | None = Field(
-        default=None, description="reply_to: agents' replies go to this address."
-    )
-
-
-class PhoneField(_Field):
-    """A phone number, normalised to E.164."""
-
-    type: Literal["phone"]
-    region: str | None = Field(
-        default=None, description="Country assumed when the number has no +prefix (FI, SE…)."
-    )
-
-
-class UrlField(_Field):
-    """A web address (http or https)."""
-
-    type: Literal["url"]
-    max_length: int = Field(default=2000, ge=1, le=8000)
-
-
-#: The largest bound a number question may have: every answer is below
-#: ``MAX_MAGNITUDE`` in size (see intakeforms.fields.numbers).
-_NUMBER_BOUND = MAX_MAGNITUDE - 1
-
-
-class IntegerField(_Field):
-    """A whole number."""
-
-    type: Literal["integer"]
-    min: int | None = Field(default=None, ge=-_NUMBER_BOUND, le=_NUMBER_BOUND)
-    max: int | None = Field(default=None, ge=-_NUMBER_BOUND, le=_NUMBER_BOUND)
-    unit: Text | None = Field(default=None, description="Shown after the number, like km.")
-
-
-class NumberField(_Field):
-    """A decimal number."""
-
-    type: Literal["number"]
-    min: float | None = Field(default=None, ge=-_NUMBER_BOUND, le=_NUMBER_BOUND)
-    max: float | None = Field(default=None, ge=-_NUMBER_BOUND, le=_NUMBER_BOUND)
-    unit: Text | None = None
-
-
-class ChoiceField(_Field):
-    """One of a fixed set of answers."""
-
-    type: Literal["choice"]
-    choices: dict[str, Text] = Field(description="Answer key → its label.")
-
-
-class MultichoiceField(_Field):
-    """Any number of a fixed set of answers."""
-
-    type: Literal["multichoice"]
-    choices: dict[str, Text]
-    min: int | None = Field(default=None, ge=0, description="Fewest answers to pick.")
-    max: int | None = Field(default=None, ge=1, description="Most answers to pick.")
-
-
-class BooleanField(_Field):
-    """Yes or no."""
-
-    type: Literal["boolean"]
-
-
-class ConsentField(_Field):
-    """A box the customer must tick (terms, privacy notice)."""
-
-    type: Literal["consent"]
-    required: bool = True
-
-
-class DateField(_Field):
-    """A calendar date (YYYY-MM-DD)."""
-
-    type: Literal["date"]
-    min: str | None = Field(default=None, description="YYYY-MM-DD, today, or today+N / today-N.")
-    max: str | None = Field(default=None, description="YYYY-MM-DD, today, or today+N / today-N.")
-
-
-class TimeField(_Field):
-    """A time of day (HH:MM, 24-hour)."""
-
-    type: Literal["time"]
-    min: str | None = None
-    max: str | None = None
-
-
-class FileField(_Field):
-    """Uploaded files."""
-
-    type: Literal["file"]
-    accept: list[str] = Field(
-        default_factory=lambda: ["image/jpeg", "image/png", "application/pdf"],
-        description="Allowed media types.",
-    )
-    max_size: str | int = Field(default="10 MB", description="Largest file, like 10 MB.")
-    max_files: int = Field(default=1, ge=1, le=20)
-
-
-class PlateField(_Field):
-    """A vehicle registration plate; the region decides its format."""
-
-    type: Literal["plate"]
-    region: str
-
-
-class VinField(_Field):
-    """A vehicle identification number (17 characters)."""
-
-    type: Literal["vin"]
-    check_digit: bool | Literal["auto"] = Field(
-        default="auto",
-        description=(
-            "Verify the check digit at position 9: auto (where it is mandatory: "
-            "North American and Chinese VINs), true (always) or false (never)."
-        ),
-    )
-
-
-class IbanField(_Field):
-    """A bank account number (IBAN), mod-97 checked."""
-
-    type: Literal["iban"]
-
-
-class PostalCodeField(_Field):
-    """A postal code; the region decides its format."""
-
-    type: Literal["postal_code"]
-    region: str
-
-
-class NationalIdField(_Field):
-    """A personal identity code (FI henkilötunnus, SE personnummer)."""
-
-    type: Literal["national_id"]
-    region: str
-    sensitive: bool = True
-
-
-class BusinessIdField(_Field):
-    """A business id (FI Y-tunnus, SE organisationsnummer)."""
-
-    type: Literal["business_id"]
-    region: str
-
-
-FieldDefinition = Annotated[
-    TextField
-    | TextareaField
-    | EmailField
-    | PhoneField
-    | UrlField
-    | IntegerField
-    | NumberField
-    | ChoiceField
-    | MultichoiceField
-    | BooleanField
-    | ConsentField
-    | DateField
-    | TimeField
-    | FileField
-    | PlateField
-    | VinField
-    | IbanField
-    | PostalCodeField
-    | NationalIdField
-    | BusinessIdField,
-    Field(discriminator="type"),
-]
-
-FIELD_MODELS: dict[str, type[_Field]] = {
-    model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
-    for model in (
-        TextField,
-        TextareaField,
-        EmailField,
-        PhoneField,
-        UrlField,
-        IntegerField,
-        NumberField,
-        ChoiceField,
-        MultichoiceField,
-        BooleanField,
-        ConsentField,
-        DateField,
-        TimeField,
-        FileField,
-        PlateField,
-        VinField,
-        IbanField,
-        PostalCodeField,
-        NationalIdField,
-        BusinessIdField,
-    )
-}
+#: The built-in field types' models by type name, in the language's order.
+FIELD_MODELS: dict[str, type[FieldModel]] = {entry.name: entry.model for entry in registry.BUILTIN}
+#: The built-in field types' names, in the language's order.
 FIELD_TYPES: tuple[str, ...] = tuple(FIELD_MODELS)
 
 
@@ -375,3 +142,14 @@ class FormDefinition(_Model):
         question per role (the rules check it), so callers take the first.
         """
         return [f for f in self.fields if getattr(f, "role", None) == role]
+
+
+def _take_in_field_types() -> None:
+    # A form file may use a type registered after this module was imported:
+    # its item model is rebuilt with the types registered now.
+    items: Any = list.__class_getitem__(_field_union())
+    FormDefinition.model_fields["fields"].annotation = items
+    FormDefinition.model_rebuild(force=True)
+
+
+registry.on_change(_take_in_field_types)

@@ -8,40 +8,31 @@ Shape mistakes (unknown keys, wrong value types) are told first, by
 
 from __future__ import annotations
 
-import re
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
-
 from intakeforms.errors import Problem
 from intakeforms.fields import FieldProblem
-from intakeforms.fields.dates import DateBound, parse_date_bound, parse_time
-from intakeforms.fields.files import parse_size
+from intakeforms.fields.base import WHEN_READS
+from intakeforms.fields.registry import TYPES
 from intakeforms.language import conditions as cond
-from intakeforms.language.models import (
-    ChoiceField,
-    DateField,
-    FileField,
-    FormDefinition,
-    MultichoiceField,
-    TextareaField,
-    TextField,
-    TimeField,
-)
-from intakeforms.language.patterns import PatternError, compile_site_pattern
+from intakeforms.language.models import FieldModel, FormDefinition
 from intakeforms.language.shape import did_you_mean
 from intakeforms.language.source import Document, Path
 from intakeforms.language.targets import check_autorespond, check_deliver
 from intakeforms.language.text_rules import check_locales, check_texts
 
-__all__ = ["CONDITION_SOURCES", "Analysis", "analyse"]
+__all__ = ["Analysis", "analyse", "condition_sources"]
 
-#: Field types a ``when`` may read: their answers compare the same way in
-#: Python, in JSON Schema and in the browser.
-CONDITION_SOURCES = ("choice", "multichoice", "boolean", "consent", "integer", "number")
+
+def condition_sources() -> list[str]:
+    """The field types a ``when`` may read: their answers compare the same way
+    in Python, in JSON Schema and in the browser."""
+    readable = [entry for entry in TYPES.values() if entry.when is not None]
+    readable.sort(key=lambda entry: WHEN_READS.index(entry.when or ""))
+    return [entry.name for entry in readable]
 
 
 @dataclass
@@ -53,10 +44,9 @@ class Analysis:
     #: a question is asked only when the questions it reads are asked too.
     visibility: dict[str, tuple[cond.Condition, ...]] = field(default_factory=dict)
     order: tuple[str, ...] = ()
-    patterns: dict[str, Any] = field(default_factory=dict)
-    date_bounds: dict[str, tuple[DateBound | None, DateBound | None]] = field(default_factory=dict)
-    time_bounds: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    max_bytes: dict[str, int] = field(default_factory=dict)
+    #: What each question's type prepared from it (a compiled pattern,
+    #: parsed bounds, a size in bytes), by name; see FieldType.prepare.
+    prepared: dict[str, Any] = field(default_factory=dict)
     defaults: dict[str, Any] = field(default_factory=dict)
 
 
@@ -145,156 +135,25 @@ def _check_names(doc: Document, form: FormDefinition, problems: list[Problem]) -
 
 
 def _check_field(
-    doc: Document, item: Any, here: Path, analysis: Analysis, problems: list[Problem]
+    doc: Document, item: FieldModel, here: Path, analysis: Analysis, problems: list[Problem]
 ) -> None:
-    low, high = getattr(item, "min", None), getattr(item, "max", None)
-    if isinstance(item, DateField | TimeField):
-        low, high = _check_moments(doc, item, here, analysis, problems)
-    if low is not None and high is not None and low > high:
-        problems.append(
-            doc.problem(
-                (*here, "min"),
-                "min_over_max",
-                f"min ({item.min}) is greater than max ({item.max}); swap them",
-            )
-        )
-    min_length, max_length = getattr(item, "min_length", None), getattr(item, "max_length", None)
-    if min_length is not None and max_length is not None and min_length > max_length:
-        problems.append(
-            doc.problem(
-                (*here, "min_length"),
-                "min_over_max",
-                f"min_length ({min_length}) is greater than max_length ({max_length})",
-            )
-        )
-    if isinstance(item, ChoiceField | MultichoiceField):
-        _check_choices(doc, item, here, problems)
-    if isinstance(item, TextField | TextareaField) and item.pattern is not None:
-        _check_pattern(doc, item, here, analysis, problems)
-    if isinstance(item, FileField):
-        try:
-            analysis.max_bytes[item.name] = parse_size(item.max_size)
-        except ValueError as exc:
-            problems.append(doc.problem((*here, "max_size"), "invalid_value", str(exc)))
-        for j, media in enumerate(item.accept):
-            if not re.fullmatch(r"[a-z0-9.+-]+/[a-z0-9.+-]+", media):
-                problems.append(
-                    doc.problem(
-                        (*here, "accept", j),
-                        "invalid_value",
-                        f"{media!r} is not a media type; write it like image/png",
-                    )
-                )
-    _check_region(doc, item, here, problems)
-
-
-def _check_moments(
-    doc: Document,
-    item: DateField | TimeField,
-    here: Path,
-    analysis: Analysis,
-    problems: list[Problem],
-) -> tuple[Any, Any]:
-    bounds: list[Any] = []
-    for key in ("min", "max"):
-        raw = getattr(item, key)
-        if raw is None:
-            bounds.append(None)
-            continue
-        try:
-            if isinstance(item, DateField):
-                bounds.append(parse_date_bound(raw))
-            else:
-                bounds.append(parse_time(raw.strip()))
-        except (ValueError, FieldProblem) as exc:
-            message = (
-                str(exc)
-                if isinstance(exc, ValueError) and not isinstance(exc, FieldProblem)
-                else f"{raw!r} is not a time; write HH:MM"
-            )
-            problems.append(doc.problem((*here, key), "invalid_value", message))
-            bounds.append(None)
-    if isinstance(item, DateField):
-        analysis.date_bounds[item.name] = (bounds[0], bounds[1])
-        # Relative and fixed bounds cannot be compared at load time.
-        if type(bounds[0]) is not type(bounds[1]):
-            return None, None
-    else:
-        analysis.time_bounds[item.name] = (bounds[0], bounds[1])
-    return bounds[0], bounds[1]
-
-
-def _check_choices(
-    doc: Document, item: ChoiceField | MultichoiceField, here: Path, problems: list[Problem]
-) -> None:
-    if not item.choices:
-        problems.append(
-            doc.problem(
-                (*here, "choices"),
-                "no_choices",
-                "a choice question needs at least one choice, like choices: {yes: Yes}",
-            )
-        )
-    for key in item.choices:
-        if not key.strip() or re.search(r"[\x00-\x1f\x7f]", key):
-            problems.append(
-                doc.problem(
-                    (*here, "choices", key),
-                    "invalid_value",
-                    "a choice key cannot be blank",
-                    key=True,
-                )
-            )
-    if isinstance(item, MultichoiceField) and item.min is not None and item.min > len(item.choices):
-        problems.append(
-            doc.problem(
-                (*here, "min"),
-                "min_over_max",
-                f"min ({item.min}) is more than the {len(item.choices)} choices there are",
-            )
-        )
-
-
-def _check_pattern(
-    doc: Document,
-    item: TextField | TextareaField,
-    here: Path,
-    analysis: Analysis,
-    problems: list[Problem],
-) -> None:
-    assert item.pattern is not None
-    try:
-        analysis.patterns[item.name] = compile_site_pattern(item.pattern)
-    except PatternError as exc:
-        problems.append(doc.problem((*here, "pattern"), exc.code, str(exc)))
-
-
-def _check_region(doc: Document, item: Any, here: Path, problems: list[Problem]) -> None:
-    from intakeforms.fields import identifiers, plate, postal
-
+    entry = TYPES[item.type]
+    analysis.prepared[item.name], issues = entry.prepare(item)
+    for issue in issues:
+        problems.append(doc.problem((*here, *issue.at), issue.code, issue.message, key=issue.key))
     region = getattr(item, "region", None)
-    if region is None:
+    supported = entry.regions
+    if region is None or supported is None or region in supported:
         return
-    supported: tuple[str, ...] | frozenset[str]
-    if item.type == "phone":
-        supported = frozenset(phonenumbers.SUPPORTED_REGIONS)
-    else:
-        supported = {
-            "plate": plate.PLATE_REGIONS,
-            "postal_code": postal.POSTAL_REGIONS,
-            "national_id": identifiers.NATIONAL_ID_REGIONS,
-            "business_id": identifiers.BUSINESS_ID_REGIONS,
-        }[item.type]
-    if region not in supported:
-        listed = ", ".join(sorted(supported)) if len(supported) < 30 else "ISO country codes"
-        problems.append(
-            doc.problem(
-                (*here, "region"),
-                "unknown_region",
-                f"region {region!r} is not supported for {item.type}"
-                f"{did_you_mean(region, sorted(supported))}; use one of {listed}",
-            )
+    listed = ", ".join(sorted(supported)) if len(supported) < 30 else "ISO country codes"
+    problems.append(
+        doc.problem(
+            (*here, "region"),
+            "unknown_region",
+            f"region {region!r} is not supported for {item.type}"
+            f"{did_you_mean(region, sorted(supported))}; use one of {listed}",
         )
+    )
 
 
 def _parse_when(
@@ -310,16 +169,17 @@ def _parse_when(
 
     def coerce(name: str, value: Any, where: Path) -> Any:
         source = fields[name]
-        if source.type not in CONDITION_SOURCES:
+        reads = TYPES[source.type].when
+        if reads is None:
             raise cond.ConditionError(
                 where,
                 "invalid_condition",
-                f"'when' can read only {', '.join(CONDITION_SOURCES)} questions; "
+                f"'when' can read only {', '.join(condition_sources())} questions; "
                 f"{name!r} is a {source.type} question",
             )
         if isinstance(value, dict | list) or value is None:
             raise cond.ConditionError(where, "invalid_condition", "expected a single value here")
-        if source.type in ("choice", "multichoice"):
+        if reads == "key":
             if value not in source.choices:
                 raise cond.ConditionError(
                     where,
@@ -330,8 +190,9 @@ def _parse_when(
                 )
             return str(value)
         probe = source
-        if source.type == "consent":
-            # A condition may test for an unticked box even where ticking is required.
+        if source.required:
+            # A condition may test for any answer the question can hold, like
+            # an unticked box even where ticking is required.
             probe = source.model_copy(update={"required": False})
         try:
             return check_value(probe, value, analysis)

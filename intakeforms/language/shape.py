@@ -13,12 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from intakeforms.errors import Problem
-from intakeforms.language.models import (
-    FIELD_MODELS,
-    FIELD_TYPES,
-    Autorespond,
-    FormDefinition,
-)
+from intakeforms.fields.registry import TYPES
+from intakeforms.language.models import Autorespond, FormDefinition
 from intakeforms.language.source import Document, Path
 from intakeforms.language.target_kinds import deliver_model, target_kind
 
@@ -40,7 +36,8 @@ def _model_at(path: Path, values: Any) -> type[BaseModel] | None:
         if isinstance(items, list) and isinstance(path[1], int) and path[1] < len(items):
             item = items[path[1]]
             if isinstance(item, dict):
-                return FIELD_MODELS.get(str(item.get("type")))
+                entry = TYPES.get(str(item.get("type")))
+                return None if entry is None else entry.model
     if len(path) == 2 and path[0] == "deliver":
         return deliver_model()
     if len(path) == 3 and path[0] == "deliver":
@@ -58,7 +55,7 @@ def _strip_tags(loc: tuple[str | int, ...], values: Any) -> Path:
             isinstance(node, dict)
             and isinstance(part, str)
             and part not in node
-            and (part in FIELD_TYPES or "[" in part or part.startswith("function-"))
+            and (part in TYPES or "[" in part or part.startswith("function-"))
         ):
             continue
         path.append(part)
@@ -101,8 +98,8 @@ def shape_problems(doc: Document, error: ValidationError) -> list[Problem]:
                 doc.problem(
                     (*path, "type"),
                     "unknown_field_type",
-                    f"unknown field type {given!r}{did_you_mean(given, FIELD_TYPES)}; "
-                    f"the types are {', '.join(FIELD_TYPES)}",
+                    f"unknown field type {given!r}{did_you_mean(given, list(TYPES))}; "
+                    f"the types are {', '.join(TYPES)}",
                 )
             )
         elif kind == "union_tag_not_found":
@@ -123,7 +120,7 @@ def shape_problems(doc: Document, error: ValidationError) -> list[Problem]:
                 doc.problem(
                     path,
                     "missing_key",
-                    f"every field needs a 'type' (one of {', '.join(FIELD_TYPES)})",
+                    f"every field needs a 'type' (one of {', '.join(TYPES)})",
                 )
             )
         elif kind == "missing":

@@ -6,14 +6,33 @@ import re
 import warnings
 from typing import Any
 
-from intakeforms.fields.text import compile_pattern
+import re2
 
-__all__ = ["PatternError", "compile_site_pattern"]
+__all__ = ["PatternError", "compile_pattern", "compile_site_pattern"]
 
 #: Syntax that one of the engines reading a pattern (RE2 here, Python's
 #: engine in JSON Schema validators, ECMAScript in browsers) reads differently
 #: or not at all: inline flags, named groups, Python-only anchors.
 _NOT_PORTABLE = re.compile(r"\(\?(?!:)|\\[AZzhHR]")
+
+
+def _options() -> Any:
+    options = re2.Options()
+    options.log_errors = False
+    return options
+
+
+def compile_pattern(pattern: str) -> Any:
+    """Compile a site owner's pattern with RE2, which runs in linear time.
+
+    Raises ``ValueError`` with the engine's reason when RE2 refuses it (for
+    example backreferences or lookaround, which can take exponential time).
+    """
+    try:
+        return re2.compile(pattern, _options())
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise ValueError(str(reason)) from None
 
 
 class PatternError(ValueError):
