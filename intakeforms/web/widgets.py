@@ -50,9 +50,10 @@ SHARED_MARKER = "/* <shared-rules> */"
 SHARED_START = "// <shared-rules>"
 SHARED_END = "// </shared-rules>"
 _PACKAGED = Path(__file__).resolve().parent.parent / "static"
-#: The hosted form's script and stylesheet (``intakeforms.render.ASSETS_DIR``).
-_FORM_JS = Path(__file__).resolve().parent.parent / "assets" / "form.js"
 _CHECKOUT = Path(__file__).resolve().parent.parent.parent / "widgets"
+#: The hosted form's script, in ``intakeforms.render.ASSETS_DIR``: in the
+#: package, so a checkout and a wheel read the shared rules from one place.
+_FORM_JS = Path(__file__).resolve().parent.parent / "assets" / "form.js"
 
 
 def widget_source_dir() -> Path:
