@@ -41,6 +41,7 @@ from intakeforms.targets import (
     TargetKind,
     register_target,
     target_kinds,
+    unregister_target,
 )
 from intakeforms.targets.webhook import sign_webhook
 from intakeforms.validate import Answers
@@ -97,6 +98,7 @@ __all__ = [
     "sign_webhook",
     "submit",
     "target_kinds",
+    "unregister_target",
 ]
 
 #: Public names imported on first use, by the module that holds them.

@@ -1,4 +1,4 @@
-"""The package's structure, read from its import graph (rules 1 to 3 of the layout).
+"""The package's structure, read from its import graph and names (rules 1 to 4).
 
 1. No import cycle between the package's parts. A part is a subpackage
    (``intakeforms/store``) or a top-level module (``intakeforms/mail.py``); the
@@ -8,6 +8,9 @@
    the store, delivery or mail; the store nothing of the web, delivery or mail;
    delivery nothing of the web; the web never imports delivery.
 3. No module over 500 lines.
+4. Each delivery target kind is named in its own module (``targets/zendesk.py``)
+   and the registry (``targets/__init__.py``) only: no other code holds its
+   name as a string or in an identifier, nor its settings model's name.
 
 Every import counts, also one inside a function (it is still a dependency),
 except those under ``if TYPE_CHECKING:`` (never run). What does not hold yet is
@@ -18,6 +21,7 @@ listed one that is gone, so the lists only shrink.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +38,13 @@ LANGUAGE = {"language", "fields", "load", "compile", "validate", "form"}
 MAIL = {"mail"}
 FORBIDDEN: dict[str, set[str]] = {
     **{part: {"web", "store", "delivery"} | MAIL for part in LANGUAGE},
+    # How answers are shown: the language, compile and validate use it.
+    "present": {"web", "store", "delivery"} | MAIL,
     "store": {"web", "delivery"} | MAIL,
+    # The submit use case: the web, the command line and Python call it.
+    "intake": {"web", "delivery"},
     "delivery": {"web"},
+    "targets": {"web"},
     "web": {"delivery"},
 }
 
@@ -212,3 +221,85 @@ def test_the_graph_sees_imports_in_functions_and_not_type_checking() -> None:
         e for e in edges if e.module == "intakeforms.delivery.targets" and part(e.target) == "store"
     ]
     assert not typing_only, typing_only
+
+
+# -- rule 4: one home per target kind -------------------------------------------
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    """The ids of the string nodes that are docstrings (modules, classes, functions)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                found.add(id(body[0].value))
+    return found
+
+
+def names_in_code(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, word) for each identifier and string constant of the module's
+    code: names, attributes, imports, definitions, keywords; not docstrings
+    or comments."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    docstrings = _docstrings(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) not in docstrings:
+                yield node.lineno, node.value
+        elif isinstance(node, ast.Name):
+            yield node.lineno, node.id
+        elif isinstance(node, ast.Attribute):
+            yield node.lineno, node.attr
+        elif isinstance(node, ast.alias):
+            yield node.lineno, node.name
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.lineno, node.module
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            yield node.lineno, node.name
+        elif isinstance(node, ast.keyword | ast.arg) and node.arg:
+            yield node.lineno, node.arg
+
+
+def kind_words() -> dict[str, tuple[str, re.Pattern[str]]]:
+    """Each built-in kind → (its home module, what names it in code).
+
+    ``email`` is also a field type and a module of the standard library, so
+    for that kind only its settings model's name counts.
+    """
+    from intakeforms.targets import BUILTIN
+
+    words = {}
+    for kind in BUILTIN:
+        model = rf"^{re.escape(kind.model.__name__)}$"
+        pattern = model if kind.name == "email" else rf"(?i:{re.escape(kind.name)})|{model}"
+        words[kind.name] = (f"{ROOT}.targets.{kind.name}", re.compile(pattern))
+    return words
+
+
+def test_each_target_kind_is_named_in_its_module_and_the_registry_only() -> None:
+    words = kind_words()
+    # The registry, and the package's root, whose __all__ lists the public API
+    # (a kind's helper for receivers, like sign_webhook, included).
+    allowed = {f"{ROOT}.targets", ROOT}
+    found = []
+    for module, path in modules().items():
+        for line, word in names_in_code(path):
+            for kind, (home, pattern) in words.items():
+                if module != home and module not in allowed and pattern.search(word):
+                    found.append(f"{module}:{line} names the {kind} target: {word[:60]!r}")
+    assert not found, "\n".join(sorted(set(found)))
+
+
+def test_the_kind_check_sees_a_name_outside_its_home(tmp_path: Path) -> None:
+    stray = tmp_path / "stray.py"
+    stray.write_text(
+        '"""A docstring may say zendesk."""\n'
+        "from intakeforms.targets.zendesk import ZendeskTarget\n"
+        'URL = "https://acme.zendesk.com"\n',
+        encoding="utf-8",
+    )
+    pattern = kind_words()["zendesk"][1]
+    hits = [line for line, word in names_in_code(stray) if pattern.search(word)]
+    assert hits == [2, 2, 3], hits
+    assert not kind_words()["email"][1].search("NotAnEmailTarget")

@@ -69,7 +69,7 @@ def scrub_addresses(text: str) -> str:
 def unforeseen(exc: BaseException) -> str:
     """An exception nobody expected, told by its type and the innermost
     place of intakeforms it passed (``KeyError in
-    intakeforms/delivery/zammad.py:57, deliver``): its message may hold any
+    intakeforms/targets/zammad.py:57, deliver``): its message may hold any
     value, so it is left out."""
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [f for f in frames if "/intakeforms/" in f.filename.replace("\\", "/")]

@@ -47,6 +47,7 @@ __all__ = [
     "register_target",
     "target_kind",
     "target_kinds",
+    "unregister_target",
 ]
 
 logger = logging.getLogger("intakeforms")
@@ -135,6 +136,15 @@ def register_target(kind: TargetKind, *, replace: bool = False) -> TargetKind:
         _KINDS[kind.name] = kind
         deliver_model.cache_clear()
     return kind
+
+
+def unregister_target(name: str) -> TargetKind | None:
+    """Take the kind called ``name`` out of the registry (a plug-in's tests
+    put the registry back as they found it); returns it, or None."""
+    with _LOCK:
+        found = _KINDS.pop(name, None)
+        deliver_model.cache_clear()
+    return found
 
 
 def _load_entry_points() -> None:

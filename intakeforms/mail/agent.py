@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from intakeforms.language.headers import check_extra_headers
 from intakeforms.mail.answers import agent_subject, mail_words
@@ -35,9 +35,22 @@ from intakeforms.present.files import attachment_type
 if TYPE_CHECKING:
     from intakeforms.form import Form
     from intakeforms.store.base import StoredFile, StoredSubmission
-    from intakeforms.targets.email import EmailTarget
 
-__all__ = ["build_agent_email"]
+__all__ = ["Recipients", "build_agent_email"]
+
+
+class Recipients(Protocol):
+    """Whom an agent email goes to, in which language: an email target's
+    settings (``deliver: [{email: {...}}]``) or a stand-in for a preview."""
+
+    @property
+    def to(self) -> list[str]: ...
+
+    @property
+    def cc(self) -> list[str]: ...
+
+    @property
+    def locale(self) -> str | None: ...
 
 
 def _json_attachment(submission: StoredSubmission) -> bytes:
@@ -67,14 +80,14 @@ def _read_upload(file: StoredFile, upload_dir: Path | None) -> bytes | None:
         return None
 
 
-def _email_target(form: Form, target_index: int) -> EmailTarget:
+def _email_target(form: Form, target_index: int) -> Recipients:
     targets = form.definition.deliver
     if not 0 <= target_index < len(targets) or targets[target_index].kind != "email":
         raise ValueError(
             f"form {form.id!r} has no email target at deliver[{target_index}]; "
             "target_index is the position of an email target in the form's deliver list"
         )
-    target: EmailTarget = targets[target_index].config
+    target: Recipients = targets[target_index].config
     return target
 
 
@@ -87,7 +100,7 @@ def build_agent_email(
     from_name: str | None = None,
     upload_dir: Path | None = None,
     target_index: int = 0,
-    target: EmailTarget | None = None,
+    target: Recipients | None = None,
     extra_headers: Mapping[str, str] | None = None,
 ) -> EmailMessage:
     """The email agents receive for ``submission``, addressed to one target.

@@ -25,6 +25,7 @@ from intakeforms.language.target_kinds import (
     register_target,
     target_kind,
     target_kinds,
+    unregister_target,
 )
 from intakeforms.targets import email, freshdesk, webhook, zammad, zendesk
 
@@ -38,6 +39,7 @@ __all__ = [
     "register_target",
     "target_kind",
     "target_kinds",
+    "unregister_target",
 ]
 
 #: The package's own kinds, in the order the language documents them.

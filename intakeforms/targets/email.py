@@ -56,8 +56,8 @@ class EmailTarget(TargetModel):
     headers: dict[str, str] = Field(
         default_factory=dict,
         description=(
-            "Extra X-… headers for a helpdesk's mail channel, like "
-            "X-Zammad-Ticket-Group: Service. Fixed values from this file only."
+            "Extra X-… headers a helpdesk's mail channel reads, like a header "
+            "that sets the ticket's group. Fixed values from this file only."
         ),
     )
 
