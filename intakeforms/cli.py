@@ -1,4 +1,4 @@
-"""The ``intakeforms`` command: check, schema, preview, serve, show.
+"""The ``intakeforms`` command: check, schema, preview, serve, and the rest.
 
 ``check`` prints ``file:line:col: message`` for each problem (the format
 editors and CI annotate), and exits 1 when there is any.
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from intakeforms.cli_operate import add_commands, run_outbox, run_show, run_worker
+from intakeforms.cli_operate import add_commands, run_outbox, run_show, run_submit, run_worker
 from intakeforms.compile import language_schema
 from intakeforms.errors import FormError, IntakeError
 from intakeforms.load import find_form_files, load_form, load_forms
@@ -204,6 +204,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return _preview(args, sys.stdout, sys.stderr)
     if args.command == "show":
         return run_show(args, sys.stdout, sys.stderr)
+    if args.command == "submit":
+        return run_submit(args, sys.stdout, sys.stderr)
     if args.command == "worker":
         return run_worker(args, sys.stderr)
     if args.command == "outbox":

@@ -1,10 +1,12 @@
-"""Commands for running and operating the service: worker, outbox, show.
+"""Commands for running and operating the service: worker, submit, outbox, show.
 
 ``intakeforms worker PATH`` delivers outbox jobs on its own (for scale-out:
 many workers on many hosts sharing one PostgreSQL store), applies the
 retention settings hourly and, with ``INTAKE_METRICS=HOST:PORT``, serves its
 metrics there; ``intakeforms outbox list|show|retry`` lets an operator see
-failed deliveries and replay them once the cause is fixed. The spam review
+failed deliveries and replay them once the cause is fixed; ``intakeforms
+submit FILE --data ANSWERS`` stores a submission taken another way (a phone
+call, an import) exactly as the service would. The spam review
 and privacy commands are in :mod:`intakeforms.cli_privacy`.
 """
 
@@ -19,8 +21,9 @@ import anyio
 
 from intakeforms.cli_privacy import add_commands as add_privacy_commands
 from intakeforms.cli_privacy import job_dict
-from intakeforms.errors import IntakeError
-from intakeforms.load import load_forms
+from intakeforms.errors import FormError, IntakeError, InvalidAnswers
+from intakeforms.intake import Receipt
+from intakeforms.load import load_form, load_forms
 from intakeforms.settings import load_settings
 from intakeforms.store import JOB_STATUSES, OutboxJob, Store, open_store
 
@@ -28,7 +31,7 @@ __all__ = ["add_commands", "run_outbox", "run_show", "run_worker"]
 
 
 def add_commands(commands: Any) -> None:
-    """Register worker, outbox and show on the ``intakeforms`` parser."""
+    """Register worker, submit, outbox and show on the ``intakeforms`` parser."""
     worker = commands.add_parser("worker", help="deliver outbox jobs (agent emails, tickets)")
     worker.add_argument("paths", nargs="+", metavar="PATH", help="the same form files as serve")
     worker.add_argument("--settings", help="a TOML settings file (else INTAKE_SETTINGS)")
@@ -42,6 +45,18 @@ def add_commands(commands: Any) -> None:
         help="how long a claimed job is this worker's; a crashed worker's jobs are "
         "taken over after it (keep it well above the slowest delivery)",
     )
+    submit = commands.add_parser(
+        "submit", help="store a submission from a JSON file of answers (a phone call, an import)"
+    )
+    submit.add_argument("file", metavar="FILE", help="the form file")
+    submit.add_argument("--data", required=True, metavar="ANSWERS", help="a JSON file of answers")
+    submit.add_argument("--locale", help="the customer's language (else the form's default)")
+    submit.add_argument(
+        "--key",
+        metavar="KEY",
+        help="an idempotency key: the same key again gives the same reference",
+    )
+    submit.add_argument("--store", help="the store URL (else INTAKE_STORE or sqlite:///intake.db)")
     outbox = commands.add_parser("outbox", help="see and replay deliveries")
     outbox.add_argument("--store", help="the store URL (else INTAKE_STORE or sqlite:///intake.db)")
     actions = outbox.add_subparsers(dest="action", required=True)
@@ -207,6 +222,46 @@ def run_outbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"{exc}\n")
         return 1
     return result
+
+
+def run_submit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``intakeforms submit FILE --data ANSWERS``: validate and store, as the
+    service does; prints the reference. Delivery is the worker's, as always."""
+    from intakeforms.intake import submit
+
+    try:
+        form = load_form(args.file)
+    except FormError as exc:
+        for problem in exc.problems:
+            err.write(f"{problem}\n")
+        return 1
+    try:
+        with open(args.data, encoding="utf-8") as handle:
+            answers = json.load(handle)
+    except (OSError, ValueError) as exc:
+        err.write(f"intakeforms submit: cannot read the answers in {args.data}: {exc}\n")
+        return 1
+    if not isinstance(answers, dict):
+        err.write(f"intakeforms submit: {args.data} must hold one JSON object of answers\n")
+        return 1
+
+    async def work(store: Store) -> Receipt:
+        return await submit(
+            store, form, answers, channel="cli", locale=args.locale, idempotency_key=args.key
+        )
+
+    try:
+        receipt = anyio.run(_with_store, args.store, work)
+    except InvalidAnswers as exc:
+        for error in exc.errors:
+            err.write(f"{error.field or '(answers)'}: {error.message} ({error.code})\n")
+        return 1
+    except (IntakeError, ValueError) as exc:
+        err.write(f"intakeforms submit: {exc}\n")
+        return 1
+    note = "" if receipt.created else "  (already stored with this key)"
+    out.write(f"{receipt.reference}{note}\n")
+    return 0
 
 
 def run_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -1,4 +1,4 @@
-"""The command line: check and schema."""
+"""The command line: check, schema and submit."""
 
 from __future__ import annotations
 
@@ -141,3 +141,39 @@ def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
         errors = process.stderr.read().decode()
         assert process.wait(timeout=30) in (0, 1)
     assert "Traceback" not in errors
+
+
+def test_submit_stores_as_the_service_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = f"sqlite:///{tmp_path / 'intake.db'}"
+    form = str(EXAMPLES / "car-service" / "car-service.yaml")
+    answers = str(EXAMPLES / "car-service" / "answers.json")
+    args = ["submit", form, "--data", answers, "--locale", "fi", "--store", store, "--key", "k1"]
+    assert main(args) == 0
+    reference = capsys.readouterr().out.strip()
+    assert reference.startswith("CAR-") and len(reference) == 10
+    # The same key again: the same submission, nothing new stored.
+    assert main(args) == 0
+    assert capsys.readouterr().out == f"{reference}  (already stored with this key)\n"
+    assert main(["show", reference, "--store", store]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["locale"], shown["data"]["plate"]) == ("fi", "ABC-123")
+    assert [job["target"] for job in shown["deliveries"]] == ["email:0"]
+
+
+def test_submit_lists_what_is_wrong_and_stores_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = f"sqlite:///{tmp_path / 'intake.db'}"
+    data = tmp_path / "answers.json"
+    data.write_text(json.dumps({"plate": "not a plate", "mileage": -5}), encoding="utf-8")
+    form = str(EXAMPLES / "car-service" / "car-service.yaml")
+    assert main(["submit", form, "--data", str(data), "--store", store]) == 1
+    err = capsys.readouterr().err
+    assert "plate: " in err and "(invalid_plate)" in err and "mileage: " in err
+    assert main(["outbox", "--store", store, "list"]) == 0
+    assert capsys.readouterr().out.startswith("pending: 0  claimed: 0")
+    data.write_text("[1, 2]", encoding="utf-8")
+    assert main(["submit", form, "--data", str(data), "--store", store]) == 1
+    assert "must hold one JSON object of answers" in capsys.readouterr().err
