@@ -32,6 +32,12 @@ from intakeforms.errors import (
 from intakeforms.form import Form
 from intakeforms.intake import JobTarget, Receipt, submit
 from intakeforms.load import load_form, load_form_text, load_forms
+from intakeforms.mail import (
+    attachment_name,
+    build_agent_email,
+    build_customer_email,
+    customer_address,
+)
 from intakeforms.preview import preview
 from intakeforms.settings import Settings, load_settings
 from intakeforms.store import NewSubmission, Store, StoredFile, StoredSubmission, open_store
@@ -83,8 +89,12 @@ __all__ = [
     "TransientDeliveryError",
     "UnstorableSubmission",
     "Worker",
+    "attachment_name",
+    "build_agent_email",
+    "build_customer_email",
     "compile_schema",
     "create_app",
+    "customer_address",
     "deliver_in_process",
     "language_schema",
     "load_form",

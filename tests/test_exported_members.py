@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 import intakeforms
@@ -61,3 +64,39 @@ def test_store_url_parsers_raise_settings_errors() -> None:
         split_url("mysql://db/intake")
     with pytest.raises(intakeforms.SettingsError, match="not a PostgreSQL URL libpq understands"):
         parse_conninfo("postgresql://db/intake?sslmode")
+
+
+def test_docs_and_examples_import_only_the_public_api() -> None:
+    """What people copy is the public API: ``from intakeforms import ...``."""
+    root = Path(__file__).resolve().parent.parent
+    internal = re.compile(
+        r"^\s*(?:>>> |\.\.\. )?(?:from intakeforms\.[\w.]+ import|import intakeforms\.)"
+    )
+    pages = [*sorted((root / "docs").glob("*.md")), root / "README.md"]
+    pages += sorted((root / "plugins").glob("*.py"))
+    found = [
+        f"{page.relative_to(root)}:{number}: {line.strip()}"
+        for page in pages
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1)
+        if internal.match(line)
+    ]
+    assert not found, "\n".join(found)
+
+
+def test_one_exception_tree_drawn_at_the_top_of_errors_py() -> None:
+    from intakeforms import errors
+
+    def subclasses(cls: type) -> list[type]:
+        return [cls, *(c for sub in cls.__subclasses__() for c in subclasses(sub))]
+
+    tree = errors.__doc__ or ""
+    ours = [
+        c for c in subclasses(intakeforms.IntakeError) if c.__module__.startswith("intakeforms")
+    ]
+    assert {c.__module__ for c in ours} == {"intakeforms.errors"}, [
+        f"{c.__module__}.{c.__name__}" for c in ours if c.__module__ != "intakeforms.errors"
+    ]
+    assert [
+        c.__name__ for c in ours if f"── {c.__name__}" not in tree and c.__name__ != "IntakeError"
+    ] == []
+    assert {c.__name__ for c in ours} <= set(intakeforms.__all__)
