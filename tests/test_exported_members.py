@@ -100,3 +100,9 @@ def test_one_exception_tree_drawn_at_the_top_of_errors_py() -> None:
         c.__name__ for c in ours if f"── {c.__name__}" not in tree and c.__name__ != "IntakeError"
     ] == []
     assert {c.__name__ for c in ours} <= set(intakeforms.__all__)
+
+
+def test_every_public_name_is_in_the_python_api_page() -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "python-api.md").read_text("utf-8")
+    missing = [name for name in intakeforms.__all__ if f"`{name}" not in page]
+    assert not missing, f"docs/python-api.md does not mention {missing}"
