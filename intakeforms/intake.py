@@ -13,6 +13,7 @@ and one for the customer's confirmation; a :class:`JobTarget` names each
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -23,6 +24,8 @@ from intakeforms.store import NewSubmission, Store, StoredFile
 from intakeforms.validate import Answers
 
 __all__ = ["Channel", "JobTarget", "Receipt", "delivery_targets", "job_targets", "submit"]
+
+logger = logging.getLogger("intakeforms.intake")
 
 #: Where a submission came from: the hosted page, the JSON API (widgets
 #: included), the command line, or a Python caller.
@@ -114,6 +117,8 @@ async def submit(
     uploads already in the store's upload folder. A ``spam_reason`` keeps the
     submission for review (``intakeforms spam``) without deliveries.
     ``client`` (an address, for rate limits) is stored apart from the answers.
+    A new submission is logged (``intakeforms.intake``, INFO) by form,
+    reference and ``channel`` only.
 
     Raises :class:`~intakeforms.StoreUnavailable` when nothing could be
     written (try again), :class:`~intakeforms.UnstorableSubmission` when this
@@ -136,6 +141,15 @@ async def submit(
             client=client,
         )
     )
+    if result.created:
+        # References and form ids only: the answers and the address stay out of logs.
+        logger.info(
+            "%s: stored %s via %s%s",
+            form.id,
+            result.reference,
+            channel,
+            " as spam, kept for review" if spam_reason is not None else "",
+        )
     return Receipt(
         reference=result.reference,
         created=result.created,

@@ -1,0 +1,132 @@
+"""intake: the one way a submission is stored, and the names of its delivery jobs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from intakeforms import (
+    Form,
+    InvalidAnswers,
+    JobTarget,
+    Store,
+    load_form_text,
+    open_store,
+    submit,
+)
+from intakeforms.intake import job_targets
+
+FORM = """\
+form: billing
+title: Billing question
+reference_prefix: BIL
+locales: [fi, en]
+fields:
+  - {name: invoice, type: text, label: Invoice number, required: true}
+  - {name: email, type: email, label: Email, role: reply_to}
+  - {name: name, type: text, label: Name, role: customer_name}
+deliver:
+  - email: {to: [billing@example.com]}
+  - webhook: {url: "https://hooks.example.com/billing"}
+autorespond: {}
+"""
+
+
+@pytest.fixture
+def form() -> Form:
+    return load_form_text(FORM)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = open_store(f"sqlite:///{tmp_path / 'intake.db'}")
+    await opened.open()
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def test_a_job_target_reads_back_what_the_outbox_stores() -> None:
+    for name, target in [
+        ("email:0", JobTarget("email", 0)),
+        ("zendesk:12", JobTarget("zendesk", 12)),
+        ("autoreply", JobTarget("autoreply")),
+    ]:
+        assert JobTarget.parse(name) == target
+        assert str(target) == name
+    assert JobTarget("autoreply").autoreply and not JobTarget("email", 0).autoreply
+    for unknown in ("email", "email:", ":0", "email:-1", "email:²", "email:0x1", ""):
+        assert JobTarget.parse(unknown) is None, unknown
+
+
+def test_the_confirmation_needs_an_address(form: Form) -> None:
+    with_address = job_targets(form, {"invoice": "1", "email": "maija@example.com"})
+    assert [str(t) for t in with_address] == ["email:0", "webhook:1", "autoreply"]
+    assert [str(t) for t in job_targets(form, {"invoice": "1", "email": "  "})] == [
+        "email:0",
+        "webhook:1",
+    ]
+
+
+@pytest.mark.anyio
+async def test_submit_validates_stores_and_queues(
+    form: Form, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="intakeforms.intake")
+    receipt = await submit(
+        store,
+        form,
+        {"invoice": " 2026-0042 ", "email": "maija@example.com", "name": "Maija"},
+        channel="cli",
+        locale="en",
+    )
+    assert receipt.reference.startswith("BIL-") and receipt.created and not receipt.spam
+    assert receipt.answers["invoice"] == "2026-0042"
+    stored = await store.get(receipt.reference)
+    assert stored is not None
+    assert (stored.locale, stored.data["invoice"]) == ("en", "2026-0042")
+    jobs = [job.target for job in await store.outbox(receipt.reference)]
+    assert jobs == ["email:0", "webhook:1", "autoreply"]
+    assert f"billing: stored {receipt.reference} via cli" in caplog.text
+    assert "maija" not in caplog.text.lower()
+
+
+@pytest.mark.anyio
+async def test_answers_that_do_not_fit_store_nothing(form: Form, store: Store) -> None:
+    with pytest.raises(InvalidAnswers) as caught:
+        await submit(store, form, {"email": "not an address"}, locale="fi")
+    assert sorted(e.field for e in caught.value.errors) == ["email", "invoice"]
+    assert await store.count() == 0
+
+
+@pytest.mark.anyio
+async def test_a_repeated_key_gives_the_first_reference(form: Form, store: Store) -> None:
+    first = await submit(store, form, {"invoice": "1"}, idempotency_key="k-1")
+    again = await submit(store, form, {"invoice": "2"}, idempotency_key="k-1")
+    assert (again.reference, again.created) == (first.reference, False)
+    assert await store.count() == 1
+
+
+@pytest.mark.anyio
+async def test_spam_is_kept_without_deliveries(
+    form: Form, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="intakeforms.intake")
+    receipt = await submit(
+        store, form, {"invoice": "1", "email": "bot@example.com"}, spam_reason="honeypot filled"
+    )
+    assert receipt.spam
+    assert await store.outbox(receipt.reference) == []
+    assert await store.count(spam=True) == 1
+    assert "as spam, kept for review" in caplog.text
+
+
+@pytest.mark.anyio
+async def test_a_locale_the_form_lacks_is_its_default(form: Form, store: Store) -> None:
+    receipt = await submit(store, form, {"invoice": "1"}, locale="de")
+    stored = await store.get(receipt.reference)
+    assert stored is not None and stored.locale == "fi"
