@@ -8,14 +8,17 @@ import importlib.util
 import re
 import sys
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 from http_server import HttpServer
+from pydantic import BaseModel, ConfigDict
 from web_helpers import settings_for
 
 from intakeforms import (
+    DeliveryJob,
     FormError,
     TargetKind,
     Worker,
@@ -204,3 +207,61 @@ def test_the_docs_show_the_example_as_it_is() -> None:
     text = (ROOT / "docs" / "extending.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert EXAMPLE.read_text(encoding="utf-8") in blocks
+
+
+# A kind that sends mail, at module level so that a build process can
+# unpickle a form that names it (and still not know the kind).
+class Notice(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    to: str
+
+
+def prepare_notice(job: DeliveryJob, target: Notice) -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"] = "intake@example.com", target.to
+    message["Subject"] = f"Notice {job.submission.reference}"
+    message.set_content("See the ticket.")
+    return message
+
+
+async def deliver_notice(job: DeliveryJob, target: Notice) -> str:
+    assert job.transport is not None
+    return await job.transport.send(job.prepared)
+
+
+@pytest.mark.anyio
+async def test_a_mail_kind_registered_from_python_is_prepared_beside_build_processes(
+    tmp_path: Path,
+) -> None:
+    """Build processes know the kinds of their start; one registered from
+    Python only is prepared in the worker's own process instead."""
+    register_target(TargetKind("notice", Notice, deliver_notice, prepare=prepare_notice))
+    try:
+        form = load_form_text(
+            "form: n\ntitle: N\nfields:\n  - {name: a, type: text, label: A}\n"
+            "deliver:\n  - notice: {to: desk@example.com}\n"
+        )
+        settings = settings_for(tmp_path)
+        store = open_store(f"sqlite:///{tmp_path / 'intake.db'}")
+        await store.open()
+        try:
+            receipt = await submit(store, form, {"a": "x"})
+            worker = Worker(
+                store=store,
+                forms={form.id: form},
+                settings=settings,
+                transport=mail_transport(settings),
+                builders=1,
+            )
+            try:
+                assert await worker.run_once() == 1
+            finally:
+                await worker.close()
+            (job,) = await store.outbox(receipt.reference)
+        finally:
+            await store.close()
+    finally:
+        unregister_target("notice")
+    assert job.status == "delivered", job.last_error
+    (written,) = settings.mail_dir.glob("*.eml")
+    assert f"Subject: Notice {receipt.reference}" in written.read_text(encoding="utf-8")

@@ -196,13 +196,13 @@ class BuildProcesses:
         """What :func:`agent_email_for` returns for ``item``, built in a build
         process (in a thread when the process died under it)."""
         if not self.usable():
-            return await self._in_thread(item)
+            return await self.in_thread(item)
         pool = self._started()
         try:
             return await asyncio.wrap_future(pool.submit(_child_build, item))
         except BrokenProcessPool as exc:
             self._lost(pool, exc)
-            return await self._in_thread(item)
+            return await self.in_thread(item)
 
     def _lost(self, pool: concurrent.futures.ProcessPoolExecutor, exc: BaseException) -> None:
         if self._pool is pool:
@@ -210,7 +210,10 @@ class BuildProcesses:
             self._pool = None
             pool.shutdown(wait=False, cancel_futures=True)
 
-    async def _in_thread(self, item: ClaimedJob) -> Any | None:
+    async def in_thread(self, item: ClaimedJob) -> Any | None:
+        """What :func:`agent_email_for` returns for ``item``, built in a thread of
+        this process (which knows kinds registered here after the build
+        processes started, or from Python only)."""
         return await anyio.to_thread.run_sync(
             agent_email_for, self._forms, self._settings, self._prepare, item
         )

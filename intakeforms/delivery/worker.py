@@ -410,6 +410,10 @@ class Worker:
             prepared = await builds.take(item)
             if prepared is None:
                 prepared = await self._builder.build(item)
+            if prepared is None and self._builder.count:
+                # A build process knows the kinds of its start: one registered
+                # in this process since (or from Python) is prepared here.
+                prepared = await self._builder.in_thread(item)
             if prepared is None:  # the form changed under the job: say how
                 raise PermanentDeliveryError(
                     f"the form {form.id!r} has no {named.kind} target {job.target!r} any more"

@@ -95,9 +95,10 @@ class TargetKind:
     ready. ``check(ctx, settings)`` reports what the model cannot check
     when the form loads. ``credential_setting`` names the setting that holds the
     name of the environment variable with the kind's secret (warned about
-    when unset). ``prepare(job, settings)``, if given, builds what
-    ``deliver`` sends (CPU work, like an email) and may run in a build
-    process; ``deliver`` then finds it on ``job.prepared``.
+    when unset). ``prepare(job, settings)`` is for a kind that sends mail:
+    it builds the ``EmailMessage`` (CPU work, possibly in a build process),
+    the worker's mail transport readies it, and ``deliver`` finds it on
+    ``job.prepared`` to hand to ``job.transport.send``.
     """
 
     name: str
