@@ -19,7 +19,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from intakeforms.errors import UnstorableSubmission
-from intakeforms.store.base import NewSubmission, clean_note
+from intakeforms.store.checks import clean_note
+from intakeforms.store.records import NewSubmission
 
 __all__ = [
     "UnstorableSubmission",

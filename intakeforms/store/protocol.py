@@ -1,0 +1,185 @@
+"""The ``Store`` protocol: what every backend does, and promises.
+
+:class:`~intakeforms.store.engine.SqlStore` implements it once for SQL
+databases; ``sqlite.py`` and ``postgres.py`` say how it reaches each one.
+A delivered confirmation to a customer (the ``autoreply`` job) also records
+whom it went to, as :func:`~intakeforms.store.checks.recipient_hash`, so
+that the worker can cap how many confirmations one address gets a day
+(:meth:`Store.count_autoreplies`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from intakeforms.store.records import (
+    ClaimedJob,
+    NewSubmission,
+    OutboxJob,
+    PurgeResult,
+    SaveResult,
+    SpamEntry,
+    StoredSubmission,
+)
+
+__all__ = ["Store"]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Durable storage of submissions and their outbox, one backend per URL.
+
+    Every method raises :class:`~intakeforms.errors.StoreUnavailable` when
+    the database fails; such a call has stored nothing.
+    """
+
+    async def open(self) -> None:
+        """Connect and create the tables if missing; safe to call again."""
+
+    async def close(self) -> None:
+        """Finish running work and disconnect; safe to call again."""
+
+    async def save(self, submission: NewSubmission) -> SaveResult:
+        """Store a submission, its files and outbox jobs in one transaction;
+        text no store can keep raises ``UnstorableSubmission`` (that save only)."""
+
+    async def get(self, reference: str) -> StoredSubmission | None:
+        """The submission with this reference, or None."""
+
+    async def outbox(self, reference: str) -> list[OutboxJob]:
+        """The outbox jobs of one submission, oldest first."""
+
+    async def count(self, form: str | None = None, spam: bool | None = None) -> int:
+        """How many submissions are stored, of one form and/or spam flag."""
+
+    async def check(self) -> None:
+        """A cheap write proving the store can be written now (for ``/healthz``)."""
+
+    # -- the delivery worker's side of the outbox --------------------------------
+
+    async def claim(
+        self,
+        worker: str,
+        *,
+        limit: int,
+        lease_seconds: float,
+        now: dt.datetime | None = None,
+    ) -> list[ClaimedJob]:
+        """Take up to ``limit`` due jobs for ``worker``, oldest job first.
+
+        Due means ``pending`` with ``next_attempt_at <= now``, or ``claimed``
+        with a lease that ran out (its worker is taken to have crashed).
+        Each is marked ``claimed`` by ``worker`` until ``now + lease_seconds``
+        with one more attempt. No two claims, from any process, get one job.
+        ``now`` defaults to the store's clock.
+        """
+
+    async def complete(self, job_id: int, *, worker: str, receipt: str | None) -> OutboxJob:
+        """Mark a claimed job ``delivered``, keeping the target's ``receipt``.
+
+        Raises :class:`~intakeforms.errors.LeaseLost` (changing nothing) when
+        ``worker`` no longer holds the job.
+        """
+
+    async def complete_autoreply(
+        self, job_id: int, *, worker: str, receipt: str | None, recipient: str
+    ) -> OutboxJob:
+        """Like :meth:`complete`, and record that the mail went to ``recipient``.
+
+        The address is kept only as :func:`recipient_hash`, for
+        :meth:`count_autoreplies`. Raises
+        :class:`~intakeforms.errors.LeaseLost` like :meth:`complete`.
+        """
+
+    async def count_autoreplies(self, address: str, since: dt.datetime) -> int:
+        """How many jobs completed by :meth:`complete_autoreply` went to
+        ``address`` (compared as :func:`recipient_hash`) at ``since`` or later."""
+
+    async def retry_later(
+        self, job_id: int, *, worker: str, error: str, at: dt.datetime
+    ) -> OutboxJob:
+        """Put a claimed job back to ``pending``, due ``at``, with ``error``.
+
+        Raises :class:`~intakeforms.errors.LeaseLost` like :meth:`complete`.
+        """
+
+    async def dead_letter(self, job_id: int, *, worker: str, error: str) -> OutboxJob:
+        """Give up on a claimed job: ``dead``, with ``error`` as the reason.
+
+        Raises :class:`~intakeforms.errors.LeaseLost` like :meth:`complete`.
+        """
+
+    # -- operators (``intakeforms outbox list|show|retry``) ----------------------
+
+    async def jobs(self, *, status: str | None = None, limit: int = 100) -> list[OutboxJob]:
+        """Up to ``limit`` jobs, newest first, optionally of one ``status``."""
+
+    async def job(self, job_id: int) -> OutboxJob | None:
+        """The job with this id, or None."""
+
+    async def requeue(self, job_id: int) -> bool:
+        """Send a ``dead`` or ``pending`` job again now, with fresh attempts.
+
+        The job becomes ``pending``, due now, with ``attempts`` 0;
+        ``last_error`` is kept until the next attempt replaces it. Returns
+        False, changing nothing, when there is no such job or it is
+        ``claimed`` (being delivered) or ``delivered``.
+        """
+
+    async def counts(self) -> dict[str, int]:
+        """Jobs in each of :data:`JOB_STATUSES`; ``dead`` omits those an erasure stopped."""
+
+    async def oldest_pending(self) -> dt.datetime | None:
+        """When the oldest ``pending`` job was created, or None (for metrics)."""
+
+    # -- spam review (``intakeforms spam list|release|delete``) -----------------
+
+    async def spam_list(self, *, form: str | None = None, limit: int = 100) -> list[SpamEntry]:
+        """Up to ``limit`` quarantined submissions, newest first, of one form or all."""
+
+    async def release(self, reference: str, targets: Sequence[str]) -> bool:
+        """Accept a quarantined submission after all: in one transaction it is
+        no longer spam and gets one ``pending`` job per name in ``targets``,
+        due now, exactly as if it had been accepted. False, changing nothing,
+        when there is no spam submission with this reference."""
+
+    async def delete_spam(self, reference: str) -> StoredSubmission | None:
+        """Delete a quarantined submission for good, with its files' rows;
+        returns it as it was (the caller removes its uploads), or None,
+        changing nothing, when there is no spam submission with this reference
+        (a submission that is not spam is never deleted this way)."""
+
+    # -- privacy (``intakeforms export|erase|purge``) --------------------------
+
+    async def erase(self, reference: str) -> StoredSubmission | None:
+        """Erase the answers of one submission for good; returns it as it was
+        before (the caller removes its uploads), or None when there is no such
+        reference. Its ``data`` becomes empty, its files' rows, client address
+        and idempotency key are removed, every outbox job loses its receipt
+        and error, and a job not yet delivered goes to ``dead`` with the
+        error ``erased`` (nothing is sent after an erasure). Reference, form,
+        locale, dates and ``erased_at`` stay. No erased text stays readable in
+        the database files. Erasing an erased submission changes nothing."""
+
+    async def purge(
+        self,
+        *,
+        delivered_before: dt.datetime | None,
+        spam_before: dt.datetime,
+        clients_before: dt.datetime,
+    ) -> PurgeResult:
+        """Apply the retention rules at once: erase (as :meth:`erase`) every
+        submission submitted before ``delivered_before`` whose jobs are all
+        delivered (None: keep all); delete spam submitted before
+        ``spam_before``; forget the client address of submissions submitted
+        before ``clients_before``."""
+
+    # -- shared rate limits -----------------------------------------------------
+
+    async def hit_rate(self, key: str, limit: int, period: float) -> float:
+        """Count one request under ``key``; 0.0 when it is within ``limit``
+        per ``period`` seconds, else the seconds to wait. Every process on the
+        same database counts together. ``key`` holds no personal data (the
+        caller hashes the client address into it)."""

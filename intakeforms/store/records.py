@@ -1,0 +1,194 @@
+"""What every store keeps and returns: submissions, their files and outbox jobs.
+
+Callers only ever see these records, whichever backend stored them, so
+switching backends changes no caller.
+
+An outbox job moves through these states::
+
+    pending ──claim──▶ claimed ──complete──▶ delivered
+       ▲                  │ │
+       └──retry_later─────┘ └──dead_letter──▶ dead
+       ▲                                        │
+       └────────────requeue (an operator)───────┘
+
+A ``claimed`` job whose lease ran out (its worker crashed or hung) is due
+again: the next ``claim`` takes it over, and the old worker can no longer
+report on it (:class:`~intakeforms.errors.LeaseLost`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import KW_ONLY, dataclass, field
+from typing import Any
+
+__all__ = [
+    "JOB_STATUSES",
+    "ClaimedJob",
+    "NewSubmission",
+    "OutboxJob",
+    "PurgeResult",
+    "SaveResult",
+    "SpamEntry",
+    "StoredFile",
+    "StoredSubmission",
+]
+
+#: Every state an outbox job can be in, in the order a job goes through them.
+JOB_STATUSES = ("pending", "claimed", "delivered", "dead")
+
+# The same rule as the form language's ``reference_prefix``.
+_PREFIX = re.compile(r"[A-Z][A-Z0-9]{0,9}")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """One uploaded file of a submission, whose bytes the web layer has saved.
+
+    ``path`` is where the bytes are, relative to the upload folder; the store
+    records it and never reads or deletes the file.
+    """
+
+    field: str
+    name: str
+    content_type: str
+    size: int
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewSubmission:
+    """A validated submission to store, with where it must be delivered.
+
+    ``data`` holds the normalised answers and must be JSON-able. ``targets``
+    names one outbox job per delivery target (like ``email:0``); a ``spam``
+    submission is kept for review but gets no jobs. ``idempotency_key`` is
+    scoped to the form. ``data`` and ``client`` stay out of ``repr`` so that
+    logging a submission writes no personal data.
+    """
+
+    form: str
+    form_version: str
+    reference_prefix: str
+    locale: str
+    data: Mapping[str, Any] = field(repr=False)
+    files: Sequence[StoredFile] = ()
+    targets: Sequence[str] = ()
+    spam: bool = False
+    idempotency_key: str | None = None
+    client: str | None = field(default=None, repr=False)
+    #: Why a ``spam`` submission was judged spam ("honeypot filled"), for review.
+    spam_reason: str = ""
+
+    def __post_init__(self) -> None:
+        # These are the caller's mistakes, so they fail before any database work.
+        if not _PREFIX.fullmatch(self.reference_prefix):
+            raise ValueError(
+                f"reference_prefix {self.reference_prefix!r} must be 1 to 10 capital "
+                "letters or digits, starting with a letter"
+            )
+        if len(set(self.targets)) != len(self.targets):
+            raise ValueError(f"targets {list(self.targets)!r} name a target twice")
+        if self.idempotency_key == "":
+            raise ValueError("idempotency_key is empty; pass None when the client sent none")
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    """What :meth:`Store.save` did: the reference to show the customer.
+
+    ``created`` is False when the idempotency key was seen before for the
+    form: ``reference`` is then the first submission's and nothing was stored.
+    """
+
+    reference: str
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSubmission:
+    """A submission as stored; ``submitted_at`` is an aware UTC datetime."""
+
+    reference: str
+    form: str
+    form_version: str
+    locale: str
+    data: dict[str, Any] = field(repr=False)
+    files: tuple[StoredFile, ...]
+    submitted_at: dt.datetime
+    spam: bool
+    client: str | None = field(repr=False)
+    #: Why it was judged spam; empty for a submission that is not spam.
+    spam_reason: str = ""
+    #: When its answers were erased (a privacy request or retention), else None.
+    #: An erased submission keeps reference, form, dates and locale; its
+    #: ``data`` is empty, ``files`` and ``client`` are gone.
+    erased_at: dt.datetime | None = None
+
+    @property
+    def erased(self) -> bool:
+        """Whether the answers of this submission were erased."""
+        return self.erased_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class SpamEntry:
+    """One quarantined submission, as ``intakeforms spam list`` shows it."""
+
+    reference: str
+    form: str
+    submitted_at: dt.datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeResult:
+    """What :meth:`Store.purge` did. ``files`` are the uploads of the erased
+    and deleted submissions: the caller removes them from the upload folder
+    (the store never touches files)."""
+
+    erased: int = 0
+    deleted_spam: int = 0
+    clients_cleared: int = 0
+    files: tuple[StoredFile, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxJob:
+    """One delivery of one submission to one target.
+
+    A new job is ``pending`` with no attempts and is due at once. ``status``
+    is one of :data:`JOB_STATUSES`; ``attempts`` counts claims (so a worker
+    that crashed mid-delivery used one). ``claimed_by`` is the worker that
+    holds the job or held it last; ``lease_until`` is set only while it is
+    ``claimed``. ``last_error`` is the reason of the latest failed attempt
+    and stays after a later success. ``delivered_at`` and ``receipt`` (what
+    the target answered, such as an SMTP reply or a ticket id) are set when
+    delivered. Every time is an aware UTC datetime; ``created_at`` and
+    ``updated_at`` are None only on jobs built by hand, never on read ones.
+    """
+
+    id: int
+    reference: str
+    target: str
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str | None
+    _: KW_ONLY
+    claimed_by: str | None = None
+    lease_until: dt.datetime | None = None
+    delivered_at: dt.datetime | None = None
+    receipt: str | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """A job a worker has claimed, with the submission it must deliver."""
+
+    job: OutboxJob
+    submission: StoredSubmission
