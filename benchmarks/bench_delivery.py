@@ -39,6 +39,7 @@ import cProfile
 import datetime as dt
 import functools
 import gc
+import inspect
 import io
 import json
 import os
@@ -59,7 +60,7 @@ from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from unittest import mock
 from urllib.parse import quote
 
@@ -85,7 +86,7 @@ from intakeforms.store import (
     SqliteStore,
     StoredSubmission,
     open_store,
-    sqlite_queries,
+    outbox,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -753,8 +754,6 @@ def bench_backlog(args: argparse.Namespace, sink: SmtpSink, folder: Path) -> Non
 
 # -- --profile: where the time of one email goes -----------------------------------
 
-_T = TypeVar("_T")
-
 
 @dataclass
 class Tally:
@@ -765,8 +764,19 @@ class Tally:
     def add(self, what: str, since: float) -> None:
         self.seconds[what] += time.perf_counter() - since
 
-    def wrap(self, what: str, func: Callable[..., _T]) -> Callable[..., _T]:
-        def timed_call(*args: Any, **kwargs: Any) -> _T:
+    def wrap(self, what: str, func: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.iscoroutinefunction(func):  # the store's operations
+
+            async def timed_await(*args: Any, **kwargs: Any) -> Any:
+                start = time.perf_counter()
+                try:
+                    return await func(*args, **kwargs)
+                finally:
+                    self.add(what, start)
+
+            return timed_await
+
+        def timed_call(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
             try:
                 return func(*args, **kwargs)
@@ -821,8 +831,8 @@ def tallying() -> Iterator[None]:
     with contextlib.ExitStack() as patches:
         for owner, name, what in (
             (builders_module, "build_agent_email", "build"),
-            (sqlite_queries, "claim", "claim sql"),
-            (sqlite_queries, "finish", "complete sql"),
+            (outbox, "claim", "claim sql"),
+            (outbox, "finish", "complete sql"),
             (aiosmtplib.smtp, "flatten_message", "flatten"),
             (smtp_module, "flatten_message", "flatten"),
         ):

@@ -14,14 +14,9 @@ import pytest
 from test_store_backends import T0, Backend, StillClock, backend, clock, seconds, submission
 
 from intakeforms.errors import LeaseLost
-from intakeforms.store import (
-    PurgeResult,
-    SpamEntry,
-    Store,
-    StoredFile,
-    postgres_privacy,
-    sqlite_privacy,
-)
+from intakeforms.store import PurgeResult, SpamEntry, Store, StoredFile
+from intakeforms.store import privacy as postgres_privacy
+from intakeforms.store import privacy as sqlite_privacy
 
 DAY = dt.timedelta(days=1)
 PAPER = StoredFile("scan", "paper.pdf", "application/pdf", 10, "cd/paper")

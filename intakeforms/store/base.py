@@ -8,12 +8,9 @@ checks in ``checks.py``; this module names them all, so that
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import secrets
 import socket
-from collections.abc import Callable, Sequence
-from typing import Any
 
 from intakeforms.store.checks import (
     MAX_NOTE_LENGTH,
@@ -58,7 +55,6 @@ __all__ = [
     "check_recipient",
     "check_worker",
     "clean_note",
-    "job_from_row",
     "new_reference",
     "new_worker_id",
     "recipient_hash",
@@ -91,29 +87,3 @@ def new_worker_id() -> str:
     answering for jobs its previous life claimed.
     """
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-def job_from_row(row: Sequence[Any], moment: Callable[[Any], dt.datetime]) -> OutboxJob:
-    """An :class:`OutboxJob` from a row in the column order every backend
-    selects (id, reference, target, status, attempts, next_attempt_at,
-    last_error, claimed_by, lease_until, delivered_at, receipt, created_at,
-    updated_at); ``moment`` turns the backend's stored time into aware UTC."""
-
-    def maybe(value: Any) -> dt.datetime | None:
-        return None if value is None else moment(value)
-
-    return OutboxJob(
-        id=row[0],
-        reference=row[1],
-        target=row[2],
-        status=row[3],
-        attempts=row[4],
-        next_attempt_at=moment(row[5]),
-        last_error=row[6],
-        claimed_by=row[7],
-        lease_until=maybe(row[8]),
-        delivered_at=maybe(row[9]),
-        receipt=row[10],
-        created_at=maybe(row[11]),
-        updated_at=maybe(row[12]),
-    )

@@ -5,15 +5,33 @@ PostgreSQL's own types: ``jsonb`` for the answers, ``timestamptz`` for times,
 ``boolean`` for flags. The table ``intakeforms_version`` holds the version in
 its one row; a later release appends a step to :data:`MIGRATIONS` and never
 edits one. Tables are created in the first schema of the connection's
-``search_path`` (``public`` unless the URL says otherwise).
+``search_path`` (``public`` unless the URL says otherwise); :func:`migrate`
+creates or upgrades them when the store opens.
 """
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "MIGRATION_LOCK", "SCHEMA_VERSION", "VERSION_TABLE"]
+from collections.abc import Callable
+
+from psycopg import sql
+
+from intakeforms.errors import StoreUnavailable
+from intakeforms.store.postgres_pool import Connection
+
+__all__ = [
+    "MIGRATIONS",
+    "MIGRATION_LOCK",
+    "SCHEMA_VERSION",
+    "VERSION",
+    "VERSION_TABLE",
+    "migrate",
+    "read_version",
+]
 
 #: The table holding the schema version (one row).
 VERSION_TABLE = "intakeforms_version"
+#: The same, quoted for composing statements.
+VERSION = sql.Identifier(VERSION_TABLE)
 
 #: The ``pg_advisory_xact_lock`` key every process takes before migrating, so
 #: that services started together create the tables once, one after another
@@ -122,3 +140,49 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 
 #: The schema version this release writes.
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+async def read_version(c: Connection) -> int | None:
+    """The schema version, or None when the version table is missing."""
+    cursor = await c.execute("SELECT to_regclass(%s::text) IS NOT NULL", (VERSION_TABLE,))
+    row = await cursor.fetchone()
+    if row is None or not row[0]:
+        return None
+    cursor = await c.execute(sql.SQL("SELECT version FROM {}").format(VERSION))
+    row = await cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+async def migrate(c: Connection, message: Callable[[str], str]) -> None:
+    """Create or upgrade the tables, one process after another."""
+    # A look without the lock first: normally the tables are there, and a
+    # user without the right to create tables can still use them.
+    version = await read_version(c)
+    if version == SCHEMA_VERSION:
+        return
+    async with c.transaction():
+        await c.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        await c.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} ("
+                " one boolean PRIMARY KEY DEFAULT true CHECK (one),"
+                " version integer NOT NULL)"
+            ).format(VERSION)
+        )
+        await c.execute(
+            sql.SQL("INSERT INTO {} (version) VALUES (0) ON CONFLICT DO NOTHING").format(VERSION)
+        )
+        # Read again under the lock: another process may have migrated
+        # while this one waited for it.
+        version = await read_version(c) or 0
+        if version > SCHEMA_VERSION:
+            raise StoreUnavailable(
+                message(
+                    f"it has schema version {version}, written by a newer intakeforms "
+                    f"(this one knows version {SCHEMA_VERSION}); upgrade intakeforms"
+                )
+            )
+        for step in MIGRATIONS[version:]:
+            for statement in step:
+                await c.execute(statement)
+        await c.execute(sql.SQL("UPDATE {} SET version = %s").format(VERSION), (SCHEMA_VERSION,))

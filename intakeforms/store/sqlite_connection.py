@@ -13,20 +13,55 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from urllib.parse import quote
 
 from intakeforms.errors import StoreUnavailable
 from intakeforms.store.sqlite_errors import error_name, message, unavailable
 from intakeforms.store.sqlite_files import file_id, make_private
-from intakeforms.store.sqlite_queries import transaction
 from intakeforms.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = ["MEMORY", "Connection", "user_version"]
+__all__ = ["MEMORY", "Connection", "transaction", "unsynced", "user_version"]
 
 logger = logging.getLogger("intakeforms.store")
 
 MEMORY = ":memory:"
+
+
+@contextmanager
+def transaction(connection: sqlite3.Connection, kind: str = "IMMEDIATE") -> Iterator[None]:
+    """BEGIN … COMMIT, or ROLLBACK on any error.
+
+    Writes use BEGIN IMMEDIATE: the write lock is taken up front, waiting up
+    to the busy timeout. A deferred transaction that reads and then writes
+    fails at once with SQLITE_BUSY in WAL mode when another write came in
+    between, and the busy timeout would not help it. It is also what makes
+    claiming safe: two claimers are serialised, so the second one sees the
+    first one's claims.
+    """
+    connection.execute(f"BEGIN {kind}")
+    try:
+        yield
+        connection.execute("COMMIT")
+    except BaseException:
+        # The original error says what went wrong; a failed rollback would not.
+        with suppress(sqlite3.Error):
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+        raise
+
+
+@contextmanager
+def unsynced(connection: sqlite3.Connection) -> Iterator[None]:
+    """Commits that do not wait for the disk (``synchronous = NORMAL`` in
+    WAL mode), for writes whose loss in a power cut costs no submission:
+    delivered marks, rate counts, the health check's probe."""
+    connection.execute("PRAGMA synchronous = NORMAL")
+    try:
+        yield
+    finally:
+        connection.execute("PRAGMA synchronous = FULL")
 
 
 class Connection:

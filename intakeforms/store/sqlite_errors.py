@@ -11,6 +11,7 @@ import os
 import sqlite3
 
 from intakeforms.errors import StoreUnavailable
+from intakeforms.store.dialect import message
 
 __all__ = ["error_name", "message", "unavailable", "worth_saving_alone"]
 
@@ -46,11 +47,6 @@ def worth_saving_alone(exc: BaseException) -> bool:
 def error_name(exc: BaseException | None) -> str:
     """SQLite's name of the failure, like ``SQLITE_BUSY``, or ""."""
     return str(getattr(exc, "sqlite_errorname", "") or "")
-
-
-def message(database: str, problem: str) -> str:
-    """The one way every store message begins: which store, then what."""
-    return f"the submission store {database} is unavailable: {problem}"
 
 
 def unavailable(

@@ -1,0 +1,193 @@
+"""What the shared store code asks of a database: a :class:`Session`.
+
+The store's operations (``submissions.py``, ``outbox.py``, ``privacy.py``)
+are written once, as coroutines of a :class:`Session`, and
+:class:`~intakeforms.store.engine.SqlStore` runs them. A dialect
+(``sqlite_dialect.py``, ``postgres_dialect.py``) implements the session for
+one database: the SQL that differs between them (:class:`Statements`), how
+values are written and read back, transactions, which driver errors mean
+the submission itself cannot be stored, and the few steps that have no
+common shape (a write probe, a rate count, making erased text unreadable).
+
+Every statement is written with ``:name`` parameters, whose values are
+plain Python: ``datetime`` (aware, UTC), ``bool``, ``str``, numbers, and a
+``list`` of references where a statement takes several.
+
+PostgreSQL's driver is asynchronous, hence coroutines. SQLite's is not: a
+SQLite session never waits for anything, so on the store's thread
+:func:`run_now` runs an operation to its end in one step, with no event loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar, cast
+
+from intakeforms.store.rate import Hit
+from intakeforms.store.storable import UnstorableSubmission
+
+__all__ = [
+    "JOB_COLUMNS",
+    "SUBMISSION_COLUMNS",
+    "Row",
+    "Session",
+    "Statements",
+    "Values",
+    "Work",
+    "message",
+    "run_now",
+]
+
+_T = TypeVar("_T")
+
+#: A row as the drivers return it: a tuple of column values.
+Row = tuple[Any, ...]
+#: The values of a statement's ``:name`` parameters.
+Values = Mapping[str, object]
+
+#: What every statement that returns submissions selects, in the order
+#: :func:`~intakeforms.store.submissions.read` takes it apart.
+SUBMISSION_COLUMNS = (
+    "reference, form, form_version, locale, data, spam, client, submitted_at,"
+    " spam_reason, erased_at"
+)
+#: What every statement that returns jobs selects, in the order
+#: :func:`~intakeforms.store.outbox.job` reads it.
+JOB_COLUMNS = (
+    "id, reference, target, status, attempts, next_attempt_at, last_error,"
+    " claimed_by, lease_until, delivered_at, receipt, created_at, updated_at"
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Statements:
+    """The statements whose text differs between the databases.
+
+    The statements that are the same on both live beside the code that runs
+    them. Parameters are named in each field's comment.
+    """
+
+    #: One submission, unless its reference is taken (changes 0 rows then):
+    #: :reference, :form, :form_version, :locale, :data (JSON text), :spam,
+    #: :client, :now, :spam_reason.
+    insert_submission: str
+    #: :data:`SUBMISSION_COLUMNS` of the submissions :references.
+    submissions_in: str
+    #: The files of :references: reference, field, name, content_type, size,
+    #: path; by reference, then position.
+    files_in: str
+    #: Up to :limit due jobs claimed by :worker until :until, at :now,
+    #: returning :data:`JOB_COLUMNS`; claimers must never share a job.
+    claim: str
+    #: A row (any) when the submission :reference exists; locked until the
+    #: transaction ends, where the database locks rows.
+    lock_submission: str
+    #: The same, for a quarantined (spam) submission only.
+    lock_spam: str
+    #: Up to :limit quarantined submissions not erased, of :form (None: all),
+    #: newest first: reference, form, submitted_at, spam_reason.
+    spam_list: str
+    #: Accept the quarantined, not erased submission :reference (1 row changed).
+    release: str
+    #: What erasing the submissions :references at :now does, in order.
+    erase: tuple[str, ...]
+    #: Delete the submissions :references with everything of theirs.
+    delete_submissions: str
+    #: Up to :chunk references of submissions before :before, not spam nor
+    #: erased, whose jobs are all delivered; oldest first.
+    purge_erasable: str
+    #: Up to :chunk references of spam submitted before :before; oldest first.
+    purge_spam: str
+    #: Forget the client address of up to :chunk submissions before :before.
+    clear_clients: str
+
+
+class Session(Protocol):
+    """One database connection, as the shared operations use it.
+
+    A failure of the database raises the driver's own error; the store
+    running the operation turns it into
+    :class:`~intakeforms.errors.StoreUnavailable`.
+    """
+
+    #: The statements in this database's dialect.
+    sql: Statements
+    #: Where the store is, for messages (never with a password).
+    database: str
+    #: The schema version this release writes in this database.
+    schema_version: int
+    #: Whether :meth:`forget` runs after every purge, also one that changed
+    #: nothing (else only after one that did).
+    forget_after_every_purge: bool
+
+    async def rows(self, statement: str, values: Values | None = None) -> list[Row]:
+        """Every row ``statement`` returns."""
+
+    async def row(self, statement: str, values: Values | None = None) -> Row | None:
+        """The first row ``statement`` returns, or None."""
+
+    async def change(self, statement: str, values: Values | None = None) -> int:
+        """Run ``statement``; how many rows it changed."""
+
+    async def change_many(self, statement: str, rows: Sequence[Values]) -> None:
+        """Run ``statement`` once with each of ``rows``."""
+
+    def transaction(
+        self, *, write: bool = True, synced: bool = True
+    ) -> AbstractAsyncContextManager[None]:
+        """A transaction for the ``async with`` block, committed when it ends
+        and rolled back when it raises; inside another one, a savepoint.
+
+        ``write=False`` promises only reads (one snapshot for all of them).
+        ``synced=False`` commits without waiting for the disk: for writes
+        whose loss in a power cut costs no submission.
+        """
+
+    def moment(self, stored: Any) -> dt.datetime:
+        """A stored time as an aware UTC datetime."""
+
+    def answers(self, stored: Any) -> dict[str, Any]:
+        """Stored answers (the ``data`` column) as a dict."""
+
+    def unstorable(self, error: Exception) -> UnstorableSubmission | None:
+        """What ``error`` means when it is the submission's fault (its data
+        is more than the database can hold), else None."""
+
+    async def forget(self) -> None:
+        """After an erasure is committed: make the erased text unreadable in
+        the database's files, as far as the database allows."""
+
+    async def probe(self, now: dt.datetime) -> int:
+        """Prove the database takes writes now (for ``check``), changing
+        nothing that matters; the schema version it has."""
+
+    async def hit(self, request: Hit, sweep: bool) -> tuple[int, int, object]:
+        """Count one request (see ``rate.py``), with ``sweep`` also deleting
+        some expired rows; (this_count, last_count, allowed)."""
+
+
+#: An operation: a coroutine function of a session.
+Work = Callable[[Session], Coroutine[Any, Any, _T]]
+
+
+def run_now(operation: Coroutine[Any, Any, _T]) -> _T:
+    """Run a coroutine that never waits to its end, here and now.
+
+    That is what an operation on a SQLite session is: the driver answers
+    each statement at once. A coroutine that tries to wait is a mistake in
+    its session, and raises ``RuntimeError``.
+    """
+    try:
+        operation.send(None)
+    except StopIteration as done:
+        return cast(_T, done.value)
+    operation.close()
+    raise RuntimeError("a store operation waited for something on the SQLite thread")
+
+
+def message(database: str, problem: str) -> str:
+    """The one way every store message begins: which store, then what."""
+    return f"the submission store {database} is unavailable: {problem}"

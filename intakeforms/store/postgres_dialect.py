@@ -1,0 +1,246 @@
+"""The shared store code's session on PostgreSQL: its SQL, values and transactions.
+
+:class:`PostgresSession` wraps a connection borrowed from the store's pool
+(psycopg 3, autocommit outside explicit transactions); each operation of
+:class:`~intakeforms.store.PostgresStore` gets one.
+
+What is PostgreSQL's own here: many writers at once, so claims and purges
+pass over the rows another transaction is taking (``FOR UPDATE SKIP
+LOCKED``) and an erasure locks its row first; ``timestamptz``, ``jsonb`` and
+``boolean`` columns; a list of references passed as an array (``=
+ANY(…)``); commits that need not wait for the disk made with ``SET LOCAL
+synchronous_commit = off``. Statements are written with ``:name``
+parameters like SQLite's and turned into psycopg's ``%(name)s`` once each
+(a literal in them must not hold a colon followed by a letter).
+
+PostgreSQL never changes a row in place: an UPDATE or DELETE leaves the old
+row version ("dead tuple") in the table's file until VACUUM removes it. So
+after an erasure :meth:`PostgresSession.forget` runs ``VACUUM`` on the
+tables that held the erased text. What VACUUM does not promise
+(docs/store.md says more): the bytes of a removed row version may stay in
+the page's free space until a later row overwrites them, and the
+write-ahead log (and any backup or replica made from it) keeps them until
+it is recycled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from intakeforms.store.dialect import JOB_COLUMNS, SUBMISSION_COLUMNS, Row, Statements, Values
+from intakeforms.store.postgres_pool import Connection
+from intakeforms.store.postgres_schema import SCHEMA_VERSION, VERSION
+from intakeforms.store.rate import Hit, hit_statement, sweep_statement
+from intakeforms.store.storable import UnstorableSubmission
+
+__all__ = ["POSTGRES", "PostgresSession"]
+
+logger = logging.getLogger("intakeforms.store")
+
+# Qualified, because the claim's UPDATE … FROM due also has an id.
+_OUTBOX_COLUMNS = ", ".join(f"outbox.{name.strip()}" for name in JOB_COLUMNS.split(","))
+
+# The f-strings (noqa: S608) only splice in column lists.
+POSTGRES = Statements(
+    insert_submission=(
+        "INSERT INTO submissions (reference, form, form_version, locale, data, spam,"
+        " client, submitted_at, spam_reason) VALUES (:reference, :form, :form_version,"
+        " :locale, :data::jsonb, :spam, :client, :now, :spam_reason)"
+        " ON CONFLICT (reference) DO NOTHING"
+    ),
+    submissions_in=(
+        f"SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE reference = ANY(:references)"  # noqa: S608
+    ),
+    files_in=(
+        "SELECT reference, field, name, content_type, size, path FROM submission_files"
+        " WHERE reference = ANY(:references) ORDER BY reference, position"
+    ),
+    # FOR UPDATE SKIP LOCKED passes over the rows another transaction is
+    # claiming right now, so claimers never wait for each other; in READ
+    # COMMITTED a row another claimer took just before is checked again
+    # after its lock, so it is not taken twice.
+    claim=(
+        "WITH due AS ("  # noqa: S608
+        " SELECT id FROM outbox WHERE status IN ('pending', 'claimed')"
+        " AND ((status = 'pending' AND next_attempt_at <= :now)"
+        "  OR (status = 'claimed' AND lease_until <= :now))"
+        " ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)"
+        " UPDATE outbox SET status = 'claimed', claimed_by = :worker,"
+        " lease_until = :until, attempts = outbox.attempts + 1, updated_at = :now"
+        f" FROM due WHERE outbox.id = due.id RETURNING {_OUTBOX_COLUMNS}"
+    ),
+    lock_submission="SELECT 1 FROM submissions WHERE reference = :reference FOR UPDATE",
+    lock_spam="SELECT 1 FROM submissions WHERE reference = :reference AND spam FOR UPDATE",
+    spam_list=(
+        "SELECT reference, form, submitted_at, spam_reason FROM submissions"
+        " WHERE spam AND erased_at IS NULL AND (:form::text IS NULL OR form = :form)"
+        " ORDER BY submitted_at DESC, reference DESC LIMIT :limit"
+    ),
+    release=(
+        "UPDATE submissions SET spam = false, spam_reason = ''"
+        " WHERE reference = :reference AND spam AND erased_at IS NULL"
+    ),
+    erase=(
+        "UPDATE submissions SET data = '{}'::jsonb, client = NULL, erased_at = :now"
+        " WHERE reference = ANY(:references)",
+        "DELETE FROM submission_files WHERE reference = ANY(:references)",
+        "DELETE FROM idempotency_keys WHERE reference = ANY(:references)",
+        # Nothing is sent after an erasure: a job not delivered yet is given up.
+        "UPDATE outbox SET receipt = NULL, recipient_hash = NULL, lease_until = NULL,"
+        " last_error = CASE WHEN status = 'delivered' THEN NULL ELSE 'erased' END,"
+        " status = CASE WHEN status = 'delivered' THEN status ELSE 'dead' END,"
+        " updated_at = :now WHERE reference = ANY(:references)",
+    ),
+    delete_submissions="DELETE FROM submissions WHERE reference = ANY(:references)",
+    # SKIP LOCKED: two processes purging at once take different submissions.
+    purge_erasable=(
+        "SELECT reference FROM submissions s"
+        " WHERE NOT spam AND erased_at IS NULL AND submitted_at < :before"
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.reference = s.reference"
+        " AND o.status <> 'delivered')"
+        " ORDER BY submitted_at LIMIT :chunk FOR UPDATE SKIP LOCKED"
+    ),
+    purge_spam=(
+        "SELECT reference FROM submissions WHERE spam AND submitted_at < :before"
+        " ORDER BY submitted_at LIMIT :chunk FOR UPDATE SKIP LOCKED"
+    ),
+    clear_clients=(
+        "UPDATE submissions SET client = NULL WHERE reference IN (SELECT reference"
+        " FROM submissions WHERE client IS NOT NULL AND submitted_at < :before"
+        " LIMIT :chunk FOR UPDATE SKIP LOCKED)"
+    ),
+)
+
+# The tables that hold a submission's text, vacuumed after an erasure.
+# SKIP_LOCKED: a table another VACUUM holds is left to it (or autovacuum)
+# rather than waited for.
+_VACUUM = "VACUUM (SKIP_LOCKED) submissions, submission_files, outbox, idempotency_keys"
+
+# A rate count in one statement, and with a sweep in the same one.
+_HIT = sql.SQL(
+    "WITH swept AS ({}) {}".format(
+        sweep_statement(lambda name: f"%({name})s", "FOR UPDATE SKIP LOCKED"),
+        hit_statement(lambda name: f"%({name})s", "greatest"),
+    )
+)
+_HIT_ONLY = sql.SQL(hit_statement(lambda name: f"%({name})s", "greatest"))
+
+_PARAMETER = re.compile(r"(?<!:):([A-Za-z_]\w*)")
+
+
+@functools.lru_cache(maxsize=256)
+def psycopg_query(statement: str) -> str:
+    """``statement`` with psycopg's ``%(name)s`` for each ``:name``."""
+    return _PARAMETER.sub(r"%(\1)s", statement.replace("%", "%%"))
+
+
+class PostgresSession:
+    """A :class:`~intakeforms.store.dialect.Session` on a pooled connection."""
+
+    sql = POSTGRES
+    schema_version = SCHEMA_VERSION
+    # VACUUM only after a purge that changed something: it reads the tables.
+    forget_after_every_purge = False
+
+    def __init__(self, connection: Connection, database: str) -> None:
+        self.connection = connection
+        self.database = database
+
+    async def rows(self, statement: str, values: Values | None = None) -> list[Row]:
+        """Every row ``statement`` returns."""
+        cursor = await self.connection.execute(psycopg_query(statement), values)
+        return await cursor.fetchall()
+
+    async def row(self, statement: str, values: Values | None = None) -> Row | None:
+        """The first row ``statement`` returns, or None."""
+        cursor = await self.connection.execute(psycopg_query(statement), values)
+        return await cursor.fetchone()
+
+    async def change(self, statement: str, values: Values | None = None) -> int:
+        """Run ``statement``; how many rows it changed."""
+        cursor = await self.connection.execute(psycopg_query(statement), values)
+        return cursor.rowcount
+
+    async def change_many(self, statement: str, rows: Sequence[Values]) -> None:
+        """Run ``statement`` once with each of ``rows``."""
+        async with self.connection.cursor() as cursor:
+            await cursor.executemany(psycopg_query(statement), rows)
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True, synced: bool = True) -> AsyncIterator[None]:
+        """BEGIN … COMMIT (a savepoint inside a transaction); with
+        ``synchronous_commit = off`` for this transaction while ``synced`` is
+        False. ``write`` makes no difference here."""
+        async with self.connection.transaction():
+            if not synced:
+                await self.connection.execute("SET LOCAL synchronous_commit = off")
+            yield
+
+    def moment(self, stored: Any) -> dt.datetime:
+        """A ``timestamptz`` (in the session's time zone) in UTC."""
+        found: dt.datetime = stored.astimezone(dt.UTC)
+        return found
+
+    def answers(self, stored: Any) -> dict[str, Any]:
+        """The answers, which arrive decoded from ``jsonb``."""
+        found: dict[str, Any] = stored
+        return found
+
+    def unstorable(self, error: Exception) -> UnstorableSubmission | None:
+        """Data the server refuses for what it is (SQLSTATE class 22, "data
+        exception", or 54, "program limit exceeded")."""
+        if not isinstance(error, psycopg.Error):
+            return None
+        state = error.sqlstate or ""
+        if not state.startswith(("22", "54")):
+            return None
+        return UnstorableSubmission(
+            "",
+            "too_large" if state.startswith("54") else "not_storable",
+            f"the submission cannot be stored: PostgreSQL refused its data ({state}, "
+            f"{type(error).__name__})",
+        )
+
+    async def forget(self) -> None:
+        """VACUUM the tables that held erased text, so the dead row versions go.
+
+        The erasure is committed already; a VACUUM that cannot run (a user who
+        does not own the tables) is only logged, and autovacuum does it later.
+        """
+        try:
+            await self.connection.execute(_VACUUM)
+        except psycopg.Error as exc:
+            logger.warning(
+                "the store %s could not VACUUM after an erasure (%s); autovacuum removes "
+                "the erased rows' old versions later",
+                self.database,
+                exc.sqlstate or type(exc).__name__,
+            )
+
+    async def probe(self, now: dt.datetime) -> int:
+        """Lock the version row in a transaction of its own (autocommit),
+        which a read-only server or user refuses; its commit writes to the
+        server's log, and no table grows. Returns the schema version."""
+        cursor = await self.connection.execute(
+            sql.SQL("SELECT version FROM {} FOR UPDATE").format(VERSION)
+        )
+        row = await cursor.fetchone()
+        return -1 if row is None else int(row[0])
+
+    async def hit(self, request: Hit, sweep: bool) -> tuple[int, int, object]:
+        """Count one request in one statement, one round trip (see
+        ``rate.py``); with ``sweep``, the same statement deletes some expired
+        rows, passing over those another process is deleting."""
+        cursor = await self.connection.execute(_HIT if sweep else _HIT_ONLY, request.values())
+        row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1]), bool(row[2])

@@ -1,0 +1,298 @@
+"""The shared store code's session on SQLite: its SQL, values and transactions.
+
+:class:`SqliteSession` wraps the store's one :class:`sqlite3.Connection` on
+the store's thread; :class:`~intakeforms.store.SqliteStore` runs each
+operation on it with :func:`~intakeforms.store.dialect.run_now`.
+
+What is SQLite's own here: one writer at a time (every write transaction is
+``BEGIN IMMEDIATE``, so a claim or an erasure needs no row locks); times
+stored as ISO-8601 text and answers as JSON text; a list of references
+passed as JSON text and read with ``json_each``; commits that need not wait
+for the disk made with ``synchronous = NORMAL``.
+
+Erased text must not stay readable in the files. The connection runs with
+``PRAGMA secure_delete = ON``, so SQLite overwrites with zeros whatever a
+DELETE or UPDATE frees, freed pages included. In WAL mode the old pages
+also live on in the ``-wal`` file until a checkpoint copies the new ones
+into the database, so :meth:`SqliteSession.forget` checkpoints and
+truncates the WAL after every erasure (``PRAGMA wal_checkpoint(TRUNCATE)``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from types import TracebackType
+from typing import Any
+
+from intakeforms.store.dialect import JOB_COLUMNS, SUBMISSION_COLUMNS, Row, Statements, Values
+from intakeforms.store.rate import Hit, hit_statement, sweep_statement
+from intakeforms.store.sqlite_connection import transaction, unsynced, user_version
+from intakeforms.store.sqlite_errors import error_name
+from intakeforms.store.sqlite_schema import SCHEMA_VERSION, parse_timestamp, timestamp
+from intakeforms.store.storable import UnstorableSubmission
+
+__all__ = ["SQLITE", "SqliteSession"]
+
+logger = logging.getLogger("intakeforms.store")
+
+# A list of references, passed as JSON text: SQLite looks each one up in
+# the table's index.
+_AMONG = "IN (SELECT value FROM json_each(:references))"
+
+# The f-strings (noqa: S608) only splice in column lists and _AMONG.
+SQLITE = Statements(
+    insert_submission=(
+        "INSERT INTO submissions (reference, form, form_version, locale, data, spam,"
+        " client, submitted_at, spam_reason) VALUES (:reference, :form, :form_version,"
+        " :locale, :data, :spam, :client, :now, :spam_reason)"
+        " ON CONFLICT (reference) DO NOTHING"
+    ),
+    submissions_in=f"SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE reference {_AMONG}",  # noqa: S608
+    files_in=(
+        "SELECT reference, field, name, content_type, size, path FROM submission_files"  # noqa: S608
+        f" WHERE reference {_AMONG} ORDER BY reference, position"
+    ),
+    # The transaction's BEGIN IMMEDIATE serialises claimers, in this process
+    # and others, so the second one sees the first one's claims. status IN
+    # (…) lets SQLite look up just the unfinished jobs in the
+    # outbox_by_status index instead of scanning the whole outbox.
+    claim=(
+        "UPDATE outbox SET status = 'claimed', claimed_by = :worker,"  # noqa: S608
+        " lease_until = :until, attempts = attempts + 1, updated_at = :now"
+        " WHERE id IN ("
+        "  SELECT id FROM outbox WHERE status IN ('pending', 'claimed')"
+        "  AND ((status = 'pending' AND next_attempt_at <= :now)"
+        "   OR (status = 'claimed' AND lease_until <= :now))"
+        "  ORDER BY id LIMIT :limit)"
+        f" RETURNING {JOB_COLUMNS}"
+    ),
+    # One writer at a time: the transaction's write lock is the row lock.
+    lock_submission="SELECT 1 FROM submissions WHERE reference = :reference",
+    lock_spam="SELECT 1 FROM submissions WHERE reference = :reference AND spam = 1",
+    spam_list=(
+        "SELECT reference, form, submitted_at, spam_reason FROM submissions"
+        " WHERE spam = 1 AND erased_at IS NULL AND (:form IS NULL OR form = :form)"
+        " ORDER BY submitted_at DESC, reference DESC LIMIT :limit"
+    ),
+    release=(
+        "UPDATE submissions SET spam = 0, spam_reason = ''"
+        " WHERE reference = :reference AND spam = 1 AND erased_at IS NULL"
+    ),
+    erase=(
+        "UPDATE submissions SET data = '{}', client = NULL, erased_at = :now"  # noqa: S608
+        f" WHERE reference {_AMONG}",
+        f"DELETE FROM submission_files WHERE reference {_AMONG}",  # noqa: S608
+        f"DELETE FROM idempotency_keys WHERE reference {_AMONG}",  # noqa: S608
+        # Nothing is sent after an erasure: a job not delivered yet is given up.
+        "UPDATE outbox SET receipt = NULL, recipient_hash = NULL, lease_until = NULL,"  # noqa: S608
+        " last_error = CASE WHEN status = 'delivered' THEN NULL ELSE 'erased' END,"
+        " status = CASE WHEN status = 'delivered' THEN status ELSE 'dead' END,"
+        f" updated_at = :now WHERE reference {_AMONG}",
+    ),
+    delete_submissions=f"DELETE FROM submissions WHERE reference {_AMONG}",  # noqa: S608
+    purge_erasable=(
+        "SELECT reference FROM submissions"
+        " WHERE spam = 0 AND erased_at IS NULL AND submitted_at < :before"
+        " AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.reference ="
+        " submissions.reference AND outbox.status <> 'delivered')"
+        " ORDER BY submitted_at LIMIT :chunk"
+    ),
+    purge_spam=(
+        "SELECT reference FROM submissions WHERE spam = 1 AND submitted_at < :before"
+        " ORDER BY submitted_at LIMIT :chunk"
+    ),
+    clear_clients=(
+        "UPDATE submissions SET client = NULL WHERE reference IN (SELECT reference"
+        " FROM submissions WHERE client IS NOT NULL AND submitted_at < :before"
+        " LIMIT :chunk)"
+    ),
+)
+
+_HIT = hit_statement(lambda name: f":{name}", "max")
+_SWEEP = sweep_statement(lambda name: f":{name}")
+_PROBE = (
+    "INSERT INTO store_health (one, checked_at) VALUES (1, :now)"
+    " ON CONFLICT (one) DO UPDATE SET checked_at = excluded.checked_at"
+)
+
+
+class _Savepoint:
+    """A savepoint inside the transaction under way, as an ``async with``
+    block: what fails in it is rolled back alone, and the transaction goes
+    on. (A class rather than a generator: every save of a batch has one.)"""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    async def __aenter__(self) -> None:
+        self._connection.execute("SAVEPOINT nested")
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        c = self._connection
+        if kind is not None and c.in_transaction:  # else SQLite rolled back everything
+            c.execute("ROLLBACK TO nested")
+        if c.in_transaction:
+            c.execute("RELEASE nested")
+
+
+class SqliteSession:
+    """A :class:`~intakeforms.store.dialect.Session` on ``connection`` (on
+    the store's thread); every call is answered before it returns."""
+
+    sql = SQLITE
+    schema_version = SCHEMA_VERSION
+    # Every purge checkpoints: that also empties a WAL an earlier erasure
+    # could not (a reader kept it).
+    forget_after_every_purge = True
+
+    def __init__(
+        self, connection: sqlite3.Connection, database: str, *, read_only: bool = False
+    ) -> None:
+        self.connection = connection
+        self.database = database
+        self.read_only = read_only
+        self._moment: dt.datetime | None = None
+        self._text = ""
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is under way (SQLite rolls back a whole
+        transaction by itself on some failures: a full disk, an I/O error)."""
+        return self.connection.in_transaction
+
+    async def rows(self, statement: str, values: Values | None = None) -> list[Row]:
+        """Every row ``statement`` returns."""
+        return self.connection.execute(statement, self._stored(values)).fetchall()
+
+    async def row(self, statement: str, values: Values | None = None) -> Row | None:
+        """The first row ``statement`` returns, or None."""
+        found: Row | None = self.connection.execute(statement, self._stored(values)).fetchone()
+        return found
+
+    async def change(self, statement: str, values: Values | None = None) -> int:
+        """Run ``statement``; how many rows it changed."""
+        return self.connection.execute(statement, self._stored(values)).rowcount
+
+    async def change_many(self, statement: str, rows: Sequence[Values]) -> None:
+        """Run ``statement`` once with each of ``rows``."""
+        self.connection.executemany(statement, [self._stored(values) for values in rows])
+
+    def _stored(self, values: Values | None) -> Values:
+        """The values as SQLite keeps them: times as ISO-8601 text, lists as JSON."""
+        if not values:
+            return {}
+        stored: dict[str, object] | None = None
+        for name, value in values.items():
+            if isinstance(value, dt.datetime):
+                # An operation passes the same moment to several statements.
+                if value is not self._moment:
+                    self._moment, self._text = value, timestamp(value)
+                text: object = self._text
+            elif isinstance(value, list):
+                text = json.dumps(value)
+            else:
+                continue
+            if stored is None:
+                stored = dict(values)
+            stored[name] = text
+        return values if stored is None else stored
+
+    def transaction(
+        self, *, write: bool = True, synced: bool = True
+    ) -> AbstractAsyncContextManager[None]:
+        """BEGIN IMMEDIATE (DEFERRED for reads) … COMMIT, with ``synchronous
+        = NORMAL`` while ``synced`` is False; a savepoint inside a transaction."""
+        if self.connection.in_transaction:
+            return _Savepoint(self.connection)
+        return self._transaction(write, synced)
+
+    @asynccontextmanager
+    async def _transaction(self, write: bool, synced: bool) -> AsyncIterator[None]:
+        c = self.connection
+        with (
+            nullcontext() if synced else unsynced(c),
+            transaction(c, "IMMEDIATE" if write else "DEFERRED"),
+        ):
+            yield
+
+    def moment(self, stored: Any) -> dt.datetime:
+        """A stored time (ISO-8601 text) as an aware UTC datetime."""
+        return parse_timestamp(stored)
+
+    def answers(self, stored: Any) -> dict[str, Any]:
+        """Stored answers (JSON text) as a dict."""
+        found: dict[str, Any] = json.loads(stored)
+        return found
+
+    def unstorable(self, error: Exception) -> UnstorableSubmission | None:
+        """A value SQLite cannot hold: a text or blob over its size limit, a
+        number over 64 bits, text that is not Unicode."""
+        if isinstance(error, sqlite3.Error) and error_name(error) == "SQLITE_TOOBIG":
+            return UnstorableSubmission(
+                "", "too_large", "the submission cannot be stored: it is larger than SQLite allows"
+            )
+        if isinstance(error, UnicodeError):
+            return UnstorableSubmission(
+                "", "lone_surrogate", "the submission cannot be stored: a text is not valid Unicode"
+            )
+        if isinstance(error, OverflowError):
+            return UnstorableSubmission(
+                "", "too_large", "the submission cannot be stored: a number is too large for SQLite"
+            )
+        return None
+
+    async def forget(self) -> None:
+        """Copy the erased pages into the database file and empty the WAL, so
+        the old pages are no longer in the ``-wal`` file.
+
+        The checkpoint waits (up to the busy timeout) for readers still using
+        old pages; when one outlasts it, the WAL keeps them until the next
+        checkpoint, and a warning says so.
+        """
+        busy, _, _ = self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            logger.warning(
+                "the store %s could not empty its -wal file after an erasure: another "
+                "connection kept reading; the erased text stays in %s-wal until the next "
+                "checkpoint (the next erasure, purge, or when every connection closes)",
+                self.database,
+                self.database,
+            )
+
+    async def probe(self, now: dt.datetime) -> int:
+        """Take the write lock and rewrite the one row of ``store_health``
+        (the file does not grow), committed without waiting for the disk.
+        Returns the schema version; when it is not this release's, nothing
+        is written. A read-only store only reads the version, from the
+        file's header (that still touches the disk)."""
+        c = self.connection
+        if self.read_only:
+            return user_version(c)
+        with unsynced(c), transaction(c):
+            version = user_version(c)
+            if version == SCHEMA_VERSION:
+                c.execute(_PROBE, {"now": timestamp(now)})
+        return version
+
+    async def hit(self, request: Hit, sweep: bool) -> tuple[int, int, object]:
+        """Count one request (see ``rate.py``): the sweep, then the UPSERT,
+        in one transaction that does not wait for the disk."""
+        c = self.connection
+        values = request.values()
+        with unsynced(c), transaction(c):
+            if sweep:
+                c.execute(_SWEEP, values)
+            row = c.execute(_HIT, values).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
