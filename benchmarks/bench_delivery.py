@@ -74,7 +74,6 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from intakeforms import Form, load_forms
 from intakeforms.delivery import Worker, mail_transport
-from intakeforms.delivery import builders as builders_module
 from intakeforms.delivery import smtp as smtp_module
 from intakeforms.delivery.smtp import PreparedMail, SmtpTransport
 from intakeforms.mail import build_agent_email
@@ -88,6 +87,7 @@ from intakeforms.store import (
     open_store,
     outbox,
 )
+from intakeforms.targets import email as email_target
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -830,7 +830,7 @@ def tallying() -> Iterator[None]:
     """Time the pieces the worker calls (for this benchmark only)."""
     with contextlib.ExitStack() as patches:
         for owner, name, what in (
-            (builders_module, "build_agent_email", "build"),
+            (email_target, "build_agent_email", "build"),
             (outbox, "claim", "claim sql"),
             (outbox, "finish", "complete sql"),
             (aiosmtplib.smtp, "flatten_message", "flatten"),

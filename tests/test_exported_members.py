@@ -87,7 +87,8 @@ def test_one_exception_tree_drawn_at_the_top_of_errors_py() -> None:
     from intakeforms import errors
 
     def subclasses(cls: type) -> list[type]:
-        return [cls, *(c for sub in cls.__subclasses__() for c in subclasses(sub))]
+        below: list[type] = cls.__subclasses__()
+        return [cls, *(c for sub in below for c in subclasses(sub))]
 
     tree = errors.__doc__ or ""
     ours = [
