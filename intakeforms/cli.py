@@ -13,7 +13,15 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from intakeforms.cli_operate import add_commands, run_outbox, run_show, run_submit, run_worker
+from intakeforms.cli_operate import (
+    add_commands,
+    form_and_answers,
+    run_outbox,
+    run_show,
+    run_submit,
+    run_worker,
+    write_invalid,
+)
 from intakeforms.compile import language_schema
 from intakeforms.errors import FormError, IntakeError
 from intakeforms.load import find_form_files, load_form, load_forms
@@ -63,18 +71,10 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from intakeforms.settings import load_settings
     from intakeforms.targets.email import NotAnEmailTarget
 
-    try:
-        form = load_form(args.file)
-    except FormError as exc:
-        for problem in exc.problems:
-            err.write(f"{problem}\n")
+    given = form_and_answers(args, "preview", err)
+    if given is None:
         return 1
-    try:
-        with open(args.data, encoding="utf-8") as handle:
-            answers = json.load(handle)
-    except (OSError, ValueError) as exc:
-        err.write(f"intakeforms preview: cannot read the answers in {args.data}: {exc}\n")
-        return 1
+    form, answers = given
     try:
         mail_from = args.mail_from or load_settings().mail_from
         message = preview(
@@ -86,8 +86,7 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             mail_from=mail_from,
         )
     except InvalidAnswers as exc:
-        for error in exc.errors:
-            err.write(f"{error.field or '(answers)'}: {error.message} ({error.code})\n")
+        write_invalid(exc, err)
         return 1
     except NotAnEmailTarget as exc:
         err.write(f"intakeforms preview: {exc}\n")

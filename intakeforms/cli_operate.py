@@ -22,6 +22,7 @@ import anyio
 from intakeforms.cli_privacy import add_commands as add_privacy_commands
 from intakeforms.cli_privacy import job_dict
 from intakeforms.errors import FormError, IntakeError, InvalidAnswers
+from intakeforms.form import Form
 from intakeforms.intake import Receipt
 from intakeforms.load import load_form, load_forms
 from intakeforms.settings import load_settings
@@ -224,23 +225,40 @@ def run_outbox(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return result
 
 
-def run_submit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``intakeforms submit FILE --data ANSWERS``: validate and store, as the
-    service does; prints the reference. Delivery is the worker's, as always."""
-    from intakeforms.intake import submit
-
+def form_and_answers(
+    args: argparse.Namespace, command: str, err: TextIO
+) -> tuple[Form, Any] | None:
+    """The form file (``args.file``) and the JSON answers (``args.data``) a
+    command was given; None after saying on ``err`` what is wrong."""
     try:
         form = load_form(args.file)
     except FormError as exc:
         for problem in exc.problems:
             err.write(f"{problem}\n")
-        return 1
+        return None
     try:
         with open(args.data, encoding="utf-8") as handle:
-            answers = json.load(handle)
+            return form, json.load(handle)
     except (OSError, ValueError) as exc:
-        err.write(f"intakeforms submit: cannot read the answers in {args.data}: {exc}\n")
+        err.write(f"intakeforms {command}: cannot read the answers in {args.data}: {exc}\n")
+        return None
+
+
+def write_invalid(exc: InvalidAnswers, err: TextIO) -> None:
+    """Each answer that does not fit, a line each: field, message, code."""
+    for error in exc.errors:
+        err.write(f"{error.field or '(answers)'}: {error.message} ({error.code})\n")
+
+
+def run_submit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``intakeforms submit FILE --data ANSWERS``: validate and store, as the
+    service does; prints the reference. Delivery is the worker's, as always."""
+    from intakeforms.intake import submit
+
+    given = form_and_answers(args, "submit", err)
+    if given is None:
         return 1
+    form, answers = given
     if not isinstance(answers, dict):
         err.write(f"intakeforms submit: {args.data} must hold one JSON object of answers\n")
         return 1
@@ -253,8 +271,7 @@ def run_submit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         receipt = anyio.run(_with_store, args.store, work)
     except InvalidAnswers as exc:
-        for error in exc.errors:
-            err.write(f"{error.field or '(answers)'}: {error.message} ({error.code})\n")
+        write_invalid(exc, err)
         return 1
     except (IntakeError, ValueError) as exc:
         err.write(f"intakeforms submit: {exc}\n")

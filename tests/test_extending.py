@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from http_server import HttpServer
@@ -19,6 +20,7 @@ from web_helpers import settings_for
 
 from intakeforms import (
     DeliveryJob,
+    Form,
     FormError,
     TargetKind,
     Worker,
@@ -32,6 +34,7 @@ from intakeforms import (
     unregister_target,
 )
 from intakeforms.language import target_kinds as registry
+from intakeforms.store import OutboxJob
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "plugins" / "chat_target.py"
@@ -72,6 +75,40 @@ def server() -> Iterator[HttpServer]:
         yield running
 
 
+async def submit_and_deliver(
+    form: Form,
+    answers: dict[str, Any],
+    tmp_path: Path,
+    *,
+    locale: str | None = None,
+    builders: int = 0,
+) -> tuple[str, OutboxJob]:
+    """Submit through intake.submit into a real SQLite store, run the real
+    worker once (retries at their latest: ``rand`` 1), and return the
+    reference and its one job."""
+    settings = settings_for(tmp_path)
+    store = open_store(f"sqlite:///{tmp_path / 'intake.db'}")
+    await store.open()
+    try:
+        receipt = await submit(store, form, answers, locale=locale)
+        worker = Worker(
+            store=store,
+            forms={form.id: form},
+            settings=settings,
+            transport=mail_transport(settings),
+            builders=builders,
+            rand=lambda: 1.0,
+        )
+        try:
+            assert await worker.run_once() == 1
+        finally:
+            await worker.close()
+        (job,) = await store.outbox(receipt.reference)
+    finally:
+        await store.close()
+    return receipt.reference, job
+
+
 def test_a_form_cannot_name_a_kind_nobody_registered() -> None:
     with pytest.raises(FormError) as caught:
         load_form_text(FORM, "booking.yaml")
@@ -105,30 +142,12 @@ async def test_a_submission_reaches_the_chat(
     chat: TargetKind, server: HttpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_CHAT_URL", f"{server.url}/chat")
-    form = load_form_text(FORM)
-    settings = settings_for(tmp_path)
-    store = open_store(f"sqlite:///{tmp_path / 'intake.db'}")
-    await store.open()
-    try:
-        receipt = await submit(
-            store, form, {"plate": "abc-123", "notes": "Brakes squeak"}, locale="fi"
-        )
-        worker = Worker(
-            store=store,
-            forms={form.id: form},
-            settings=settings,
-            transport=mail_transport(settings),
-        )
-        try:
-            assert await worker.run_once() == 1
-        finally:
-            await worker.close()
-        (job,) = await store.outbox(receipt.reference)
-    finally:
-        await store.close()
+    reference, job = await submit_and_deliver(
+        load_form_text(FORM), {"plate": "abc-123", "notes": "Brakes squeak"}, tmp_path, locale="fi"
+    )
     assert (job.target, job.status, job.receipt) == ("chat:0", "delivered", "chat HTTP 200")
     (request,) = server.requests
-    assert request.json() == {"text": f"Uusi yhteydenotto: Huoltovaraus, {receipt.reference}"}
+    assert request.json() == {"text": f"Uusi yhteydenotto: Huoltovaraus, {reference}"}
     assert b"Brakes" not in request.body and b"ABC" not in request.body
 
 
@@ -138,26 +157,7 @@ async def test_a_chat_that_is_down_is_retried(
 ) -> None:
     monkeypatch.setenv("TEST_CHAT_URL", f"{server.url}/chat")
     server.replies.append((503, {}, b"busy"))
-    form = load_form_text(FORM)
-    settings = settings_for(tmp_path)
-    store = open_store(f"sqlite:///{tmp_path / 'intake.db'}")
-    await store.open()
-    try:
-        receipt = await submit(store, form, {"plate": "abc-123"})
-        worker = Worker(
-            store=store,
-            forms={form.id: form},
-            settings=settings,
-            transport=mail_transport(settings),
-            rand=lambda: 1.0,
-        )
-        try:
-            await worker.run_once()
-        finally:
-            await worker.close()
-        (job,) = await store.outbox(receipt.reference)
-    finally:
-        await store.close()
+    _, job = await submit_and_deliver(load_form_text(FORM), {"plate": "abc-123"}, tmp_path)
     assert (job.status, job.last_error) == ("pending", "the chat webhook answered HTTP 503")
 
 
@@ -241,27 +241,9 @@ async def test_a_mail_kind_registered_from_python_is_prepared_beside_build_proce
             "form: n\ntitle: N\nfields:\n  - {name: a, type: text, label: A}\n"
             "deliver:\n  - notice: {to: desk@example.com}\n"
         )
-        settings = settings_for(tmp_path)
-        store = open_store(f"sqlite:///{tmp_path / 'intake.db'}")
-        await store.open()
-        try:
-            receipt = await submit(store, form, {"a": "x"})
-            worker = Worker(
-                store=store,
-                forms={form.id: form},
-                settings=settings,
-                transport=mail_transport(settings),
-                builders=1,
-            )
-            try:
-                assert await worker.run_once() == 1
-            finally:
-                await worker.close()
-            (job,) = await store.outbox(receipt.reference)
-        finally:
-            await store.close()
+        reference, job = await submit_and_deliver(form, {"a": "x"}, tmp_path, builders=1)
     finally:
         unregister_target("notice")
     assert job.status == "delivered", job.last_error
-    (written,) = settings.mail_dir.glob("*.eml")
-    assert f"Subject: Notice {receipt.reference}" in written.read_text(encoding="utf-8")
+    (written,) = settings_for(tmp_path).mail_dir.glob("*.eml")
+    assert f"Subject: Notice {reference}" in written.read_text(encoding="utf-8")
