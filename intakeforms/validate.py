@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from intakeforms.errors import FieldError, InvalidAnswers
 from intakeforms.fields import FieldProblem
-from intakeforms.fields.registry import TYPES
+from intakeforms.fields.registry import TYPES, on_change
 from intakeforms.fields.text import has_surrogates, is_storable
 from intakeforms.i18n import N_, format_value, gettext_for
 from intakeforms.language.conditions import evaluate
@@ -115,13 +115,19 @@ MESSAGES: dict[str, str] = {
 }
 
 
+#: Example answers by region, by problem code, gathered from the types on
+#: first use: every invalid answer asks, so one lookup, not one per type.
+_EXAMPLES: dict[str, Mapping[str, str]] = {}
+on_change(_EXAMPLES.clear)
+
+
 def _examples(code: str) -> Mapping[str, str]:
     """Example answers by region for the problem ``code``, from its type."""
-    for entry in TYPES.values():
-        found = entry.examples.get(code)
-        if found is not None:
-            return found
-    return {}
+    if not _EXAMPLES:
+        for entry in TYPES.values():
+            for problem, examples in entry.examples.items():
+                _EXAMPLES.setdefault(problem, examples)
+    return _EXAMPLES.get(code, {})
 
 
 def message_for(field: Any, problem: FieldProblem, locale: str | None) -> str:
