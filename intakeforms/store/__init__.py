@@ -22,6 +22,8 @@ job it lost raises :class:`~intakeforms.errors.LeaseLost`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from intakeforms.errors import LeaseLost, SettingsError, StoreUnavailable
 from intakeforms.store.base import (
     JOB_STATUSES,
@@ -39,9 +41,11 @@ from intakeforms.store.base import (
     new_reference,
     new_worker_id,
 )
-from intakeforms.store.postgres import PostgresStore
 from intakeforms.store.sqlite import SqliteStore
 from intakeforms.store.storable import UnstorableSubmission
+
+if TYPE_CHECKING:
+    from intakeforms.store.postgres import PostgresStore
 
 __all__ = [
     "JOB_STATUSES",
@@ -92,9 +96,21 @@ def open_store(url: str, *, busy_timeout: float | None = None) -> Store:
         return SqliteStore.from_url(url, busy_timeout=busy_timeout)
     # Only the scheme is ever echoed: the rest of a URL may hold a password.
     if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
+        # Imported here: psycopg loads only in processes that use PostgreSQL.
+        from intakeforms.store.postgres import PostgresStore
+
         return PostgresStore.from_url(url, busy_timeout=busy_timeout)
     shown = f"a {scheme!r} URL" if scheme else "no URL scheme"
     raise SettingsError(
         f"INTAKE_STORE has {shown}; write sqlite:///path/to/intake.db (a relative path), "
         "sqlite:////absolute/path/intake.db or postgresql://USER@HOST:PORT/DATABASE"
     )
+
+
+def __getattr__(name: str) -> object:
+    # PostgresStore on first use, so that a SQLite service never loads psycopg.
+    if name == "PostgresStore":
+        from intakeforms.store.postgres import PostgresStore
+
+        return PostgresStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

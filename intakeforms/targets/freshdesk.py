@@ -26,16 +26,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from intakeforms.delivery.http import (
-    HttpJob,
-    basic_auth,
-    build_body,
-    post_json,
-    read_secret,
-    receipt,
-    response_json,
-)
-from intakeforms.delivery.tickets import build_ticket
 from intakeforms.errors import PermanentDeliveryError
 from intakeforms.language.target_kinds import TargetCheck, TargetKind
 from intakeforms.targets.checks import (
@@ -50,6 +40,7 @@ from intakeforms.targets.checks import (
 )
 
 if TYPE_CHECKING:
+    from intakeforms.delivery.http import HttpJob
     from intakeforms.store.base import StoredSubmission
 
 __all__ = [
@@ -118,6 +109,8 @@ def tickets_url(target: FreshdeskTarget) -> str:
 
 
 def _body(job: HttpJob, target: FreshdeskTarget, submission: StoredSubmission) -> bytes:
+    from intakeforms.delivery.tickets import build_ticket
+
     ticket = build_ticket(job.form, submission, locale=target.locale, fields=target.fields)
     if ticket.email is None:
         raise PermanentDeliveryError(
@@ -143,6 +136,16 @@ def _body(job: HttpJob, target: FreshdeskTarget, submission: StoredSubmission) -
 
 async def deliver(job: HttpJob, target: FreshdeskTarget) -> str:
     """Create the ticket; the receipt is ``freshdesk ticket 123``."""
+    # Imported here: loading forms (and `import intakeforms`) needs no HTTP client.
+    from intakeforms.delivery.http import (
+        basic_auth,
+        build_body,
+        post_json,
+        read_secret,
+        receipt,
+        response_json,
+    )
+
     what = f"Freshdesk ({target.domain or target.url})"
     api_key = read_secret(target.api_key_env, job.environ, "Freshdesk API key")
 

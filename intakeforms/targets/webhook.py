@@ -28,20 +28,23 @@ import hmac
 import json
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from intakeforms.delivery.http import HttpJob, build_body, post_json, read_secret, shown_url
 from intakeforms.errors import PermanentDeliveryError
 from intakeforms.language.target_kinds import TargetCheck, TargetKind
-from intakeforms.store.base import StoredSubmission
 from intakeforms.targets.checks import (
     HttpTargetModel,
     check_env_name,
     check_inline_secrets,
     check_target_url,
 )
+
+if TYPE_CHECKING:
+    from intakeforms.delivery.http import HttpJob
+    from intakeforms.store.base import StoredSubmission
+
 
 __all__ = [
     "EVENT_TYPE",
@@ -152,6 +155,9 @@ def _body(submission: StoredSubmission) -> bytes:
 async def deliver(job: HttpJob, target: WebhookTarget) -> str:
     """POST the submission to ``target.url``; the receipt is ``HTTP 200`` or
     whichever 2xx status the receiver answered."""
+    # Imported here: loading forms (and `import intakeforms`) needs no HTTP client.
+    from intakeforms.delivery.http import build_body, post_json, read_secret, shown_url
+
     what = f"the webhook at {shown_url(target.url)}"
     body = build_body(job, "the webhook payload", _body)
     msg_id = webhook_id(job.submission.reference, job.index)

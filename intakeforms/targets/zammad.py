@@ -29,16 +29,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from intakeforms.delivery.http import (
-    HttpJob,
-    build_body,
-    post_json,
-    read_secret,
-    receipt,
-    response_json,
-    shown_url,
-)
-from intakeforms.delivery.tickets import build_ticket
 from intakeforms.errors import PermanentDeliveryError
 from intakeforms.language.target_kinds import TargetCheck, TargetKind
 from intakeforms.targets.checks import (
@@ -54,6 +44,7 @@ from intakeforms.targets.checks import (
 )
 
 if TYPE_CHECKING:
+    from intakeforms.delivery.http import HttpJob
     from intakeforms.store.base import StoredSubmission
 
 __all__ = ["KIND", "RESERVED", "ZammadTarget", "check", "deliver", "tickets_url"]
@@ -137,6 +128,8 @@ def tickets_url(target: ZammadTarget) -> str:
 
 
 def _body(job: HttpJob, target: ZammadTarget, submission: StoredSubmission) -> bytes:
+    from intakeforms.delivery.tickets import build_ticket
+
     ticket = build_ticket(job.form, submission, locale=target.locale, fields=target.fields)
     if ticket.email is None:
         raise PermanentDeliveryError(
@@ -169,6 +162,16 @@ def _body(job: HttpJob, target: ZammadTarget, submission: StoredSubmission) -> b
 
 async def deliver(job: HttpJob, target: ZammadTarget) -> str:
     """Create the ticket; the receipt is ``zammad ticket 31001 (id 42)``."""
+    # Imported here: loading forms (and `import intakeforms`) needs no HTTP client.
+    from intakeforms.delivery.http import (
+        build_body,
+        post_json,
+        read_secret,
+        receipt,
+        response_json,
+        shown_url,
+    )
+
     what = f"Zammad ({shown_url(target.url)})"
     token = read_secret(target.token_env, job.environ, "Zammad access token", header=True)
 

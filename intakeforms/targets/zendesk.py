@@ -29,16 +29,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from intakeforms.delivery.http import (
-    HttpJob,
-    basic_auth,
-    build_body,
-    post_json,
-    read_secret,
-    receipt,
-    response_json,
-)
-from intakeforms.delivery.tickets import build_ticket, idempotency_key
 from intakeforms.language.target_kinds import TargetCheck, TargetKind
 from intakeforms.targets.checks import (
     HttpTargetModel,
@@ -52,6 +42,7 @@ from intakeforms.targets.checks import (
 )
 
 if TYPE_CHECKING:
+    from intakeforms.delivery.http import HttpJob
     from intakeforms.store.base import StoredSubmission
 
 __all__ = ["KIND", "ZendeskTarget", "check", "deliver", "tickets_url"]
@@ -114,6 +105,8 @@ def tickets_url(target: ZendeskTarget) -> str:
 
 
 def _body(job: HttpJob, target: ZendeskTarget, submission: StoredSubmission) -> bytes:
+    from intakeforms.delivery.tickets import build_ticket
+
     ticket = build_ticket(job.form, submission, locale=target.locale, fields=target.fields)
     fields: dict[str, object] = {
         "subject": ticket.subject,
@@ -134,6 +127,17 @@ def _body(job: HttpJob, target: ZendeskTarget, submission: StoredSubmission) -> 
 
 async def deliver(job: HttpJob, target: ZendeskTarget) -> str:
     """Create the ticket; the receipt is ``zendesk ticket 123``."""
+    # Imported here: loading forms (and `import intakeforms`) needs no HTTP client.
+    from intakeforms.delivery.http import (
+        basic_auth,
+        build_body,
+        post_json,
+        read_secret,
+        receipt,
+        response_json,
+    )
+    from intakeforms.delivery.tickets import idempotency_key
+
     what = f"Zendesk ({target.subdomain or target.url})"
     token = read_secret(target.token_env, job.environ, "Zendesk API token")
 

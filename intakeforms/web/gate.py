@@ -10,13 +10,14 @@ naming the setting to change.
 from __future__ import annotations
 
 import logging
+import sys
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from intakeforms.i18n import N_, gettext_for
 from intakeforms.settings import Settings
-from intakeforms.store import PostgresStore, Store
+from intakeforms.store import Store
 from intakeforms.web.limits import RateLimiter, SharedRateLimiter
 from intakeforms.web.responses import errors
 
@@ -51,7 +52,7 @@ class Gate:
             for purpose, allowed in (("submit", limit), ("validate", limit * 10)):
                 # Several instances share a PostgreSQL store, so they count
                 # there; a SQLite file has one host, whose memory counts faster.
-                if isinstance(store, PostgresStore):
+                if _shared(store):
                     self.limits[purpose] = SharedRateLimiter(
                         store, allowed, period, settings.secret
                     )
@@ -110,3 +111,13 @@ class Gate:
                 message = gettext_for(RATE_LIMITED, locale)
                 return errors(429, "rate_limited", message, **{"retry-after": str(int(wait))})
         return None
+
+
+def _shared(store: Store | None) -> bool:
+    """Whether ``store`` is a PostgreSQL store (several instances share it).
+
+    Asked without importing it: a process that never loaded the PostgreSQL
+    store (and psycopg) cannot hold one.
+    """
+    postgres = sys.modules.get("intakeforms.store.postgres")
+    return postgres is not None and isinstance(store, postgres.PostgresStore)
