@@ -107,3 +107,18 @@ def test_every_public_name_is_in_the_python_api_page() -> None:
     page = (Path(__file__).resolve().parent.parent / "docs" / "python-api.md").read_text("utf-8")
     missing = [name for name in intakeforms.__all__ if f"`{name}" not in page]
     assert not missing, f"docs/python-api.md does not mention {missing}"
+
+
+def test_importing_the_package_loads_no_web_framework_http_client_or_driver() -> None:
+    # Checking forms from the command line stays quick: the service, the
+    # worker, httpx and psycopg load when something uses them.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, intakeforms\n"
+        "print(sorted(m for m in ('starlette', 'httpx', 'psycopg', 'intakeforms.delivery',"
+        " 'intakeforms.web') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
