@@ -23,32 +23,49 @@ from intakeforms.cli_operate import (
     write_invalid,
 )
 from intakeforms.compile import language_schema
-from intakeforms.errors import FormError, IntakeError
+from intakeforms.errors import FormError, IntakeError, Problem
 from intakeforms.load import find_form_files, load_form, load_forms
 
 __all__ = ["main"]
 
 
 def _check(paths: list[str], out: TextIO, err: TextIO) -> int:
+    from intakeforms.faq.load import load_faqs
+
     files = find_form_files(paths)
     if not files:
         err.write("intakeforms check: no .yaml or .yml files found in the given paths\n")
         return 1
+    problems: list[Problem] = []
+    forms = None
     try:
         forms = load_forms(paths)
     except FormError as exc:
-        for problem in exc.problems:
+        problems.extend(exc.problems)
+    # With a broken form, an FAQ's forms: cannot be told wrong from right.
+    try:
+        faqs = load_faqs(paths, forms=forms)
+    except FormError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        for problem in problems:
             out.write(f"{problem}\n")
-        bad = len({p.file for p in exc.problems})
-        err.write(f"{len(exc.problems)} problem(s) in {bad} of {len(files)} file(s)\n")
+        bad = len({p.file for p in problems})
+        err.write(f"{len(problems)} problem(s) in {bad} of {len(files)} file(s)\n")
         return 1
-    err.write(f"{len(forms)} form(s) OK\n")
+    assert forms is not None
+    also = f", {len(faqs)} FAQ file(s)" if faqs else ""
+    err.write(f"{len(forms)} form(s) OK{also}\n")
     return 0
 
 
 def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.language:
         schema = language_schema()
+    elif args.faq:
+        from intakeforms.faq.load import faq_schema
+
+        schema = faq_schema()
     elif args.file:
         try:
             schema = load_form(args.file).json_schema()
@@ -57,7 +74,7 @@ def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 err.write(f"{problem}\n")
             return 1
     else:
-        err.write("intakeforms schema: give a form FILE, or --language\n")
+        err.write("intakeforms schema: give a form FILE, --language or --faq\n")
         return 2
     json.dump(schema, out, indent=2, ensure_ascii=False)
     out.write("\n")
@@ -136,13 +153,16 @@ def _parser() -> argparse.ArgumentParser:
         prog="intakeforms", description="YAML contact forms for customer service."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check", help="check form files; print file:line:col: message")
-    check.add_argument("paths", nargs="+", metavar="PATH", help="form files or folders")
+    check = commands.add_parser(
+        "check", help="check form and FAQ files; print file:line:col: message"
+    )
+    check.add_argument("paths", nargs="+", metavar="PATH", help="form and FAQ files or folders")
     schema = commands.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("file", nargs="?", metavar="FILE", help="the submission schema of a form")
     schema.add_argument(
         "--language", action="store_true", help="the schema of the YAML form language itself"
     )
+    schema.add_argument("--faq", action="store_true", help="the schema of an FAQ file")
     preview = commands.add_parser(
         "preview", help="print the agent email (.eml) for some answers, without sending it"
     )
@@ -166,7 +186,7 @@ def _parser() -> argparse.ArgumentParser:
         help="print the customer's confirmation (autorespond) instead, in --locale",
     )
     serve = commands.add_parser("serve", help="run the service (forms, API, store)")
-    serve.add_argument("paths", nargs="+", metavar="PATH", help="form files or folders")
+    serve.add_argument("paths", nargs="+", metavar="PATH", help="form and FAQ files or folders")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--settings", help="a TOML settings file (else INTAKE_SETTINGS)")

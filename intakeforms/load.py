@@ -7,6 +7,7 @@ file:line:col a site owner can jump to.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,30 @@ from intakeforms.language.shape import shape_problems
 from intakeforms.language.source import MAX_FILE_BYTES, SourceError, read_document
 from intakeforms.validate import check_answer
 
-__all__ = ["FORM_SUFFIXES", "find_form_files", "load_form", "load_form_text", "load_forms"]
+__all__ = [
+    "FORM_SUFFIXES",
+    "find_form_files",
+    "is_faq_text",
+    "load_form",
+    "load_form_text",
+    "load_forms",
+    "read_source",
+]
 
 FORM_SUFFIXES = (".yaml", ".yml")
+
+# A top-level key starts a line; an FAQ file has ``faq:`` and no ``form:``.
+_FAQ_KEY = re.compile(r"^faq\s*:", re.MULTILINE)
+_FORM_KEY = re.compile(r"^form\s*:", re.MULTILINE)
+
+
+def is_faq_text(text: str) -> bool:
+    """Whether YAML text is an FAQ file (top-level ``faq:``) rather than a form.
+
+    Looked at without parsing, so a folder is sorted cheaply; a file with
+    both keys is taken for a form and its stray ``faq`` key is reported.
+    """
+    return bool(_FAQ_KEY.search(text)) and not _FORM_KEY.search(text)
 
 
 def _check_value(field: Any, raw: Any, analysis: Analysis) -> Any:
@@ -51,8 +73,8 @@ def load_form_text(text: str, file: str = "<string>") -> Form:
     return Form(definition=definition, analysis=analysis, version=version)
 
 
-def load_form(path: str | Path) -> Form:
-    """Load and check one form file; raise :class:`FormError` listing every problem."""
+def read_source(path: str | Path) -> str:
+    """The text of a form or FAQ file; :class:`FormError` when it cannot be read."""
     path = Path(path)
     name = str(path)
     try:
@@ -81,7 +103,13 @@ def load_form(path: str | Path) -> Form:
         raise FormError(
             [Problem(name, 1, 1, "not_utf8", f"the file is not UTF-8 text (byte {exc.start})")]
         ) from None
-    form = load_form_text(text, name)
+    return text
+
+
+def load_form(path: str | Path) -> Form:
+    """Load and check one form file; raise :class:`FormError` listing every problem."""
+    path = Path(path)
+    form = load_form_text(read_source(path), str(path))
     form.path = path
     return form
 
@@ -103,18 +131,23 @@ def find_form_files(paths: Iterable[str | Path]) -> list[Path]:
 def load_forms(paths: Iterable[str | Path]) -> list[Form]:
     """Load every form file among ``paths`` (folders are searched).
 
-    Raises one :class:`FormError` with the problems of every file, including
-    two files that use the same form id.
+    FAQ files (top-level ``faq:``) are skipped: they are not forms. Raises one
+    :class:`FormError` with the problems of every file, including two files
+    that use the same form id.
     """
     forms: list[Form] = []
     problems: list[Problem] = []
     seen: dict[str, Form] = {}
     for path in find_form_files(paths):
         try:
-            form = load_form(path)
+            text = read_source(path)
+            if is_faq_text(text):
+                continue
+            form = load_form_text(text, str(path))
         except FormError as exc:
             problems.extend(exc.problems)
             continue
+        form.path = path
         if form.id in seen:
             problems.append(
                 Problem(

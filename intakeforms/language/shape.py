@@ -7,7 +7,7 @@ every problem points at the file:line:col where it was written.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -68,8 +68,18 @@ def _strip_tags(loc: tuple[str | int, ...], values: Any) -> Path:
     return tuple(path)
 
 
-def shape_problems(doc: Document, error: ValidationError) -> list[Problem]:
-    """pydantic's errors as problems a site owner can act on."""
+ModelAt = Callable[[Path, Any], "type[BaseModel] | None"]
+
+
+def shape_problems(
+    doc: Document, error: ValidationError, model_at: ModelAt | None = None
+) -> list[Problem]:
+    """pydantic's errors as problems a site owner can act on.
+
+    ``model_at`` names the model at a path, for "did you mean" among its
+    keys; a form's models unless given (an FAQ file passes its own).
+    """
+    find = model_at or _model_at
     problems = []
     items = error.errors(include_url=False)
     # A misspelt key shows up twice: unknown 'lable' and missing 'label'.
@@ -79,7 +89,9 @@ def shape_problems(doc: Document, error: ValidationError) -> list[Problem]:
         for item in items
         if item["type"] == "extra_forbidden"
         for path in [_strip_tags(item["loc"], doc.values)]
-        for close in difflib.get_close_matches(str(path[-1]), _keys_at(path[:-1], doc), 1, 0.6)
+        for close in difflib.get_close_matches(
+            str(path[-1]), _keys_at(path[:-1], doc, find), 1, 0.6
+        )
     }
     for item in items:
         path = _strip_tags(item["loc"], doc.values)
@@ -88,7 +100,7 @@ def shape_problems(doc: Document, error: ValidationError) -> list[Problem]:
             continue
         if kind == "extra_forbidden":
             key = str(path[-1])
-            hint = did_you_mean(key, _keys_at(path[:-1], doc))
+            hint = did_you_mean(key, _keys_at(path[:-1], doc, find))
             problems.append(
                 doc.problem(path, "unknown_key", f"unknown key {key!r}{hint}", key=True)
             )
@@ -136,6 +148,17 @@ def shape_problems(doc: Document, error: ValidationError) -> list[Problem]:
                     "letters, digits and dashes, like car-service",
                 )
             )
+        elif kind == "string_pattern_mismatch" and (
+            path == ("faq",) or (len(path) == 3 and path[0] == "entries" and path[2] == "id")
+        ):
+            problems.append(
+                doc.problem(
+                    path,
+                    "invalid_slug",
+                    f"the id {_value(doc, path)!r} is not a slug; use lowercase "
+                    "letters, digits and dashes, like winter-tyres",
+                )
+            )
         elif kind == "string_pattern_mismatch" and path[-1] == "name":
             problems.append(
                 doc.problem(
@@ -159,8 +182,8 @@ def shape_problems(doc: Document, error: ValidationError) -> list[Problem]:
     return problems
 
 
-def _keys_at(path: Path, doc: Document) -> list[str]:
-    model = _model_at(path, doc.values)
+def _keys_at(path: Path, doc: Document, model_at: ModelAt = _model_at) -> list[str]:
+    model = model_at(path, doc.values)
     return list(model.model_fields) if model else []
 
 

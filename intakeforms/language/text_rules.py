@@ -21,7 +21,7 @@ from intakeforms.language.models import (
 from intakeforms.language.shape import did_you_mean
 from intakeforms.language.source import Document, Path
 
-__all__ = ["check_locales", "check_texts"]
+__all__ = ["check_locales", "check_text", "check_texts"]
 
 
 def check_locales(doc: Document, form: FormDefinition, problems: list[Problem]) -> list[str]:
@@ -73,30 +73,43 @@ def check_texts(
     """Check that every text of the form has a non-empty text for each of ``locales``
     and names only the form's locales."""
     for path, text in _texts(form):
-        if ANY_LOCALE in text:
-            if not text[ANY_LOCALE].strip():
-                problems.append(doc.problem(path, "empty_text", "the text is empty"))
-            continue
-        for code, value in text.items():
-            if code not in form.locales:
-                problems.append(
-                    doc.problem(
-                        (*path, code),
-                        "unknown_locale",
-                        f"{code!r} is not one of the form's locales "
-                        f"({', '.join(form.locales)}){did_you_mean(code, form.locales)}",
-                        key=True,
-                    )
-                )
-            elif not value.strip():
-                problems.append(doc.problem((*path, code), "empty_text", "the text is empty"))
-        missing = [code for code in locales if code not in text]
-        if missing:
+        check_text(doc, path, text, form.locales, locales, problems)
+
+
+def check_text(
+    doc: Document,
+    path: Path,
+    text: dict[str, str],
+    written: list[str],
+    locales: list[str],
+    problems: list[Problem],
+) -> None:
+    """Check one text at ``path``: a non-empty text for each of ``locales``, and
+    only codes among ``written`` (the file's ``locales:`` as written)."""
+    if ANY_LOCALE in text:
+        if not text[ANY_LOCALE].strip():
+            problems.append(doc.problem(path, "empty_text", "the text is empty"))
+        return
+    for code, value in text.items():
+        if code not in written:
             problems.append(
                 doc.problem(
-                    path,
-                    "missing_translation",
-                    f"no text for locale {', '.join(map(repr, missing))}; add "
-                    f"{missing[0]}: … or write one plain string for every language",
+                    (*path, code),
+                    "unknown_locale",
+                    f"{code!r} is not one of the form's locales "
+                    f"({', '.join(written)}){did_you_mean(code, written)}",
+                    key=True,
                 )
             )
+        elif not value.strip():
+            problems.append(doc.problem((*path, code), "empty_text", "the text is empty"))
+    missing = [code for code in locales if code not in text]
+    if missing:
+        problems.append(
+            doc.problem(
+                path,
+                "missing_translation",
+                f"no text for locale {', '.join(map(repr, missing))}; add "
+                f"{missing[0]}: … or write one plain string for every language",
+            )
+        )
