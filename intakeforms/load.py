@@ -19,7 +19,7 @@ from intakeforms.form import Form
 from intakeforms.language.models import FormDefinition
 from intakeforms.language.rules import Analysis, analyse
 from intakeforms.language.shape import shape_problems
-from intakeforms.language.source import MAX_FILE_BYTES, SourceError, read_document
+from intakeforms.language.source import MAX_FILE_BYTES, read_map
 from intakeforms.validate import check_answer
 
 __all__ = [
@@ -54,14 +54,9 @@ def _check_value(field: Any, raw: Any, analysis: Analysis) -> Any:
 
 def load_form_text(text: str, file: str = "<string>") -> Form:
     """Load one form from YAML text; ``file`` names it in error messages."""
-    try:
-        doc = read_document(text, file)
-    except SourceError as exc:
-        raise FormError([exc.problem]) from None
-    if not isinstance(doc.values, dict):
-        raise FormError(
-            [Problem(file, 1, 1, "not_a_form", "a form file is a map starting with form: <id>")]
-        )
+    doc = read_map(
+        text, file, code="not_a_form", hint="a form file is a map starting with form: <id>"
+    )
     try:
         definition = FormDefinition.model_validate(doc.values)
     except ValidationError as exc:

@@ -20,7 +20,7 @@ from intakeforms.errors import FormError, Problem
 from intakeforms.faq.models import FaqDefinition, FaqEntry, faq_model_at
 from intakeforms.faq.rules import check_faq
 from intakeforms.language.shape import shape_problems
-from intakeforms.language.source import SourceError, read_document
+from intakeforms.language.source import read_map
 from intakeforms.load import find_form_files, is_faq_text, read_source
 
 __all__ = ["Faq", "faq_schema", "load_faq", "load_faq_text", "load_faqs"]
@@ -65,14 +65,9 @@ def load_faq_text(text: str, file: str = "<string>", *, forms: Iterable[Any] | N
 
     ``forms`` (forms or their ids) checks that each entry's ``forms:`` exist.
     """
-    try:
-        doc = read_document(text, file)
-    except SourceError as exc:
-        raise FormError([exc.problem]) from None
-    if not isinstance(doc.values, dict):
-        raise FormError(
-            [Problem(file, 1, 1, "not_a_faq", "an FAQ file is a map starting with faq: <id>")]
-        )
+    doc = read_map(
+        text, file, code="not_a_faq", hint="an FAQ file is a map starting with faq: <id>"
+    )
     try:
         definition = FaqDefinition.model_validate(doc.values)
     except ValidationError as exc:

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from intakeforms.errors import Problem
+from intakeforms.errors import FormError, Problem
 
 #: A form file larger than this is refused before parsing.
 MAX_FILE_BYTES = 512 * 1024
@@ -236,3 +236,16 @@ def _is_merge(node: yaml.Node) -> bool:
     return node.tag == "tag:yaml.org,2002:merge" or (
         isinstance(node, yaml.ScalarNode) and not node.style and node.value == "<<"
     )
+
+
+def read_map(text: str, file: str, *, code: str, hint: str) -> Document:
+    """:func:`read_document` for a file that must be a map (a form, an FAQ
+    file); anything else raises :class:`~intakeforms.FormError`, with ``code``
+    and ``hint`` at 1:1."""
+    try:
+        doc = read_document(text, file)
+    except SourceError as exc:
+        raise FormError([exc.problem]) from None
+    if not isinstance(doc.values, dict):
+        raise FormError([Problem(file, 1, 1, code, hint)])
+    return doc
