@@ -90,8 +90,8 @@ class TargetKind:
     ``zendesk ticket 123``) or raises
     :class:`~intakeforms.TransientDeliveryError` (retried later) or
     :class:`~intakeforms.PermanentDeliveryError` (dead-lettered). ``job``
-    is a :class:`~intakeforms.delivery.DeliveryJob`, or with ``over_http``
-    an :class:`~intakeforms.delivery.http.HttpJob` whose ``client`` is
+    is a :class:`~intakeforms.DeliveryJob`, or with ``over_http``
+    an :class:`~intakeforms.HttpJob` whose ``client`` is
     ready. ``check(ctx, settings)`` reports what the model cannot check
     when the form loads. ``credential_setting`` names the setting that holds the
     name of the environment variable with the kind's secret (warned about
