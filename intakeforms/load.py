@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
@@ -123,6 +123,50 @@ def find_form_files(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
+class _Loaded(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def path(self) -> Path | None: ...
+
+
+_T = TypeVar("_T", bound=_Loaded)
+
+
+def load_files(
+    paths: Iterable[str | Path],
+    load: Callable[[str, Path], _T],
+    duplicate: Callable[[Path, _T, _T], Problem],
+    *,
+    faq: bool,
+) -> list[_T]:
+    """Every file among ``paths`` of one kind, FAQ files (``faq``) or forms,
+    each loaded by ``load(text, path)``. Raises one :class:`FormError` with
+    the problems of every file, including ``duplicate(path, item, first)``
+    for one that uses the id of an earlier one."""
+    loaded: list[_T] = []
+    problems: list[Problem] = []
+    seen: dict[str, _T] = {}
+    for path in find_form_files(paths):
+        try:
+            text = read_source(path)
+            if is_faq_text(text) != faq:
+                continue
+            item = load(text, path)
+        except FormError as exc:
+            problems.extend(exc.problems)
+            continue
+        if item.id in seen:
+            problems.append(duplicate(path, item, seen[item.id]))
+            continue
+        seen[item.id] = item
+        loaded.append(item)
+    if problems:
+        raise FormError(problems)
+    return loaded
+
+
 def load_forms(paths: Iterable[str | Path]) -> list[Form]:
     """Load every form file among ``paths`` (folders are searched).
 
@@ -130,33 +174,20 @@ def load_forms(paths: Iterable[str | Path]) -> list[Form]:
     :class:`FormError` with the problems of every file, including two files
     that use the same form id.
     """
-    forms: list[Form] = []
-    problems: list[Problem] = []
-    seen: dict[str, Form] = {}
-    for path in find_form_files(paths):
-        try:
-            text = read_source(path)
-            if is_faq_text(text):
-                continue
-            form = load_form_text(text, str(path))
-        except FormError as exc:
-            problems.extend(exc.problems)
-            continue
+
+    def load(text: str, path: Path) -> Form:
+        form = load_form_text(text, str(path))
         form.path = path
-        if form.id in seen:
-            problems.append(
-                Problem(
-                    str(path),
-                    1,
-                    1,
-                    "duplicate_form",
-                    f"form id {form.id!r} is already used by {seen[form.id].path}; "
-                    "every form in a site needs its own id",
-                )
-            )
-            continue
-        seen[form.id] = form
-        forms.append(form)
-    if problems:
-        raise FormError(problems)
-    return forms
+        return form
+
+    def duplicate(path: Path, form: Form, first: Form) -> Problem:
+        return Problem(
+            str(path),
+            1,
+            1,
+            "duplicate_form",
+            f"form id {form.id!r} is already used by {first.path}; "
+            "every form in a site needs its own id",
+        )
+
+    return load_files(paths, load, duplicate, faq=False)

@@ -21,7 +21,7 @@ from intakeforms.faq.models import FaqDefinition, FaqEntry, faq_model_at
 from intakeforms.faq.rules import check_faq
 from intakeforms.language.shape import shape_problems
 from intakeforms.language.source import read_map
-from intakeforms.load import find_form_files, is_faq_text, read_source
+from intakeforms.load import load_files, read_source
 
 __all__ = ["Faq", "faq_schema", "load_faq", "load_faq_text", "load_faqs"]
 
@@ -92,35 +92,21 @@ def load_faqs(paths: Iterable[str | Path], *, forms: Iterable[Any] | None = None
     two FAQ files that use the same id.
     """
     known: Collection[str] | None = _form_ids(forms)
-    faqs: list[Faq] = []
-    problems: list[Problem] = []
-    seen: dict[str, Faq] = {}
-    for path in find_form_files(paths):
-        try:
-            text = read_source(path)
-            if not is_faq_text(text):
-                continue
-            faq = Faq(load_faq_text(text, str(path), forms=known).definition, path)
-        except FormError as exc:
-            problems.extend(exc.problems)
-            continue
-        if faq.id in seen:
-            problems.append(
-                Problem(
-                    str(path),
-                    1,
-                    1,
-                    "duplicate_faq",
-                    f"FAQ id {faq.id!r} is already used by {seen[faq.id].path}; "
-                    "every FAQ file in a site needs its own id",
-                )
-            )
-            continue
-        seen[faq.id] = faq
-        faqs.append(faq)
-    if problems:
-        raise FormError(problems)
-    return faqs
+
+    def load(text: str, path: Path) -> Faq:
+        return Faq(load_faq_text(text, str(path), forms=known).definition, path)
+
+    def duplicate(path: Path, faq: Faq, first: Faq) -> Problem:
+        return Problem(
+            str(path),
+            1,
+            1,
+            "duplicate_faq",
+            f"FAQ id {faq.id!r} is already used by {first.path}; "
+            "every FAQ file in a site needs its own id",
+        )
+
+    return load_files(paths, load, duplicate, faq=True)
 
 
 def faq_schema() -> dict[str, Any]:
