@@ -259,6 +259,14 @@ def run_submit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if given is None:
         return 1
     form, answers = given
+    if args.locale is not None and args.locale not in form.locales:
+        # The service falls back to the form's language for a browser's
+        # wish; a person who typed --locale meant it, so say so.
+        err.write(
+            f"intakeforms submit: --locale {args.locale}: the form {form.id} is in "
+            f"{', '.join(form.locales)}\n"
+        )
+        return 2
     if not isinstance(answers, dict):
         err.write(f"intakeforms submit: {args.data} must hold one JSON object of answers\n")
         return 1

@@ -174,6 +174,9 @@ def test_submit_lists_what_is_wrong_and_stores_nothing(
     assert "plate: " in err and "(invalid_plate)" in err and "mileage: " in err
     assert main(["outbox", "--store", store, "list"]) == 0
     assert capsys.readouterr().out.startswith("pending: 0  claimed: 0")
+    answers = str(EXAMPLES / "car-service" / "answers.json")
+    assert main(["submit", form, "--data", answers, "--store", store, "--locale", "de"]) == 2
+    assert "--locale de: the form car-service is in fi, sv, en" in capsys.readouterr().err
     data.write_text("[1, 2]", encoding="utf-8")
     assert main(["submit", form, "--data", str(data), "--store", store]) == 1
     assert "must hold one JSON object of answers" in capsys.readouterr().err
