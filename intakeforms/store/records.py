@@ -81,6 +81,10 @@ class NewSubmission:
     client: str | None = field(default=None, repr=False)
     #: Why a ``spam`` submission was judged spam ("honeypot filled"), for review.
     spam_reason: str = ""
+    #: What the agent should know beside the answers (the FAQ answers shown
+    #: that did not help, an incomplete contact's missing questions): JSON-able,
+    #: never the customer's own text. ``None`` when there is nothing.
+    context: Mapping[str, Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # These are the caller's mistakes, so they fail before any database work.
@@ -126,6 +130,8 @@ class StoredSubmission:
     #: An erased submission keeps reference, form, dates and locale; its
     #: ``data`` is empty, ``files`` and ``client`` are gone.
     erased_at: dt.datetime | None = None
+    #: As :attr:`NewSubmission.context`.
+    context: Mapping[str, Any] | None = field(default=None, repr=False)
 
     @property
     def erased(self) -> bool:
