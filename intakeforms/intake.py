@@ -13,17 +13,28 @@ and one for the customer's confirmation; a :class:`JobTarget` names each
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from intakeforms.errors import InvalidAnswers
 from intakeforms.form import Form
 from intakeforms.language.target_kinds import AUTOREPLY_TARGET
 from intakeforms.store import NewSubmission, Store, StoredFile
-from intakeforms.validate import Answers
+from intakeforms.validate import Answers, check_partial
 
-__all__ = ["Channel", "JobTarget", "Receipt", "delivery_targets", "job_targets", "submit"]
+__all__ = [
+    "Channel",
+    "JobTarget",
+    "Receipt",
+    "checked",
+    "delivery_targets",
+    "incomplete",
+    "job_targets",
+    "submit",
+]
 
 logger = logging.getLogger("intakeforms.intake")
 
@@ -79,6 +90,64 @@ def delivery_targets(form: Form, answers: Mapping[str, Any]) -> list[str]:
     return [str(target) for target in job_targets(form, answers)]
 
 
+def incomplete(context: Mapping[str, Any] | None) -> bool:
+    """Whether a submission's ``context`` marks an incomplete contact (the
+    customer chose to talk to a person before answering every question)."""
+    return context is not None and context.get("incomplete") is not None
+
+
+def _stored_context(context: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``context`` as the store keeps it: a JSON-able dict, None when empty.
+
+    ``ValueError`` names what cannot be stored: a caller's mistake, found
+    before anything is written.
+    """
+    if context is None:
+        return None
+    if not isinstance(context, Mapping):
+        raise ValueError(f"context must be a mapping or None, not {type(context).__name__}")
+    if not context:
+        return None
+    try:
+        # A round trip: the stored context is plain JSON, whatever mapping came in.
+        copied: dict[str, Any] = json.loads(json.dumps(dict(context), allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"context must be JSON-able (dicts, lists, text, numbers): {exc}"
+        ) from None
+    return copied
+
+
+def checked(
+    form: Form,
+    answers: Mapping[str, Any],
+    *,
+    locale: str,
+    context: Mapping[str, Any] | None = None,
+) -> tuple[Answers, dict[str, Any] | None]:
+    """The answers and the context as :func:`submit` stores them.
+
+    ``answers`` that :meth:`Form.validate` or
+    :func:`~intakeforms.validate.check_partial` returned are taken as they
+    are. Others are validated in ``locale``; those of an incomplete contact
+    (:func:`incomplete`) by ``check_partial``, with the context's
+    ``incomplete.missing`` filled in from them. Raises
+    :class:`~intakeforms.InvalidAnswers`, or ``ValueError`` for a context
+    that is not JSON-able.
+    """
+    stored = _stored_context(context)
+    if isinstance(answers, Answers):
+        return answers, stored
+    if stored is None or not incomplete(stored):
+        return form.validate(answers, locale=locale), stored
+    clean, missing, errors = check_partial(form, answers, locale)
+    if errors:
+        raise InvalidAnswers(errors)
+    given = stored["incomplete"]
+    stored["incomplete"] = {**(given if isinstance(given, dict) else {}), "missing": missing}
+    return clean, stored
+
+
 @dataclass(frozen=True, slots=True)
 class Receipt:
     """What :func:`submit` did: the reference to show the customer.
@@ -86,6 +155,8 @@ class Receipt:
     ``created`` is False when ``idempotency_key`` was seen before for this
     form: the earlier submission's reference comes back and nothing new is
     stored. ``spam`` says it was kept for review, with no deliveries.
+    ``context`` is the one stored with it (an incomplete contact's with its
+    ``missing`` questions filled in), None when there was none.
     """
 
     reference: str
@@ -93,6 +164,7 @@ class Receipt:
     spam: bool
     channel: Channel
     answers: Answers
+    context: dict[str, Any] | None = None
 
 
 async def submit(
@@ -106,6 +178,7 @@ async def submit(
     spam_reason: str | None = None,
     idempotency_key: str | None = None,
     client: str | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> Receipt:
     """Validate ``answers``, store them with their delivery jobs, and return
     the :class:`Receipt` once the store has written both.
@@ -117,15 +190,33 @@ async def submit(
     uploads already in the store's upload folder. A ``spam_reason`` keeps the
     submission for review (``intakeforms spam``) without deliveries.
     ``client`` (an address, for rate limits) is stored apart from the answers.
-    A new submission is logged (``intakeforms.intake``, INFO) by form,
-    reference and ``channel`` only.
 
-    Raises :class:`~intakeforms.StoreUnavailable` when nothing could be
+    ``context`` is what the agent should know beside the answers, stored
+    with them and shown in the agent email, tickets and webhooks::
+
+        {"faq": {"search": ID, "shown": [{"faq", "entry", "question"}]},
+         "incomplete": {"missing": [question names]}}
+
+    (either key optional; JSON-able, and never the customer's own text). A
+    context with ``incomplete`` is a contact sent before every question was
+    answered: its answers are checked by
+    :func:`~intakeforms.validate.check_partial` instead (raising
+    :class:`~intakeforms.InvalidAnswers` only when nothing lets the service
+    reach the customer) and ``missing`` is filled in from them; answers that
+    ``check_partial`` already returned are taken, with the caller's
+    ``missing``, as they are. It is delivered like any other submission.
+
+    A new submission is logged (``intakeforms.intake``, INFO) by form,
+    reference, ``channel`` and whether it is incomplete, only.
+
+    Raises ``ValueError`` for a ``context`` that is not JSON-able,
+    :class:`~intakeforms.StoreUnavailable` when nothing could be
     written (try again), :class:`~intakeforms.UnstorableSubmission` when this
     submission alone cannot be kept (an answer the database refuses).
     """
     locale = locale if locale in form.locales else form.default_locale
-    clean = answers if isinstance(answers, Answers) else form.validate(answers, locale=locale)
+    clean, stored_context = checked(form, answers, locale=locale, context=context)
+    partial = incomplete(stored_context)
     result = await store.save(
         NewSubmission(
             form=form.id,
@@ -139,15 +230,17 @@ async def submit(
             spam_reason=spam_reason or "",
             idempotency_key=idempotency_key,
             client=client,
+            context=stored_context,
         )
     )
     if result.created:
         # References and form ids only: the answers and the address stay out of logs.
         logger.info(
-            "%s: stored %s via %s%s",
+            "%s: stored %s via %s%s%s",
             form.id,
             result.reference,
             channel,
+            " (incomplete)" if partial else "",
             " as spam, kept for review" if spam_reason is not None else "",
         )
     return Receipt(
@@ -156,4 +249,5 @@ async def submit(
         spam=spam_reason is not None,
         channel=channel,
         answers=clean,
+        context=stored_context,
     )

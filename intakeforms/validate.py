@@ -5,6 +5,10 @@ answers: it takes the raw answer and returns the normalised value or raises
 :class:`~intakeforms.fields.FieldProblem`; :func:`validate_answers` runs them in
 condition order, drops questions whose ``when`` is false, and turns problems
 into translated :class:`~intakeforms.errors.FieldError` s.
+
+:func:`check_partial` takes an incomplete contact ("Talk to a person"): the
+valid answers so far and what is still missing, refused only when nothing
+given lets the service answer the customer (:func:`contact_questions`).
 """
 
 from __future__ import annotations
@@ -27,9 +31,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MESSAGES",
+    "PARTIAL_MESSAGES",
     "Answers",
     "check_answer",
     "check_answers",
+    "check_partial",
+    "contact_questions",
     "validate_answers",
 ]
 
@@ -233,3 +240,84 @@ def validate_answers(
     if errors:
         raise InvalidAnswers(errors)
     return clean
+
+
+#: The messages of an incomplete contact that was refused, by what the
+#: customer must still give.
+PARTIAL_MESSAGES: dict[str, str] = {
+    # Translators: at the email question, when the customer asks to talk to a
+    # person before answering every question but left no way to answer them.
+    "email": N_("Enter your email address, so that we can answer you."),
+    # Translators: as above, at the phone question of a form without email.
+    "phone": N_("Enter your phone number, so that we can call you."),
+    # A form without an email or phone question: its answers are how the
+    # service finds the customer, so it takes only complete contacts.
+    "complete": N_("We need an answer to this question before you can send the form."),
+}
+
+#: The field types whose answer lets the service reach the customer.
+CONTACT_TYPES = ("email", "phone")
+
+
+def contact_questions(form: Form) -> list[str]:
+    """The names of the questions whose answer lets the service reach the
+    customer, best first: the ``role: reply_to`` question (where the agent
+    email's Reply-To and the confirmation go), then the other email
+    questions, then the phone questions, each in the form's order."""
+    first = form.field_with_role("reply_to")
+    names = [first.name] if first is not None else []
+    for kind in CONTACT_TYPES:
+        names += [n for n, f in form.fields.items() if f.type == kind and n not in names]
+    return names
+
+
+def check_partial(
+    form: Form,
+    answers: Any,
+    locale: str | None = None,
+    *,
+    today: dt.date | None = None,
+) -> tuple[Answers, list[str], list[FieldError]]:
+    """An incomplete contact ("Talk to a person"): ``(clean, missing, errors)``.
+
+    ``clean`` holds the answers given that are valid, normalised as
+    :func:`validate_answers` would (the same :class:`Answers`, so
+    :func:`intakeforms.submit` stores them without checking them again); an
+    invalid answer is dropped, and so is a key the form does not have.
+    ``missing`` names, in the form's order, the required questions that are
+    asked (their ``when`` holds for ``clean``) and not validly answered.
+
+    ``errors`` is empty unless no answer lets the service reach the
+    customer (:func:`contact_questions`): then it is one error on the first
+    asked email or phone question, ``required`` when it was left blank, its
+    own problem (``invalid_email``) when its answer did not fit. A form
+    with neither kind of question takes only complete contacts: while
+    anything is missing, the error is ``required`` on its first missing
+    question. Answers that are not a JSON object give ``not_object``.
+    Messages are in ``locale`` (else the form's default language).
+    """
+    locale = locale or form.default_locale
+    clean, problems = check_answers(form, answers, locale=locale, today=today)
+    if problems and problems[0].code == "not_object":
+        return clean, [], problems
+    fields = form.fields
+    by_field = {e.field: e for e in problems if e.field in fields}
+    missing = [name for name in by_field if fields[name].required]
+    contacts = contact_questions(form)
+    if any(name in clean for name in contacts):
+        return clean, missing, []
+    visibility = form.analysis.visibility
+    asked = [name for name in contacts if all(evaluate(c, clean) for c in visibility.get(name, ()))]
+    if asked:
+        name = asked[0]
+        given = by_field.get(name)
+        if given is not None and given.code != "required":
+            return clean, missing, [given]
+        text = gettext_for(PARTIAL_MESSAGES[fields[name].type], locale)
+        return clean, missing, [FieldError(name, "required", text)]
+    if not missing:
+        return clean, missing, []
+    # No question to reach the customer by is asked (none in the form, or
+    # their ``when`` waits on an answer still missing): ask for that answer.
+    text = gettext_for(PARTIAL_MESSAGES["complete"], locale)
+    return clean, missing, [FieldError(missing[0], "required", text)]

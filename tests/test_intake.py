@@ -18,6 +18,7 @@ from intakeforms import (
     submit,
 )
 from intakeforms.intake import job_targets
+from intakeforms.validate import check_partial
 
 FORM = """\
 form: billing
@@ -130,3 +131,78 @@ async def test_a_locale_the_form_lacks_is_its_default(form: Form, store: Store) 
     receipt = await submit(store, form, {"invoice": "1"}, locale="de")
     stored = await store.get(receipt.reference)
     assert stored is not None and stored.locale == "fi"
+
+
+# -- context: the FAQ answers read, an incomplete contact ---------------------
+
+SHOWN = {
+    "search": "0123456789abcdef0123456789abcdef",
+    "shown": [{"faq": "billing", "entry": "due-date", "question": "When is my invoice due?"}],
+}
+
+
+@pytest.mark.anyio
+async def test_an_incomplete_contact_is_stored_with_what_is_missing(
+    form: Form, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="intakeforms.intake")
+    receipt = await submit(
+        store,
+        form,
+        {"email": "maija@example.com", "name": "Maija Meikäläinen"},
+        channel="api",
+        locale="en",
+        context={"faq": SHOWN, "incomplete": {}},
+    )
+    assert receipt.created and receipt.answers == {
+        "email": "maija@example.com",
+        "name": "Maija Meikäläinen",
+    }
+    assert receipt.context == {"faq": SHOWN, "incomplete": {"missing": ["invoice"]}}
+    # Delivered like any other: every target and the confirmation.
+    jobs = [job.target for job in await store.outbox(receipt.reference)]
+    assert jobs == ["email:0", "webhook:1", "autoreply"]
+    assert f"billing: stored {receipt.reference} via api (incomplete)" in caplog.text
+    assert "maija" not in caplog.text.lower() and "invoice" not in caplog.text
+
+
+@pytest.mark.anyio
+async def test_an_incomplete_contact_must_leave_a_way_to_answer(form: Form, store: Store) -> None:
+    with pytest.raises(InvalidAnswers) as caught:
+        await submit(store, form, {"invoice": "1"}, locale="en", context={"incomplete": {}})
+    assert [(e.field, e.code) for e in caught.value.errors] == [("email", "required")]
+    assert "so that we can answer you" in caught.value.errors[0].message
+    assert await store.count() == 0
+
+
+@pytest.mark.anyio
+async def test_answers_check_partial_returned_are_not_checked_again(
+    form: Form, store: Store
+) -> None:
+    clean, missing, errors = check_partial(form, {"email": "maija@example.com"}, "en")
+    assert (missing, errors) == (["invoice"], [])
+    context = {"incomplete": {"missing": missing}}
+    receipt = await submit(store, form, clean, context=context)
+    assert receipt.created and receipt.context == context
+
+
+@pytest.mark.anyio
+async def test_without_incomplete_every_answer_is_still_required(form: Form, store: Store) -> None:
+    with pytest.raises(InvalidAnswers) as caught:
+        await submit(store, form, {"email": "maija@example.com"}, context={"faq": SHOWN})
+    assert [e.field for e in caught.value.errors] == ["invoice"]
+    receipt = await submit(store, form, {"invoice": "1"}, context={"faq": SHOWN})
+    assert receipt.context == {"faq": SHOWN}
+    assert (await submit(store, form, {"invoice": "2"}, context={})).context is None
+
+
+@pytest.mark.anyio
+async def test_a_context_that_cannot_be_stored_is_refused_first(form: Form, store: Store) -> None:
+    for bad, words in (
+        ({"faq": {"at": object()}}, "JSON-able"),
+        ({"faq": float("nan")}, "JSON-able"),
+        (["incomplete"], "mapping"),
+    ):
+        with pytest.raises(ValueError, match=words):
+            await submit(store, form, {"invoice": "1"}, context=bad)  # type: ignore[arg-type]
+    assert await store.count() == 0
