@@ -8,6 +8,7 @@ functions here remove those from the upload folder. The retention rules
     INTAKE_RETENTION_DAYS        unset: keep; else erase delivered submissions older than that
     INTAKE_SPAM_RETENTION_DAYS   30: delete quarantined spam older than that
     client addresses             forgotten once the rate limit no longer needs them
+    FAQ search texts             blanked after FAQ_QUERY_DAYS (30); the counts stay
 
 :func:`maintain` applies them every hour beside a delivery worker
 (``intakeforms worker``, and ``serve`` with its in-process worker);
@@ -27,6 +28,7 @@ import anyio
 from intakeforms.errors import IntakeError
 from intakeforms.settings import Settings
 from intakeforms.store.base import PurgeResult, Store, StoredFile, StoredSubmission
+from intakeforms.store.faq import FAQ_QUERY_DAYS
 
 __all__ = [
     "CLIENT_MINIMUM",
@@ -62,6 +64,7 @@ class Cutoffs:
     delivered_before: dt.datetime | None
     spam_before: dt.datetime
     clients_before: dt.datetime
+    faq_queries_before: dt.datetime | None = None
 
 
 def retention_cutoffs(settings: Settings, now: dt.datetime) -> Cutoffs:
@@ -73,6 +76,7 @@ def retention_cutoffs(settings: Settings, now: dt.datetime) -> Cutoffs:
         delivered_before=None if delivered is None else now - dt.timedelta(days=delivered),
         spam_before=now - dt.timedelta(days=settings.spam_retention_days),
         clients_before=now - client_period,
+        faq_queries_before=now - dt.timedelta(days=FAQ_QUERY_DAYS),
     )
 
 
@@ -138,6 +142,7 @@ async def purge(store: Store, settings: Settings, *, now: dt.datetime | None = N
         delivered_before=cutoffs.delivered_before,
         spam_before=cutoffs.spam_before,
         clients_before=cutoffs.clients_before,
+        faq_queries_before=cutoffs.faq_queries_before,
     )
     removed = remove_uploads(settings.upload_dir, result.files)
     return Purged(cutoffs, result, removed)
@@ -169,13 +174,20 @@ async def maintain(
             )
         else:
             result = done.result
-            if result.erased or result.deleted_spam or result.clients_cleared:
+            if (
+                result.erased
+                or result.deleted_spam
+                or result.clients_cleared
+                or result.faq_queries_blanked
+            ):
                 logger.info(
                     "privacy: erased %d delivered submission(s), deleted %d spam, "
-                    "forgot %d client address(es), removed %d file(s)",
+                    "forgot %d client address(es), blanked %d FAQ search text(s), "
+                    "removed %d file(s)",
                     result.erased,
                     result.deleted_spam,
                     result.clients_cleared,
+                    result.faq_queries_blanked,
                     done.files_removed,
                 )
         with anyio.move_on_after(every):

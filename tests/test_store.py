@@ -412,6 +412,8 @@ async def test_open_makes_a_wal_database_with_the_tables(store: SqliteStore, pat
         "idempotency_keys",
         "rate_hits",
         "store_health",
+        "faq_searches",
+        "faq_events",
     }
     assert connection is not None
     assert connection.execute("PRAGMA foreign_keys").fetchone() == (1,)

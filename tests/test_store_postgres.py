@@ -208,6 +208,8 @@ async def test_open_makes_the_tables_in_the_urls_schema(store: PostgresStore, ur
         "idempotency_keys",
         "rate_hits",
         VERSION_TABLE,
+        "faq_searches",
+        "faq_events",
     }
     assert admin(f"SELECT version FROM {schema}.{VERSION_TABLE}") == [(SCHEMA_VERSION,)]
     assert admin(

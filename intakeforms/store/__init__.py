@@ -26,10 +26,13 @@ from typing import TYPE_CHECKING
 
 from intakeforms.errors import LeaseLost, SettingsError, StoreUnavailable
 from intakeforms.store.base import (
+    FAQ_EVENTS,
     JOB_STATUSES,
     REFERENCE_ALPHABET,
     REFERENCE_LENGTH,
     ClaimedJob,
+    FaqCounts,
+    FaqSearchRecord,
     NewSubmission,
     OutboxJob,
     PurgeResult,
@@ -41,6 +44,7 @@ from intakeforms.store.base import (
     new_reference,
     new_worker_id,
 )
+from intakeforms.store.faq import FAQ_QUERY_DAYS, MAX_FAQ_QUERY
 from intakeforms.store.sqlite import SqliteStore
 from intakeforms.store.storable import UnstorableSubmission
 
@@ -48,10 +52,15 @@ if TYPE_CHECKING:
     from intakeforms.store.postgres import PostgresStore
 
 __all__ = [
+    "FAQ_EVENTS",
+    "FAQ_QUERY_DAYS",
     "JOB_STATUSES",
+    "MAX_FAQ_QUERY",
     "REFERENCE_ALPHABET",
     "REFERENCE_LENGTH",
     "ClaimedJob",
+    "FaqCounts",
+    "FaqSearchRecord",
     "LeaseLost",
     "NewSubmission",
     "OutboxJob",

@@ -24,8 +24,11 @@ from intakeforms.store.checks import (
 )
 from intakeforms.store.protocol import Store
 from intakeforms.store.records import (
+    FAQ_EVENTS,
     JOB_STATUSES,
     ClaimedJob,
+    FaqCounts,
+    FaqSearchRecord,
     NewSubmission,
     OutboxJob,
     PurgeResult,
@@ -36,11 +39,14 @@ from intakeforms.store.records import (
 )
 
 __all__ = [
+    "FAQ_EVENTS",
     "JOB_STATUSES",
     "MAX_NOTE_LENGTH",
     "REFERENCE_ALPHABET",
     "REFERENCE_LENGTH",
     "ClaimedJob",
+    "FaqCounts",
+    "FaqSearchRecord",
     "NewSubmission",
     "OutboxJob",
     "PurgeResult",

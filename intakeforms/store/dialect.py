@@ -52,7 +52,7 @@ Values = Mapping[str, object]
 #: :func:`~intakeforms.store.submissions.read` takes it apart.
 SUBMISSION_COLUMNS = (
     "reference, form, form_version, locale, data, spam, client, submitted_at,"
-    " spam_reason, erased_at"
+    " spam_reason, erased_at, context"
 )
 #: What every statement that returns jobs selects, in the order
 #: :func:`~intakeforms.store.outbox.job` reads it.
@@ -72,7 +72,7 @@ class Statements:
 
     #: One submission, unless its reference is taken (changes 0 rows then):
     #: :reference, :form, :form_version, :locale, :data (JSON text), :spam,
-    #: :client, :now, :spam_reason.
+    #: :client, :now, :spam_reason, :context (JSON text or None).
     insert_submission: str
     #: :data:`SUBMISSION_COLUMNS` of the submissions :references.
     submissions_in: str
@@ -103,6 +103,16 @@ class Statements:
     purge_spam: str
     #: Forget the client address of up to :chunk submissions before :before.
     clear_clients: str
+    #: One FAQ search: :id, :language, :form, :channel, :query, :query_key,
+    #: :results (JSON text), :result_count, :top_score, :at; 0 rows changed
+    #: when the id is taken.
+    insert_faq_search: str
+    #: Up to :limit (query_key, count) of the searches at :since or later that
+    #: had no results and still have their text; most first, then by the
+    #: text's code points.
+    faq_gaps: str
+    #: Blank the query text of up to :chunk searches made before :before.
+    blank_faq_queries: str
 
 
 class Session(Protocol):
@@ -151,6 +161,10 @@ class Session(Protocol):
 
     def answers(self, stored: Any) -> dict[str, Any]:
         """Stored answers (the ``data`` column) as a dict."""
+
+    def json_value(self, stored: Any) -> Any:
+        """Another stored JSON column (a context, FAQ results) as Python
+        values; None stays None."""
 
     def unstorable(self, error: Exception) -> UnstorableSubmission | None:
         """What ``error`` means when it is the submission's fault (its data

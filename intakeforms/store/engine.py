@@ -31,6 +31,7 @@ from intakeforms.store.checks import (
     recipient_hash,
 )
 from intakeforms.store.dialect import Session, Work, message
+from intakeforms.store.faq import FaqMethods
 from intakeforms.store.records import (
     ClaimedJob,
     NewSubmission,
@@ -53,11 +54,12 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class SqlStore(abc.ABC):
+class SqlStore(FaqMethods, abc.ABC):
     """A :class:`~intakeforms.store.Store` in a SQL database.
 
     ``database`` names it in messages (never with a password); ``_clock``
-    gives the current time (tests pass their own).
+    gives the current time (tests pass their own). The FAQ methods are
+    :class:`~intakeforms.store.faq.FaqMethods`'.
     """
 
     database: str
@@ -265,6 +267,7 @@ class SqlStore(abc.ABC):
         delivered_before: dt.datetime | None,
         spam_before: dt.datetime,
         clients_before: dt.datetime,
+        faq_queries_before: dt.datetime | None = None,
     ) -> PurgeResult:
         """Apply the retention rules at once (see the Store protocol), a
         chunk of submissions per transaction so that saves are not held up."""
@@ -273,19 +276,24 @@ class SqlStore(abc.ABC):
         )
         spam = check_moment("spam_before", spam_before)
         clients = check_moment("clients_before", clients_before)
+        queries = (
+            None
+            if faq_queries_before is None
+            else check_moment("faq_queries_before", faq_queries_before)
+        )
+        cutoffs = privacy.PurgeCutoffs(delivered, spam, clients, queries)
         now = self._clock()
-        erased = deleted = cleared = 0
+        erased = deleted = cleared = blanked = 0
         files: list[StoredFile] = []
         more = True
         while more:
-            step, more = await self._write(
-                lambda s: privacy.purge_step(s, delivered, spam, clients, now)
-            )
+            step, more = await self._write(lambda s: privacy.purge_step(s, cutoffs, now))
             erased += step.erased
             deleted += step.deleted_spam
             cleared += step.clients_cleared
+            blanked += step.faq_queries_blanked
             files += step.files
-        done = PurgeResult(erased, deleted, cleared, tuple(files))
+        done = PurgeResult(erased, deleted, cleared, tuple(files), blanked)
         await self._write(lambda s: privacy.after_purge(s, done))
         return done
 

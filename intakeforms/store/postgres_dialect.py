@@ -53,9 +53,9 @@ _OUTBOX_COLUMNS = ", ".join(f"outbox.{name.strip()}" for name in JOB_COLUMNS.spl
 POSTGRES = Statements(
     insert_submission=(
         "INSERT INTO submissions (reference, form, form_version, locale, data, spam,"
-        " client, submitted_at, spam_reason) VALUES (:reference, :form, :form_version,"
-        " :locale, :data::jsonb, :spam, :client, :now, :spam_reason)"
-        " ON CONFLICT (reference) DO NOTHING"
+        " client, submitted_at, spam_reason, context) VALUES (:reference, :form,"
+        " :form_version, :locale, :data::jsonb, :spam, :client, :now, :spam_reason,"
+        " :context::jsonb) ON CONFLICT (reference) DO NOTHING"
     ),
     submissions_in=(
         f"SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE reference = ANY(:references)"  # noqa: S608
@@ -90,8 +90,8 @@ POSTGRES = Statements(
         " WHERE reference = :reference AND spam AND erased_at IS NULL"
     ),
     erase=(
-        "UPDATE submissions SET data = '{}'::jsonb, client = NULL, erased_at = :now"
-        " WHERE reference = ANY(:references)",
+        "UPDATE submissions SET data = '{}'::jsonb, client = NULL, context = NULL,"
+        " erased_at = :now WHERE reference = ANY(:references)",
         "DELETE FROM submission_files WHERE reference = ANY(:references)",
         "DELETE FROM idempotency_keys WHERE reference = ANY(:references)",
         # Nothing is sent after an erasure: a job not delivered yet is given up.
@@ -118,12 +118,32 @@ POSTGRES = Statements(
         " FROM submissions WHERE client IS NOT NULL AND submitted_at < :before"
         " LIMIT :chunk FOR UPDATE SKIP LOCKED)"
     ),
+    insert_faq_search=(
+        "INSERT INTO faq_searches (id, language, form, channel, query, query_key, results,"
+        " result_count, top_score, searched_at) VALUES (:id, :language, :form, :channel,"
+        " :query, :query_key, :results::jsonb, :result_count, :top_score, :at)"
+        " ON CONFLICT (id) DO NOTHING"
+    ),
+    # "C" compares bytes (UTF-8: code point order), as SQLite does, rather
+    # than by the database's language.
+    faq_gaps=(
+        "SELECT query_key, count(*) AS n FROM faq_searches"
+        " WHERE searched_at >= :since AND result_count = 0 AND query_key <> ''"
+        ' GROUP BY query_key ORDER BY n DESC, query_key COLLATE "C" LIMIT :limit'
+    ),
+    blank_faq_queries=(
+        "UPDATE faq_searches SET query = '', query_key = '' WHERE id IN (SELECT id"
+        " FROM faq_searches WHERE query <> '' AND searched_at < :before"
+        " LIMIT :chunk FOR UPDATE SKIP LOCKED)"
+    ),
 )
 
 # The tables that hold a submission's text, vacuumed after an erasure.
 # SKIP_LOCKED: a table another VACUUM holds is left to it (or autovacuum)
 # rather than waited for.
-_VACUUM = "VACUUM (SKIP_LOCKED) submissions, submission_files, outbox, idempotency_keys"
+_VACUUM = (
+    "VACUUM (SKIP_LOCKED) submissions, submission_files, outbox, idempotency_keys, faq_searches"
+)
 
 # A rate count in one statement, and with a sweep in the same one.
 _HIT = sql.SQL(
@@ -194,6 +214,10 @@ class PostgresSession:
         """The answers, which arrive decoded from ``jsonb``."""
         found: dict[str, Any] = stored
         return found
+
+    def json_value(self, stored: Any) -> Any:
+        """A ``jsonb`` value, which arrives decoded (None stays None)."""
+        return stored
 
     def unstorable(self, error: Exception) -> UnstorableSubmission | None:
         """Data the server refuses for what it is (SQLSTATE class 22, "data

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from intakeforms.store import submissions
 from intakeforms.store.dialect import Session
@@ -21,6 +22,7 @@ from intakeforms.store.records import PurgeResult, SpamEntry, StoredFile, Stored
 
 __all__ = [
     "PURGE_CHUNK",
+    "PurgeCutoffs",
     "after_purge",
     "delete_spam",
     "erase",
@@ -32,6 +34,17 @@ __all__ = [
 #: Submissions one purge transaction handles at most, so that saves (in
 #: this process and others) wait for it only briefly.
 PURGE_CHUNK = 200
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeCutoffs:
+    """The moments of one purge, as :meth:`Store.purge` takes them (in UTC)."""
+
+    delivered_before: dt.datetime | None
+    spam_before: dt.datetime
+    clients_before: dt.datetime
+    faq_queries_before: dt.datetime | None = None
+
 
 _DELETE_SUBMISSION = "DELETE FROM submissions WHERE reference = :reference"
 _DELETE_EXPIRED_HITS = "DELETE FROM rate_hits WHERE expires_at < :now"
@@ -86,40 +99,45 @@ async def _erase(s: Session, references: Sequence[str], now: dt.datetime) -> Non
         await s.change(statement, values)
 
 
-async def purge_step(
-    s: Session,
-    delivered_before: dt.datetime | None,
-    spam_before: dt.datetime,
-    clients_before: dt.datetime,
-    now: dt.datetime,
-) -> tuple[PurgeResult, bool]:
+async def purge_step(s: Session, cut: PurgeCutoffs, now: dt.datetime) -> tuple[PurgeResult, bool]:
     """One transaction of :meth:`Store.purge`: up to :data:`PURGE_CHUNK`
     submissions erased, else deleted as spam, else cleared of their client
-    address, else the expired rate counts deleted; with True when there may
-    be more to do."""
+    address, else as many FAQ searches' query texts blanked, else the
+    expired rate counts deleted; with True when there may be more to do."""
     async with s.transaction():
-        if delivered_before is not None:
-            references = await _references(s, s.sql.purge_erasable, delivered_before)
+        if cut.delivered_before is not None:
+            references = await _references(s, s.sql.purge_erasable, cut.delivered_before)
             if references:
                 files = await _files_of(s, references)
                 await _erase(s, references, now)
                 return PurgeResult(erased=len(references), files=files), True
-        references = await _references(s, s.sql.purge_spam, spam_before)
+        references = await _references(s, s.sql.purge_spam, cut.spam_before)
         if references:
             files = await _files_of(s, references)
             await s.change(s.sql.delete_submissions, {"references": references})
             return PurgeResult(deleted_spam=len(references), files=files), True
-        values = {"before": clients_before, "chunk": PURGE_CHUNK}
+        values = {"before": cut.clients_before, "chunk": PURGE_CHUNK}
         cleared = await s.change(s.sql.clear_clients, values)
         if cleared:
             return PurgeResult(clients_cleared=cleared), True
+        if cut.faq_queries_before is not None:
+            values = {"before": cut.faq_queries_before, "chunk": PURGE_CHUNK}
+            blanked = await s.change(s.sql.blank_faq_queries, values)
+            if blanked:
+                return PurgeResult(faq_queries_blanked=blanked), True
         await s.change(_DELETE_EXPIRED_HITS, {"now": now.timestamp()})
     return PurgeResult(), False
 
 
 async def after_purge(s: Session, done: PurgeResult) -> None:
     """Make what a purge erased unreadable in the files (see ``forget``)."""
-    if s.forget_after_every_purge or done.erased or done.deleted_spam or done.clients_cleared:
+    if (
+        s.forget_after_every_purge
+        or done.erased
+        or done.deleted_spam
+        or done.clients_cleared
+        or done.faq_queries_blanked
+    ):
         await s.forget()
 
 

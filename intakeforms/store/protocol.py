@@ -16,6 +16,8 @@ from typing import Protocol, runtime_checkable
 
 from intakeforms.store.records import (
     ClaimedJob,
+    FaqCounts,
+    FaqSearchRecord,
     NewSubmission,
     OutboxJob,
     PurgeResult,
@@ -169,12 +171,41 @@ class Store(Protocol):
         delivered_before: dt.datetime | None,
         spam_before: dt.datetime,
         clients_before: dt.datetime,
+        faq_queries_before: dt.datetime | None = None,
     ) -> PurgeResult:
         """Apply the retention rules at once: erase (as :meth:`erase`) every
         submission submitted before ``delivered_before`` whose jobs are all
         delivered (None: keep all); delete spam submitted before
         ``spam_before``; forget the client address of submissions submitted
-        before ``clients_before``."""
+        before ``clients_before``; blank the query text of FAQ searches made
+        before ``faq_queries_before`` (None: keep it), keeping their counts."""
+
+    # -- FAQ searches (see ``faq.py``) ------------------------------------------
+
+    async def save_faq_search(self, record: FaqSearchRecord) -> None:
+        """Keep one FAQ search; ``ValueError`` for a caller's mistake (a bad
+        or taken id, a query over 200 characters, a naive time)."""
+
+    async def faq_search(self, search_id: str) -> FaqSearchRecord | None:
+        """The FAQ search with this id, or None."""
+
+    async def save_faq_event(
+        self, search_id: str, entry: str | None, event: str, at: dt.datetime
+    ) -> bool:
+        """Record ``opened``, ``helpful``, ``not_helpful`` or ``continued``
+        (``ValueError`` for another) about one result ``entry`` of a search
+        (None only for ``continued``); False, storing nothing, when there is
+        no such search."""
+
+    async def faq_gaps(self, since: dt.datetime, limit: int = 20) -> list[tuple[str, int]]:
+        """The queries since ``since`` that had no results, normalised and
+        counted, most frequent first (then by text), up to ``limit``."""
+
+    async def faq_counts(
+        self, since: dt.datetime, until: dt.datetime, form: str | None = None
+    ) -> FaqCounts:
+        """What came of the FAQ searches made in [since, until), before one
+        form or all."""
 
     # -- shared rate limits -----------------------------------------------------
 

@@ -25,8 +25,11 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 __all__ = [
+    "FAQ_EVENTS",
     "JOB_STATUSES",
     "ClaimedJob",
+    "FaqCounts",
+    "FaqSearchRecord",
     "NewSubmission",
     "OutboxJob",
     "PurgeResult",
@@ -38,6 +41,11 @@ __all__ = [
 
 #: Every state an outbox job can be in, in the order a job goes through them.
 JOB_STATUSES = ("pending", "claimed", "delivered", "dead")
+
+#: What a customer can do with the answers of an FAQ search: open one, say
+#: it helped (the question is answered, no contact needed) or did not, or go
+#: on to contact us anyway.
+FAQ_EVENTS = ("opened", "helpful", "not_helpful", "continued")
 
 # The same rule as the form language's ``reference_prefix``.
 _PREFIX = re.compile(r"[A-Z][A-Z0-9]{0,9}")
@@ -159,6 +167,8 @@ class PurgeResult:
     deleted_spam: int = 0
     clients_cleared: int = 0
     files: tuple[StoredFile, ...] = ()
+    #: FAQ searches whose query text was blanked (their counts stay).
+    faq_queries_blanked: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,3 +208,49 @@ class ClaimedJob:
 
     job: OutboxJob
     submission: StoredSubmission
+
+
+@dataclass(frozen=True, slots=True)
+class FaqSearchRecord:
+    """One FAQ search and what it showed, kept for counting and for finding
+    questions the FAQ does not answer yet.
+
+    ``id`` is 32 lowercase hex digits (the web layer's random id). ``form``
+    is the form it was made before, or None (topic search, or the API
+    without a form). ``channel`` is where it came from (``chat``, ``form``,
+    ``inline``, ``api``). ``query`` is what the customer typed, at most
+    :data:`~intakeforms.store.faq.MAX_FAQ_QUERY` characters (the caller cuts
+    it) and kept out of ``repr``; retention blanks it to ``""`` after
+    :data:`~intakeforms.store.faq.FAQ_QUERY_DAYS` days. ``results`` are the
+    ``(faq, entry)`` ids shown, best first (empty: nothing matched well);
+    ``top_score`` is the best result's score, or None. ``at`` is an aware
+    datetime, read back in UTC. Nothing about the client (address, browser)
+    is part of it.
+    """
+
+    id: str
+    language: str
+    form: str | None
+    channel: str
+    query: str = field(repr=False)
+    results: tuple[tuple[str, str], ...]
+    top_score: float | None
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FaqCounts:
+    """What came of the FAQ searches made in a period (:meth:`Store.faq_counts`).
+
+    ``searches`` = ``answered`` (at least one result shown) + ``no_answer``.
+    Each event count is the number of those searches that had the event at
+    least once (a customer who opened two answers counts once in ``opened``).
+    """
+
+    searches: int = 0
+    answered: int = 0
+    no_answer: int = 0
+    opened: int = 0
+    helpful: int = 0
+    not_helpful: int = 0
+    continued: int = 0

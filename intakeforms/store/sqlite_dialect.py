@@ -48,8 +48,8 @@ _AMONG = "IN (SELECT value FROM json_each(:references))"
 SQLITE = Statements(
     insert_submission=(
         "INSERT INTO submissions (reference, form, form_version, locale, data, spam,"
-        " client, submitted_at, spam_reason) VALUES (:reference, :form, :form_version,"
-        " :locale, :data, :spam, :client, :now, :spam_reason)"
+        " client, submitted_at, spam_reason, context) VALUES (:reference, :form,"
+        " :form_version, :locale, :data, :spam, :client, :now, :spam_reason, :context)"
         " ON CONFLICT (reference) DO NOTHING"
     ),
     submissions_in=f"SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE reference {_AMONG}",  # noqa: S608
@@ -84,7 +84,8 @@ SQLITE = Statements(
         " WHERE reference = :reference AND spam = 1 AND erased_at IS NULL"
     ),
     erase=(
-        "UPDATE submissions SET data = '{}', client = NULL, erased_at = :now"  # noqa: S608
+        "UPDATE submissions SET data = '{}', client = NULL, context = NULL,"  # noqa: S608
+        " erased_at = :now"
         f" WHERE reference {_AMONG}",
         f"DELETE FROM submission_files WHERE reference {_AMONG}",  # noqa: S608
         f"DELETE FROM idempotency_keys WHERE reference {_AMONG}",  # noqa: S608
@@ -110,6 +111,22 @@ SQLITE = Statements(
         "UPDATE submissions SET client = NULL WHERE reference IN (SELECT reference"
         " FROM submissions WHERE client IS NOT NULL AND submitted_at < :before"
         " LIMIT :chunk)"
+    ),
+    insert_faq_search=(
+        "INSERT INTO faq_searches (id, language, form, channel, query, query_key, results,"
+        " result_count, top_score, searched_at) VALUES (:id, :language, :form, :channel,"
+        " :query, :query_key, :results, :result_count, :top_score, :at)"
+        " ON CONFLICT (id) DO NOTHING"
+    ),
+    # BINARY (SQLite's default) compares UTF-8 bytes: code point order.
+    faq_gaps=(
+        "SELECT query_key, count(*) AS n FROM faq_searches"
+        " WHERE searched_at >= :since AND result_count = 0 AND query_key <> ''"
+        " GROUP BY query_key ORDER BY n DESC, query_key COLLATE BINARY LIMIT :limit"
+    ),
+    blank_faq_queries=(
+        "UPDATE faq_searches SET query = '', query_key = '' WHERE id IN (SELECT id"
+        " FROM faq_searches WHERE query <> '' AND searched_at < :before LIMIT :chunk)"
     ),
 )
 
@@ -235,6 +252,10 @@ class SqliteSession:
         """Stored answers (JSON text) as a dict."""
         found: dict[str, Any] = json.loads(stored)
         return found
+
+    def json_value(self, stored: Any) -> Any:
+        """Stored JSON text as Python values; None stays None."""
+        return None if stored is None else json.loads(stored)
 
     def unstorable(self, error: Exception) -> UnstorableSubmission | None:
         """A value SQLite cannot hold: a text or blob over its size limit, a

@@ -114,6 +114,41 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             checked_at  TEXT NOT NULL
         )""",
     ),
+    # 5: what the agent should know beside the answers, and FAQ searches with
+    # what came of them.
+    (
+        # JSON text, or NULL when there is nothing (and after an erasure).
+        "ALTER TABLE submissions ADD COLUMN context TEXT",
+        # query_key is the query as gaps are grouped (casefolded, spaces
+        # collapsed); both are blanked to '' by retention, the rest stays.
+        """CREATE TABLE IF NOT EXISTS faq_searches (
+            id            TEXT PRIMARY KEY,
+            language      TEXT NOT NULL,
+            form          TEXT,
+            channel       TEXT NOT NULL,
+            query         TEXT NOT NULL,
+            query_key     TEXT NOT NULL,
+            results       TEXT NOT NULL,
+            result_count  INTEGER NOT NULL CHECK (result_count >= 0),
+            top_score     REAL,
+            searched_at   TEXT NOT NULL
+        )""",
+        # faq_counts() and faq_gaps(): the searches of a period, of one form or all.
+        "CREATE INDEX IF NOT EXISTS faq_searches_by_time ON faq_searches (searched_at)",
+        "CREATE INDEX IF NOT EXISTS faq_searches_by_form ON faq_searches (form, searched_at)",
+        # purge(): the searches still holding query text; blanked ones leave it.
+        "CREATE INDEX IF NOT EXISTS faq_searches_with_text ON faq_searches (searched_at)"
+        " WHERE query <> ''",
+        """CREATE TABLE IF NOT EXISTS faq_events (
+            id           INTEGER PRIMARY KEY,
+            search       TEXT NOT NULL REFERENCES faq_searches (id) ON DELETE CASCADE,
+            entry        TEXT,
+            event        TEXT NOT NULL
+                         CHECK (event IN ('opened', 'helpful', 'not_helpful', 'continued')),
+            happened_at  TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS faq_events_by_search ON faq_events (search, event)",
+    ),
 )
 
 #: The schema version this release writes (``PRAGMA user_version``).

@@ -25,9 +25,12 @@ from intakeforms.store.records import NewSubmission
 __all__ = [
     "UnstorableSubmission",
     "check_targets",
+    "clean_text",
+    "encode_context",
     "encode_data",
     "problem_in",
     "spam_reason",
+    "text_problem",
 ]
 
 
@@ -62,7 +65,47 @@ def encode_data(new: NewSubmission) -> str:
     found = problem_in(new, answers=suspect)
     if found is not None:
         raise found
+    _check_context(new)
     return text
+
+
+def encode_context(new: NewSubmission) -> str | None:
+    """``new.context`` as the JSON text both stores keep (like the answers),
+    or None when there is none. :func:`encode_data` checks it first."""
+    if new.context is None:
+        return None
+    return json.dumps(dict(new.context), ensure_ascii=False, sort_keys=True, allow_nan=False)
+
+
+def _check_context(new: NewSubmission) -> None:
+    """Refuse a context no store can keep, naming ``context`` (the service
+    makes it, so this is a mistake of the caller's, never the customer's)."""
+    try:
+        text = encode_context(new)
+    except ValueError:
+        raise UnstorableSubmission(
+            "context",
+            "not_json",
+            "the submission cannot be stored: its context holds a number with no JSON "
+            "form (NaN, infinity, or too many digits)",
+        ) from None
+    except RecursionError:
+        raise UnstorableSubmission(
+            "context",
+            "too_large",
+            "the submission cannot be stored: its context is nested too deeply",
+        ) from None
+    if text is None or ("\\u0000" not in text and text_problem(text) is None):
+        return
+    assert new.context is not None
+    for where, value in _in_value(new.context):
+        problem = text_problem(value)
+        if problem is not None:
+            code, what = problem
+            place = f"context.{where}" if where else "context"
+            raise UnstorableSubmission(
+                place, code, f"the submission cannot be stored: {place!r} holds {what}"
+            )
 
 
 def problem_in(new: NewSubmission, *, answers: bool = True) -> UnstorableSubmission | None:
@@ -71,7 +114,7 @@ def problem_in(new: NewSubmission, *, answers: bool = True) -> UnstorableSubmiss
     ``answers=False`` skips ``data`` (when its JSON text was checked already).
     """
     for where, text in _texts(new, answers):
-        problem = _text_problem(text)
+        problem = text_problem(text)
         if problem is not None:
             code, what = problem
             return UnstorableSubmission(
@@ -100,11 +143,21 @@ def check_targets(targets: Sequence[str]) -> None:
     if len(set(targets)) != len(targets):
         raise ValueError(f"targets {list(targets)!r} name a target twice")
     for target in targets:
-        if not target or _text_problem(target) is not None:
+        if not target or text_problem(target) is not None:
             raise ValueError(f"target {_shown(target)!r} is not a target name like 'email:0'")
 
 
-def _text_problem(text: str) -> tuple[str, str] | None:
+def clean_text(text: str) -> str:
+    """``text`` with what no store can keep (NUL, a lone surrogate) replaced
+    by U+FFFD: for text a customer typed that is kept only to be counted."""
+    text = text.replace("\x00", "\N{REPLACEMENT CHARACTER}")
+    if text_problem(text) is None:
+        return text
+    return "".join("\N{REPLACEMENT CHARACTER}" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+
+
+def text_problem(text: str) -> tuple[str, str] | None:
+    """Why no store can keep ``text`` as (code, words), or None when it can."""
     if "\x00" in text:
         return "nul_character", "a NUL character (U+0000), which PostgreSQL cannot store"
     try:
@@ -158,7 +211,7 @@ def _join(path: str, key: object) -> str:
 
 def _shown(name: str) -> str:
     """A field name fit for a message: a bad character is escaped, not echoed."""
-    if _text_problem(name) is None:
+    if text_problem(name) is None:
         return name
     return name.encode("unicode_escape").decode("ascii")
 

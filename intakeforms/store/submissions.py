@@ -16,7 +16,7 @@ from intakeforms.errors import StoreUnavailable
 from intakeforms.store import base
 from intakeforms.store.dialect import SUBMISSION_COLUMNS, Session, message
 from intakeforms.store.records import NewSubmission, SaveResult, StoredFile, StoredSubmission
-from intakeforms.store.storable import spam_reason
+from intakeforms.store.storable import encode_context, spam_reason
 
 __all__ = ["REFERENCE_TRIES", "add_jobs", "count", "get", "read", "save"]
 
@@ -121,6 +121,7 @@ async def _insert_submission(s: Session, new: NewSubmission, data: str, now: dt.
         "client": new.client,
         "now": now,
         "spam_reason": spam_reason(new),
+        "context": encode_context(new),
     }
     for _ in range(REFERENCE_TRIES):
         # Looked up on the module each time, so that tests can replace it.
@@ -183,6 +184,7 @@ async def read(s: Session, references: Collection[str]) -> dict[str, StoredSubmi
             client=row[6],
             spam_reason=row[8],
             erased_at=None if row[9] is None else s.moment(row[9]),
+            context=s.json_value(row[10]),
         )
         for row in rows
     }
