@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from intakeforms.form import Form
+from intakeforms.intake import checked
 from intakeforms.mail import build_customer_email
 from intakeforms.store.base import StoredSubmission
 from intakeforms.targets import email
@@ -29,12 +30,19 @@ PREVIEW_FROM = "intake@example.invalid"
 
 
 def preview_submission(
-    form: Form, answers: Mapping[str, Any], locale: str | None = None
+    form: Form,
+    answers: Mapping[str, Any],
+    locale: str | None = None,
+    *,
+    context: Mapping[str, Any] | None = None,
 ) -> StoredSubmission:
     """``answers`` validated (:class:`~intakeforms.InvalidAnswers` if they do
-    not fit) and shaped as if stored now, with the reference ``PREFIX-PREVIEW``."""
+    not fit) and shaped as if stored now, with the reference ``PREFIX-PREVIEW``
+    and ``context`` as :func:`intakeforms.submit` would store it (an
+    incomplete contact's answers checked as such, its missing questions
+    filled in)."""
     locale = locale if locale in form.locales else form.default_locale
-    data = form.validate(answers, locale=locale)
+    data, stored_context = checked(form, answers, locale=locale, context=context)
     return StoredSubmission(
         reference=PREVIEW_REFERENCE.format(prefix=form.reference_prefix),
         form=form.id,
@@ -45,6 +53,7 @@ def preview_submission(
         submitted_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
         spam=False,
         client=None,
+        context=stored_context,
     )
 
 
@@ -56,6 +65,7 @@ def preview(
     target: int | None = None,
     confirmation: bool = False,
     mail_from: str = PREVIEW_FROM,
+    context: Mapping[str, Any] | None = None,
 ) -> EmailMessage:
     """The agent email ``answers`` would make, as an ``EmailMessage``
     (``bytes(message)`` is the ``.eml``).
@@ -65,11 +75,15 @@ def preview(
     ``locale``. ``target`` picks an email target by its position in
     ``deliver`` (the first by default; a form without one gets a stand-in
     addressed to agents@example.invalid). ``confirmation`` gives the
-    customer's confirmation instead. Raises
-    :class:`~intakeforms.InvalidAnswers` for answers that do not fit, and
-    ``ValueError`` for a ``target`` that is not an email target.
+    customer's confirmation instead. ``context`` is the submission's, as
+    :func:`intakeforms.submit` takes it: ``{"incomplete": {}}`` previews a
+    contact sent before every question was answered, ``{"faq": {"shown":
+    [...]}}`` one that read FAQ answers first; the agent email shows both.
+    Raises :class:`~intakeforms.InvalidAnswers` for answers that do not fit,
+    and ``ValueError`` for a ``target`` that is not an email target or a
+    ``context`` that is not JSON-able.
     """
-    submission = preview_submission(form, answers, locale)
+    submission = preview_submission(form, answers, locale, context=context)
     if confirmation:
         return build_customer_email(form, submission, mail_from=mail_from)
     return email.agent_email(form, submission, index=target, locale=locale, mail_from=mail_from)

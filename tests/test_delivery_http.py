@@ -125,7 +125,12 @@ def form(server: HttpServer) -> Form:
     return load_form_text(FORM.format(base=server.url), "car-service.yaml")
 
 
-def stored(form: Form, reference: str = "CAR-4F7K2Q", **changes: Any) -> StoredSubmission:
+def stored(
+    form: Form,
+    reference: str = "CAR-4F7K2Q",
+    context: dict[str, Any] | None = None,
+    **changes: Any,
+) -> StoredSubmission:
     answers = {k: v for k, v in {**ANSWERS, **changes}.items() if v is not None}
     return StoredSubmission(
         reference=reference,
@@ -137,6 +142,7 @@ def stored(form: Form, reference: str = "CAR-4F7K2Q", **changes: Any) -> StoredS
         submitted_at=dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC),
         spam=False,
         client=None,
+        context=context,
     )
 
 
@@ -205,6 +211,7 @@ async def test_webhook_is_signed_as_standard_webhooks_say(server: HttpServer, fo
             "email": "matti@example.com",
         },
         "files": [],
+        "context": None,
     }
     assert request.headers["webhook-id"] == webhook_id("CAR-4F7K2Q", 0) == "msg_CAR-4F7K2Q_0"
 
@@ -657,6 +664,87 @@ async def test_helpdesk_targets_without_fields_or_tags(server: HttpServer) -> No
     assert tickets["freshdesk"][0]["email"] == "a@example.com"
     assert "tags" not in tickets["zammad"][0]
     assert tickets["zammad"][0]["title"] == "[PLA-000001] Plain"
+
+
+# -- the context: an incomplete contact, the FAQ answers read ------------------
+
+#: A customer who read an FAQ answer, then sent the form without the mileage.
+CONTEXT: dict[str, Any] = {
+    "faq": {
+        "search": "0123456789abcdef0123456789abcdef",
+        "shown": [{"faq": "workshop", "entry": "tyre-hotel", "question": "Tyre <hotel>?"}],
+    },
+    "incomplete": {"missing": ["mileage"]},
+}
+NOTICES = (
+    "<p><strong>Incomplete: the customer chose to talk to a person before answering every "
+    "question.</strong></p>\n<p>Not answered yet: Mileage</p>\n"
+    "<p>Before contacting us, the customer read these answers, which did not help:</p>\n"
+    "<ul>\n<li>Tyre &lt;hotel&gt;?</li>\n</ul>\n<table>"
+)
+
+
+@pytest.mark.anyio
+async def test_the_webhook_carries_the_context(server: HttpServer, form: Form) -> None:
+    await deliver(form, stored(form, context=CONTEXT, mileage=None), 0)
+    (request,) = server.requests
+    event = verify_standard_webhook(request, WEBHOOK_SECRET)
+    assert event["context"] == CONTEXT
+    assert "mileage" not in event["data"]
+
+
+@pytest.mark.anyio
+async def test_tickets_show_the_context_and_tag_an_incomplete_contact(
+    server: HttpServer, form: Form
+) -> None:
+    submission = stored(form, context=CONTEXT, mileage=None)
+    for index in (1, 2, 3):
+        await deliver(form, submission, index)
+    tickets = server.helpdesk.tickets
+    zendesk, freshdesk, zammad = (tickets[kind][0] for kind in ("zendesk", "freshdesk", "zammad"))
+    for ticket in (zendesk, freshdesk):
+        assert ticket["subject"] == "[CAR-4F7K2Q] [Incomplete] Repair ABC-123"
+    assert zammad["title"] == zammad["article"]["subject"] == zendesk["subject"]
+    for body in (
+        zendesk["comment"]["html_body"],
+        freshdesk["description"],
+        zammad["article"]["body"],
+    ):
+        assert NOTICES in body  # between the intro and the answers
+    # The target's tags, then the contact's own.
+    assert zendesk["tags"] == ["car-service", "web", "incomplete"]
+    assert freshdesk["tags"] == ["car-service", "incomplete"]
+    assert zammad["tags"] == "car-service,web,incomplete"
+
+
+@pytest.mark.anyio
+async def test_a_ticket_without_tags_of_its_target_is_still_tagged_incomplete(
+    server: HttpServer,
+) -> None:
+    form = load_form_text(
+        "form: plain\ntitle: Plain\nfields:\n"
+        "  - {name: email, type: email, role: reply_to, label: Email}\n"
+        "deliver:\n"
+        f"  - zendesk: {{url: '{server.url}', email: agent@acme.example, "
+        "token_env: TEST_ZENDESK_TOKEN}\n"
+    )
+    submission = StoredSubmission(
+        "PLA-000001",
+        "plain",
+        form.version,
+        "en",
+        {"email": "a@example.com"},
+        (),
+        dt.datetime.now(dt.UTC),
+        False,
+        None,
+        context={"incomplete": {"missing": []}, "faq": {"shown": []}},
+    )
+    await deliver(form, submission, 0)
+    (ticket,) = server.helpdesk.tickets["zendesk"]
+    assert ticket["tags"] == ["incomplete"]
+    assert "Not answered yet" not in ticket["comment"]["html_body"]
+    assert "did not help" not in ticket["comment"]["html_body"]
 
 
 # -- through the web service and the worker -----------------------------------

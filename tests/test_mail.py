@@ -19,7 +19,7 @@ from smtp_server import SmtpServer
 from starlette.testclient import TestClient
 from web_helpers import settings_for, token_from
 
-from intakeforms import Form, load_form
+from intakeforms import Form, InvalidAnswers, load_form
 from intakeforms.cli import main
 from intakeforms.delivery import Worker, mail_transport
 from intakeforms.mail import (
@@ -31,6 +31,7 @@ from intakeforms.mail import (
     check_extra_headers,
     message_id,
 )
+from intakeforms.preview import preview
 from intakeforms.store import SqliteStore
 from intakeforms.store.base import StoredFile, StoredSubmission
 from intakeforms.targets.email import EmailTarget
@@ -88,6 +89,7 @@ def submission(
     *,
     reference: str = "CAR-4F7K2Q",
     files: tuple[StoredFile, ...] = (),
+    context: dict[str, Any] | None = None,
 ) -> StoredSubmission:
     return StoredSubmission(
         reference=reference,
@@ -99,6 +101,7 @@ def submission(
         submitted_at=SUBMITTED,
         spam=False,
         client=None,
+        context=context,
     )
 
 
@@ -486,6 +489,7 @@ def test_json_attachment_round_trips(car: tuple[Form, StoredSubmission]) -> None
         "submitted_at": "2026-03-02T09:15:00+00:00",
         "locale": "fi",
         "data": sub.data,
+        "context": None,
     }
     assert dt.datetime.fromisoformat(record["submitted_at"]) == sub.submitted_at
     assert "Meikäläinen" in payload.decode("utf-8")  # ensure_ascii=False
@@ -642,6 +646,159 @@ def test_every_example_builds_a_mail(path: Path) -> None:
     starts = [line for line in lines if not line.startswith("    ")]
     assert len(starts) == len(answered)
     assert f"{sub.reference}.json" in attachments(msg)
+
+
+# -- the context: an incomplete contact, the FAQ answers read ------------------
+
+#: What the web service stores for a customer who read two FAQ answers in
+#: Finnish and then pressed "Talk to a person" before the mileage and the service.
+CONTEXT: dict[str, Any] = {
+    "faq": {
+        "search": "0123456789abcdef0123456789abcdef",
+        "shown": [
+            {"faq": "workshop", "entry": "winter-tyres", "question": "Milloin talvirenkaat?"},
+            {"faq": "workshop", "entry": "tyre-hotel", "question": "Säilytättekö renkaat?"},
+        ],
+    },
+    "incomplete": {"missing": ["mileage", "service"]},
+}
+
+INCOMPLETE = {
+    "fi": (
+        "[Kesken]",
+        "Kesken: asiakas halusi puhua ihmisen kanssa ennen kuin vastasi kaikkiin kysymyksiin.",
+        "Vielä vastaamatta: Mittarilukema, Mitä tarvitset?",
+        "Ennen yhteydenottoa asiakas luki nämä vastaukset, jotka eivät auttaneet:",
+    ),
+    "sv": (
+        "[Ofullständig]",
+        "Ofullständig: kunden ville tala med en person innan alla frågor var besvarade.",
+        "Ännu obesvarade: Mätarställning, Vad behöver du?",
+        "Innan kunden kontaktade oss läste hen de här svaren, som inte hjälpte:",
+    ),
+    "en": (
+        "[Incomplete]",
+        "Incomplete: the customer chose to talk to a person before answering every question.",
+        "Not answered yet: Mileage, What do you need?",
+        "Before contacting us, the customer read these answers, which did not help:",
+    ),
+}
+
+
+def unfinished(car: tuple[Form, StoredSubmission], context: Any = CONTEXT) -> StoredSubmission:
+    """The car-service sample without the mileage and the service, as stored
+    for an incomplete contact."""
+    form, sub = car
+    data = {k: v for k, v in sub.data.items() if k not in ("mileage", "service", "symptoms")}
+    return submission(form, data, context=context)
+
+
+@pytest.mark.parametrize("locale", ["fi", "sv", "en"])
+def test_an_incomplete_contact_is_marked_in_the_agents_language(
+    car: tuple[Form, StoredSubmission], locale: str
+) -> None:
+    form, _ = car
+    marker, line, missing, faq = INCOMPLETE[locale]
+    msg = build(form, unfinished(car), locale=locale)
+    assert msg["Subject"] == f"[CAR-4F7K2Q] {marker} ABC-123 Toyota Corolla 2018"
+    text = plain(msg).split("\n")
+    # The intro, then the mark with what is missing, then the FAQ answers read.
+    assert text[1:9] == [
+        "",
+        line,
+        missing,
+        "",
+        faq,
+        "- Milloin talvirenkaat?",
+        "- Säilytättekö renkaat?",
+        "",
+    ]
+    assert text[9] == CAR_LINES[locale][0]  # then the answers given, as always
+    assert not [row for row in text if row.startswith(CAR_LINES[locale][2].split(":")[0])]
+    page = html_part(msg)
+    assert f"<strong>{line}</strong>" in page
+    assert missing in page
+    assert "<ul>\n<li>Milloin talvirenkaat?</li>\n<li>Säilytättekö renkaat?</li>\n</ul>" in page
+    assert page.index(missing) < page.index("<table")
+
+
+def test_only_the_faq_answers_read(car: tuple[Form, StoredSubmission]) -> None:
+    form, sub = car
+    context = {"faq": CONTEXT["faq"]}
+    msg = build(form, submission(form, sub.data, context=context), locale="en")
+    assert msg["Subject"] == build(*car, locale="en")["Subject"]  # no mark
+    text = plain(msg)
+    assert "Incomplete" not in text and "Not answered" not in text
+    assert (
+        "Before contacting us, the customer read these answers, which did not help:\n"
+        "- Milloin talvirenkaat?\n- Säilytättekö renkaat?\n\n" + CAR_LINES["en"][0]
+    ) in text
+
+
+def test_the_json_attachment_holds_the_context(car: tuple[Form, StoredSubmission]) -> None:
+    payload = attachments(build(car[0], unfinished(car)))["CAR-4F7K2Q.json"]
+    found = payload.get_payload(decode=True)
+    assert isinstance(found, bytes)
+    assert json.loads(found)["context"] == CONTEXT
+
+
+def test_context_text_is_escaped_and_kept_on_one_line(car: tuple[Form, StoredSubmission]) -> None:
+    form, _ = car
+    hostile = "<script>x</script>\r\nBcc: evil@example.com\n\nPlate: FAKE-1"
+    context = {"faq": {"shown": [{"faq": "w", "entry": "e", "question": hostile}]}}
+    msg = build(form, unfinished(car, context))
+    text = plain(msg)
+    assert "- <script>x</script> Bcc: evil@example.com Plate: FAKE-1\n" in text
+    assert "\nPlate: FAKE-1" not in text and "Bcc" not in msg
+    page = html_part(msg)
+    assert "<script" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+
+
+@pytest.mark.parametrize(
+    ("context", "shown"),
+    [
+        # Marked incomplete, nothing known to be missing.
+        ({"incomplete": True}, ["Incomplete: the customer"]),
+        ({"incomplete": {"missing": "mileage"}}, ["Incomplete: the customer"]),
+        # A question the form no longer has is named as stored.
+        ({"incomplete": {"missing": ["gone", 3]}}, ["Not answered yet: gone\n"]),
+        # An entry without its question is named by its id.
+        (
+            {"faq": {"shown": ["x", {"entry": "tyre-hotel"}, {"question": 5, "entry": None}]}},
+            ["which did not help:\n- tyre-hotel\n\n"],
+        ),
+        ({"faq": []}, []),
+        ({"faq": {"shown": {}}}, []),
+        ({"other": 1}, []),
+    ],
+)
+def test_a_malformed_context_shows_what_can_be_read(
+    car: tuple[Form, StoredSubmission], context: dict[str, Any], shown: list[str]
+) -> None:
+    form, sub = car
+    text = plain(build(form, submission(form, sub.data, context=context), locale="en"))
+    for words in shown:
+        assert words in text
+    if not shown:
+        assert text == plain(build(*car, locale="en"))
+
+
+def test_preview_of_an_incomplete_contact(car: tuple[Form, StoredSubmission]) -> None:
+    form, _ = car
+    answers = {"plate": "abc123", "email": "matti@example.com"}
+    msg = parsed(preview(form, answers, "en", context={"faq": CONTEXT["faq"], "incomplete": {}}))
+    assert msg["Subject"] == "[CAR-PREVIEW] [Incomplete] ABC-123"
+    text = plain(msg)
+    assert (
+        "Not answered yet: Make and model, Mileage, What do you need?, Name, "
+        "I agree that my details are used to book the service.\n"
+    ) in text
+    assert "- Säilytättekö renkaat?" in text
+    with pytest.raises(InvalidAnswers) as caught:
+        preview(form, {"plate": "abc123"}, "en", context={"incomplete": {}})
+    assert [e.field for e in caught.value.errors] == ["email"]
+    with pytest.raises(InvalidAnswers):  # the same answers, not marked incomplete
+        preview(form, answers, "en", context={"faq": CONTEXT["faq"]})
 
 
 # -- the preview command -------------------------------------------------------

@@ -6,6 +6,10 @@ the body is the email's intro line and answers
 as an HTML table (:func:`~intakeforms.present.tables.html_table`, unstyled),
 every value escaped, since all three helpdesks take HTML and would read a
 customer's ``<b>`` or Markdown ``[link](…)`` in plain text as formatting.
+What the submission's context tells (an incomplete contact, the FAQ answers
+the customer read) comes between the intro and the answers, as in the email
+(:mod:`intakeforms.mail.context`), and an incomplete contact's ticket is
+tagged ``incomplete``.
 The customer is the ``role: reply_to`` answer, named by the
 ``role: customer_name`` answer. Custom fields get the normalised answers
 (choice keys, numbers, ISO dates, lists for multichoice), which is what
@@ -25,6 +29,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from intakeforms.language.headers import NOT_IN_LINE
 from intakeforms.mail.answers import agent_subject
+from intakeforms.mail.context import context_notices, context_tags, notice_html
 from intakeforms.present import answer_rows, blank, escape, html_table, intro
 
 if TYPE_CHECKING:
@@ -43,7 +48,9 @@ class Ticket:
 
     ``email`` and ``name`` are the customer's, None when the answers hold
     no valid address or no name; ``custom`` maps each helpdesk field id or
-    name to the answer it gets (blank answers left out).
+    name to the answer it gets (blank answers left out). ``tags`` are the
+    submission's own (``incomplete``), for the target's tags to be joined by
+    :meth:`with_tags`.
     """
 
     subject: str
@@ -51,6 +58,11 @@ class Ticket:
     email: str | None
     name: str | None
     custom: dict[str, Any]
+    tags: tuple[str, ...] = ()
+
+    def with_tags(self, configured: list[str]) -> list[str]:
+        """The target's ``configured`` tags, then this ticket's own, each once."""
+        return list(dict.fromkeys([*configured, *self.tags]))
 
 
 def _one_line(text: str) -> str:
@@ -76,8 +88,9 @@ def _customer(form: Form, data: Mapping[str, Any]) -> tuple[str | None, str | No
 
 
 def ticket_html(form: Form, submission: StoredSubmission, locale: str) -> str:
-    """The answers as an HTML fragment: an intro line, then one table row
-    per answered question (label, value), every value escaped."""
+    """The answers as an HTML fragment: an intro line, what the context
+    tells (an incomplete contact, the FAQ answers read), then one table row
+    per answered question (label, value), every text escaped."""
     first = intro(
         _one_line(submission.reference),
         _one_line(form.title(locale)),
@@ -85,7 +98,9 @@ def ticket_html(form: Form, submission: StoredSubmission, locale: str) -> str:
         locale,
     )
     rows = answer_rows(form, submission, locale)
-    return "\n".join([f"<p>{escape(first)}</p>", *html_table(rows, styled=False)]) + "\n"
+    notices = notice_html(context_notices(form, submission.context, locale), styled=False)
+    parts = [f"<p>{escape(first)}</p>", *notices, *html_table(rows, styled=False)]
+    return "\n".join(parts) + "\n"
 
 
 def build_ticket(
@@ -111,6 +126,7 @@ def build_ticket(
         email=email,
         name=name,
         custom=custom,
+        tags=tuple(context_tags(submission.context)),
     )
 
 

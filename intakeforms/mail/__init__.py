@@ -6,6 +6,8 @@ One concern a module:
 - :mod:`~intakeforms.mail.policy`: the strict header policy, addresses,
   file names, message ids, fixed MIME boundaries;
 - :mod:`~intakeforms.mail.answers`: the mail's own words and the subject line;
+- :mod:`~intakeforms.mail.context`: what a submission's context tells the
+  agent (an incomplete contact, the FAQ answers read), for mail and tickets;
 - :mod:`~intakeforms.mail.bodies`: the plain and HTML bodies, one builder;
 - :mod:`~intakeforms.mail.agent`: :func:`build_agent_email`;
 - :mod:`~intakeforms.mail.customer`: :func:`build_customer_email`, the
@@ -25,11 +27,13 @@ from __future__ import annotations
 from intakeforms.language.headers import EXTRA_HEADER_NAME, check_extra_headers
 from intakeforms.mail.agent import build_agent_email
 from intakeforms.mail.answers import MAIL_TEXTS, agent_subject
+from intakeforms.mail.context import CONTEXT_TEXTS, context_notices, context_tags
 from intakeforms.mail.customer import build_customer_email
 from intakeforms.mail.policy import SUBJECT_MAX_LENGTH, customer_address, message_id
 from intakeforms.present import MASK, answer_rows, attachment_name, confirmation_rows
 
 __all__ = [
+    "CONTEXT_TEXTS",
     "EXTRA_HEADER_NAME",
     "MAIL_TEXTS",
     "MASK",
@@ -41,6 +45,8 @@ __all__ = [
     "build_customer_email",
     "check_extra_headers",
     "confirmation_rows",
+    "context_notices",
+    "context_tags",
     "customer_address",
     "message_id",
 ]

@@ -4,10 +4,12 @@ Anatomy (see docs/agent-email.md)::
 
     multipart/mixed
     ├── multipart/alternative
-    │   ├── text/plain   one "Label: value" line per answered question
-    │   └── text/html    the same as a table; every value escaped
+    │   ├── text/plain   the context's notices (an incomplete contact, the
+    │   │                FAQ answers read), one "Label: value" line per
+    │   │                answered question
+    │   └── text/html    the same, the answers as a table; every text escaped
     ├── application/json REFERENCE.json: form, form_version, reference,
-    │                    submitted_at, locale, data
+    │                    submitted_at, locale, data, context
     └── each uploaded file, with its stored media type, named
                          REFERENCE-FIELD-INDEX.EXT (see present.files)
 
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Protocol
 from intakeforms.language.headers import check_extra_headers
 from intakeforms.mail.answers import agent_subject, mail_words
 from intakeforms.mail.bodies import Body
+from intakeforms.mail.context import context_notices
 from intakeforms.mail.policy import POLICY, address, message_id, reply_to, safe_filename, settle
 from intakeforms.present import answer_rows, attachment_names, intro, one_line
 from intakeforms.present.files import attachment_type
@@ -61,6 +64,8 @@ def _json_attachment(submission: StoredSubmission) -> bytes:
         "submitted_at": submission.submitted_at.isoformat(),
         "locale": submission.locale,
         "data": submission.data,
+        # A plain dict: json would write any other mapping as a string.
+        "context": None if submission.context is None else dict(submission.context),
     }
     return json.dumps(record, ensure_ascii=False, indent=2, default=str).encode("utf-8") + b"\n"
 
@@ -112,7 +117,10 @@ def build_agent_email(
     default. ``mail_from`` is the sender address (``INTAKE_MAIL_FROM``),
     shown with ``from_name`` or the form's title. Uploaded files are read
     from ``upload_dir``; a file that cannot be read is listed in the body as
-    missing. ``extra_headers`` must pass :func:`check_extra_headers`.
+    missing. ``extra_headers`` must pass :func:`check_extra_headers`. The
+    submission's ``context`` is shown above the answers
+    (:func:`~intakeforms.mail.context.context_notices`), and an incomplete
+    contact is marked in the subject.
 
     Raises ``ValueError`` for a caller's mistake: another form's submission,
     no email target at ``target_index``, a bad ``mail_from`` or extra header.
@@ -175,7 +183,12 @@ def build_agent_email(
     for name, value in extras:
         msg[name] = value
 
-    body = Body(intro(reference, title, submitted_at, agent_locale), rows, footer)
+    body = Body(
+        intro(reference, title, submitted_at, agent_locale),
+        rows,
+        footer,
+        notices=context_notices(form, submission.context, agent_locale),
+    )
     msg.set_content(body.plain(), cte="quoted-printable")
     msg.add_alternative(body.html(subject, agent_locale), subtype="html", cte="quoted-printable")
     msg.add_attachment(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from intakeforms.i18n import N_, gettext_for
+from intakeforms.mail.context import subject_marker
 from intakeforms.mail.policy import SUBJECT_MAX_LENGTH
 from intakeforms.present import VALUE_TEXTS, cap, one_line, summary
 from intakeforms.present.rows import INTRO
@@ -41,7 +42,9 @@ def mail_words(locale: str) -> dict[str, str]:
 def agent_subject(form: Form, submission: StoredSubmission, locale: str) -> str:
     """``[REFERENCE] summary``: the form's ``summary`` with the answers
     formatted for ``locale`` (the form's title when it has no summary), one
-    clean line of at most :data:`SUBJECT_MAX_LENGTH` characters."""
-    prefix = f"[{one_line(submission.reference)}] "
+    clean line of at most :data:`SUBJECT_MAX_LENGTH` characters. An
+    incomplete contact is marked after the reference: ``[REFERENCE]
+    [Incomplete] summary``, in ``locale``."""
+    prefix = f"[{one_line(submission.reference)}] " + subject_marker(submission.context, locale)
     text = one_line(summary(form, submission.data, locale))
     return prefix + cap(text, SUBJECT_MAX_LENGTH - len(prefix))

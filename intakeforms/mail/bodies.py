@@ -1,11 +1,12 @@
 """The text and HTML bodies of the agent email and the confirmation.
 
 Both are one :class:`Body`: an intro, for the confirmation the reference
-standing out, the answer rows, and notes below them, written out twice. A
-plain body is ``Label: value`` lines, later lines of an answer indented; an
-HTML body is a page with inline styles only (mail clients drop ``<style>``
-blocks and never fetch stylesheets, and nothing here may load from the
-network), every text escaped, no script and no link.
+standing out, for the agent email what the submission's context tells
+(:mod:`intakeforms.mail.context`), the answer rows, and notes below them,
+written out twice. A plain body is ``Label: value`` lines, later lines of an
+answer indented; an HTML body is a page with inline styles only (mail
+clients drop ``<style>`` blocks and never fetch stylesheets, and nothing
+here may load from the network), every text escaped, no script and no link.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from intakeforms.mail.context import Notice, notice_html, notice_lines
 from intakeforms.present import escape, html_table, text_rows
 
 __all__ = ["Body"]
@@ -21,10 +23,16 @@ __all__ = ["Body"]
 _REFERENCE = "font-family:monospace;font-size:1.3em;letter-spacing:0.05em;"
 
 
-def _plain_body(intro: str, rows: Sequence[tuple[str, str]], footer: Sequence[str]) -> str:
-    """``intro``, a blank line, one ``Label: value`` line per row, then the
-    ``footer`` lines after another blank line."""
-    lines = [intro, "", *text_rows(rows)]
+def _plain_body(
+    intro: str,
+    rows: Sequence[tuple[str, str]],
+    footer: Sequence[str],
+    notices: Sequence[Notice] = (),
+) -> str:
+    """``intro``, a blank line, the ``notices`` (each followed by a blank
+    line), one ``Label: value`` line per row, then the ``footer`` lines after
+    another blank line."""
+    lines = [intro, "", *notice_lines(notices), *text_rows(rows)]
     if footer:
         lines.extend(["", *footer])
     return "\n".join(lines) + "\n"
@@ -51,10 +59,11 @@ class Body:
     """What a mail says, before it is written as text and as HTML.
 
     ``reference`` is ``(label, value, note)``: the reference the customer
-    will quote, shown large, and what to do with it. With a ``heading`` the
-    rows come under it, and both are left out when there are no rows;
-    without one the rows always follow the intro. ``quiet`` notes are grey
-    in HTML: the confirmation's small print.
+    will quote, shown large, and what to do with it. ``notices`` come
+    after the intro, before the rows (the agent email's context). With a
+    ``heading`` the rows come under it, and both are left out when there are
+    no rows; without one the rows always follow the intro. ``quiet`` notes
+    are grey in HTML: the confirmation's small print.
     """
 
     intro: str
@@ -63,6 +72,7 @@ class Body:
     reference: tuple[str, str, str] | None = None
     heading: str | None = None
     quiet: bool = False
+    notices: Sequence[Notice] = ()
 
     def plain(self) -> str:
         """The text/plain body."""
@@ -71,10 +81,11 @@ class Body:
             label, value, note = self.reference
             head += ["", f"{label}: {value}", note]
         if self.heading is None:
-            return _plain_body("\n".join(head), self.rows, self.notes)
+            return _plain_body("\n".join(head), self.rows, self.notes, self.notices)
         if not self.rows:
-            return "\n".join([*head, "", *self.notes]) + "\n"
-        return _plain_body("\n".join([*head, "", self.heading]), self.rows, self.notes)
+            return "\n".join([*head, "", *notice_lines(self.notices), *self.notes]) + "\n"
+        notices = notice_lines(self.notices)
+        return _plain_body("\n".join([*head, "", *notices, self.heading]), self.rows, self.notes)
 
     def html(self, title: str, locale: str) -> str:
         """The text/html body, a page titled ``title`` in ``locale``."""
@@ -86,6 +97,7 @@ class Body:
                 f'<strong style="{_REFERENCE}">{escape(value)}</strong></p>',
                 f"<p>{escape(note)}</p>",
             ]
+        body += notice_html(self.notices)
         if self.heading is None:
             body += html_table(self.rows)
         elif self.rows:

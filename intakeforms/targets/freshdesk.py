@@ -127,8 +127,9 @@ def _body(job: HttpJob, target: FreshdeskTarget, submission: StoredSubmission) -
     }
     if ticket.name is not None:
         fields["name"] = ticket.name
-    if target.tags:
-        fields["tags"] = list(target.tags)
+    tags = ticket.with_tags(target.tags)
+    if tags:
+        fields["tags"] = tags
     if ticket.custom:
         fields["custom_fields"] = ticket.custom
     return json.dumps(fields, ensure_ascii=False, default=str, allow_nan=False).encode("utf-8")

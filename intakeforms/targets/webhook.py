@@ -11,7 +11,13 @@ Request (https://www.standardwebhooks.com, version 1.0.0)::
 
     {"type": "submission.created", "form": …, "form_version": …,
      "reference": …, "submitted_at": …, "locale": …, "data": {…},
-     "files": [{"field", "name", "content_type", "size"}]}
+     "files": [{"field", "name", "content_type", "size"}],
+     "context": null | {"faq": {"search", "shown": [{"faq", "entry", "question"}]},
+                        "incomplete": {"missing": [question names]}}}
+
+``context`` is what the agent should know beside the answers, as stored: the
+FAQ answers the customer read before contacting us, and for an incomplete
+contact ("Talk to a person") the required questions not answered yet.
 
 The signing key is the secret in the environment variable ``secret_env``
 names: a secret written ``whsec_<base64>`` (the spec's format) is the bytes
@@ -136,6 +142,8 @@ def payload(submission: StoredSubmission) -> dict[str, Any]:
             {"field": f.field, "name": f.name, "content_type": f.content_type, "size": f.size}
             for f in submission.files
         ],
+        # A plain dict: json would write any other mapping as a string.
+        "context": None if submission.context is None else dict(submission.context),
     }
 
 

@@ -155,8 +155,9 @@ def _body(job: HttpJob, target: ZammadTarget, submission: StoredSubmission) -> b
             },
         }
     )
-    if target.tags:
-        fields["tags"] = ",".join(target.tags)
+    tags = ticket.with_tags(target.tags)
+    if tags:
+        fields["tags"] = ",".join(tags)
     return json.dumps(fields, ensure_ascii=False, default=str, allow_nan=False).encode("utf-8")
 
 

@@ -115,8 +115,9 @@ def _body(job: HttpJob, target: ZendeskTarget, submission: StoredSubmission) -> 
     }
     if ticket.email is not None:
         fields["requester"] = {"name": ticket.name or ticket.email, "email": ticket.email}
-    if target.tags:
-        fields["tags"] = list(target.tags)
+    tags = ticket.with_tags(target.tags)
+    if tags:
+        fields["tags"] = tags
     if ticket.custom:
         # The loader checked that every id is a number.
         fields["custom_fields"] = [{"id": int(k), "value": v} for k, v in ticket.custom.items()]
