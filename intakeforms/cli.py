@@ -118,11 +118,13 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _serve(args: argparse.Namespace, err: TextIO) -> int:
     import uvicorn
 
+    from intakeforms.faq.load import load_faqs
     from intakeforms.settings import load_settings
     from intakeforms.web import create_app
 
     try:
         forms = load_forms(args.paths)
+        faqs = load_faqs(args.paths, forms=forms)
         settings = load_settings(file=args.settings)
     except IntakeError as exc:
         err.write(f"{exc}\n")
@@ -136,10 +138,17 @@ def _serve(args: argparse.Namespace, err: TextIO) -> int:
         err.write(f"warning: {warning}\n")
     from intakeforms.delivery import deliver_in_process
 
-    app = create_app(forms, settings, background=() if args.no_worker else (deliver_in_process,))
+    app = create_app(
+        forms,
+        settings,
+        background=() if args.no_worker else (deliver_in_process,),
+        faqs=faqs,
+    )
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host  # noqa: S104
+    also = f" and {len(faqs)} FAQ file(s)" if faqs else ""
     err.write(
-        f"Serving {len(forms)} form(s); open http://{shown}:{args.port}/forms/{forms[0].id}\n"
+        f"Serving {len(forms)} form(s){also}; "
+        f"open http://{shown}:{args.port}/forms/{forms[0].id}\n"
     )
     # The app applies INTAKE_TRUST_PROXY and INTAKE_PROXY_HOPS itself. uvicorn's
     # own rule (on by default for a proxy on 127.0.0.1) would rewrite the

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 import anyio
 
+from intakeforms.cli_faq import add_commands as add_faq_commands
 from intakeforms.cli_privacy import add_commands as add_privacy_commands
 from intakeforms.cli_privacy import job_dict
 from intakeforms.errors import FormError, IntakeError, InvalidAnswers
@@ -75,6 +76,7 @@ def add_commands(commands: Any) -> None:
         "--store", help="the store URL (else INTAKE_STORE or sqlite:///intake.db)"
     )
     add_privacy_commands(commands)
+    add_faq_commands(commands)
 
 
 async def _with_store(url: str | None, work: Any) -> Any:

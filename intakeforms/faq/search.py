@@ -67,6 +67,8 @@ class LanguageIndex:
 
     entries: Sequence[SearchEntry]
     language: str
+    threshold: float = THRESHOLD
+    """The lowest score returned."""
     _postings: dict[str, dict[int, float]] = field(init=False, repr=False)
     _idf: dict[str, float] = field(init=False, repr=False)
     _unknown_idf: float = field(init=False, repr=False)
@@ -107,7 +109,7 @@ class LanguageIndex:
             total += idf
             for number, weight in docs.items():
                 scores[number] = scores.get(number, 0.0) + idf * weight
-        floor = THRESHOLD * total
+        floor = self.threshold * total
         ranked = sorted(
             (
                 (score, number)
@@ -122,9 +124,12 @@ class LanguageIndex:
 class FaqSearch:
     """Search over the entries of several languages, one index each."""
 
-    def __init__(self, entries: Mapping[str, Iterable[SearchEntry]]) -> None:
+    def __init__(
+        self, entries: Mapping[str, Iterable[SearchEntry]], threshold: float = THRESHOLD
+    ) -> None:
         self._indexes = {
-            language: LanguageIndex(list(items), language) for language, items in entries.items()
+            language: LanguageIndex(list(items), language, threshold)
+            for language, items in entries.items()
         }
 
     @property

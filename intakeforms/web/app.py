@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -24,18 +22,20 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from intakeforms.errors import FieldError, InvalidAnswers, StoreUnavailable
+from intakeforms.errors import FieldError, StoreUnavailable
+from intakeforms.faq.library import FaqLibrary
+from intakeforms.faq.load import Faq
 from intakeforms.form import Form
-from intakeforms.i18n import N_, gettext_for, negotiate
-from intakeforms.intake import submit
+from intakeforms.i18n import negotiate
 from intakeforms.metrics import Metrics, metrics_plan, serve_metrics
-from intakeforms.render import ASSETS_DIR, render_form_page, render_home_page, render_thanks_page
+from intakeforms.render import ASSETS_DIR, render_form_page, render_home_page
 from intakeforms.settings import Settings
-from intakeforms.store import Store, StoredFile, UnstorableSubmission, open_store
-from intakeforms.validate import MESSAGES, check_answers
-from intakeforms.web import bodies
-from intakeforms.web.bodies import SUBMISSION_KEY, BadBody, Posted, read_posted
-from intakeforms.web.gate import RATE_LIMITED, Gate, client_address
+from intakeforms.store import Store, open_store
+from intakeforms.validate import check_answers
+from intakeforms.web import submissions
+from intakeforms.web.bodies import SUBMISSION_KEY, BadBody, read_posted
+from intakeforms.web.faq import FaqEndpoints
+from intakeforms.web.gate import Gate
 from intakeforms.web.headers import SecurityHeaders
 from intakeforms.web.metrics import CountResponses, metrics_route
 from intakeforms.web.openapi import openapi_document
@@ -43,7 +43,7 @@ from intakeforms.web.proxy import ForwardedHeaders
 from intakeforms.web.responses import Answer
 from intakeforms.web.responses import errors as _errors
 from intakeforms.web.spam import HONEYPOT, TOKEN, SpamJudge
-from intakeforms.web.uploads import discard, keep, private_folder, spool_folder
+from intakeforms.web.uploads import private_folder
 from intakeforms.web.widget_texts import widget_texts
 from intakeforms.web.widgets import serve_widget
 
@@ -64,7 +64,9 @@ _LANGUAGE_NAMES = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
 class Service:
     """The state behind the routes: forms, settings, store, defences."""
 
-    def __init__(self, forms: Iterable[Form], settings: Settings, store: Store) -> None:
+    def __init__(
+        self, forms: Iterable[Form], settings: Settings, store: Store, faqs: Iterable[Faq] = ()
+    ) -> None:
         self.forms = {form.id: form for form in forms}
         self.settings = settings
         self.store = store
@@ -75,6 +77,8 @@ class Service:
             require_token=settings.require_token,
         )
         self.gate = Gate(settings, store)
+        self.library = FaqLibrary(faqs, self.forms.values())
+        self.faq = FaqEndpoints(self.library, self.forms, store, self.ready, self.gate)
         self._opened = False
         self._opening = anyio.Lock()
         #: Set by create_app when INTAKE_METRICS is on.
@@ -222,6 +226,9 @@ class Service:
         spec["token"] = self.judge.issue(form.id)
         spec["honeypot"] = HONEYPOT
         spec["texts"] = widget_texts(spec["locale"])
+        faq = self.faq.search_url(request, form.id)
+        if faq is not None:
+            spec["faq"] = faq
         return Answer(spec, headers={"cache-control": "no-store"})
 
     async def healthz(self, request: Request) -> Response:
@@ -258,151 +265,10 @@ class Service:
         return Answer({"valid": not mine, "errors": mine, "values": values})
 
     async def submit(self, request: Request) -> Response:
-        form = self.form(request)
-        if form is None:
-            return _errors(404, "unknown_form", "there is no such form")
-        locale = self.locale(request, form)
-        refused = await self.gate.check(request, form.id, locale, "submit")
-        if refused is not None:
-            return refused
-        try:
-            # Checked before the body is read: a key that is refused costs nothing.
-            header_key = bodies.idempotency_key(
-                request.headers.get("idempotency-key"), "the Idempotency-Key header"
-            )
-        except BadBody as exc:
-            return _errors(exc.status, exc.code, str(exc))
-        client = client_address(request)
-        spool = spool_folder(self.settings.upload_dir) if _has_files(form) else None
-        try:
-            return await self._submit(request, form, locale, client, spool, header_key)
-        finally:
-            if spool is not None:
-                shutil.rmtree(spool, ignore_errors=True)
-
-    async def _submit(
-        self,
-        request: Request,
-        form: Form,
-        locale: str,
-        client: str,
-        spool: Path | None,
-        header_key: str | None,
-    ) -> Response:
-        try:
-            posted = await read_posted(
-                request,
-                form,
-                max_body=self.settings.max_body_bytes,
-                max_plain=self.settings.max_json_bytes,
-                spool=spool,
-            )
-        except BadBody as exc:
-            return _errors(exc.status, exc.code, str(exc))
-        errors: list[FieldError] = []
-        if not posted.browser:
-            errors.extend(_json_files(form, posted, locale))
-        try:
-            clean = form.validate(posted.answers, locale=locale)
-        except InvalidAnswers as exc:
-            errors = [*errors, *exc.errors]
-        if errors:
-            if posted.browser and "application/json" not in request.headers.get("accept", ""):
-                return self.page(
-                    request,
-                    form,
-                    locale,
-                    values=bodies.kept_values(posted),
-                    errors=errors,
-                    status=422,
-                    submission_key=posted.submission_key,
-                    token=self.judge.original(form.id, posted.token),
-                )
-            return Answer({"errors": [e.as_dict() for e in errors]}, status_code=422)
-        verdict = self.judge.judge(
-            form.id, token=posted.token, honeypot=posted.honeypot, browser=posted.browser
-        )
-        kept: list[Path] = []
-        files = []
-        # Spam keeps its files too, so that a release delivers it whole; the
-        # spam retention (and ``spam delete``) removes them with it.
-        for upload in posted.uploads:
-            relative = keep(upload, self.settings.upload_dir)
-            kept.append(self.settings.upload_dir / relative)
-            files.append(
-                StoredFile(
-                    field=upload.field,
-                    name=upload.name,
-                    content_type=upload.detected_type or "application/octet-stream",
-                    size=upload.size,
-                    path=relative,
-                )
-            )
-        key = header_key or posted.submission_key
-        try:
-            await self.ready()
-            result = await submit(
-                self.store,
-                form,
-                clean,
-                channel="html" if posted.browser else "api",
-                locale=locale,
-                files=files,
-                spam_reason=verdict.reason if verdict.spam else None,
-                idempotency_key=key,
-                client=client,
-            )
-        except StoreUnavailable:
-            discard(kept)
-            message = gettext_for(SERVICE_MESSAGES["unavailable"], locale)
-            return _errors(503, "unavailable", message, **{"retry-after": "30"})
-        except UnstorableSubmission as exc:
-            # The store's own guard behind validation: this submission alone, so 422.
-            discard(kept)
-            logger.warning("%s: not stored (%s, field %r)", form.id, exc.code, exc.field)
-            return _errors(
-                422, "invalid_text", gettext_for(MESSAGES["invalid_text"], locale), exc.field
-            )
-        if not result.created:
-            discard(kept)
-        elif self.metrics is not None:
-            self.metrics.submitted(form.id, spam=verdict.spam)
-        if posted.browser and "application/json" not in request.headers.get("accept", ""):
-            html = render_thanks_page(
-                form.spec(locale),
-                reference=result.reference,
-                back=self.path(request, f"/forms/{form.id}?lang={locale}"),
-                languages=self.languages(request, form, self.path(request, f"/forms/{form.id}")),
-                assets=self.path(request, "/assets"),
-            )
-            return HTMLResponse(html, status_code=201, headers={"cache-control": "no-store"})
-        return Answer({"reference": result.reference}, status_code=201)
+        return await submissions.submit(self, request)
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi_document(self.forms.values(), self.path(request, "")))
-
-
-#: Messages of the service itself, in the customer's language.
-SERVICE_MESSAGES = {
-    "unavailable": N_("The service cannot take submissions right now. Please try again soon."),
-    "rate_limited": RATE_LIMITED,
-}
-
-
-def _has_files(form: Form) -> bool:
-    return any(f.type == "file" for f in form.fields.values())
-
-
-def _json_files(form: Form, posted: Posted, locale: str) -> list[FieldError]:
-    """Files come only as multipart uploads; a JSON body cannot claim one."""
-    errors = []
-    for name, field in form.fields.items():
-        if field.type == "file" and posted.answers.get(name) not in (None, "", []):
-            posted.answers.pop(name)
-            errors.append(
-                FieldError(name, "invalid_file", gettext_for(MESSAGES["invalid_file"], locale))
-            )
-    return errors
 
 
 def create_app(
@@ -411,18 +277,20 @@ def create_app(
     *,
     store: Store | None = None,
     background: Sequence[Background] = (),
+    faqs: Iterable[Faq] = (),
 ) -> Starlette:
     """The service for ``forms`` as an ASGI app; mount it under any prefix.
 
     ``store`` defaults to the one ``settings.store`` names; the app opens it
     on startup and closes it on shutdown. Each of ``background`` runs for
-    the app's lifespan; ``intakeforms serve`` passes
+    the app's lifespan; ``faqs`` (:func:`intakeforms.load_faqs`) are searched
+    at ``/faq/search`` and offered before the forms. ``intakeforms serve`` passes
     :func:`intakeforms.delivery.deliver_in_process`, the outbox worker with
     the hourly retention. Without it, run ``intakeforms worker`` beside the app.
     """
     settings = settings or Settings()
     forms = list(forms)
-    service = Service(forms, settings, store or open_store(settings.store))
+    service = Service(forms, settings, store or open_store(settings.store), faqs)
     # -- metrics: off (nothing counted, no route) unless INTAKE_METRICS is set --
     plan = metrics_plan(settings.metrics)
     metrics = None if plan is None else Metrics(service.forms)
@@ -458,6 +326,9 @@ def create_app(
         Route("/forms/{form}/spec.json", service.spec, methods=["GET"]),
         Route("/forms/{form}/submissions", service.submit, methods=["POST"]),
         Route("/forms/{form}/validate", service.validate, methods=["POST"]),
+        Route("/faq/search", service.faq.search, methods=["GET"]),
+        Route("/faq/feedback", service.faq.feedback, methods=["POST"]),
+        Route("/faq/{faq}/{entry}", service.faq.answer, methods=["GET"]),
         Route("/healthz", service.healthz, methods=["GET"]),
         Route("/openapi.json", service.openapi, methods=["GET"]),
         Route("/widget.js", serve_widget, methods=["GET"]),

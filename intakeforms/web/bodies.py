@@ -25,6 +25,8 @@ from intakeforms.web.spam import HONEYPOT, TOKEN
 from intakeforms.web.uploads import Upload, clean_name, detect_type
 
 __all__ = [
+    "FAQ_SEARCH",
+    "INCOMPLETE",
     "MAX_DEPTH",
     "MAX_KEY_LENGTH",
     "BadBody",
@@ -36,6 +38,10 @@ __all__ = [
 
 #: The hidden input that makes a double-clicked HTML form idempotent.
 SUBMISSION_KEY = "_submission"
+#: The id of the FAQ search whose answers were shown before the form.
+FAQ_SEARCH = "_faq"
+#: Set by "Talk to a person": take the answers so far as an incomplete contact.
+INCOMPLETE = "_incomplete"
 _MAX_FIELDS = 1000
 #: How deep a JSON body may nest. Answers are an object of values, lists and
 #: file objects: three levels; the rest is room, not a need.
@@ -66,6 +72,10 @@ class Posted:
     honeypot: str | None = None
     submission_key: str | None = None
     uploads: list[Upload] = field(default_factory=list)
+    #: The FAQ search whose answers the customer saw before contacting (``_faq``).
+    faq_search: str | None = None
+    #: "Talk to a person": what is answered so far, sent as it is (``_incomplete``).
+    incomplete: bool = False
 
 
 def _declared_length(request: Request) -> int | None:
@@ -153,6 +163,8 @@ def _split_meta(answers: dict[str, Any], posted: Posted) -> None:
     posted.token = _take(answers, TOKEN)
     posted.honeypot = _take(answers, HONEYPOT)
     posted.submission_key = _take(answers, SUBMISSION_KEY)
+    posted.faq_search = _take(answers, FAQ_SEARCH)
+    posted.incomplete = answers.pop(INCOMPLETE, None) in (True, "1", "true")
     for key in [k for k in answers if k.startswith("_")]:
         del answers[key]
 

@@ -48,8 +48,13 @@ class Gate:
         self.limits: dict[str, RateLimiter | SharedRateLimiter] = {}
         if rate is not None:
             limit, period = rate
-            # Checking answers as they are typed is cheap and frequent.
-            for purpose, allowed in (("submit", limit), ("validate", limit * 10)):
+            # Checking answers and searching answers as they are typed are
+            # cheap and frequent.
+            for purpose, allowed in (
+                ("submit", limit),
+                ("validate", limit * 10),
+                ("faq", limit * 10),
+            ):
                 # Several instances share a PostgreSQL store, so they count
                 # there; a SQLite file has one host, whose memory counts faster.
                 if _shared(store):
@@ -100,7 +105,7 @@ class Gate:
         self, request: Request, form: str, locale: str, purpose: str
     ) -> Response | None:
         """403 for a foreign origin, 429 past the rate limit of ``purpose``
-        (``submit`` or ``validate``), else None."""
+        (``submit``, ``validate`` or ``faq``), else None."""
         refused = self.refuse_origin(request)
         if refused is not None:
             return refused

@@ -11,6 +11,7 @@ from typing import Any
 
 from intakeforms.form import Form
 from intakeforms.version import __version__
+from intakeforms.web.openapi_faq import faq_paths, faq_schemas
 
 __all__ = ["openapi_document"]
 
@@ -254,6 +255,8 @@ def openapi_document(forms: Iterable[Form], base: str = "") -> dict[str, Any]:
             },
         },
     }
+    paths.update(faq_paths())
+    schemas.update(faq_schemas())
     for form in forms:
         paths.update(_form_paths(form))
         schema = {k: v for k, v in form.json_schema().items() if k != "$schema"}

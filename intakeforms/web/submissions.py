@@ -1,0 +1,196 @@
+"""``POST /forms/{form}/submissions``: the one route that stores a contact.
+
+The web decides what it alone knows (the page's spam checks, uploads, and
+the FAQ answers the customer saw) and hands the validated answers to
+:func:`intakeforms.intake.submit`. A contact sent with "Talk to a person"
+(``_incomplete``) keeps what was answered so far and lists what is missing,
+once it has a way to reach the customer.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from intakeforms.errors import FieldError, InvalidAnswers, StoreUnavailable
+from intakeforms.form import Form
+from intakeforms.i18n import N_, gettext_for
+from intakeforms.intake import submit as store_submission
+from intakeforms.render import render_thanks_page
+from intakeforms.store import StoredFile, UnstorableSubmission
+from intakeforms.validate import MESSAGES, check_partial
+from intakeforms.web import bodies
+from intakeforms.web.bodies import BadBody, Posted, read_posted
+from intakeforms.web.faq import handover
+from intakeforms.web.gate import RATE_LIMITED, client_address
+from intakeforms.web.responses import Answer
+from intakeforms.web.responses import errors as _errors
+from intakeforms.web.uploads import discard, keep, spool_folder
+
+if TYPE_CHECKING:
+    from intakeforms.web.app import Service
+
+__all__ = ["SERVICE_MESSAGES", "submit"]
+
+logger = logging.getLogger("intakeforms.web")
+
+#: Messages of the service itself, in the customer's language.
+SERVICE_MESSAGES = {
+    "unavailable": N_("The service cannot take submissions right now. Please try again soon."),
+    "rate_limited": RATE_LIMITED,
+}
+
+
+def _has_files(form: Form) -> bool:
+    return any(f.type == "file" for f in form.fields.values())
+
+
+def _json_files(form: Form, posted: Posted, locale: str) -> list[FieldError]:
+    """Files come only as multipart uploads; a JSON body cannot claim one."""
+    errors = []
+    for name, field in form.fields.items():
+        if field.type == "file" and posted.answers.get(name) not in (None, "", []):
+            posted.answers.pop(name)
+            errors.append(
+                FieldError(name, "invalid_file", gettext_for(MESSAGES["invalid_file"], locale))
+            )
+    return errors
+
+
+async def submit(service: Service, request: Request) -> Response:
+    """``POST /forms/{form}/submissions``: validate, store, answer 201 with the reference."""
+    form = service.form(request)
+    if form is None:
+        return _errors(404, "unknown_form", "there is no such form")
+    locale = service.locale(request, form)
+    refused = await service.gate.check(request, form.id, locale, "submit")
+    if refused is not None:
+        return refused
+    try:
+        # Checked before the body is read: a key that is refused costs nothing.
+        header_key = bodies.idempotency_key(
+            request.headers.get("idempotency-key"), "the Idempotency-Key header"
+        )
+    except BadBody as exc:
+        return _errors(exc.status, exc.code, str(exc))
+    client = client_address(request)
+    spool = spool_folder(service.settings.upload_dir) if _has_files(form) else None
+    try:
+        return await _submit(service, request, form, locale, client, spool, header_key)
+    finally:
+        if spool is not None:
+            shutil.rmtree(spool, ignore_errors=True)
+
+
+async def _submit(
+    service: Service,
+    request: Request,
+    form: Form,
+    locale: str,
+    client: str,
+    spool: Path | None,
+    header_key: str | None,
+) -> Response:
+    try:
+        posted = await read_posted(
+            request,
+            form,
+            max_body=service.settings.max_body_bytes,
+            max_plain=service.settings.max_json_bytes,
+            spool=spool,
+        )
+    except BadBody as exc:
+        return _errors(exc.status, exc.code, str(exc))
+    errors: list[FieldError] = []
+    if not posted.browser:
+        errors.extend(_json_files(form, posted, locale))
+    context: dict[str, Any] = {}
+    if posted.incomplete:
+        clean, missing, refused = check_partial(form, posted.answers, locale)
+        errors.extend(refused)
+        context["incomplete"] = {"missing": missing}
+    else:
+        try:
+            clean = form.validate(posted.answers, locale=locale)
+        except InvalidAnswers as exc:
+            errors = [*errors, *exc.errors]
+    if errors:
+        if posted.browser and "application/json" not in request.headers.get("accept", ""):
+            return service.page(
+                request,
+                form,
+                locale,
+                values=bodies.kept_values(posted),
+                errors=errors,
+                status=422,
+                submission_key=posted.submission_key,
+                token=service.judge.original(form.id, posted.token),
+            )
+        return Answer({"errors": [e.as_dict() for e in errors]}, status_code=422)
+    verdict = service.judge.judge(
+        form.id, token=posted.token, honeypot=posted.honeypot, browser=posted.browser
+    )
+    kept: list[Path] = []
+    files = []
+    # Spam keeps its files too, so that a release delivers it whole; the
+    # spam retention (and ``spam delete``) removes them with it.
+    for upload in posted.uploads:
+        relative = keep(upload, service.settings.upload_dir)
+        kept.append(service.settings.upload_dir / relative)
+        files.append(
+            StoredFile(
+                field=upload.field,
+                name=upload.name,
+                content_type=upload.detected_type or "application/octet-stream",
+                size=upload.size,
+                path=relative,
+            )
+        )
+    key = header_key or posted.submission_key
+    try:
+        await service.ready()
+        shown = await handover(service.store, service.library, posted.faq_search, locale)
+        if shown is not None:
+            context["faq"] = shown
+        result = await store_submission(
+            service.store,
+            form,
+            clean,
+            channel="html" if posted.browser else "api",
+            locale=locale,
+            files=files,
+            spam_reason=verdict.reason if verdict.spam else None,
+            idempotency_key=key,
+            client=client,
+            context=context or None,
+        )
+    except StoreUnavailable:
+        discard(kept)
+        message = gettext_for(SERVICE_MESSAGES["unavailable"], locale)
+        return _errors(503, "unavailable", message, **{"retry-after": "30"})
+    except UnstorableSubmission as exc:
+        # The store's own guard behind validation: this submission alone, so 422.
+        discard(kept)
+        logger.warning("%s: not stored (%s, field %r)", form.id, exc.code, exc.field)
+        return _errors(
+            422, "invalid_text", gettext_for(MESSAGES["invalid_text"], locale), exc.field
+        )
+    if not result.created:
+        discard(kept)
+    elif service.metrics is not None:
+        service.metrics.submitted(form.id, spam=verdict.spam)
+    if posted.browser and "application/json" not in request.headers.get("accept", ""):
+        html = render_thanks_page(
+            form.spec(locale),
+            reference=result.reference,
+            back=service.path(request, f"/forms/{form.id}?lang={locale}"),
+            languages=service.languages(request, form, service.path(request, f"/forms/{form.id}")),
+            assets=service.path(request, "/assets"),
+        )
+        return HTMLResponse(html, status_code=201, headers={"cache-control": "no-store"})
+    return Answer({"reference": result.reference}, status_code=201)
