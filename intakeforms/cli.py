@@ -147,8 +147,7 @@ def _serve(args: argparse.Namespace, err: TextIO) -> int:
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host  # noqa: S104
     also = f" and {len(faqs)} FAQ file(s)" if faqs else ""
     err.write(
-        f"Serving {len(forms)} form(s){also}; "
-        f"open http://{shown}:{args.port}/forms/{forms[0].id}\n"
+        f"Serving {len(forms)} form(s){also}; open http://{shown}:{args.port}/forms/{forms[0].id}\n"
     )
     # The app applies INTAKE_TRUST_PROXY and INTAKE_PROXY_HOPS itself. uvicorn's
     # own rule (on by default for a proxy on 127.0.0.1) would rewrite the

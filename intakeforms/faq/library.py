@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
 from markdown_it import MarkdownIt
 
 from intakeforms.faq.load import Faq
