@@ -19,7 +19,7 @@ from smtp_server import SmtpServer
 from starlette.testclient import TestClient
 from web_helpers import settings_for, token_from
 
-from intakeforms import Form, InvalidAnswers, load_form
+from intakeforms import Form, InvalidAnswers, load_form, submit
 from intakeforms.cli import main
 from intakeforms.delivery import Worker, mail_transport
 from intakeforms.mail import (
@@ -781,6 +781,55 @@ def test_a_malformed_context_shows_what_can_be_read(
         assert words in text
     if not shown:
         assert text == plain(build(*car, locale="en"))
+
+
+def test_an_incomplete_contact_reaches_agents_through_the_store_and_the_worker(
+    tmp_path: Path, smtp: SmtpServer
+) -> None:
+    """submit with a context → stored → the worker sends it → the mail the
+    agents receive names the FAQ answers read and what is not answered."""
+    form = load_form(CAR)
+    settings = settings_for(tmp_path, smtp_url=smtp.url)
+    answers = {"plate": "abc123", "model": "Corolla", "email": "matti@example.com"}
+
+    async def run() -> StoredSubmission | None:
+        async with SqliteStore(tmp_path / "intake.db") as store:
+            receipt = await submit(
+                store,
+                form,
+                answers,
+                channel="api",
+                locale="fi",
+                context={"faq": CONTEXT["faq"], "incomplete": {}},
+            )
+            worker = Worker(
+                store=store,
+                forms={form.id: form},
+                settings=settings,
+                transport=mail_transport(settings),
+            )
+            assert await worker.run_once() == 1
+            await worker.transport.close()
+            return await store.get(receipt.reference)
+
+    stored = asyncio.run(run())
+    assert stored is not None
+    assert stored.context == {
+        "faq": CONTEXT["faq"],
+        "incomplete": {"missing": ["mileage", "service", "name", "privacy"]},
+    }
+    [mail] = smtp.recorder.messages
+    assert mail["Subject"] == f"[{stored.reference}] [Kesken] ABC-123 Corolla"
+    text = plain(mail)
+    assert (
+        "Kesken: asiakas halusi puhua ihmisen kanssa ennen kuin vastasi kaikkiin kysymyksiin.\n"
+        "Vielä vastaamatta: Mittarilukema, Mitä tarvitset?, Nimi, Hyväksyn, että tietojani "
+        "käytetään huollon varaamiseen.\n\n"
+        "Ennen yhteydenottoa asiakas luki nämä vastaukset, jotka eivät auttaneet:\n"
+        "- Milloin talvirenkaat?\n- Säilytättekö renkaat?\n\n"
+        "Rekisterinumero: ABC-123\n"
+    ) in text
+    assert "<li>Säilytättekö renkaat?</li>" in html_part(mail)
 
 
 def test_preview_of_an_incomplete_contact(car: tuple[Form, StoredSubmission]) -> None:
