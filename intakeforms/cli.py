@@ -101,6 +101,7 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             target=None if args.confirmation else args.target,
             confirmation=args.confirmation,
             mail_from=mail_from,
+            context={"incomplete": {}} if args.incomplete else None,
         )
     except InvalidAnswers as exc:
         write_invalid(exc, err)
@@ -192,6 +193,11 @@ def _parser() -> argparse.ArgumentParser:
         "--confirmation",
         action="store_true",
         help="print the customer's confirmation (autorespond) instead, in --locale",
+    )
+    preview.add_argument(
+        "--incomplete",
+        action="store_true",
+        help="as an incomplete contact (Talk to a person): the answers so far, the rest listed",
     )
     serve = commands.add_parser("serve", help="run the service (forms, API, store)")
     serve.add_argument("paths", nargs="+", metavar="PATH", help="form and FAQ files or folders")

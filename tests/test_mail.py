@@ -906,3 +906,24 @@ def test_preview_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "not an email target" in capsys.readouterr().err
     assert main(["preview", str(CAR), "--data", data, "--mail-from", "nobody"]) == 1
     assert "mail_from" in capsys.readouterr().err
+
+
+def test_preview_of_an_incomplete_contact_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = tmp_path / "so-far.json"
+    answers.write_text('{"plate": "abc123", "email": "matti@example.com"}')
+    args = ["preview", str(CAR), "--data", str(answers), "--locale", "en"]
+    assert main([*args, "--incomplete"]) == 0
+    msg = email.message_from_string(capsys.readouterr().out, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    assert msg["Subject"] == "[CAR-PREVIEW] [Incomplete] ABC-123"
+    assert "Not answered yet: Make and model, Mileage," in plain(msg)
+    # Without the option, the same answers are not enough.
+    assert main(args) == 1
+    assert "model: Please answer this question. (required)" in capsys.readouterr().err
+    answers.write_text('{"plate": "abc123"}')
+    assert main([*args, "--incomplete"]) == 1
+    assert capsys.readouterr().err == (
+        "email: Enter your email address, so that we can answer you. (required)\n"
+    )
