@@ -20,15 +20,26 @@ Per-query latency is timed call by call (p50, p95 over every query, repeated
 ratio. Build time is the median of a few builds; memory is the peak traced by
 ``tracemalloc`` while building.
 
+Over HTTP: ``intakeforms serve examples`` (the workshop FAQ, a SQLite store in
+a temporary folder, one uvicorn worker) is asked ``GET /faq/search`` for each
+query of the test set, and ``GET /healthz`` after each, on one kept-alive
+connection, in the same rounds: the ratio is the price of a search (the index,
+the JSON and the recorded search) over the service's cheapest answer that
+also touches the store.
+
 Run: ``.venv/bin/python benchmarks/bench_faq.py`` (``--quick`` for a smoke test).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Mapping, Sequence
@@ -36,6 +47,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
+import httpx
 from _harness import add_arguments, describe_machine, measure, ratio_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +117,71 @@ def percentiles(index: Searcher, queries: list[str], rounds: int) -> tuple[float
     return times[len(times) // 2] / 1e6, times[int(len(times) * 0.95)] / 1e6
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _percentile(times: list[float], share: float) -> float:
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] / 1e6
+
+
+def over_http(queries: Sequence[tuple[str, str]], rounds: int) -> None:
+    """Time /faq/search beside /healthz on a real server."""
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as folder:
+        env = {
+            **os.environ,
+            "INTAKE_STORE": f"sqlite:///{folder}/bench.db",
+            "INTAKE_MAIL_DIR": f"{folder}/mail",
+            "INTAKE_UPLOAD_DIR": f"{folder}/uploads",
+            "INTAKE_RATE_LIMIT": "0",
+        }
+        command = [sys.executable, "-m", "intakeforms", "serve", str(ROOT / "examples")]
+        server = subprocess.Popen(  # our own service, on loopback
+            [*command, "--port", str(port), "--no-worker", "--log-level", "warning"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            with httpx.Client(base_url=base, timeout=10) as client:
+                deadline = time.monotonic() + 30
+                while True:
+                    try:
+                        if client.get("/healthz").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        if time.monotonic() > deadline:
+                            raise SystemExit("the service did not start") from None
+                        time.sleep(0.2)
+                search: list[float] = []
+                health: list[float] = []
+                answered = 0
+                for _ in range(rounds):
+                    for language, query in queries:
+                        start = time.perf_counter_ns()
+                        found = client.get("/faq/search", params={"q": query, "lang": language})
+                        search.append(time.perf_counter_ns() - start)
+                        answered += bool(found.json()["results"])
+                        start = time.perf_counter_ns()
+                        client.get("/healthz")
+                        health.append(time.perf_counter_ns() - start)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    print(f"\nover HTTP ({len(queries)} queries x {rounds} rounds, one connection):")
+    print(f"{'':>14} {'p50 ms':>7} {'p95 ms':>7}")
+    for name, times in (("/faq/search", search), ("/healthz", health)):
+        print(f"{name:>14} {_percentile(times, 0.5):>7.2f} {_percentile(times, 0.95):>7.2f}")
+    ratio = statistics.median(search) / statistics.median(health)
+    print(f"{'':>14} ratio search/healthz (medians): {ratio:.2f}x")
+    print(f"{'':>14} searches answered: {answered / len(search):.0%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser, rounds=15, sample_s=0.05)
@@ -160,6 +237,7 @@ def main() -> None:
         "\nbuild ms and peak MiB are per language index; p50/p95 the worst language's;"
         " ratio: intakeforms / substring per query (medians)."
     )
+    over_http([(language, q) for language, q, _ in QUERIES], 1 if args.quick else 5)
 
 
 if __name__ == "__main__":
