@@ -29,6 +29,8 @@ from intakeforms.errors import (
     TransientDeliveryError,
     UnstorableSubmission,
 )
+from intakeforms.faq.library import FaqLibrary, FaqResult
+from intakeforms.faq.load import Faq, load_faq, load_faqs
 from intakeforms.form import Form
 from intakeforms.intake import JobTarget, Receipt, submit
 from intakeforms.load import load_form, load_form_text, load_forms
@@ -40,7 +42,15 @@ from intakeforms.mail import (
 )
 from intakeforms.preview import preview
 from intakeforms.settings import Settings, load_settings
-from intakeforms.store import NewSubmission, Store, StoredFile, StoredSubmission, open_store
+from intakeforms.store import (
+    FaqCounts,
+    FaqSearchRecord,
+    NewSubmission,
+    Store,
+    StoredFile,
+    StoredSubmission,
+    open_store,
+)
 from intakeforms.targets import (
     DeliverTarget,
     TargetCheck,
@@ -65,6 +75,11 @@ __all__ = [
     "DeliverTarget",
     "DeliveryError",
     "DeliveryJob",
+    "Faq",
+    "FaqCounts",
+    "FaqLibrary",
+    "FaqResult",
+    "FaqSearchRecord",
     "FieldError",
     "Form",
     "FormError",
@@ -97,6 +112,8 @@ __all__ = [
     "customer_address",
     "deliver_in_process",
     "language_schema",
+    "load_faq",
+    "load_faqs",
     "load_form",
     "load_form_text",
     "load_forms",
