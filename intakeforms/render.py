@@ -24,11 +24,13 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from intakeforms.errors import FieldError
+from intakeforms.i18n import N_, gettext_for
 from intakeforms.render_fields import build_question
 from intakeforms.render_texts import UI_TEXTS, condition_text, page_texts
 
 __all__ = [
     "ASSETS_DIR",
+    "FAQ_TEXTS",
     "UI_TEXTS",
     "Language",
     "condition_text",
@@ -37,8 +39,15 @@ __all__ = [
     "render_thanks_page",
 ]
 
-#: ``form.css`` and ``form.js``, for the web app to serve under ``assets``.
+#: ``form.css``, ``form.js`` and ``faq.js``, for the web app to serve under ``assets``.
 ASSETS_DIR = Path(__file__).parent / "assets"
+
+#: The words of the answers faq.js suggests under the first free-text
+#: question, by the key of the ``data-faq-…`` attribute that carries them.
+FAQ_TEXTS: dict[str, str] = {
+    # Translators: above the FAQ answers suggested while the customer types.
+    "title": N_("These answers may help:"),
+}
 
 #: One language switcher link: (language code, its name in itself, URL).
 Language = tuple[str, str, str]
@@ -60,7 +69,7 @@ def _environment() -> Environment:
 
 def _page_assets(assets: str) -> dict[str, str]:
     prefix = assets.rstrip("/")
-    return {"css": f"{prefix}/form.css", "js": f"{prefix}/form.js"}
+    return {"css": f"{prefix}/form.css", "js": f"{prefix}/form.js", "faq": f"{prefix}/faq.js"}
 
 
 def render_form_page(
@@ -73,6 +82,7 @@ def render_form_page(
     honeypot: str | None = None,
     languages: Sequence[Language] = (),
     assets: str = "/assets",
+    faq: str | None = None,
 ) -> str:
     """The HTML page of a form, in the spec's language.
 
@@ -84,7 +94,10 @@ def render_form_page(
     shows in the summary only. ``hidden`` inputs and the ``honeypot`` text
     input are added as they are. ``languages`` are the switcher links; the one
     whose code is the spec's locale is marked current. ``assets`` is the URL
-    prefix of form.css and form.js (:data:`ASSETS_DIR`).
+    prefix of form.css and form.js (:data:`ASSETS_DIR`). ``faq`` is the URL
+    of the FAQ search for this form (``/faq/search?form=ID``): with it, the page
+    loads faq.js, which suggests answers under the first free-text question as
+    the customer types.
     """
     locale = str(spec["locale"])
     ui = page_texts(locale)
@@ -136,6 +149,8 @@ def render_form_page(
         honeypot=honeypot,
         languages=_languages(languages, locale),
         assets=_page_assets(assets),
+        faq=faq,
+        faq_texts={key: gettext_for(text, locale) for key, text in FAQ_TEXTS.items()},
     )
 
 

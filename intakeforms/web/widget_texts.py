@@ -82,6 +82,31 @@ WIDGET_TEXTS: dict[str, str] = {
     "required": N_("(required)"),
     "choose": N_("Choose one"),
     "network": N_("We could not reach the service. Check your connection and try again."),
+    # Translators: the chat's first question, before the form's own: the
+    # customer writes freely, and answers from the FAQ are looked up.
+    "words": N_("What is it about? Tell us in your own words."),
+    # Translators: above the list of topics, under the chat's first question.
+    "other": N_("Or choose a topic"),
+    # Translators: in the chat, above the FAQ answers found for the customer's words.
+    "found": N_("Answers found: {n}"),
+    # Translators: in the chat, when the FAQ has no answer to the customer's words.
+    "none": N_("We found no ready answer to that, so let us go on."),
+    # Translators: a button under the FAQ answers in the chat: the customer is done.
+    "helped": N_("This answered my question"),
+    # Translators: a button under the FAQ answers in the chat: on to the form.
+    "more": N_("I still need to contact you"),
+    # Translators: the chat's last message after an FAQ answer helped.
+    "glad": N_("Good to hear that we could help. You can close this window now."),
+    # Translators: the chat proposes the form the customer's words seem to be about.
+    "isit": N_("Is it about: {title}?"),
+    # Translators: a button of the chat: send what is answered so far, and a
+    # person of the team continues.
+    "person": N_("Talk to a person"),
+    "reach": N_("A person from our team will continue. How can we reach you?"),
+    # Translators: on the chat's thank-you message after "Talk to a person".
+    "handed": N_("A person from our team will continue from here."),
+    # Translators: above the FAQ answers suggested while the customer types.
+    "maybe": N_("These answers may help:"),
     **{f"e_{code}": MESSAGES[code] for code in BROWSER_CHECKED},
 }
 
