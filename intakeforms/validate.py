@@ -243,31 +243,33 @@ def validate_answers(
 
 
 #: The messages of an incomplete contact that was refused, by what the
-#: customer must still give.
+#: customer must still give: an address to write to, a number to call (the
+#: ``contact`` of the question's type), or every answer.
 PARTIAL_MESSAGES: dict[str, str] = {
     # Translators: at the email question, when the customer asks to talk to a
     # person before answering every question but left no way to answer them.
-    "email": N_("Enter your email address, so that we can answer you."),
+    "write": N_("Enter your email address, so that we can answer you."),
     # Translators: as above, at the phone question of a form without email.
-    "phone": N_("Enter your phone number, so that we can call you."),
+    "call": N_("Enter your phone number, so that we can call you."),
     # A form without an email or phone question: its answers are how the
     # service finds the customer, so it takes only complete contacts.
     "complete": N_("We need an answer to this question before you can send the form."),
 }
 
-#: The field types whose answer lets the service reach the customer.
-CONTACT_TYPES = ("email", "phone")
-
 
 def contact_questions(form: Form) -> list[str]:
     """The names of the questions whose answer lets the service reach the
     customer, best first: the ``role: reply_to`` question (where the agent
-    email's Reply-To and the confirmation go), then the other email
-    questions, then the phone questions, each in the form's order."""
+    email's Reply-To and the confirmation go), then the other questions of
+    a type with an address to write to (email), then those with a number to
+    call (phone), each in the form's order. The field types say which they
+    are (``FieldType.contact``)."""
     first = form.field_with_role("reply_to")
     names = [first.name] if first is not None else []
-    for kind in CONTACT_TYPES:
-        names += [n for n, f in form.fields.items() if f.type == kind and n not in names]
+    for way in ("write", "call"):
+        names += [
+            n for n, f in form.fields.items() if TYPES[f.type].contact == way and n not in names
+        ]
     return names
 
 
@@ -313,7 +315,8 @@ def check_partial(
         given = by_field.get(name)
         if given is not None and given.code != "required":
             return clean, missing, [given]
-        text = gettext_for(PARTIAL_MESSAGES[fields[name].type], locale)
+        way = TYPES[fields[name].type].contact or "write"
+        text = gettext_for(PARTIAL_MESSAGES[way], locale)
         return clean, missing, [FieldError(name, "required", text)]
     if not missing:
         return clean, missing, []

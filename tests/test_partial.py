@@ -13,6 +13,7 @@ from babel.messages.pofile import read_po
 from conftest import EXAMPLES, ROOT, make_form
 
 from intakeforms import load_form
+from intakeforms.fields.registry import TYPES
 from intakeforms.validate import PARTIAL_MESSAGES, Answers, check_partial, contact_questions
 
 TODAY = dt.date(2026, 11, 23)
@@ -96,7 +97,7 @@ def test_a_form_with_a_phone_question_only_asks_for_the_number() -> None:
     _, missing, errors = partial(form, {})
     assert missing == ["topic"]
     assert [(e.field, e.code) for e in errors] == [("phone", "required")]
-    assert errors[0].message == PARTIAL_MESSAGES["phone"]
+    assert errors[0].message == PARTIAL_MESSAGES["call"]
     assert partial(form, {"phone": "0401234567"})[2] == []
 
 
@@ -112,6 +113,11 @@ def test_the_reply_to_question_comes_first() -> None:
     _, _, errors = partial(form, {})
     assert [e.field for e in errors] == ["home"]
     assert partial(form, {"work": "a@example.com"})[2] == []
+
+
+def test_the_field_types_say_which_reach_the_customer() -> None:
+    reaching = {name: entry.contact for name, entry in TYPES.items() if entry.contact}
+    assert reaching == {"email": "write", "phone": "call"}
 
 
 def test_a_form_without_email_or_phone_takes_only_complete_contacts() -> None:

@@ -155,6 +155,10 @@ class FieldType:
     #: The message (a key of :data:`intakeforms.validate.MESSAGES`) for a
     #: required question left unanswered.
     required_message: str = "required"
+    #: How an answer lets the service reach the customer: ``write`` (an
+    #: address), ``call`` (a number); None when it does not. An incomplete
+    #: contact must leave one (:func:`intakeforms.validate.check_partial`).
+    contact: Literal["write", "call"] | None = None
 
 
 def whole(pattern: str) -> str:

@@ -81,4 +81,5 @@ PHONE = FieldType(
     check=lambda f, v, p, t: normalise_phone(as_string(v), f.region),
     input=fixed_input(control="input", type="tel", autocomplete="tel", inputmode="tel"),
     regions=frozenset(phonenumbers.SUPPORTED_REGIONS),
+    contact="call",
 )

@@ -287,6 +287,7 @@ EMAIL = FieldType(
     schema=lambda f, p: string_schema(EMAIL_PATTERN, format="email", maxLength=EMAIL_MAX_LENGTH),
     check=lambda f, v, p, t: check_email(v),
     input=fixed_input(control="input", type="email", autocomplete="email", spellcheck="false"),
+    contact="write",
 )
 URL = FieldType(
     name="url",
