@@ -353,6 +353,11 @@ def run_purge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"client addresses: forgot {result.clients_cleared} of submissions before "
             f"{moment(cut.clients_before)}\n"
         )
+        if cut.faq_queries_before is not None:
+            out.write(
+                f"FAQ search text: blanked {result.faq_queries_blanked} of searches before "
+                f"{moment(cut.faq_queries_before)}\n"
+            )
         out.write(f"uploaded files: removed {done.files_removed}\n")
         if len(result.files) > done.files_removed:
             err.write(_missing(len(result.files) - done.files_removed, settings) + "\n")

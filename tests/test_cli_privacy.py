@@ -322,7 +322,8 @@ def test_purge_applies_the_retention_settings_now(
     assert lines[0] == "delivered submissions: kept (INTAKE_RETENTION_DAYS is not set)"
     assert lines[1].startswith("spam: deleted 1 submitted before ")
     assert lines[2].startswith("client addresses: forgot 1 of submissions before ")
-    assert lines[3] == "uploaded files: removed 0"
+    assert lines[3].startswith("FAQ search text: blanked 0 of searches before ")
+    assert lines[4] == "uploaded files: removed 0"
 
     monkeypatch.setenv("INTAKE_RETENTION_DAYS", "90")
     status, out, _ = run(capsys, "purge", "--store", backend.url)
