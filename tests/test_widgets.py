@@ -537,10 +537,12 @@ def test_a_site_that_is_not_allowed_sees_not_available(guest: Guest, site: Site)
 def test_chat_without_a_form_asks_the_topic(guest: Guest) -> None:
     page = guest.open("intake-chat", html_lang="fi-FI")
     dialog = open_chat(page, FI["open"])
-    expect(log_of(dialog)).to_contain_text(FI["topic"])
-    topics = dialog.locator(".cmp").get_by_role("group", name=FI["topic"]).get_by_role("button")
+    # The customer's own words are asked first, the topics listed below them
+    # (test_web_browser_faq.py follows the words).
+    expect(log_of(dialog)).to_contain_text(FI["words"])
+    expect(dialog.locator(".cmp").get_by_label(FI["words"])).to_be_focused()
+    topics = dialog.locator(".cmp").get_by_role("group", name=FI["other"]).get_by_role("button")
     expect(topics).to_have_text([form.title("fi") for form in FORMS])
-    expect(topics.first).to_be_focused()
 
     topics.filter(has_text="Huoltovaraus").click()
     dialog = page.get_by_role("dialog", name="Huoltovaraus")

@@ -37,6 +37,11 @@
     "open", // the chat's pop-up is open
     "mode", // 1: the chat shows the whole form instead of one question
     "editing", // the question the customer went back to
+    // The customer's own words and the FAQ's answers to them: q the text,
+    // s the search, r the answers, t the forms proposed, o the answer last
+    // opened, d 1 when one answered (deflected), c 1 when the customer went on.
+    "words",
+    "person", // 1: the customer asked for a person; what is answered is sent
   ];
 
   // -- the server's rules, in the browser ---------------------------------------
@@ -240,10 +245,11 @@
       return this.getAttribute("lang") || document.documentElement.lang || "";
     }
 
-    async request(path, body, headers = {}) {
+    async request(path, body, headers = {}, query) {
       const lang = this.loc || this.language;
       if (lang) headers["Accept-Language"] = lang;
-      const response = await fetch(`${this.endpoint}${path}?lang=${encodeURIComponent(lang)}`, {
+      const search = new URLSearchParams({ lang, ...query });
+      const response = await fetch(`${this.endpoint}${path}?${search}`, {
         method: body ? "POST" : "GET",
         headers,
         body,
@@ -310,6 +316,7 @@
           answers: {},
           normalised: {},
           open,
+          words: this.state.words,
         };
       }
       for (const f of this.fields) {
@@ -347,10 +354,14 @@
     }
 
     /** Posts the answers of the questions asked; [status, body]. */
-    async submit(asked) {
+    async submit(asked, partial) {
       const data = this.answers(asked);
       const headers = { Accept: "application/json", "Idempotency-Key": this.state.key };
       const meta = { _token: this.state.token, [this.spec.honeypot]: "" };
+      const W = this.state.words;
+      // The answers the customer read first, for the team to start from.
+      if (W?.r?.length) meta._faq = W.s;
+      if (partial) meta._incomplete = true;
       let body;
       if (asked.some((f) => f.type === "file" && this.files[f.name]?.length)) {
         body = new FormData();
@@ -381,6 +392,74 @@
       );
     }
 
+    /** The question the customer's own words answer: the first long text, else text. */
+    get target() {
+      const f = (t) => this.fields.find((x) => x.type === t);
+      return f("textarea") || f("text");
+    }
+
+    /** The FAQ's answers to `q`: {search, results, topics}. */
+    async faq(q, channel) {
+      const form = this.spec?.form;
+      const query = { q, channel, ...(form && { form }) };
+      return (await this.request("/faq/search", null, {}, query))[1];
+    }
+
+    feedback(search, entry, event) {
+      const body = JSON.stringify({ search, entry, event });
+      this.request("/faq/feedback", body, { "Content-Type": "application/json" }).catch(() => {});
+    }
+
+    /** Each answer found as a disclosure; opening one tells the service. */
+    found(search, results) {
+      return results.map((r) => {
+        const answer = h("div", { class: "ans" });
+        // Sanitised by the service: Markdown rendered with HTML off.
+        answer.innerHTML = r.answer_html;
+        // Its links lead to the service's pages, not the host page's.
+        for (const a of answer.querySelectorAll("a")) {
+          a.href = new URL(a.getAttribute("href"), this.endpoint);
+        }
+        // Opened once is counted once; the answer opened last is the one
+        // that helped, if the customer says one did.
+        const toggle = ({ target }) => {
+          if (!target.open || target.dataset.o) return;
+          target.dataset.o = this.state.words.o = r.id;
+          this.save();
+          this.feedback(search, r.id, "opened");
+        };
+        return h("details", { ontoggle: toggle }, h("summary", {}, r.question), answer);
+      });
+    }
+
+    /** Answers suggested under the field in `wrap` as the customer types. */
+    suggest(wrap) {
+      const input = wrap.querySelector("textarea,input");
+      const box = h("div", { class: "sug", "aria-live": "polite" });
+      let timer;
+      input.addEventListener("input", () => {
+        clearTimeout(timer);
+        const q = input.value.trim();
+        timer = setTimeout(async () => {
+          let found = {};
+          try {
+            if (q.length > 2) found = await this.faq(q, "inline");
+          } catch {
+            return; // no suggestions; the form works as before
+          }
+          // An answer to an earlier text that came late is not shown.
+          if (input.value.trim() !== q) return;
+          const { search: s, results: r = [] } = found;
+          if (r.length) {
+            this.state.words = { s, r };
+            this.save();
+          }
+          box.replaceChildren(...(r.length ? [h("p", {}, this.T.maybe), ...this.found(s, r)] : []));
+        }, 400);
+      });
+      wrap.append(box);
+    }
+
     /** A server error answer as a message to show. */
     trouble(body) {
       return body?.errors?.[0]?.message || this.T.network;
@@ -408,6 +487,7 @@
         h("p", { class: "ok" }, T.thanks),
         h("p", {}, T.received),
         h("p", {}, `${T.reference}: `, h("strong", { class: "ref" }, this.ref)),
+        this.partial && h("p", {}, T.handed),
         h("p", {}, T.keep),
       );
     }
@@ -512,6 +592,8 @@
       const intro = spec.description && h("p", { class: "help" }, spec.description);
       const title = titled && h("h2", {}, spec.title);
       into.replaceChildren(...[title, intro, this.fm].filter(Boolean));
+      const t = spec.faq && !this.dialog && this.target;
+      if (t) this.suggest(this.fm.querySelector(`[data-n="${t.name}"]`));
       this.reveal();
     }
 
@@ -641,6 +723,7 @@
         this.draw(true);
       };
       this.switch = button(T.full, full, "link");
+      this.talk = button(T.person, () => this.person(), "link");
       const close = button("×", () => this.dialog.close(), "x");
       close.setAttribute("aria-label", T.close);
       this.log = h("div", { class: "log", role: "log" });
@@ -649,7 +732,7 @@
       this.dialog = h(
         "dialog",
         { "aria-labelledby": "title", "aria-modal": "true", onclose: () => this.closed() },
-        h("header", {}, this.heading, close, this.progress, this.switch, this.bar),
+        h("header", {}, this.heading, close, this.progress, this.switch, this.talk, this.bar),
         this.body,
       );
       this.box.append(this.launcher, this.dialog);
@@ -664,13 +747,13 @@
     }
 
     closed() {
-      if (this.ref) {
+      if (this.ref || this.state.words?.d) {
         // Sent: the next conversation is a new one, with its own key.
         const { form, version, token } = this.state;
         const next = { form, version, token, key: uid(), answers: {}, normalised: {} };
         this.state = this.topics ? {} : next;
         if (this.topics) this.spec = null;
-        this.ref = this.error = null;
+        this.ref = this.error = this.partial = null;
         this.log.replaceChildren();
       }
       this.state.open = 0;
@@ -701,6 +784,13 @@
       return asked.find((f) => f.name === editing) || asked.find((f) => !(f.name in answers));
     }
 
+    /** The customer's own words, as the answer to the question they answer. */
+    fill(asked) {
+      const t = this.target;
+      const { answers, words } = this.state;
+      if (words?.q && asked.includes(t) && !(t.name in answers)) answers[t.name] = words.q;
+    }
+
     async pick(id) {
       if (this.busy) return;
       this.busy = true;
@@ -715,6 +805,51 @@
       }
       this.save();
       this.draw(true);
+    }
+
+    /** Searches the FAQ for the customer's own words. */
+    async words(text) {
+      const q = text.trim();
+      if (this.busy || (!q && this.topics)) return;
+      let found = {};
+      this.busy = true;
+      try {
+        if (q) found = await this.faq(q, "chat");
+      } catch {
+        // No answers to show: the conversation goes on.
+      }
+      this.busy = false;
+      const r = found.results || [];
+      // Nothing to read: go on at once.
+      this.state.words = { q, s: found.search, r, t: found.topics, c: r.length ? 0 : 1 };
+      this.save();
+      this.draw(true);
+    }
+
+    /** "This answered my question" (`helped`) or "I still need to contact you". */
+    settle(helped) {
+      const W = this.state.words;
+      this.feedback(W.s, helped && (W.o || W.r[0].id), helped ? "helpful" : "continued");
+      W[helped ? "d" : "c"] = 1;
+      this.save();
+      this.draw(true);
+    }
+
+    /** The question that says how to reach the customer, while unanswered. */
+    get reach() {
+      const f = (t) => this.fields.find((x) => x.type === t);
+      const c = f("email") || f("phone");
+      return c && blank(this.state.answers[c.name]) ? c : null;
+    }
+
+    /** "Talk to a person": what is answered goes to the team once the
+     * customer can be reached. */
+    person() {
+      Object.assign(this.state, { person: 1, mode: 0, editing: null });
+      this.error = null;
+      this.save();
+      if (this.reach) this.draw(true);
+      else this.send(this.shown(), 1);
     }
 
     async answer(f, raw) {
@@ -759,15 +894,17 @@
         }
       }
       this.save();
+      if (state.person && !this.reach) return this.send(this.shown(), 1);
       this.draw(true);
     }
 
-    async send(asked) {
+    async send(asked, partial) {
       if (this.busy) return;
       this.busy = true;
       let failure;
       try {
-        const [status, body] = await this.submit(asked);
+        const [status, body] = await this.submit(asked, partial);
+        this.partial = partial;
         if (status === 201) this.finish(body.reference);
         else {
           // A refused answer is asked again, with the service's words.
@@ -838,7 +975,8 @@
         };
         const unit = f.unit && h("span", { class: "unit", id: `u-${f.name}` }, f.unit);
         const next = h("button", { class: "go" }, T.next);
-        main = h("form", { class: "row", onsubmit: submit }, input, unit, next);
+        // The widget words a problem, not the browser (in its own language).
+        main = h("form", { class: "row", novalidate: true, onsubmit: submit }, input, unit, next);
       }
       return [main, nav.length && h("div", { class: "nav" }, nav)];
     }
@@ -846,6 +984,13 @@
     draw(focus) {
       const T = this.T;
       const { state, spec, error } = this;
+      const W = state.words;
+      // The customer's own words are asked first: before the topic, or
+      // before the questions of a form with answers to offer.
+      const ask = !W && (this.topics ? !spec : spec?.faq && blank(Object.keys(state.answers)));
+      const read = W?.r?.length;
+      // Until the words are settled, no topic and no question.
+      const waiting = ask || W?.d || (read && !W.c);
       const items = [];
       // Messages by key: the service's (bot) and the customer's (me).
       const bot = (key, attrs, ...content) =>
@@ -858,7 +1003,9 @@
       let step = 0;
       let total = 0;
       this.heading.textContent = spec ? spec.title : T.open;
-      this.switch.hidden = !spec || !!state.mode || !!this.ref;
+      this.switch.hidden = !spec || !!state.mode || !!this.ref || !!waiting;
+      this.talk.hidden = !spec || !!state.person || !!this.ref || !!waiting;
+      if (spec && !waiting) this.fill(state.mode ? this.fields : this.shown());
       if (spec && state.mode) {
         this.progress.hidden = this.bar.hidden = true;
         this.body.replaceChildren(this.formBox || (this.formBox = h("div", { class: "inline" })));
@@ -867,25 +1014,67 @@
         return;
       }
       if (!this.log.isConnected) this.body.replaceChildren(this.log, this.composer);
-      if (this.topics) {
-        bot("t", { id: "q-" }, T.topic);
+      // The topics, as a group labelled by the element `id`.
+      const topics = (id) => {
+        const all = this.topics.map((t) => button(t.title, () => this.pick(t.id)));
+        return h("div", { class: "qr", role: "group", "aria-labelledby": id }, all);
+      };
+      if (ask || W || this.topics) {
+        bot("w", { id: "q-w" }, T.words);
+        if (W) me("w", W.q || T.skipped);
+        if (read) {
+          const list = h("div", { class: "faq" }, this.found(W.s, W.r));
+          bot(`r|${W.s}`, {}, h("p", {}, T.found.replace("{n}", read)), list);
+        } else if (W?.q) bot("n", {}, T.none);
+        if (W?.d) {
+          me("h", T.helped);
+          bot("g", { class: "b done", tabindex: -1 }, T.glad);
+          controls = [button(T.close, () => this.dialog.close(), "go")];
+        } else if (read && W.c) me("c", T.more);
+        else if (read) {
+          const more = button(T.more, () => this.settle());
+          controls = [button(T.helped, () => this.settle(1), "go"), more];
+        } else if (ask) {
+          const area = h("textarea", { rows: 3, "aria-labelledby": "q-w" });
+          const submit = (ev) => {
+            ev.preventDefault();
+            this.words(area.value);
+          };
+          const send = h("button", { class: "go" }, T.send);
+          controls = [h("form", { class: "row", onsubmit: submit }, area, send)];
+          if (this.topics) controls.push(h("p", { id: "q-o" }, T.other), topics("q-o"));
+          else controls.push(h("div", { class: "nav" }, button(T.skip, () => this.words(""))));
+          failed("");
+        }
+      }
+      if (this.topics && !waiting) {
+        // The form the words seem to be about is proposed first.
+        const top = this.topics.find((t) => t.id === W?.t?.[0]?.form);
+        if (W) bot("t", { id: "q-" }, top ? T.isit.replace("{title}", top.title) : T.topic);
         const again = () => {
-          this.state = { open: 1 };
+          this.state = { open: 1, words: W };
           this.spec = this.error = null;
           this.save();
           this.draw(true);
         };
         if (spec) me(`t|${spec.form}`, spec.title, " ", this.editButton(T.topic, again));
         else {
-          const topics = this.topics.map((t) => button(t.title, () => this.pick(t.id)));
-          controls = [h("div", { class: "qr", role: "group", "aria-labelledby": "q-" }, topics)];
+          controls = [topics("q-")];
+          if (top) {
+            const yes = button(T.yes, () => this.pick(top.id), "go");
+            controls = [yes, h("p", { id: "q-o" }, T.other), topics("q-o")];
+          }
           failed("");
         }
       }
-      if (spec) {
+      if (spec && !waiting) {
         if (spec.description) bot("d", {}, spec.description);
         const asked = this.shown();
-        const now = this.current(asked);
+        // Asking for a person: the way to reach the customer, and what the
+        // service refused, is all that is asked.
+        const now = state.person
+          ? asked.find((f) => f.name === state.editing) || this.reach
+          : this.current(asked);
         const change = (f) => this.editButton(f.label, () => this.edit(f.name));
         let previous = null;
         for (const f of asked) {
@@ -896,11 +1085,15 @@
           previous = f;
         }
         const back = previous && button(T.back, () => this.edit(previous.name));
+        if (state.person) {
+          me("P", T.person);
+          bot("R", {}, T.reach);
+        }
         if (this.ref) {
           bot("done", {}, this.thanks());
           controls = [button(T.close, () => this.dialog.close(), "go")];
         } else if (now) {
-          step = asked.indexOf(now) + 1;
+          if (!state.person) step = asked.indexOf(now) + 1;
           total = asked.length;
           const help = now.help && h("span", { class: "help", id: `h-${now.name}` }, now.help);
           bot(`q|${now.name}`, {}, h("span", { id: `q-${now.name}` }, now.label), help);
@@ -909,6 +1102,9 @@
           }
           failed(now.name);
           controls = this.ask(now, back);
+        } else if (state.person) {
+          failed("");
+          controls = [button(T.send, () => this.send(asked, 1), "go"), back];
         } else {
           const rows = asked.map((f) => [
             h("dt", {}, f.label),
