@@ -131,7 +131,8 @@ def eventually(read: Callable[[], _T], expected: _T, timeout: float = 5) -> None
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    """The start of a test: the store counts the searches made since."""
+    return dt.datetime.now(dt.UTC)
 
 
 # -- what a customer does --------------------------------------------------------------
@@ -175,8 +176,8 @@ def test_chat_answers_a_winter_tyre_question(guest: Guest, site: Site) -> None:
     before = submissions_count(site)
     page = guest.open("intake-chat", form="car-service", lang="fi")
     dialog = open_chat(page)
-    # No other way on until the words are settled: the form waits.
-    expect(dialog.get_by_role("button", name=FI["person"])).to_be_hidden()
+    # A person can be asked for from the start.
+    expect(dialog.get_by_role("button", name=FI["person"])).to_be_visible()
     tell(dialog, WINTER)
     expect(log_of(dialog).locator(".u").first).to_have_text(WINTER)
     expect_answers(dialog, WINTER_QUESTION)
@@ -328,6 +329,26 @@ def test_talk_to_a_person_sends_what_is_answered(guest: Guest, site: Site) -> No
     assert {"model", "mileage", "service", "name"} <= set(missing)
     assert "plate" not in missing and "email" not in missing
     assert stored.context["faq"]["shown"][0]["entry"] == "winter-tyres"
+
+
+def test_talk_to_a_person_from_the_answers(guest: Guest, site: Site) -> None:
+    since = now()
+    page = guest.open("intake-chat", form="car-service", lang="fi")
+    dialog = open_chat(page)
+    tell(dialog, WINTER)
+    expect_answers(dialog, WINTER_QUESTION)
+    dialog.get_by_role("button", name=FI["person"]).click()
+    # Going to a person is going on: the answers did not do.
+    expect(dialog.get_by_role("button", name=FI["helped"])).to_have_count(0)
+    eventually(lambda: counts_since(site, since).continued, 1)
+    answer(dialog, "Sähköposti", "matti@example.com")
+    reference = log_of(dialog).locator(".ref")
+    expect(reference).to_have_text(REFERENCE)
+    stored = submission(site, reference.inner_text())
+    assert stored.data == {"email": "matti@example.com"}
+    assert stored.context is not None
+    assert stored.context["faq"]["shown"][0]["entry"] == "winter-tyres"
+    assert "plate" in stored.context["incomplete"]["missing"]
 
 
 def test_talk_to_a_person_with_the_way_to_reach_given_sends_at_once(

@@ -401,7 +401,7 @@
     /** The FAQ's answers to `q`: {search, results, topics}. */
     async faq(q, channel) {
       const form = this.spec?.form;
-      const query = { q, channel, ...(form && { form }) };
+      const query = { q, channel, limit: 3, ...(form && { form }) };
       return (await this.request("/faq/search", null, {}, query))[1];
     }
 
@@ -425,7 +425,6 @@
         const toggle = ({ target }) => {
           if (!target.open || target.dataset.o) return;
           target.dataset.o = this.state.words.o = r.id;
-          this.save();
           this.feedback(search, r.id, "opened");
         };
         return h("details", { ontoggle: toggle }, h("summary", {}, r.question), answer);
@@ -450,10 +449,8 @@
           // An answer to an earlier text that came late is not shown.
           if (input.value.trim() !== q) return;
           const { search: s, results: r = [] } = found;
-          if (r.length) {
-            this.state.words = { s, r };
-            this.save();
-          }
+          // Kept with the answers at the next change, and sent as _faq.
+          if (r.length) this.state.words = { s, r };
           box.replaceChildren(...(r.length ? [h("p", {}, this.T.maybe), ...this.found(s, r)] : []));
         }, 400);
       });
@@ -810,11 +807,11 @@
     /** Searches the FAQ for the customer's own words. */
     async words(text) {
       const q = text.trim();
-      if (this.busy || (!q && this.topics)) return;
+      if (this.busy || !q) return;
       let found = {};
       this.busy = true;
       try {
-        if (q) found = await this.faq(q, "chat");
+        found = await this.faq(q, "chat");
       } catch {
         // No answers to show: the conversation goes on.
       }
@@ -845,6 +842,10 @@
     /** "Talk to a person": what is answered goes to the team once the
      * customer can be reached. */
     person() {
+      // Before the answers were settled: the customer goes on, to a person.
+      const W = (this.state.words ||= { r: [] });
+      if (!W.c && W.r.length) this.settle();
+      W.c = 1;
       Object.assign(this.state, { person: 1, mode: 0, editing: null });
       this.error = null;
       this.save();
@@ -1003,8 +1004,9 @@
       let step = 0;
       let total = 0;
       this.heading.textContent = spec ? spec.title : T.open;
-      this.switch.hidden = !spec || !!state.mode || !!this.ref || !!waiting;
-      this.talk.hidden = !spec || !!state.person || !!this.ref || !!waiting;
+      // (hidden takes any value as true or false)
+      this.switch.hidden = !spec || state.mode || this.ref;
+      this.talk.hidden = !spec || state.person || this.ref || W?.d;
       if (spec && !waiting) this.fill(state.mode ? this.fields : this.shown());
       if (spec && state.mode) {
         this.progress.hidden = this.bar.hidden = true;
@@ -1043,7 +1045,6 @@
           const send = h("button", { class: "go" }, T.send);
           controls = [h("form", { class: "row", onsubmit: submit }, area, send)];
           if (this.topics) controls.push(h("p", { id: "q-o" }, T.other), topics("q-o"));
-          else controls.push(h("div", { class: "nav" }, button(T.skip, () => this.words(""))));
           failed("");
         }
       }

@@ -4,7 +4,7 @@
  * carries data-faq, the URL of GET /faq/search for that form, and
  * data-faq-title, the words above the answers. While the customer types in
  * the first free-text question (a long text first, else a one-line text),
- * the answers that match are suggested under it: at least 3 characters, one
+ * the best three answers are suggested under it: at least 3 characters, one
  * search 400 ms after the last key, in a polite live region.
  *
  * The suggestions never stand in the way: a failed search shows nothing,
@@ -66,7 +66,7 @@
       clearTimeout(timer);
       const query = input.value.trim();
       timer = setTimeout(async () => {
-        const params = { q: query, lang: document.documentElement.lang, channel: "form" };
+        const params = { q: query, lang: document.documentElement.lang, channel: "form", limit: 3 };
         for (const [key, value] of Object.entries(params)) search.searchParams.set(key, value);
         try {
           const found =
