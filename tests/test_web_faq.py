@@ -326,3 +326,22 @@ def test_the_openapi_document_has_the_faq_routes(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     assert {"/faq/search", "/faq/feedback", "/faq/{faq}/{entry}"} <= set(document["paths"])
     assert "FaqSearch" in document["components"]["schemas"]
+
+
+def test_links_in_answers_lead_to_this_service_wherever_shown(tmp_path: Path) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    # Shown in a widget on another site, "/forms/car-service" would be that site's.
+    with TestClient(create_app(FORMS, settings_for(tmp_path), faqs=FAQS)) as client:
+        html = search(client, q=WINTER, lang="fi")["results"][0]["answer_html"]
+        assert 'href="http://testserver/forms/car-service"' in html
+    host = Starlette(routes=[Mount("/help", create_app(FORMS, settings_for(tmp_path), faqs=FAQS))])
+    with TestClient(host) as client:
+        body = client.get("/help/faq/search", params={"q": WINTER, "lang": "fi"}).json()
+        assert (
+            'href="http://testserver/help/forms/car-service"' in body["results"][0]["answer_html"]
+        )
+        assert body["results"][0]["url"] == "/help/faq/workshop/winter-tyres?lang=fi"
+        page = client.get("/help/faq/workshop/winter-tyres").text
+        assert 'href="http://testserver/help/forms/car-service"' in page

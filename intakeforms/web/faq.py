@@ -107,7 +107,7 @@ class FaqEndpoints:
                     "faq": result.faq,
                     "id": result.id,
                     "question": result.question,
-                    "answer_html": result.answer_html,
+                    "answer_html": _links_here(request, result.answer_html),
                     "score": result.score,
                     "url": self._path(request, f"/faq/{result.faq}/{result.id}?lang={language}"),
                 }
@@ -160,7 +160,7 @@ class FaqEndpoints:
         contact = f"/forms/{forms[0]}" if len(forms) == 1 else "/"
         html = render_answer_page(
             question=faq.text(entry.question, locale),
-            answer_html=self.library.answer(faq, entry, locale),
+            answer_html=_links_here(request, self.library.answer(faq, entry, locale)),
             locale=locale,
             contact=self._path(request, f"{contact}?lang={locale}"),
             languages=[
@@ -210,6 +210,15 @@ class FaqEndpoints:
             logger.warning("FAQ feedback for %s not recorded: %s", search, exc)
             return errors(503, "unavailable", "feedback cannot be recorded right now")
         return Response(status_code=204)
+
+
+def _links_here(request: Request, html: str) -> str:
+    """Site-relative links of an answer (``[book](/forms/car-service)``) made
+    absolute to this service: an answer shown in a widget on another site, or
+    by a service mounted under a prefix, must still lead here."""
+    # request.base_url leaves out the prefix of a mounted app: root_path has it.
+    base = f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}"
+    return html.replace('href="/', f'href="{base}/')
 
 
 async def handover(
