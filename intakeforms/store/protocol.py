@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
 
 from intakeforms.store.records import (
     ClaimedJob,
@@ -42,6 +43,17 @@ class Store(Protocol):
 
     async def close(self) -> None:
         """Finish running work and disconnect; safe to call again."""
+
+    async def __aenter__(self) -> Self:
+        """``async with store:`` opens it, and closes it at the end."""
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the store."""
 
     async def save(self, submission: NewSubmission) -> SaveResult:
         """Store a submission, its files and outbox jobs in one transaction;
