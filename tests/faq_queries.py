@@ -367,6 +367,10 @@ QUERIES: list[tuple[str, str, str | None]] = [
     ("fi", "myyttekö käytettyjä autoja", None),
     ("fi", "tuulilasin vaihto kivenisku", None),
     ("fi", "huomisen sää", None),
+    ("fi", "voinko vuokrata pakettiauton", None),
+    ("fi", "missä on lähin bensa-asema", None),
+    ("fi", "haluan työpaikan teiltä", None),
+    ("fi", "mikä on y-tunnuksenne", None),
     # Swedish
     ("sv", "däckhotellet", "tyre-hotel"),
     ("sv", "förvaring av sommardäcken", "tyre-hotel"),
@@ -403,6 +407,10 @@ QUERIES: list[tuple[str, str, str | None]] = [
     ("sv", "säljer ni begagnade bilar", None),
     ("sv", "vindrutebyte stenskott", None),
     ("sv", "vädret i morgon", None),
+    ("sv", "kan jag hyra en skåpbil", None),
+    ("sv", "var finns närmaste bensinstation", None),
+    ("sv", "söker ni mekaniker", None),
+    ("sv", "vad är ert organisationsnummer", None),
     # English
     ("en", "winter tires", "winter-tyres"),
     ("en", "when to put on snow tyres", "winter-tyres"),
@@ -438,4 +446,8 @@ QUERIES: list[tuple[str, str, str | None]] = [
     ("en", "do you sell used cars", None),
     ("en", "windscreen chip repair", None),
     ("en", "weather tomorrow", None),
+    ("en", "can i rent a van", None),
+    ("en", "where is the nearest petrol station", None),
+    ("en", "are you hiring mechanics", None),
+    ("en", "what is your vat number", None),
 ]
