@@ -345,3 +345,13 @@ def test_links_in_answers_lead_to_this_service_wherever_shown(tmp_path: Path) ->
         assert body["results"][0]["url"] == "/help/faq/workshop/winter-tyres?lang=fi"
         page = client.get("/help/faq/workshop/winter-tyres").text
         assert 'href="http://testserver/help/forms/car-service"' in page
+
+
+def test_the_hosted_form_page_suggests_answers_where_some_are_offered(tmp_path: Path) -> None:
+    with TestClient(create_app(FORMS, settings_for(tmp_path), faqs=FAQS)) as client:
+        page = client.get("/forms/car-service?lang=fi").text
+        assert 'data-faq="/faq/search?form=car-service"' in page
+        assert "/assets/faq.js" in page
+    with TestClient(create_app(FORMS, settings_for(tmp_path))) as client:
+        page = client.get("/forms/car-service?lang=fi").text
+        assert "data-faq" not in page and "faq.js" not in page

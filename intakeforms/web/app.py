@@ -147,6 +147,7 @@ class Service:
             honeypot=HONEYPOT,
             languages=self.languages(request, form, page),
             assets=self.path(request, "/assets"),
+            faq=self.faq.search_url(request, form.id),
         )
         return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
 
