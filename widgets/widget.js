@@ -414,12 +414,9 @@
     found(search, results) {
       return results.map((r) => {
         const answer = h("div", { class: "ans" });
-        // Sanitised by the service: Markdown rendered with HTML off.
+        // Sanitised by the service (Markdown rendered with HTML off), its
+        // links made absolute there: they lead to the service, not the host.
         answer.innerHTML = r.answer_html;
-        // Its links lead to the service's pages, not the host page's.
-        for (const a of answer.querySelectorAll("a")) {
-          a.href = new URL(a.getAttribute("href"), this.endpoint);
-        }
         // Opened once is counted once; the answer opened last is the one
         // that helped, if the customer says one did.
         const toggle = ({ target }) => {
