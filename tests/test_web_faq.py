@@ -355,3 +355,23 @@ def test_the_hosted_form_page_suggests_answers_where_some_are_offered(tmp_path: 
     with TestClient(create_app(FORMS, settings_for(tmp_path))) as client:
         page = client.get("/forms/car-service?lang=fi").text
         assert "data-faq" not in page and "faq.js" not in page
+
+
+def test_a_form_page_with_errors_keeps_the_answers_shown(client: TestClient) -> None:
+    found = search(client, q="winter tyres", lang="en", form="car-service")
+    page = client.post(
+        "/forms/car-service/submissions?lang=en",
+        data={"plate": "abc123", "_faq": found["search"]},
+    )
+    assert page.status_code == 422
+    assert f'name="_faq" value="{found["search"]}"' in page.text
+    # Corrected and sent again, the agent still learns what was read first.
+    fixed = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in CAR_ANSWERS.items()}
+    sent = client.post(
+        "/forms/car-service/submissions?lang=en",
+        data={**fixed, "privacy": "yes", "_faq": found["search"]},
+        headers={"accept": "application/json"},
+    )
+    assert sent.status_code == 201, sent.text
+    context = stored_submission(client, sent.json()["reference"]).context
+    assert context["faq"]["search"] == found["search"]

@@ -33,7 +33,7 @@ from intakeforms.settings import Settings
 from intakeforms.store import Store, open_store
 from intakeforms.validate import check_answers
 from intakeforms.web import submissions
-from intakeforms.web.bodies import SUBMISSION_KEY, BadBody, read_posted
+from intakeforms.web.bodies import FAQ_SEARCH, SUBMISSION_KEY, BadBody, read_posted
 from intakeforms.web.faq import FaqEndpoints
 from intakeforms.web.gate import Gate
 from intakeforms.web.headers import SecurityHeaders
@@ -130,6 +130,7 @@ class Service:
         status: int = 200,
         submission_key: str | None = None,
         token: str | None = None,
+        faq_search: str | None = None,
     ) -> HTMLResponse:
         """The HTML form. ``token`` is the time-trap token the page was first
         issued with, kept on an error page: the customer's time is counted
@@ -143,6 +144,8 @@ class Service:
             hidden={
                 TOKEN: token or self.judge.issue(form.id),
                 SUBMISSION_KEY: submission_key or uuid.uuid4().hex,
+                # The answers shown before a correction still count for the agent.
+                **({FAQ_SEARCH: faq_search} if faq_search else {}),
             },
             honeypot=HONEYPOT,
             languages=self.languages(request, form, page),

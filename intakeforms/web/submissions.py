@@ -130,6 +130,7 @@ async def _submit(
                 status=422,
                 submission_key=posted.submission_key,
                 token=service.judge.original(form.id, posted.token),
+                faq_search=posted.faq_search,
             )
         return Answer({"errors": [e.as_dict() for e in errors]}, status_code=422)
     verdict = service.judge.judge(
