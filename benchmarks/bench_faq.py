@@ -140,11 +140,12 @@ def over_http(queries: Sequence[tuple[str, str]], rounds: int) -> None:
             "INTAKE_RATE_LIMIT": "0",
         }
         command = [sys.executable, "-m", "intakeforms", "serve", str(ROOT / "examples")]
+        log = open(f"{folder}/serve.log", "w")  # noqa: SIM115  (closed with the server)
         server = subprocess.Popen(  # our own service, on loopback
             [*command, "--port", str(port), "--no-worker", "--log-level", "warning"],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=log,
         )
         try:
             base = f"http://127.0.0.1:{port}"
@@ -155,8 +156,9 @@ def over_http(queries: Sequence[tuple[str, str]], rounds: int) -> None:
                         if client.get("/healthz").status_code == 200:
                             break
                     except httpx.TransportError:
-                        if time.monotonic() > deadline:
-                            raise SystemExit("the service did not start") from None
+                        if server.poll() is not None or time.monotonic() > deadline:
+                            said = Path(log.name).read_text()[-2000:]
+                            raise SystemExit(f"the service did not start:\n{said}") from None
                         time.sleep(0.2)
                 search: list[float] = []
                 health: list[float] = []
@@ -173,6 +175,7 @@ def over_http(queries: Sequence[tuple[str, str]], rounds: int) -> None:
         finally:
             server.terminate()
             server.wait(timeout=10)
+            log.close()
     print(f"\nover HTTP ({len(queries)} queries x {rounds} rounds, one connection):")
     print(f"{'':>14} {'p50 ms':>7} {'p95 ms':>7}")
     for name, times in (("/faq/search", search), ("/healthz", health)):
