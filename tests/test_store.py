@@ -414,6 +414,9 @@ async def test_open_makes_a_wal_database_with_the_tables(store: SqliteStore, pat
         "store_health",
         "faq_searches",
         "faq_events",
+        "link_uses",
+        "drafts",
+        "submission_contacts",
     }
     assert connection is not None
     assert connection.execute("PRAGMA foreign_keys").fetchone() == (1,)

@@ -57,6 +57,8 @@ CONTEXT = {
     "incomplete": {"missing": ["mileage", "plate"]},
 }
 TYRES = ("workshop", "winter-tyres")
+# The schema versions before the one that added contexts and FAQ searches.
+BEFORE_FAQ_SQLITE, BEFORE_FAQ_POSTGRES = 4, 3
 BRAKES = ("workshop", "brake-noise")
 
 
@@ -158,7 +160,7 @@ async def test_a_database_of_the_previous_version_is_upgraded_and_keeps_its_rows
     if backend.path is not None:
         connection = sqlite3.connect(backend.path, isolation_level=None)
         try:
-            for step in sqlite_schema.MIGRATIONS[:-1]:
+            for step in sqlite_schema.MIGRATIONS[:BEFORE_FAQ_SQLITE]:
                 for statement in step:
                     connection.execute(statement)
             connection.execute(
@@ -172,12 +174,12 @@ async def test_a_database_of_the_previous_version_is_upgraded_and_keeps_its_rows
                 " VALUES ('CAR-AAAAAA', 'email:0', ?, ?, ?)",
                 (made, made, made),
             )
-            connection.execute(f"PRAGMA user_version = {len(sqlite_schema.MIGRATIONS) - 1}")
+            connection.execute(f"PRAGMA user_version = {BEFORE_FAQ_SQLITE}")
         finally:
             connection.close()
     else:
         with psycopg.connect(backend.url, autocommit=True) as c:
-            for step in postgres_schema.MIGRATIONS[:-1]:
+            for step in postgres_schema.MIGRATIONS[:BEFORE_FAQ_POSTGRES]:
                 for statement in step:
                     c.execute(statement)
             c.execute(
@@ -186,7 +188,7 @@ async def test_a_database_of_the_previous_version_is_upgraded_and_keeps_its_rows
             )
             c.execute(
                 f"INSERT INTO {postgres_schema.VERSION_TABLE} (version) VALUES (%s)",
-                (len(postgres_schema.MIGRATIONS) - 1,),
+                (BEFORE_FAQ_POSTGRES,),
             )
             c.execute(
                 "INSERT INTO submissions (reference, form, form_version, locale, data, spam,"

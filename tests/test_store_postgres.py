@@ -210,6 +210,9 @@ async def test_open_makes_the_tables_in_the_urls_schema(store: PostgresStore, ur
         VERSION_TABLE,
         "faq_searches",
         "faq_events",
+        "link_uses",
+        "drafts",
+        "submission_contacts",
     }
     assert admin(f"SELECT version FROM {schema}.{VERSION_TABLE}") == [(SCHEMA_VERSION,)]
     assert admin(

@@ -31,6 +31,8 @@ from intakeforms.store.base import (
     REFERENCE_ALPHABET,
     REFERENCE_LENGTH,
     ClaimedJob,
+    DraftRecord,
+    EarlierContact,
     FaqCounts,
     FaqSearchRecord,
     NewSubmission,
@@ -44,6 +46,7 @@ from intakeforms.store.base import (
     new_reference,
     new_worker_id,
 )
+from intakeforms.store.drafts import MAX_DRAFT_DAYS
 from intakeforms.store.faq import FAQ_QUERY_DAYS, MAX_FAQ_QUERY
 from intakeforms.store.sqlite import SqliteStore
 from intakeforms.store.storable import UnstorableSubmission
@@ -55,10 +58,13 @@ __all__ = [
     "FAQ_EVENTS",
     "FAQ_QUERY_DAYS",
     "JOB_STATUSES",
+    "MAX_DRAFT_DAYS",
     "MAX_FAQ_QUERY",
     "REFERENCE_ALPHABET",
     "REFERENCE_LENGTH",
     "ClaimedJob",
+    "DraftRecord",
+    "EarlierContact",
     "FaqCounts",
     "FaqSearchRecord",
     "LeaseLost",

@@ -30,6 +30,7 @@ from intakeforms.store.rate import Hit
 from intakeforms.store.storable import UnstorableSubmission
 
 __all__ = [
+    "DRAFT_COLUMNS",
     "JOB_COLUMNS",
     "SUBMISSION_COLUMNS",
     "Row",
@@ -60,6 +61,10 @@ JOB_COLUMNS = (
     "id, reference, target, status, attempts, next_attempt_at, last_error,"
     " claimed_by, lease_until, delivered_at, receipt, created_at, updated_at"
 )
+
+#: What every statement that returns drafts selects, in the order
+#: :func:`~intakeforms.store.drafts.draft` reads it.
+DRAFT_COLUMNS = "id, form, locale, data, email, created_at, expires_at, mail_sent_at"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,6 +118,21 @@ class Statements:
     faq_gaps: str
     #: Blank the query text of up to :chunk searches made before :before.
     blank_faq_queries: str
+    #: Store a draft, replacing one with the same id: :id, :form, :locale,
+    #: :data (JSON text), :email, :email_key, :created_at, :expires_at,
+    #: :mail_sent_at.
+    save_draft: str
+    #: Up to :limit drafts not expired at :now whose mail is not sent, with
+    #: fewer than :attempts tries and no other claim running, claimed until
+    #: :until (one more try), oldest first, returning :data:`DRAFT_COLUMNS`;
+    #: claimers must never share a draft.
+    claim_draft_mails: str
+    #: Delete up to :chunk drafts expired at :now.
+    purge_drafts: str
+    #: Up to :limit submissions, not spam, holding one of the contact :keys,
+    #: submitted at :since or later and at :until or earlier, other than
+    #: :before; newest first: reference, form, submitted_at, erased_at, data.
+    earlier_contacts: str
 
 
 class Session(Protocol):

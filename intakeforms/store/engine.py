@@ -1,7 +1,9 @@
 """The ``Store`` protocol's methods, written once for every SQL database.
 
 :class:`SqlStore` checks the caller's arguments, takes the time, and runs
-the shared operations (``submissions.py``, ``outbox.py``, ``privacy.py``)
+the shared operations (``submissions.py``, ``outbox.py``, ``privacy.py``;
+a feature's own methods and operations in ``faq.py``, ``links.py``,
+``drafts.py`` and ``contacts.py``)
 on a :class:`~intakeforms.store.dialect.Session`. A backend subclass says
 how an operation reaches its database, in :meth:`SqlStore._read` and
 :meth:`SqlStore._write`, and how it opens and closes: ``sqlite.py`` runs
@@ -30,8 +32,11 @@ from intakeforms.store.checks import (
     clean_note,
     recipient_hash,
 )
+from intakeforms.store.contacts import ContactMethods
 from intakeforms.store.dialect import Session, Work, message
+from intakeforms.store.drafts import DraftMethods
 from intakeforms.store.faq import FaqMethods
+from intakeforms.store.links import LinkMethods
 from intakeforms.store.records import (
     ClaimedJob,
     NewSubmission,
@@ -54,12 +59,16 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class SqlStore(FaqMethods, abc.ABC):
+class SqlStore(FaqMethods, LinkMethods, DraftMethods, ContactMethods, abc.ABC):
     """A :class:`~intakeforms.store.Store` in a SQL database.
 
     ``database`` names it in messages (never with a password); ``_clock``
-    gives the current time (tests pass their own). The FAQ methods are
-    :class:`~intakeforms.store.faq.FaqMethods`'.
+    gives the current time (tests pass their own). The FAQ, single-use
+    link, draft and earlier-contact methods are those of
+    :class:`~intakeforms.store.faq.FaqMethods`,
+    :class:`~intakeforms.store.links.LinkMethods`,
+    :class:`~intakeforms.store.drafts.DraftMethods` and
+    :class:`~intakeforms.store.contacts.ContactMethods`.
     """
 
     database: str
@@ -283,7 +292,7 @@ class SqlStore(FaqMethods, abc.ABC):
         )
         cutoffs = privacy.PurgeCutoffs(delivered, spam, clients, queries)
         now = self._clock()
-        erased = deleted = cleared = blanked = 0
+        erased = deleted = cleared = blanked = drafts = 0
         files: list[StoredFile] = []
         more = True
         while more:
@@ -292,8 +301,9 @@ class SqlStore(FaqMethods, abc.ABC):
             deleted += step.deleted_spam
             cleared += step.clients_cleared
             blanked += step.faq_queries_blanked
+            drafts += step.drafts_deleted
             files += step.files
-        done = PurgeResult(erased, deleted, cleared, tuple(files), blanked)
+        done = PurgeResult(erased, deleted, cleared, tuple(files), blanked, drafts)
         await self._write(lambda s: privacy.after_purge(s, done))
         return done
 

@@ -36,7 +36,14 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from intakeforms.store.dialect import JOB_COLUMNS, SUBMISSION_COLUMNS, Row, Statements, Values
+from intakeforms.store.dialect import (
+    DRAFT_COLUMNS,
+    JOB_COLUMNS,
+    SUBMISSION_COLUMNS,
+    Row,
+    Statements,
+    Values,
+)
 from intakeforms.store.postgres_pool import Connection
 from intakeforms.store.postgres_schema import SCHEMA_VERSION, VERSION
 from intakeforms.store.rate import Hit, hit_statement, sweep_statement
@@ -99,6 +106,8 @@ POSTGRES = Statements(
         " last_error = CASE WHEN status = 'delivered' THEN NULL ELSE 'erased' END,"
         " status = CASE WHEN status = 'delivered' THEN status ELSE 'dead' END,"
         " updated_at = :now WHERE reference = ANY(:references)",
+        # Nothing ties an erased submission to its customer any more.
+        "DELETE FROM submission_contacts WHERE reference = ANY(:references)",
     ),
     delete_submissions="DELETE FROM submissions WHERE reference = ANY(:references)",
     # SKIP LOCKED: two processes purging at once take different submissions.
@@ -136,13 +145,44 @@ POSTGRES = Statements(
         " FROM faq_searches WHERE query <> '' AND searched_at < :before"
         " LIMIT :chunk FOR UPDATE SKIP LOCKED)"
     ),
+    save_draft=(
+        "INSERT INTO drafts (id, form, locale, data, email, email_key, created_at,"
+        " expires_at, mail_sent_at) VALUES (:id, :form, :locale, :data::jsonb, :email,"
+        " :email_key, :created_at, :expires_at, :mail_sent_at) ON CONFLICT (id) DO UPDATE SET"
+        " form = excluded.form, locale = excluded.locale, data = excluded.data,"
+        " email = excluded.email, email_key = excluded.email_key,"
+        " created_at = excluded.created_at, expires_at = excluded.expires_at,"
+        " mail_sent_at = excluded.mail_sent_at, mail_attempts = 0, mail_claimed_until = NULL"
+    ),
+    # SKIP LOCKED: two workers claiming at once take different drafts.
+    claim_draft_mails=(
+        "UPDATE drafts SET mail_claimed_until = :until, mail_attempts = mail_attempts + 1"  # noqa: S608
+        " WHERE id IN (SELECT id FROM drafts WHERE mail_sent_at IS NULL"
+        " AND expires_at > :now AND mail_attempts < :attempts"
+        " AND (mail_claimed_until IS NULL OR mail_claimed_until <= :now)"
+        " ORDER BY created_at, id LIMIT :limit FOR UPDATE SKIP LOCKED)"
+        f" RETURNING {DRAFT_COLUMNS}"
+    ),
+    purge_drafts=(
+        "DELETE FROM drafts WHERE id IN (SELECT id FROM drafts"
+        " WHERE expires_at <= :now LIMIT :chunk FOR UPDATE SKIP LOCKED)"
+    ),
+    earlier_contacts=(
+        "SELECT reference, form, submitted_at, erased_at, data FROM submissions"
+        " WHERE reference IN (SELECT reference FROM submission_contacts"
+        " WHERE key = ANY(:keys))"
+        " AND NOT spam AND submitted_at >= :since AND submitted_at <= :until"
+        " AND reference <> :before"
+        " ORDER BY submitted_at DESC, reference DESC LIMIT :limit"
+    ),
 )
 
 # The tables that hold a submission's text, vacuumed after an erasure.
 # SKIP_LOCKED: a table another VACUUM holds is left to it (or autovacuum)
 # rather than waited for.
 _VACUUM = (
-    "VACUUM (SKIP_LOCKED) submissions, submission_files, outbox, idempotency_keys, faq_searches"
+    "VACUUM (SKIP_LOCKED) submissions, submission_files, outbox, idempotency_keys, faq_searches,"
+    " drafts, submission_contacts"
 )
 
 # A rate count in one statement, and with a sweep in the same one.

@@ -171,6 +171,51 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX IF NOT EXISTS faq_events_by_search ON faq_events (search, event)",
     ),
+    # 5: continuity: single-use links, drafts to continue later, and the
+    # customer's contact keys for the history of earlier contacts.
+    (
+        # record_link_use(): a single-use link's id (jti) and the first
+        # submission it was used for. No foreign key: the link stays used
+        # after its submission is erased or deleted as spam.
+        """CREATE TABLE IF NOT EXISTS link_uses (
+            jti        text PRIMARY KEY,
+            form       text NOT NULL,
+            reference  text NOT NULL,
+            used_at    timestamptz NOT NULL
+        )""",
+        # A customer's unfinished answers, kept until submitted or expired
+        # (7 days at most). email_key is the address casefolded, for finding
+        # one customer's drafts (privacy requests).
+        """CREATE TABLE IF NOT EXISTS drafts (
+            id                  text PRIMARY KEY,
+            form                text NOT NULL,
+            locale              text NOT NULL,
+            data                jsonb NOT NULL,
+            email               text NOT NULL,
+            email_key           text NOT NULL,
+            created_at          timestamptz NOT NULL,
+            expires_at          timestamptz NOT NULL,
+            mail_sent_at        timestamptz,
+            mail_attempts       integer NOT NULL DEFAULT 0,
+            mail_claimed_until  timestamptz
+        )""",
+        # purge(): the expired drafts; drafts_of() and erase_drafts(): one address's.
+        "CREATE INDEX IF NOT EXISTS drafts_by_expiry ON drafts (expires_at)",
+        "CREATE INDEX IF NOT EXISTS drafts_by_email ON drafts (email_key)",
+        # claim_draft_mails(): the drafts whose mail is not sent yet; sent
+        # ones (nearly all) leave the index.
+        "CREATE INDEX IF NOT EXISTS drafts_unsent ON drafts (created_at)"
+        " WHERE mail_sent_at IS NULL",
+        # Normalised-and-hashed email and phone keys of a submission (never
+        # the address), for earlier_contacts(); gone with its erasure.
+        """CREATE TABLE IF NOT EXISTS submission_contacts (
+            reference  text NOT NULL REFERENCES submissions (reference) ON DELETE CASCADE,
+            key        text NOT NULL,
+            PRIMARY KEY (reference, key)
+        )""",
+        "CREATE INDEX IF NOT EXISTS submission_contacts_by_key"
+        " ON submission_contacts (key, reference)",
+    ),
 )
 
 #: The schema version this release writes.

@@ -102,8 +102,9 @@ async def _erase(s: Session, references: Sequence[str], now: dt.datetime) -> Non
 async def purge_step(s: Session, cut: PurgeCutoffs, now: dt.datetime) -> tuple[PurgeResult, bool]:
     """One transaction of :meth:`Store.purge`: up to :data:`PURGE_CHUNK`
     submissions erased, else deleted as spam, else cleared of their client
-    address, else as many FAQ searches' query texts blanked, else the
-    expired rate counts deleted; with True when there may be more to do."""
+    address, else as many FAQ searches' query texts blanked, else as many
+    expired drafts deleted, else the expired rate counts deleted; with True
+    when there may be more to do."""
     async with s.transaction():
         if cut.delivered_before is not None:
             references = await _references(s, s.sql.purge_erasable, cut.delivered_before)
@@ -125,6 +126,9 @@ async def purge_step(s: Session, cut: PurgeCutoffs, now: dt.datetime) -> tuple[P
             blanked = await s.change(s.sql.blank_faq_queries, values)
             if blanked:
                 return PurgeResult(faq_queries_blanked=blanked), True
+        drafts = await s.change(s.sql.purge_drafts, {"now": now, "chunk": PURGE_CHUNK})
+        if drafts:
+            return PurgeResult(drafts_deleted=drafts), True
         await s.change(_DELETE_EXPIRED_HITS, {"now": now.timestamp()})
     return PurgeResult(), False
 
@@ -137,6 +141,7 @@ async def after_purge(s: Session, done: PurgeResult) -> None:
         or done.deleted_spam
         or done.clients_cleared
         or done.faq_queries_blanked
+        or done.drafts_deleted
     ):
         await s.forget()
 

@@ -17,6 +17,8 @@ from typing import Protocol, Self, runtime_checkable
 
 from intakeforms.store.records import (
     ClaimedJob,
+    DraftRecord,
+    EarlierContact,
     FaqCounts,
     FaqSearchRecord,
     NewSubmission,
@@ -190,7 +192,8 @@ class Store(Protocol):
         delivered (None: keep all); delete spam submitted before
         ``spam_before``; forget the client address of submissions submitted
         before ``clients_before``; blank the query text of FAQ searches made
-        before ``faq_queries_before`` (None: keep it), keeping their counts."""
+        before ``faq_queries_before`` (None: keep it), keeping their counts;
+        delete the drafts expired by the store's clock."""
 
     # -- FAQ searches (see ``faq.py``) ------------------------------------------
 
@@ -218,6 +221,69 @@ class Store(Protocol):
     ) -> FaqCounts:
         """What came of the FAQ searches made in [since, until), before one
         form or all."""
+
+    # -- single-use links (see ``links.py``) -------------------------------------
+
+    async def record_link_use(
+        self, jti: str, form: str, reference: str, at: dt.datetime
+    ) -> str | None:
+        """Record the first use of the single-use link ``jti`` (for the
+        submission ``reference`` of ``form``); None when recorded now, else
+        the reference of its first use, unchanged."""
+
+    async def link_use(self, jti: str) -> str | None:
+        """The reference the single-use link ``jti`` was first used for, or None."""
+
+    # -- drafts (see ``drafts.py``) ----------------------------------------------
+
+    async def save_draft(self, record: DraftRecord) -> None:
+        """Keep a draft until it expires (7 days at most), replacing one with
+        the same id; ``ValueError`` for a caller's mistake."""
+
+    async def get_draft(self, draft_id: str) -> DraftRecord | None:
+        """The draft with this id, or None (also when it has expired)."""
+
+    async def delete_draft(self, draft_id: str) -> bool:
+        """Delete a draft; whether there was one. Saving a submission with
+        ``NewSubmission.draft`` deletes that draft in the same transaction."""
+
+    async def claim_draft_mails(
+        self,
+        limit: int,
+        *,
+        lease_seconds: float = 300.0,
+        now: dt.datetime | None = None,
+    ) -> list[DraftRecord]:
+        """Up to ``limit`` unexpired drafts whose mail is not sent, oldest
+        first, each held for ``lease_seconds`` from other claims; a few
+        tries each at most."""
+
+    async def mark_draft_mail_sent(self, draft_id: str, at: dt.datetime) -> bool:
+        """Record that the draft's mail went at ``at``; False when there is no
+        such draft."""
+
+    async def drafts_of(self, email: str) -> list[DraftRecord]:
+        """Every stored draft of an address (case-insensitive), oldest first."""
+
+    async def erase_drafts(self, email: str) -> int:
+        """Delete every draft of an address (case-insensitive) for good; how many."""
+
+    # -- earlier contacts (see ``contacts.py``) ----------------------------------
+
+    async def earlier_contacts(
+        self,
+        keys: Sequence[str],
+        *,
+        before_reference: str | None,
+        since: dt.datetime,
+        limit: int = 10,
+    ) -> list[EarlierContact]:
+        """The other submissions holding one of the contact ``keys``, from
+        ``since`` to the time of ``before_reference`` (None: now), not spam,
+        newest first."""
+
+    async def contact_keys_of(self, reference: str) -> tuple[str, ...]:
+        """The contact keys a submission keeps (none once erased)."""
 
     # -- shared rate limits -----------------------------------------------------
 

@@ -28,6 +28,8 @@ __all__ = [
     "FAQ_EVENTS",
     "JOB_STATUSES",
     "ClaimedJob",
+    "DraftRecord",
+    "EarlierContact",
     "FaqCounts",
     "FaqSearchRecord",
     "NewSubmission",
@@ -49,6 +51,10 @@ FAQ_EVENTS = ("opened", "helpful", "not_helpful", "continued")
 
 # The same rule as the form language's ``reference_prefix``.
 _PREFIX = re.compile(r"[A-Z][A-Z0-9]{0,9}")
+#: The longest contact key a store keeps (an HMAC-SHA256 is 64 hex digits).
+MAX_CONTACT_KEY = 128
+#: What a draft's id is: 32 lowercase hex digits (``secrets.token_hex(16)``).
+DRAFT_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +99,32 @@ class NewSubmission:
     #: that did not help, an incomplete contact's missing questions): JSON-able,
     #: never the customer's own text. ``None`` when there is nothing.
     context: Mapping[str, Any] | None = field(default=None, repr=False)
+    #: The id of the draft these answers continue (``?d=`` link), or None:
+    #: that draft is deleted in the same transaction as the save.
+    draft: str | None = None
+    #: The customer's contact keys (normalised-and-hashed email and phone,
+    #: made by the caller; never an address), for
+    #: :meth:`~intakeforms.store.Store.earlier_contacts`. Pseudonymous, so
+    #: kept out of ``repr`` too.
+    contact_keys: tuple[str, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         # These are the caller's mistakes, so they fail before any database work.
+        if self.draft is not None and not (
+            isinstance(self.draft, str) and DRAFT_ID.fullmatch(self.draft)
+        ):
+            raise ValueError(
+                "draft must be a draft's id (32 lowercase hex digits, as read from "
+                "its token) or None"
+            )
+        if isinstance(self.contact_keys, str):
+            raise TypeError("contact_keys must be a tuple of keys, not one text")
+        for key in self.contact_keys:
+            if not isinstance(key, str) or not key or len(key) > MAX_CONTACT_KEY:
+                raise ValueError(
+                    f"a contact key must be a text of 1 to {MAX_CONTACT_KEY} characters "
+                    "(a hash of a normalised address or phone number)"
+                )
         if not _PREFIX.fullmatch(self.reference_prefix):
             raise ValueError(
                 f"reference_prefix {self.reference_prefix!r} must be 1 to 10 capital "
@@ -169,6 +198,8 @@ class PurgeResult:
     files: tuple[StoredFile, ...] = ()
     #: FAQ searches whose query text was blanked (their counts stay).
     faq_queries_blanked: int = 0
+    #: Expired drafts deleted.
+    drafts_deleted: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,3 +285,43 @@ class FaqCounts:
     helpful: int = 0
     not_helpful: int = 0
     continued: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DraftRecord:
+    """A customer's unfinished answers, kept so that they can continue later
+    from a link mailed to them (:meth:`Store.save_draft`).
+
+    ``id`` is 32 lowercase hex digits (``secrets.token_hex(16)``): the draft
+    link's token carries it. ``data`` (the answers so far, JSON-able) and
+    ``email`` (where the link goes) are the customer's and stay out of
+    ``repr``. Times are aware, read back in UTC; ``expires_at`` is at most
+    :data:`~intakeforms.store.drafts.MAX_DRAFT_DAYS` days after
+    ``created_at``. ``mail_sent_at`` is when the mail with the link went,
+    None until then.
+    """
+
+    id: str
+    form: str
+    locale: str
+    data: Mapping[str, Any] = field(repr=False)
+    email: str = field(repr=False)
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    mail_sent_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierContact:
+    """One earlier submission of the same customer (:meth:`Store.earlier_contacts`).
+
+    ``data`` holds its answers, for a summary line built from the form's
+    summary template (never shown in full), and stays out of ``repr``; it is
+    None when the answers were erased (``erased``).
+    """
+
+    reference: str
+    form: str
+    submitted_at: dt.datetime
+    erased: bool = False
+    data: Mapping[str, Any] | None = field(default=None, repr=False)

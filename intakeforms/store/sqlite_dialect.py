@@ -29,7 +29,14 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 from types import TracebackType
 from typing import Any
 
-from intakeforms.store.dialect import JOB_COLUMNS, SUBMISSION_COLUMNS, Row, Statements, Values
+from intakeforms.store.dialect import (
+    DRAFT_COLUMNS,
+    JOB_COLUMNS,
+    SUBMISSION_COLUMNS,
+    Row,
+    Statements,
+    Values,
+)
 from intakeforms.store.rate import Hit, hit_statement, sweep_statement
 from intakeforms.store.sqlite_connection import transaction, unsynced, user_version
 from intakeforms.store.sqlite_errors import error_name
@@ -94,6 +101,8 @@ SQLITE = Statements(
         " last_error = CASE WHEN status = 'delivered' THEN NULL ELSE 'erased' END,"
         " status = CASE WHEN status = 'delivered' THEN status ELSE 'dead' END,"
         f" updated_at = :now WHERE reference {_AMONG}",
+        # Nothing ties an erased submission to its customer any more.
+        f"DELETE FROM submission_contacts WHERE reference {_AMONG}",  # noqa: S608
     ),
     delete_submissions=f"DELETE FROM submissions WHERE reference {_AMONG}",  # noqa: S608
     purge_erasable=(
@@ -127,6 +136,36 @@ SQLITE = Statements(
     blank_faq_queries=(
         "UPDATE faq_searches SET query = '', query_key = '' WHERE id IN (SELECT id"
         " FROM faq_searches WHERE query <> '' AND searched_at < :before LIMIT :chunk)"
+    ),
+    save_draft=(
+        "INSERT INTO drafts (id, form, locale, data, email, email_key, created_at,"
+        " expires_at, mail_sent_at) VALUES (:id, :form, :locale, :data, :email, :email_key,"
+        " :created_at, :expires_at, :mail_sent_at) ON CONFLICT (id) DO UPDATE SET"
+        " form = excluded.form, locale = excluded.locale, data = excluded.data,"
+        " email = excluded.email, email_key = excluded.email_key,"
+        " created_at = excluded.created_at, expires_at = excluded.expires_at,"
+        " mail_sent_at = excluded.mail_sent_at, mail_attempts = 0, mail_claimed_until = NULL"
+    ),
+    # BEGIN IMMEDIATE serialises claimers, as for the outbox.
+    claim_draft_mails=(
+        "UPDATE drafts SET mail_claimed_until = :until, mail_attempts = mail_attempts + 1"  # noqa: S608
+        " WHERE id IN (SELECT id FROM drafts WHERE mail_sent_at IS NULL"
+        " AND expires_at > :now AND mail_attempts < :attempts"
+        " AND (mail_claimed_until IS NULL OR mail_claimed_until <= :now)"
+        " ORDER BY created_at, id LIMIT :limit)"
+        f" RETURNING {DRAFT_COLUMNS}"
+    ),
+    purge_drafts=(
+        "DELETE FROM drafts WHERE id IN (SELECT id FROM drafts"
+        " WHERE expires_at <= :now LIMIT :chunk)"
+    ),
+    earlier_contacts=(
+        "SELECT reference, form, submitted_at, erased_at, data FROM submissions"
+        " WHERE reference IN (SELECT reference FROM submission_contacts"
+        " WHERE key IN (SELECT value FROM json_each(:keys)))"
+        " AND spam = 0 AND submitted_at >= :since AND submitted_at <= :until"
+        " AND reference <> :before"
+        " ORDER BY submitted_at DESC, reference DESC LIMIT :limit"
     ),
 )
 

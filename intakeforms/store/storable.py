@@ -31,6 +31,7 @@ __all__ = [
     "problem_in",
     "spam_reason",
     "text_problem",
+    "texts_in",
 ]
 
 
@@ -180,10 +181,18 @@ def _texts(new: NewSubmission, answers: bool) -> Iterator[tuple[str, str]]:
         yield "idempotency_key", new.idempotency_key
     if new.client is not None:
         yield "client", new.client
+    for key in new.contact_keys:
+        yield "contact_keys", key
     for file in new.files:
         where = f"files of {_shown(file.field)}"
         for text in (file.field, file.name, file.content_type, file.path):
             yield where, text
+
+
+def texts_in(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """Every text in ``data`` (keys and values, however deep) with where it
+    is, like ``name`` or ``items[2].note``; no recursion, so any depth."""
+    return _in_value(data)
 
 
 def _in_value(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

@@ -39,6 +39,11 @@ _INSERT_JOB = (
     "INSERT INTO outbox (reference, target, next_attempt_at, created_at, updated_at)"
     " VALUES (:reference, :target, :now, :now, :now) ON CONFLICT (reference, target) DO NOTHING"
 )
+_INSERT_CONTACT = (
+    "INSERT INTO submission_contacts (reference, key) VALUES (:reference, :key)"
+    " ON CONFLICT DO NOTHING"
+)
+_DELETE_DRAFT = "DELETE FROM drafts WHERE id = :id"
 # A concurrent save with the same key makes this wait for it (PostgreSQL);
 # when that one commits, DO NOTHING (no row changed), and the whole save
 # rolls back.
@@ -102,6 +107,11 @@ async def _save(s: Session, new: NewSubmission, data: str, now: dt.datetime) -> 
                 for position, f in enumerate(new.files)
             ],
         )
+    if new.contact_keys:  # kept for spam too: a released submission needs them
+        keys = dict.fromkeys(new.contact_keys)  # once each, in order
+        await s.change_many(_INSERT_CONTACT, [{"reference": reference, "key": k} for k in keys])
+    if new.draft is not None:  # the customer continued it: it is done with
+        await s.change(_DELETE_DRAFT, {"id": new.draft})
     if not new.spam:  # spam is quarantined: kept for review, never delivered
         await add_jobs(s, reference, new.targets, now)
     if new.idempotency_key is not None:
