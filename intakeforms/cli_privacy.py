@@ -358,6 +358,7 @@ def run_purge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 f"FAQ search text: blanked {result.faq_queries_blanked} of searches before "
                 f"{moment(cut.faq_queries_before)}\n"
             )
+        out.write(f"drafts: deleted {result.drafts_deleted} expired\n")
         out.write(f"uploaded files: removed {done.files_removed}\n")
         if len(result.files) > done.files_removed:
             err.write(_missing(len(result.files) - done.files_removed, settings) + "\n")

@@ -9,6 +9,7 @@ functions here remove those from the upload folder. The retention rules
     INTAKE_SPAM_RETENTION_DAYS   30: delete quarantined spam older than that
     client addresses             forgotten once the rate limit no longer needs them
     FAQ search texts             blanked after FAQ_QUERY_DAYS (30); the counts stay
+    drafts                       deleted once expired (MAX_DRAFT_DAYS, 7, at most)
 
 :func:`maintain` applies them every hour beside a delivery worker
 (``intakeforms worker``, and ``serve`` with its in-process worker);
@@ -179,15 +180,17 @@ async def maintain(
                 or result.deleted_spam
                 or result.clients_cleared
                 or result.faq_queries_blanked
+                or result.drafts_deleted
             ):
                 logger.info(
                     "privacy: erased %d delivered submission(s), deleted %d spam, "
                     "forgot %d client address(es), blanked %d FAQ search text(s), "
-                    "removed %d file(s)",
+                    "deleted %d expired draft(s), removed %d file(s)",
                     result.erased,
                     result.deleted_spam,
                     result.clients_cleared,
                     result.faq_queries_blanked,
+                    result.drafts_deleted,
                     done.files_removed,
                 )
         with anyio.move_on_after(every):

@@ -20,7 +20,7 @@ from test_privacy import DAY, NOW, deliver_all, keep_file, saved
 from test_store_backends import Backend, StillClock, backend
 
 from intakeforms.cli import main
-from intakeforms.store import Store, new_worker_id
+from intakeforms.store import DraftRecord, Store, new_worker_id
 
 _T = TypeVar("_T")
 
@@ -313,6 +313,16 @@ def test_purge_applies_the_retention_settings_now(
     async def seed(store: Store) -> list[str]:
         references = [await saved(store, files=(photo,)), await saved(store, spam=True)]
         await deliver_all(store)
+        expired = DraftRecord(
+            "0123456789abcdef0123456789abcdef",
+            "car-service",
+            "fi",
+            {"plate": "ABC-123"},
+            "matti@example.com",
+            old.now,
+            old.now + 7 * DAY,
+        )
+        await store.save_draft(expired)
         return references
 
     delivered, spam = with_store(backend, seed, old)
@@ -323,7 +333,8 @@ def test_purge_applies_the_retention_settings_now(
     assert lines[1].startswith("spam: deleted 1 submitted before ")
     assert lines[2].startswith("client addresses: forgot 1 of submissions before ")
     assert lines[3].startswith("FAQ search text: blanked 0 of searches before ")
-    assert lines[4] == "uploaded files: removed 0"
+    assert lines[4] == "drafts: deleted 1 expired"
+    assert lines[5] == "uploaded files: removed 0"
 
     monkeypatch.setenv("INTAKE_RETENTION_DAYS", "90")
     status, out, _ = run(capsys, "purge", "--store", backend.url)
