@@ -2,7 +2,8 @@
 
 ``intakeforms spam list|release|delete`` reviews quarantined submissions;
 ``intakeforms export REF`` answers an access request, ``intakeforms erase
-REF…`` an erasure request, and ``intakeforms purge`` applies the retention
+REF…`` an erasure request (``--email ADDRESS`` for the drafts kept for an
+address, with either), and ``intakeforms purge`` applies the retention
 settings now (docs/privacy.md). Each uses the store and upload folder of
 the settings (``INTAKE_STORE``, ``INTAKE_UPLOAD_DIR``), like the service.
 """
@@ -86,16 +87,27 @@ def add_commands(commands: Any) -> None:
     export = commands.add_parser(
         "export", help="print everything stored about one submission as JSON (access requests)"
     )
-    export.add_argument("reference", metavar="REF", help="the reference, like CAR-4F7K2Q")
+    what = export.add_mutually_exclusive_group(required=True)
+    what.add_argument("reference", nargs="?", metavar="REF", help="the reference, like CAR-4F7K2Q")
+    what.add_argument(
+        "--email", metavar="ADDRESS", help="instead: the drafts kept for this address"
+    )
     _common(export)
     export.set_defaults(run=run_export)
 
     erase = commands.add_parser(
         "erase", help="erase submissions' answers and files for good (erasure requests)"
     )
-    erase.add_argument("references", nargs="+", metavar="REF")
+    erase.add_argument("references", nargs="*", metavar="REF")
+    erase.add_argument(
+        "--email",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="also delete the drafts kept for this address (repeatable)",
+    )
     _common(erase)
-    erase.set_defaults(run=run_erase)
+    erase.set_defaults(run=run_erase, usage_error=erase.error)
 
     purge = commands.add_parser(
         "purge", help="apply the retention settings now (the worker does it hourly)"
@@ -294,7 +306,10 @@ def _export(found: StoredSubmission, jobs: list[dict[str, Any]]) -> dict[str, An
 
 
 def run_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``intakeforms export REF``: everything stored about one submission."""
+    """``intakeforms export REF``: everything stored about one submission;
+    ``--email ADDRESS``: the drafts kept for an address."""
+    if args.email is not None:
+        return _run(args, err, lambda store, _: _export_drafts(store, args.email, out, err))
     reference = _reference(args.reference)
 
     async def work(store: Store, _: Settings) -> int:
@@ -310,11 +325,49 @@ def run_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return _run(args, err, work)
 
 
+async def _export_drafts(store: Store, email: str, out: TextIO, err: TextIO) -> int:
+    try:
+        found = await store.drafts_of(email)
+    except ValueError as exc:  # an empty address; the message never repeats it
+        err.write(f"intakeforms export --email: {exc}\n")
+        return 1
+    drafts = [
+        {
+            "id": d.id,
+            "form": d.form,
+            "locale": d.locale,
+            "email": d.email,
+            "created_at": d.created_at.isoformat(),
+            "expires_at": d.expires_at.isoformat(),
+            "mail_sent_at": d.mail_sent_at.isoformat() if d.mail_sent_at else None,
+            "data": dict(d.data),
+        }
+        for d in found
+    ]
+    json.dump({"drafts": drafts}, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+    return 0
+
+
 def run_erase(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``intakeforms erase REF…``: answers, files and delivery payloads, for good."""
+    """``intakeforms erase REF… [--email ADDRESS]``: answers, files and
+    delivery payloads, and an address's drafts, for good."""
+    if not args.references and not args.email:
+        # argparse's own words and exit status (2), as for a required argument.
+        args.usage_error("one of the arguments REF --email is required")
 
     async def work(store: Store, settings: Settings) -> int:
         failed = 0
+        for number, email in enumerate(args.email, 1):
+            # The address is not repeated: the output may end up in a ticket or log.
+            which = f" {number}" if len(args.email) > 1 else ""
+            try:
+                deleted = await store.erase_drafts(email)
+            except ValueError as exc:  # an empty address; the message never repeats it
+                failed += 1
+                err.write(f"address{which}: {exc}\n")
+                continue
+            out.write(f"drafts of address{which}: deleted {deleted}\n")
         for reference in map(_reference, args.references):
             done = await erase(store, settings.upload_dir, reference)
             if done is None:

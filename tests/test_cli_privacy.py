@@ -298,6 +298,49 @@ def test_erase_warns_when_the_files_are_not_in_the_upload_folder(
     assert "set INTAKE_UPLOAD_DIR as the service has it" in err
 
 
+def test_an_addresss_drafts_are_exported_and_erased_by_email(
+    backend: Backend, uploads: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+
+    def kept(draft_id: str, email: str) -> DraftRecord:
+        return DraftRecord(
+            draft_id, "car-service", "fi", {"plate": "ABC-123"}, email, now, now + 7 * DAY
+        )
+
+    mine, theirs = "a" * 32, "b" * 32
+
+    async def seed(store: Store) -> None:
+        await store.save_draft(kept(mine, "Matti@Example.com"))
+        await store.save_draft(kept(theirs, "liisa@example.com"))
+
+    with_store(backend, seed)
+    argv = ("--email", "MATTI@example.com", "--store", backend.url)
+    status, out, err = run(capsys, "export", *argv)
+    assert (status, err) == (0, "")
+    [exported] = json.loads(out)["drafts"]
+    assert (exported["id"], exported["email"]) == (mine, "Matti@Example.com")
+    assert exported["data"] == {"plate": "ABC-123"} and exported["mail_sent_at"] is None
+    assert dt.datetime.fromisoformat(exported["expires_at"]) == now + 7 * DAY
+
+    status, out, err = run(capsys, "erase", *argv)
+    assert (status, out, err) == (0, "drafts of address: deleted 1\n", "")
+    status, out, _ = run(capsys, "export", *argv)
+    assert (status, json.loads(out)) == (0, {"drafts": []})
+
+    async def left(store: Store) -> list[str]:
+        return [d.id for d in await store.drafts_of("liisa@example.com")]
+
+    assert with_store(backend, left) == [theirs]
+    status, out, err = run(capsys, "erase", "--email", " ", "--store", backend.url)
+    assert status == 1 and "address is empty" in err
+    for both in (["erase", "--store", backend.url], ["export", "CAR-000000", *argv]):
+        with pytest.raises(SystemExit) as done:
+            main(both)
+        assert done.value.code == 2
+    assert "one of the arguments REF --email is required" in capsys.readouterr().err
+
+
 # -- purge -------------------------------------------------------------------------------
 
 
