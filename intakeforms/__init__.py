@@ -22,6 +22,9 @@ from intakeforms.errors import (
     IntakeError,
     InvalidAnswers,
     LeaseLost,
+    LinkDamaged,
+    LinkError,
+    LinkExpired,
     PermanentDeliveryError,
     Problem,
     SettingsError,
@@ -33,6 +36,7 @@ from intakeforms.faq.library import FaqLibrary, FaqResult
 from intakeforms.faq.load import Faq, load_faq, load_faqs
 from intakeforms.form import Form
 from intakeforms.intake import JobTarget, Receipt, submit
+from intakeforms.links import LinkClaims, make_link, parse_duration, read_token
 from intakeforms.load import load_form, load_form_text, load_forms
 from intakeforms.mail import (
     attachment_name,
@@ -88,6 +92,10 @@ __all__ = [
     "InvalidAnswers",
     "JobTarget",
     "LeaseLost",
+    "LinkClaims",
+    "LinkDamaged",
+    "LinkError",
+    "LinkExpired",
     "MailTransport",
     "NewSubmission",
     "PermanentDeliveryError",
@@ -119,8 +127,11 @@ __all__ = [
     "load_forms",
     "load_settings",
     "mail_transport",
+    "make_link",
     "open_store",
+    "parse_duration",
     "preview",
+    "read_token",
     "register_target",
     "sign_webhook",
     "submit",

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import anyio
 
 from intakeforms.cli_faq import add_commands as add_faq_commands
+from intakeforms.cli_link import add_commands as add_link_commands
 from intakeforms.cli_privacy import add_commands as add_privacy_commands
 from intakeforms.cli_privacy import job_dict
 from intakeforms.errors import FormError, IntakeError, InvalidAnswers
@@ -77,6 +78,7 @@ def add_commands(commands: Any) -> None:
     )
     add_privacy_commands(commands)
     add_faq_commands(commands)
+    add_link_commands(commands)
 
 
 async def _with_store(url: str | None, work: Any) -> Any:

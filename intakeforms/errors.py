@@ -19,6 +19,12 @@ Every error the library raises on purpose is an ``IntakeError``::
     ├── LeaseLost          a delivery worker reported on an outbox job it no
     │                      longer holds (its lease ran out and another worker
     │                      took the job over); nothing was changed
+    ├── LinkError          a signed link or token cannot be used
+    │   ├── LinkDamaged    its signature does not hold, it was made for another
+    │   │                  form or reference, it is malformed, or a portal's
+    │   │                  JWT has the wrong audience, issuer or algorithm;
+    │   │                  ``.reason`` says which
+    │   └── LinkExpired    it was genuine but its time is over; ``.expired_at``
     └── DeliveryError      one delivery of one submission to one target failed
         ├── TransientDeliveryError   worth retrying (SMTP 4xx, connection lost,
         │                            HTTP 5xx or 429); also a ConnectionError
@@ -37,6 +43,7 @@ for whoever runs the service: its message says what failed and how to fix it.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 __all__ = [
@@ -47,6 +54,9 @@ __all__ = [
     "IntakeError",
     "InvalidAnswers",
     "LeaseLost",
+    "LinkDamaged",
+    "LinkError",
+    "LinkExpired",
     "PermanentDeliveryError",
     "Problem",
     "SettingsError",
@@ -165,6 +175,42 @@ class LeaseLost(IntakeError):
                 "out, or an operator requeued it)"
             )
         super().__init__(f"outbox job {job_id} is no longer claimed by worker {worker!r}: {now}")
+
+
+class LinkError(IntakeError):
+    """A signed link or token (a prefilled form, a status page, a draft)
+    cannot be used. Its message never holds the token or a value in it."""
+
+
+class LinkDamaged(LinkError):
+    """The token is not one this service made for this form or reference.
+
+    ``reason`` is a stable word for logs: ``signature`` (no secret verifies
+    it: altered, cut short, or signed with a secret no longer listed),
+    ``form`` (made for another form or reference), ``malformed`` (not a
+    token, or its contents have the wrong shape), ``portal`` (a JWT while no
+    portal key is set), ``audience``, ``issuer``, ``algorithm`` or
+    ``not_yet`` (a portal JWT's ``aud``, ``iss``, ``alg`` or ``nbf``/``iat``
+    does not hold).
+    """
+
+    def __init__(self, reason: str, message: str = "") -> None:
+        self.reason = reason
+        super().__init__(message or f"the link is damaged or not for this form ({reason})")
+
+    def __reduce__(self) -> tuple[type[LinkDamaged], tuple[str, str]]:
+        return (type(self), (self.reason, str(self)))
+
+
+class LinkExpired(LinkError):
+    """The token was genuine, but its time ran out at ``expired_at`` (UTC)."""
+
+    def __init__(self, expired_at: dt.datetime) -> None:
+        self.expired_at = expired_at
+        super().__init__(f"the link expired at {expired_at:%Y-%m-%d %H:%M} UTC")
+
+    def __reduce__(self) -> tuple[type[LinkExpired], tuple[dt.datetime]]:
+        return (type(self), (self.expired_at,))
 
 
 class DeliveryError(IntakeError):

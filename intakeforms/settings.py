@@ -25,10 +25,13 @@ __all__ = [
     "load_settings",
     "metrics_plan",
     "parse_rate",
+    "portal_algorithms",
 ]
 
 _RATE = re.compile(r"\s*([0-9]+)\s*/\s*(second|minute|hour|day)\s*")
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+# The service's public address: scheme, host, optional port and path; no query.
+_PUBLIC_URL = re.compile(r"https?://[^/?#\s@]+(?:/[^?#\s]*)?", re.IGNORECASE)
 # What a browser sends as Origin: scheme://host[:port], nothing after it.
 _ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?")
 
@@ -85,6 +88,69 @@ def metrics_plan(value: str | None) -> MetricsPlan | None:
     )
 
 
+class _RandomSecret(str):
+    """The secret made up when none is set: what tells :attr:`Settings.secret_is_random`."""
+
+    __slots__ = ()
+
+
+def _random_secret() -> str:
+    return _RandomSecret(secrets.token_urlsafe(32))
+
+
+#: The shortest shared JWT secret accepted: HS256 wants a key as long as its
+#: hash (RFC 7518, 3.2), and a shorter one can be guessed offline from any
+#: token a customer holds.
+MIN_JWT_SECRET_BYTES = 32
+
+
+def portal_algorithms(key: str) -> tuple[str, ...]:
+    """The JWT algorithms a portal's ``key`` verifies, from what the key is.
+
+    A PEM public key (``-----BEGIN PUBLIC KEY-----``) gives RS256/384/512 for
+    RSA (2048 bits or more) and ES256, ES384 or ES512 for an EC key, by its
+    curve; Ed25519 gives EdDSA. Any other text is a shared secret for HS256,
+    at least :data:`MIN_JWT_SECRET_BYTES` bytes long. The algorithm is never
+    taken from a token, so a token cannot choose a weaker one. ``ValueError``
+    says what is wrong with the key (never the key itself).
+    """
+    text = key.strip()
+    if not text.startswith("-----BEGIN"):
+        if len(text.encode("utf-8")) < MIN_JWT_SECRET_BYTES:
+            raise ValueError(
+                f"a shared secret must be at least {MIN_JWT_SECRET_BYTES} bytes long "
+                "(or give the portal's PEM public key)"
+            )
+        return ("HS256",)
+    if "PRIVATE KEY" in text.split("\n", 1)[0]:
+        raise ValueError("that is a private key: give the portal's public key, which is not secret")
+    # Imported here: only a service that takes portal tokens needs it.
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        public = load_pem_public_key(text.encode("ascii"))
+    except (ValueError, TypeError, UnicodeEncodeError):
+        raise ValueError(
+            "not a PEM public key; paste the whole key, from -----BEGIN PUBLIC KEY----- "
+            "to -----END PUBLIC KEY-----"
+        ) from None
+    if isinstance(public, rsa.RSAPublicKey):
+        if public.key_size < 2048:
+            raise ValueError(f"the RSA key has {public.key_size} bits; use 2048 or more")
+        return ("RS256", "RS384", "RS512")
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        by_curve = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
+        if public.curve.name not in by_curve:
+            raise ValueError(
+                f"the EC curve {public.curve.name} is not one JWTs use (P-256, P-384, P-521)"
+            )
+        return (by_curve[public.curve.name],)
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        return ("EdDSA",)
+    raise ValueError("use an RSA, EC (P-256, P-384, P-521) or Ed25519 public key")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service can be told; see docs/settings.md."""
@@ -98,9 +164,12 @@ class Settings:
     mail_dir: Path = Path("mail")
     #: Uploaded files, stored under random names; never served.
     upload_dir: Path = Path("uploads")
-    #: Signs the time-trap tokens. Unset: a random secret per process, so
+    #: Signs the time-trap tokens and the links (prefilled forms, status,
+    #: drafts). Several, comma-separated: the first signs, every one verifies
+    #: (:attr:`secrets`), so a new secret can be put first while links made
+    #: with the old one still work. Unset: a random secret per process, so
     #: pages issued before a restart are judged as API posts, not spam.
-    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    secret: str = field(default_factory=_random_secret, repr=False)
     #: Origins allowed to embed the forms and post to the API (CORS);
     #: ``*`` allows every site.
     allowed_origins: tuple[str, ...] = ()
@@ -137,6 +206,39 @@ class Settings:
     #: Processes that build agent emails for each worker (``intakeforms
     #: worker`` and ``serve``); 0 builds them in threads of the worker's process.
     mail_builders: int = 1
+    #: A portal's key for the JWTs it signs to prefill forms: a shared HS256
+    #: secret, or a PEM public key (RS256/ES256). Unset: no portal tokens.
+    portal_jwt_key: str | None = field(default=None, repr=False)
+    #: The ``aud`` a portal's JWTs must carry, when set.
+    portal_jwt_audience: str | None = None
+    #: The ``iss`` a portal's JWTs must carry, when set.
+    portal_jwt_issuer: str | None = None
+    #: How far back agents are shown a customer's earlier contacts.
+    history_days: int = 90
+    #: The address customers reach the service at, like
+    #: ``https://forms.example.com``: the base of links in emails.
+    public_url: str | None = None
+    # Not a setting: every secret of ``secret`` (filled from it), first signs.
+    _verifying: tuple[str, ...] = field(default=(), repr=False)
+
+    def __post_init__(self) -> None:
+        if "," in self.secret:
+            listed = tuple(s.strip() for s in self.secret.split(",") if s.strip())
+            object.__setattr__(self, "secret", listed[0] if listed else "")
+            object.__setattr__(self, "_verifying", listed)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret that verifies a link or token, the signing one first."""
+        if self._verifying[:1] == (self.secret,):
+            return self._verifying
+        return (self.secret,)
+
+    @property
+    def secret_is_random(self) -> bool:
+        """True when no secret was set and one was made up for this process:
+        whatever it signs dies with the process (links sent by email must not)."""
+        return isinstance(self.secret, _RandomSecret)
 
     def rate(self) -> tuple[int, int] | None:
         """The rate limit as (requests, seconds), or None when off."""
@@ -162,6 +264,8 @@ def _convert(name: str, kind: Any, raw: Any) -> Any:
             return float(text)
         if kind in ("Path", Path):
             return Path(text)
+        if isinstance(raw, list) and name == "secret":  # TOML: secret = ["new", "old"]
+            return ",".join(str(item) for item in raw)
         if "tuple" in str(kind):
             items = raw if isinstance(raw, list) else text.split(",")
             return tuple(str(i).strip().rstrip("/") for i in items if str(i).strip())
@@ -185,6 +289,40 @@ def _origins(origins: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(checked)
 
 
+def _check_continuity(settings: Settings) -> None:
+    """The secrets, the portal's JWT key and the public address: checked at
+    start, so a link never fails for a setting nobody could have used."""
+    if not settings.secret:
+        raise SettingsError(
+            "INTAKE_SECRET is empty: write a long random string (several, comma-separated, "
+            "to change it: the first signs, all verify), or leave it unset"
+        )
+    key = settings.portal_jwt_key
+    if key is not None:
+        try:
+            portal_algorithms(key)
+        except ValueError as exc:
+            raise SettingsError(f"INTAKE_PORTAL_JWT_KEY: {exc}") from None
+    else:
+        for name in ("portal_jwt_audience", "portal_jwt_issuer"):
+            if getattr(settings, name) is not None:
+                raise SettingsError(
+                    f"INTAKE_{name.upper()} is set but INTAKE_PORTAL_JWT_KEY is not: set the "
+                    "portal's key (a shared secret or a PEM public key) too"
+                )
+    if settings.history_days < 1:
+        raise SettingsError(
+            f"INTAKE_HISTORY_DAYS={settings.history_days}: write a whole number of 1 or more"
+        )
+    url = settings.public_url
+    if url is not None and not _PUBLIC_URL.fullmatch(url):
+        raise SettingsError(
+            f"INTAKE_PUBLIC_URL={url!r}: write the address customers reach the service at, "
+            "with https:// (or http://) and the host, and the path if it is mounted under one, "
+            "with no query: https://forms.example.com"
+        )
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, file: str | Path | None = None
 ) -> Settings:
@@ -194,7 +332,7 @@ def load_settings(
     env = os.environ if environ is None else environ
     file = file or env.get("INTAKE_SETTINGS")
     values: dict[str, Any] = {}
-    known = {f.name: f.type for f in fields(Settings)}
+    known = {f.name: f.type for f in fields(Settings) if not f.name.startswith("_")}
     if file:
         try:
             with open(file, "rb") as handle:
@@ -209,6 +347,12 @@ def load_settings(
         raw = env.get(f"INTAKE_{key.upper()}")
         if raw is not None:
             values[key] = _convert(key, kind, raw)
+    if values.get("public_url"):
+        values["public_url"] = values["public_url"].rstrip("/")
+    pem = values.get("portal_jwt_key") or ""
+    if pem.startswith("-----BEGIN") and "\\n" in pem:
+        # A PEM key in one environment variable, its line breaks written as \n.
+        values["portal_jwt_key"] = pem.replace("\\n", "\n")
     settings = replace(Settings(), **values)
     settings.rate()  # fail at start, not on the first request
     metrics_plan(settings.metrics)
@@ -217,6 +361,7 @@ def load_settings(
         value = getattr(settings, name)
         if value is not None and value < 1:
             raise SettingsError(f"INTAKE_{name.upper()}={value}: write a whole number of 1 or more")
+    _check_continuity(settings)
     if settings.mail_builders < 0:
         raise SettingsError(
             f"INTAKE_MAIL_BUILDERS={settings.mail_builders}: write how many build processes "
