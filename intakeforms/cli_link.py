@@ -143,6 +143,8 @@ def _rows(path: str) -> Iterator[tuple[int, list[str]]]:
 
 def _header(form: Form, path: str, row: list[str], fixed: Mapping[str, str]) -> list[str]:
     names = [cell.strip() for cell in row]
+    if not any(names):
+        raise _Refused(f"{path} is empty; its first row names the questions", 1)
     problems = []
     for position, name in enumerate(names, 1):
         if not name:

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from intakeforms.settings import Settings, SettingsError, load_settings, parse_rate
+from intakeforms.settings import (
+    Settings,
+    SettingsError,
+    load_settings,
+    parse_rate,
+    portal_algorithms,
+)
 
 
 def test_embedded_defaults() -> None:
@@ -115,3 +121,123 @@ def test_a_metrics_setting_that_cannot_be_used_stops_the_start() -> None:
     with pytest.raises(SettingsError, match="INTAKE_METRICS='yesplease': write true"):
         load_settings({"INTAKE_METRICS": "yesplease"})
     assert load_settings({"INTAKE_METRICS": "127.0.0.1:9464"}).metrics == "127.0.0.1:9464"
+
+
+# -- secrets, portal keys, history and the public address (signed links) ------------
+
+
+def test_several_secrets_the_first_signs_every_one_verifies(tmp_path: Path) -> None:
+    settings = load_settings({"INTAKE_SECRET": " new-secret , old-secret ,"})
+    assert settings.secret == "new-secret"  # what signs, time-trap tokens included
+    assert settings.secrets == ("new-secret", "old-secret")
+    assert "old-secret" not in repr(settings) and "new-secret" not in repr(settings)
+    file = tmp_path / "intake.toml"
+    file.write_text('secret = ["from-file", "older"]\nrate_limit = "5/second"\n')
+    assert load_settings({}, file).secrets == ("from-file", "older")
+    one = load_settings({"INTAKE_SECRET": "only-one"})
+    assert one.secrets == ("only-one",) and not one.secret_is_random
+
+
+def test_an_unset_secret_is_random_and_says_so() -> None:
+    settings = load_settings({})
+    assert settings.secret_is_random
+    assert settings.secrets == (settings.secret,)
+
+
+def test_an_empty_secret_is_refused() -> None:
+    for value in ("", " , "):
+        with pytest.raises(SettingsError, match="INTAKE_SECRET is empty"):
+            load_settings({"INTAKE_SECRET": value})
+
+
+def _public_pem(kind: str) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    if kind == "private":
+        private = ec.generate_private_key(ec.SECP256R1())
+        written = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return written.decode("ascii")
+    public: rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+    if kind.startswith("rsa"):
+        size = int(kind[3:] or 2048)
+        public = rsa.generate_private_key(public_exponent=65537, key_size=size).public_key()
+    else:
+        curve = ec.SECP256K1() if kind == "secp256k1" else ec.SECP384R1()
+        public = ec.generate_private_key(curve).public_key()
+    written = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return written.decode("ascii")
+
+
+def test_portal_keys() -> None:
+    shared = "a-shared-secret-with-the-portal-of-32-bytes+"
+    settings = load_settings(
+        {
+            "INTAKE_PORTAL_JWT_KEY": shared,
+            "INTAKE_PORTAL_JWT_AUDIENCE": "intake",
+            "INTAKE_PORTAL_JWT_ISSUER": "https://portal.example.com",
+        }
+    )
+    assert (settings.portal_jwt_audience, settings.portal_jwt_issuer) == (
+        "intake",
+        "https://portal.example.com",
+    )
+    assert shared not in repr(settings)
+    assert portal_algorithms(shared) == ("HS256",)
+    assert portal_algorithms(_public_pem("rsa")) == ("RS256", "RS384", "RS512")
+    assert portal_algorithms(_public_pem("p384")) == ("ES384",)
+    # A PEM key in one environment variable, its line breaks written as \n.
+    escaped = _public_pem("rsa").replace("\n", "\\n")
+    assert "BEGIN PUBLIC KEY" in str(
+        load_settings({"INTAKE_PORTAL_JWT_KEY": escaped}).portal_jwt_key
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("short", "at least 32 bytes"),
+        (
+            "-----BEGIN PUBLIC KEY-----\nnot really\n-----END PUBLIC KEY-----",
+            "not a PEM public key",
+        ),
+        ("private", "that is a private key"),
+        ("rsa1024", "1024 bits; use 2048 or more"),
+        ("secp256k1", "the EC curve secp256k1 is not one JWTs use"),
+    ],
+)
+def test_portal_keys_that_cannot_be_used(key: str, message: str) -> None:
+    if key in ("private", "rsa1024", "secp256k1"):
+        key = _public_pem(key)
+    with pytest.raises(SettingsError, match=f"INTAKE_PORTAL_JWT_KEY: .*{message}") as caught:
+        load_settings({"INTAKE_PORTAL_JWT_KEY": key})
+    assert key not in str(caught.value)
+
+
+def test_a_portal_audience_without_its_key() -> None:
+    with pytest.raises(SettingsError, match="INTAKE_PORTAL_JWT_AUDIENCE is set but"):
+        load_settings({"INTAKE_PORTAL_JWT_AUDIENCE": "intake"})
+
+
+def test_history_days_and_the_public_url() -> None:
+    defaults = load_settings({})
+    assert (defaults.history_days, defaults.public_url) == (90, None)
+    settings = load_settings(
+        {"INTAKE_HISTORY_DAYS": "30", "INTAKE_PUBLIC_URL": "https://forms.example.com/intake/"}
+    )
+    assert (settings.history_days, settings.public_url) == (
+        30,
+        "https://forms.example.com/intake",
+    )
+    for value in ("0", "-5", "a month"):
+        with pytest.raises(SettingsError, match="INTAKE_HISTORY_DAYS"):
+            load_settings({"INTAKE_HISTORY_DAYS": value})
+    for value in ("forms.example.com", "ftp://forms.example.com", "https://x.example/?a=1"):
+        with pytest.raises(SettingsError, match="INTAKE_PUBLIC_URL"):
+            load_settings({"INTAKE_PUBLIC_URL": value})
