@@ -277,7 +277,14 @@ def run_submit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     async def work(store: Store) -> Receipt:
         return await submit(
-            store, form, answers, channel="cli", locale=args.locale, idempotency_key=args.key
+            store,
+            form,
+            answers,
+            channel="cli",
+            locale=args.locale,
+            idempotency_key=args.key,
+            # The service's secret, so that agents see this customer's earlier contacts.
+            secret=load_settings().secrets[0],
         )
 
     try:

@@ -13,23 +13,31 @@ and one for the customer's confirmation; a :class:`JobTarget` names each
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from email_validator import EmailNotValidError, validate_email
+
 from intakeforms.errors import InvalidAnswers
+from intakeforms.fields import FieldProblem
+from intakeforms.fields.phone import normalise_phone
+from intakeforms.fields.registry import TYPES
 from intakeforms.form import Form
 from intakeforms.language.target_kinds import AUTOREPLY_TARGET
 from intakeforms.store import NewSubmission, Store, StoredFile
-from intakeforms.validate import Answers, check_partial
+from intakeforms.validate import Answers, check_partial, contact_questions
 
 __all__ = [
     "Channel",
     "JobTarget",
     "Receipt",
     "checked",
+    "contact_keys",
     "delivery_targets",
     "incomplete",
     "job_targets",
@@ -118,6 +126,55 @@ def _stored_context(context: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return copied
 
 
+def _contact_text(kind: str, value: Any, region: str | None) -> str | None:
+    """One contact answer as it is compared: an address casefolded in the
+    ASCII form email-validator gives it (the domain in IDNA), a phone number
+    in E.164; None when the answer is neither."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if kind == "write":
+        try:
+            checked = validate_email(value.strip(), check_deliverability=False)
+        except EmailNotValidError:
+            return None
+        # ascii_email is None only for a non-ASCII local part: then the
+        # normalised (NFC) address, whose domain is IDNA-decoded alike.
+        return f"email:{(checked.ascii_email or checked.normalized).casefold()}"
+    if kind == "call":
+        try:
+            return f"phone:{normalise_phone(value.strip(), region)}"
+        except (FieldProblem, KeyError):
+            return None
+    return None
+
+
+def contact_keys(form: Form, answers: Mapping[str, Any], secret: str) -> tuple[str, ...]:
+    """The customer's contact keys: for each answer that lets the service
+    reach the customer (:func:`~intakeforms.validate.contact_questions`: an
+    email address to write to, a phone number to call), the hex HMAC-SHA256
+    under ``secret`` of the normalised answer (an address casefolded, its
+    domain in IDNA ASCII; a number in E.164). Each key once, in the order of
+    the questions.
+
+    Two submissions with the same address or number, however written, get
+    the same key under the same secret, so the store finds a customer's
+    earlier contacts by key without keeping the address itself; without the
+    secret a key cannot be turned back into it, nor matched against a list
+    of addresses.
+    """
+    if not secret:
+        raise ValueError("contact_keys needs a secret (INTAKE_SECRET); it is empty")
+    key = secret.encode("utf-8")
+    found: dict[str, None] = {}
+    for name in contact_questions(form):
+        field = form.fields[name]
+        kind = TYPES[field.type].contact
+        text = _contact_text(kind or "", answers.get(name), getattr(field, "region", None))
+        if text is not None:
+            found[hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()] = None
+    return tuple(found)
+
+
 def checked(
     form: Form,
     answers: Mapping[str, Any],
@@ -179,6 +236,8 @@ async def submit(
     idempotency_key: str | None = None,
     client: str | None = None,
     context: Mapping[str, Any] | None = None,
+    draft: str | None = None,
+    secret: str | None = None,
 ) -> Receipt:
     """Validate ``answers``, store them with their delivery jobs, and return
     the :class:`Receipt` once the store has written both.
@@ -205,6 +264,16 @@ async def submit(
     reach the customer) and ``missing`` is filled in from them; answers that
     ``check_partial`` already returned are taken, with the caller's
     ``missing``, as they are. It is delivered like any other submission.
+    A context may also say which answers came from a prefilled link
+    (``"link": {"given": [names], "locked": [names]}``) and which hidden
+    answers the page gave (``"page": [names]``): the agent email marks them.
+
+    ``draft`` is the id of the draft these answers continue (read from its
+    ``?d=`` link): the store deletes that draft with the save. ``secret``
+    (the first of ``INTAKE_SECRET``) makes the customer's contact keys
+    (:func:`contact_keys`), stored with the submission so that agents see
+    the customer's earlier contacts; None stores none (no history). A spam
+    submission gets no keys either.
 
     A new submission is logged (``intakeforms.intake``, INFO) by form,
     reference, ``channel`` and whether it is incomplete, only.
@@ -217,6 +286,8 @@ async def submit(
     locale = locale if locale in form.locales else form.default_locale
     clean, stored_context = checked(form, answers, locale=locale, context=context)
     partial = incomplete(stored_context)
+    spam = spam_reason is not None
+    keys = contact_keys(form, clean, secret) if secret is not None and not spam else ()
     result = await store.save(
         NewSubmission(
             form=form.id,
@@ -231,6 +302,8 @@ async def submit(
             idempotency_key=idempotency_key,
             client=client,
             context=stored_context,
+            draft=draft,
+            contact_keys=keys,
         )
     )
     if result.created:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +18,8 @@ from intakeforms import (
     open_store,
     submit,
 )
-from intakeforms.intake import job_targets
+from intakeforms.intake import contact_keys, job_targets
+from intakeforms.store import DraftRecord
 from intakeforms.validate import check_partial
 
 FORM = """\
@@ -206,3 +208,62 @@ async def test_a_context_that_cannot_be_stored_is_refused_first(form: Form, stor
         with pytest.raises(ValueError, match=words):
             await submit(store, form, {"invoice": "1"}, context=bad)  # type: ignore[arg-type]
     assert await store.count() == 0
+
+
+@pytest.mark.anyio
+async def test_the_secret_ties_a_customers_submissions_together(form: Form, store: Store) -> None:
+    secret = "intake-test-secret"
+    first = await submit(store, form, {"invoice": "1", "email": "Maija@Example.com"}, secret=secret)
+    second = await submit(
+        store, form, {"invoice": "2", "email": "maija@example.COM"}, secret=secret
+    )
+    other = await submit(store, form, {"invoice": "3", "email": "pekka@example.com"}, secret=secret)
+    keys = await store.contact_keys_of(second.reference)
+    assert (
+        keys
+        == await store.contact_keys_of(first.reference)
+        == contact_keys(form, second.answers, secret)
+    )
+    # The store keeps a hash, never the address.
+    assert all("maija" not in key.lower() for key in keys)
+    assert await store.contact_keys_of(other.reference) != keys
+    stored = await store.get(first.reference)
+    assert stored is not None
+    earlier = await store.earlier_contacts(
+        keys, before_reference=second.reference, since=stored.submitted_at
+    )
+    assert [c.reference for c in earlier] == [first.reference]
+
+
+@pytest.mark.anyio
+async def test_spam_and_a_call_without_secret_keep_no_contact_keys(
+    form: Form, store: Store
+) -> None:
+    spam = await submit(
+        store,
+        form,
+        {"invoice": "1", "email": "maija@example.com"},
+        spam_reason="honeypot filled",
+        secret="s",
+    )
+    plain = await submit(store, form, {"invoice": "2", "email": "maija@example.com"})
+    assert await store.contact_keys_of(spam.reference) == ()
+    assert await store.contact_keys_of(plain.reference) == ()
+
+
+@pytest.mark.anyio
+async def test_a_submission_that_continues_a_draft_deletes_it(form: Form, store: Store) -> None:
+    now = dt.datetime.now(dt.UTC)
+    draft = DraftRecord(
+        id="0123456789abcdef0123456789abcdef",
+        form=form.id,
+        locale="en",
+        data={"invoice": "2026-0042"},
+        email="maija@example.com",
+        created_at=now,
+        expires_at=now + dt.timedelta(days=7),
+    )
+    await store.save_draft(draft)
+    assert await store.get_draft(draft.id) is not None
+    await submit(store, form, {"invoice": "2026-0042"}, draft=draft.id)
+    assert await store.get_draft(draft.id) is None

@@ -169,6 +169,7 @@ async def _submit(
             idempotency_key=key,
             client=client,
             context=context or None,
+            secret=service.settings.secrets[0],
         )
     except StoreUnavailable:
         discard(kept)
