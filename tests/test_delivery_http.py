@@ -212,6 +212,7 @@ async def test_webhook_is_signed_as_standard_webhooks_say(server: HttpServer, fo
         },
         "files": [],
         "context": None,
+        "history": [],
     }
     assert request.headers["webhook-id"] == webhook_id("CAR-4F7K2Q", 0) == "msg_CAR-4F7K2Q_0"
 

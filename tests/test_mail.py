@@ -19,7 +19,7 @@ from smtp_server import SmtpServer
 from starlette.testclient import TestClient
 from web_helpers import settings_for, token_from
 
-from intakeforms import Form, InvalidAnswers, load_form, submit
+from intakeforms import Form, InvalidAnswers, load_form, load_form_text, submit
 from intakeforms.cli import main
 from intakeforms.delivery import Worker, mail_transport
 from intakeforms.mail import (
@@ -927,3 +927,95 @@ def test_preview_of_an_incomplete_contact_on_the_command_line(
     assert capsys.readouterr().err == (
         "email: Enter your email address, so that we can answer you. (required)\n"
     )
+
+
+LINKED = {"link": {"given": ["plate", "model"], "locked": ["plate"]}, "page": ["mileage"]}
+
+
+@pytest.mark.parametrize(
+    ("locale", "plate", "model", "mileage"),
+    [
+        (
+            "en",
+            "Registration plate (from the link, locked): ABC-123",
+            "Make and model (from the link): Toyota Corolla 2018",
+            f"Mileage (given by the page): 184,000{NBSP}km",
+        ),
+        (
+            "fi",
+            "Rekisterinumero (linkistä, lukittu): ABC-123",
+            "Merkki ja malli (linkistä): Toyota Corolla 2018",
+            f"Mittarilukema (sivun antama): 184{NBSP}000{NBSP}km",
+        ),
+    ],
+)
+def test_answers_a_link_or_the_page_gave_are_marked(
+    car: tuple[Form, StoredSubmission], locale: str, plate: str, model: str, mileage: str
+) -> None:
+    form, sub = car
+    msg = build(form, submission(form, sub.data, context=LINKED), locale=locale)
+    lines = plain(msg).split("\n")
+    assert [plate, model, mileage] == lines[2:5]
+    # Typed answers are as they always are.
+    assert lines[5] == CAR_LINES[locale][3]
+    label, value = plate.split(": ", 1)
+    assert f">{label}</th>" in html_part(msg) and f">{value}</td>" in html_part(msg)
+
+
+CONFIRMING = """\
+form: billing
+title: Billing question
+reference_prefix: BIL
+locales: [fi, en]
+fields:
+  - {name: invoice, type: choice, label: Topic, choices: {late: Late payment, wrong: Wrong sum}}
+  - {name: email, type: email, label: Email, role: reply_to}
+deliver:
+  - email: {to: [billing@example.com]}
+autorespond: {}
+"""
+
+
+@pytest.mark.parametrize("public_url", ["https://forms.example.com/intake", None])
+def test_the_confirmation_links_to_the_status_page(
+    tmp_path: Path, smtp: SmtpServer, public_url: str | None
+) -> None:
+    from intakeforms.links import read_status_token
+
+    form = load_form_text(CONFIRMING)
+    settings = settings_for(
+        tmp_path, smtp_url=smtp.url, secret="new-secret,old-secret", public_url=public_url
+    )
+
+    async def run() -> str:
+        async with SqliteStore(tmp_path / "intake.db") as store:
+            receipt = await submit(
+                store, form, {"invoice": "late", "email": "maija@example.com"}, locale="fi"
+            )
+            worker = Worker(
+                store=store,
+                forms={form.id: form},
+                settings=settings,
+                transport=mail_transport(settings),
+            )
+            assert await worker.run_once() == 2
+            await worker.close()
+            return receipt.reference
+
+    reference = asyncio.run(run())
+    (confirmation,) = [m for m in smtp.recorder.messages if m["To"] == "maija@example.com"]
+    text = plain(confirmation)
+    if public_url is None:
+        assert "/status/" not in text and "<a " not in html_part(confirmation)
+        return
+    intro = "Voit seurata viestiäsi ja nähdä aiemmat yhteydenottosi täällä:\n"
+    assert intro in text
+    url = text.split(intro, 1)[1].split("\n", 1)[0]
+    prefix = f"https://forms.example.com/intake/status/{reference}?t="
+    assert url.startswith(prefix)
+    token = url.removeprefix(prefix)
+    read_status_token(token, reference, secrets=settings.secrets)  # signed for this reference
+    assert f'<a href="{url}">{url}</a>' in html_part(confirmation)
+    # The agents' mail has no such link.
+    (agents,) = [m for m in smtp.recorder.messages if m["To"] == "billing@example.com"]
+    assert "/status/" not in plain(agents)

@@ -10,7 +10,9 @@ process only claims, sends and records; in ``intakeforms serve`` that also
 keeps mail building off the web requests.
 
 A build process gets the forms and settings once, when it starts, and each
-claimed job after that; it sends back what the transport sends (the
+claimed job after that, with the customer's earlier contacts the worker
+looked up for it (a :class:`~intakeforms.mail.history.History`: a build
+process has no store); it sends back what the transport sends (the
 flattened bytes), never an ``EmailMessage``. When one dies (killed, out of
 memory), the jobs it held are built in a thread instead and a new process is
 started for the next batch: a build process can cost time, never a mail.
@@ -28,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
@@ -41,6 +43,9 @@ from intakeforms.language.target_kinds import target_kind
 from intakeforms.settings import Settings
 from intakeforms.store import ClaimedJob, StoredSubmission
 
+if TYPE_CHECKING:
+    from intakeforms.mail.history import History
+
 __all__ = ["BuildProcesses", "Prepare", "agent_email_for"]
 
 logger = logging.getLogger("intakeforms.delivery")
@@ -50,11 +55,16 @@ Prepare = Callable[[Any], Any]
 
 
 def agent_email_for(
-    forms: Mapping[str, Form], settings: Settings, prepare: Prepare, item: ClaimedJob
+    forms: Mapping[str, Form],
+    settings: Settings,
+    prepare: Prepare,
+    item: ClaimedJob,
+    history: History | None = None,
 ) -> Any | None:
     """What the job's target kind prepares (the agent email of an email job),
     made ready for the transport; None for a kind that prepares nothing, or
     a job whose target is gone (the worker says why when it handles it).
+    ``history`` is the customer's earlier contacts, for the kind to show.
     A build that fails raises :class:`~intakeforms.errors.BuildError`, whose
     message names the answer at fault, never its value.
 
@@ -75,7 +85,7 @@ def agent_email_for(
     index = named.index
 
     def build(submission: StoredSubmission) -> Any:
-        job = DeliveryJob(form, submission, index, settings)
+        job = DeliveryJob(form, submission, index, settings, history=history)
         return prepare(make(job, target.config))
 
     try:
@@ -114,10 +124,10 @@ def _ready() -> int:
     return os.getpid()
 
 
-def _child_build(item: ClaimedJob) -> Any | None:
+def _child_build(item: ClaimedJob, history: History | None = None) -> Any | None:
     assert _CHILD is not None, "the build process was not started by BuildProcesses"
     forms, settings, prepare = _CHILD
-    return agent_email_for(forms, settings, prepare, item)
+    return agent_email_for(forms, settings, prepare, item, history)
 
 
 # -- in the worker -----------------------------------------------------------------
@@ -192,17 +202,17 @@ class BuildProcesses:
         running = getattr(pool, "_processes", None) or {}
         return tuple(running)
 
-    async def build(self, item: ClaimedJob) -> Any | None:
-        """What :func:`agent_email_for` returns for ``item``, built in a build
-        process (in a thread when the process died under it)."""
+    async def build(self, item: ClaimedJob, history: History | None = None) -> Any | None:
+        """What :func:`agent_email_for` returns for ``item`` and ``history``,
+        built in a build process (in a thread when the process died under it)."""
         if not self.usable():
-            return await self.in_thread(item)
+            return await self.in_thread(item, history)
         pool = self._started()
         try:
-            return await asyncio.wrap_future(pool.submit(_child_build, item))
+            return await asyncio.wrap_future(pool.submit(_child_build, item, history))
         except BrokenProcessPool as exc:
             self._lost(pool, exc)
-            return await self.in_thread(item)
+            return await self.in_thread(item, history)
 
     def _lost(self, pool: concurrent.futures.ProcessPoolExecutor, exc: BaseException) -> None:
         if self._pool is pool:
@@ -210,12 +220,12 @@ class BuildProcesses:
             self._pool = None
             pool.shutdown(wait=False, cancel_futures=True)
 
-    async def in_thread(self, item: ClaimedJob) -> Any | None:
-        """What :func:`agent_email_for` returns for ``item``, built in a thread of
-        this process (which knows kinds registered here after the build
-        processes started, or from Python only)."""
+    async def in_thread(self, item: ClaimedJob, history: History | None = None) -> Any | None:
+        """What :func:`agent_email_for` returns for ``item`` and ``history``,
+        built in a thread of this process (which knows kinds registered here
+        after the build processes started, or from Python only)."""
         return await anyio.to_thread.run_sync(
-            agent_email_for, self._forms, self._settings, self._prepare, item
+            agent_email_for, self._forms, self._settings, self._prepare, item, history
         )
 
     def close(self) -> None:

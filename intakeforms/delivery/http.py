@@ -56,6 +56,7 @@ from intakeforms.version import __version__
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
+    from intakeforms.mail.history import History
     from intakeforms.store.base import StoredSubmission
 
 __all__ = [
@@ -97,7 +98,9 @@ class HttpJob:
 
     ``index`` is the target's position in the form's ``deliver`` list (the
     outbox names the job ``KIND:INDEX``); ``environ`` is where secrets are
-    read from; ``timeout`` bounds the whole request.
+    read from; ``timeout`` bounds the whole request. ``history`` is the
+    customer's earlier contacts, as the worker found them (None: none to
+    show).
     """
 
     form: Form
@@ -106,6 +109,7 @@ class HttpJob:
     client: httpx.AsyncClient
     environ: Mapping[str, str] = field(repr=False)
     timeout: float = TIMEOUT_SECONDS
+    history: History | None = field(default=None, repr=False)
 
 
 @functools.cache

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
+    from intakeforms.mail.history import History
     from intakeforms.settings import Settings
     from intakeforms.store.base import StoredSubmission
 
@@ -47,7 +48,10 @@ class DeliveryJob:
     ``settings`` the worker's (``mail_from``, ``upload_dir``…); secrets are
     read from ``environ``. For ``deliver``, ``prepared`` holds what the
     kind's ``prepare`` built (None for a kind without one) and
-    ``transport`` the worker's mail transport.
+    ``transport`` the worker's mail transport. ``history`` is the
+    customer's earlier contacts, looked up by the worker
+    (:func:`~intakeforms.delivery.history.look_up_history`); None when it
+    has none to give.
     """
 
     form: Form
@@ -57,3 +61,4 @@ class DeliveryJob:
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
     transport: MailTransport | None = field(default=None, repr=False)
     prepared: Any = field(default=None, repr=False)
+    history: History | None = field(default=None, repr=False)

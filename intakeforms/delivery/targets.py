@@ -21,6 +21,7 @@ from intakeforms.language.target_kinds import DeliverTarget, target_kind
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
+    from intakeforms.mail.history import History
     from intakeforms.store.base import StoredSubmission
 
 __all__ = ["deliver_http", "missing_secrets"]
@@ -36,6 +37,7 @@ async def deliver_http(
     client: httpx.AsyncClient | None = None,
     environ: Mapping[str, str] | None = None,
     timeout: float = TIMEOUT_SECONDS,
+    history: History | None = None,
 ) -> str:
     """Deliver ``submission`` to ``target``, item ``index`` of its form's
     ``deliver`` list, for an outbox job named ``{kind}:{index}``.
@@ -44,6 +46,8 @@ async def deliver_http(
     ``PermanentDeliveryError`` (dead-letter). ``client`` is reused when
     given (a worker may keep one for its life), else one is made for this
     call. Secrets come from ``environ`` (``os.environ`` by default).
+    ``history`` (the customer's earlier contacts) goes into the ticket or
+    webhook.
     """
     if target.kind != kind:
         # The form was edited after the submission was stored: the job's
@@ -66,6 +70,7 @@ async def deliver_http(
             client=using,
             environ=os.environ if environ is None else environ,
             timeout=timeout,
+            history=history,
         )
         return await found.deliver(job, target.config)
 

@@ -9,7 +9,9 @@ customer's ``<b>`` or Markdown ``[link](…)`` in plain text as formatting.
 What the submission's context tells (an incomplete contact, the FAQ answers
 the customer read) comes between the intro and the answers, as in the email
 (:mod:`intakeforms.mail.context`), and an incomplete contact's ticket is
-tagged ``incomplete``.
+tagged ``incomplete``; then the customer's earlier contacts
+(:mod:`intakeforms.mail.history`). Answers a prefilled link or the page
+gave are marked beside their questions, as in the email.
 The customer is the ``role: reply_to`` answer, named by the
 ``role: customer_name`` answer. Custom fields get the normalised answers
 (choice keys, numbers, ISO dates, lists for multichoice), which is what
@@ -29,7 +31,8 @@ from email_validator import EmailNotValidError, validate_email
 
 from intakeforms.language.headers import NOT_IN_LINE
 from intakeforms.mail.answers import agent_subject
-from intakeforms.mail.context import context_notices, context_tags, notice_html
+from intakeforms.mail.context import answer_marks, context_notices, context_tags, notice_html
+from intakeforms.mail.history import History, history_notice
 from intakeforms.present import answer_rows, blank, escape, html_table, intro
 
 if TYPE_CHECKING:
@@ -87,18 +90,27 @@ def _customer(form: Form, data: Mapping[str, Any]) -> tuple[str | None, str | No
     return email, name
 
 
-def ticket_html(form: Form, submission: StoredSubmission, locale: str) -> str:
+def ticket_html(
+    form: Form, submission: StoredSubmission, locale: str, history: History | None = None
+) -> str:
     """The answers as an HTML fragment: an intro line, what the context
-    tells (an incomplete contact, the FAQ answers read), then one table row
-    per answered question (label, value), every text escaped."""
+    tells (an incomplete contact, the FAQ answers read), the customer's
+    earlier contacts (``history``), then one table row per answered
+    question (label, value; marked when a link or the page gave it), every
+    text escaped."""
     first = intro(
         _one_line(submission.reference),
         _one_line(form.title(locale)),
         submission.submitted_at,
         locale,
     )
-    rows = answer_rows(form, submission, locale)
-    notices = notice_html(context_notices(form, submission.context, locale), styled=False)
+    marks = answer_marks(submission.context, locale)
+    rows = answer_rows(form, submission, locale, marks=marks)
+    shown = context_notices(form, submission.context, locale)
+    earlier = history_notice(history, locale)
+    if earlier is not None:
+        shown.append(earlier)
+    notices = notice_html(shown, styled=False)
     parts = [f"<p>{escape(first)}</p>", *notices, *html_table(rows, styled=False)]
     return "\n".join(parts) + "\n"
 
@@ -109,10 +121,12 @@ def build_ticket(
     *,
     locale: str | None,
     fields: Mapping[str, int | str],
+    history: History | None = None,
 ) -> Ticket:
     """The ticket for ``submission``, written for agents reading ``locale``
     (the form's default when None); ``fields`` maps form field names to
-    the helpdesk's custom field ids or names."""
+    the helpdesk's custom field ids or names; ``history`` (the customer's
+    earlier contacts, as the worker found them) is listed in the body."""
     agent_locale = locale or form.default_locale
     email, name = _customer(form, submission.data)
     custom = {
@@ -122,7 +136,7 @@ def build_ticket(
     }
     return Ticket(
         subject=agent_subject(form, submission, agent_locale),
-        html=ticket_html(form, submission, agent_locale),
+        html=ticket_html(form, submission, agent_locale, history),
         email=email,
         name=name,
         custom=custom,

@@ -17,7 +17,13 @@ confirmations the same address got in the last 24 hours; at the form's
 ``max_per_day`` the job is completed without sending (nothing to retry).
 Workers running at once may each see the count below the cap, so the cap
 can be passed by one mail per racing worker; it guards inboxes against
-floods, not against the odd extra mail.
+floods, not against the odd extra mail. With ``INTAKE_PUBLIC_URL`` set, the
+confirmation links to the submission's status page.
+
+Before building a delivery the worker looks up the customer's earlier
+contacts (:mod:`intakeforms.delivery.history`) and hands them over with the
+job. Each cycle it also sends the "Continue your message later" mails of
+new drafts (:mod:`intakeforms.delivery.drafts`).
 """
 
 from __future__ import annotations
@@ -35,8 +41,10 @@ import anyio.abc
 import anyio.to_thread
 
 from intakeforms.delivery.builders import BuildProcesses
+from intakeforms.delivery.drafts import DraftMailer
+from intakeforms.delivery.history import look_up_history
 from intakeforms.delivery.jobs import DeliveryJob, MailTransport
-from intakeforms.delivery.scrub import Scrubber, scrub_addresses, unforeseen
+from intakeforms.delivery.scrub import Scrubber, answer_texts, scrub_addresses, unforeseen
 from intakeforms.delivery.unbuildable import build_error, transient
 from intakeforms.errors import (
     LeaseLost,
@@ -47,11 +55,12 @@ from intakeforms.errors import (
 from intakeforms.form import Form
 from intakeforms.intake import JobTarget
 from intakeforms.language.target_kinds import AUTOREPLY_TARGET, target_kind
-from intakeforms.mail import build_customer_email, customer_address
+from intakeforms.mail import build_customer_email, customer_address, status_url
 from intakeforms.settings import Settings
 from intakeforms.store import ClaimedJob, Store, StoredSubmission, new_worker_id
 
 if TYPE_CHECKING:
+    from intakeforms.mail.history import History
     from intakeforms.metrics import Metrics
 
 __all__ = [
@@ -173,12 +182,25 @@ class Worker:
     #: Counts and times each delivery attempt by target kind (``/metrics``).
     metrics: Metrics | None = None
     _builder: BuildProcesses = field(init=False, repr=False)
+    _drafts: DraftMailer = field(init=False, repr=False)
+    #: The earlier contacts each job in hand was delivered with, by job id:
+    #: what a target says back is kept without their summaries either.
+    _shown: dict[int, History | None] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.name:
             self.name = new_worker_id()
         self._builder = BuildProcesses(
             self.builders, self.forms, self.settings, self.transport.prepare
+        )
+        self._drafts = DraftMailer(
+            self.store,
+            self.forms,
+            self.settings,
+            self.transport,
+            self.clock,
+            batch=self.batch,
+            lease_seconds=self.lease_seconds,
         )
 
     async def run(self, stop: anyio.Event) -> None:
@@ -224,19 +246,37 @@ class Worker:
             await anyio.to_thread.run_sync(self._builder.close)
 
     async def run_once(self) -> int:
-        """Claim and handle one batch of due jobs; return how many."""
+        """Claim and handle one batch of due jobs, then send the draft mails
+        that are due; return how many of both were handled."""
         claimed = await self.store.claim(
             self.name, limit=self.batch, lease_seconds=self.lease_seconds, now=self.clock()
         )
         async with anyio.create_task_group() as group:
-            builds = _Builds(group, self._builder.build)
+            builds = _Builds(group, self._ahead)
             for index, item in enumerate(claimed):
                 builds.start(claimed[index : index + 1 + BUILD_AHEAD])
                 # Shielded: a shutdown waits for the job in hand, so it is never
                 # half-reported (sent but still claimed would mean a second copy).
                 with anyio.CancelScope(shield=True):
                     await self._handle(item, builds)
-        return len(claimed)
+        with anyio.CancelScope(shield=True):  # a mail sent is recorded sent
+            mailed = await self._drafts.run_once()
+        return len(claimed) + mailed
+
+    async def _history(self, item: ClaimedJob) -> History | None:
+        """The customer's earlier contacts for a job of the form's
+        ``deliver`` list (none for the confirmation)."""
+        named = JobTarget.parse(item.job.target)
+        form = self.forms.get(item.submission.form)
+        if named is None or named.index is None or form is None:
+            return None
+        return await look_up_history(self.store, self.forms, form, item.submission, self.settings)
+
+    async def _ahead(self, item: ClaimedJob) -> tuple[History | None, Any | None]:
+        """A job's earlier contacts and what its kind prepares with them,
+        made ahead of its turn."""
+        history = await self._history(item)
+        return history, await self._builder.build(item, history)
 
     async def _handle(self, item: ClaimedJob, builds: _Builds) -> None:
         job, submission = item.job, item.submission
@@ -254,12 +294,19 @@ class Worker:
             return
         # What a server or an exception says is kept and logged only once
         # it holds no address and none of this submission's answers.
-        scrub = Scrubber.of(submission, self.forms.get(submission.form))
+        form = self.forms.get(submission.form)
+        scrub = Scrubber.of(submission, form)
         # metrics: one attempt per delivery tried, failed if it raises
         timed = self.metrics.delivery(job.target) if self.metrics else contextlib.nullcontext()
         try:
-            with timed:
-                receipt, recipient = await self._outcome(item, builds)
+            try:
+                with timed:
+                    receipt, recipient = await self._outcome(item, builds)
+            finally:
+                history = self._shown.pop(job.id, None)
+                if history is not None and history.entries:
+                    # The earlier contacts' summaries went out too.
+                    scrub = Scrubber([*answer_texts(submission, form), *history.texts()])
         except PermanentDeliveryError as exc:
             reason = scrub(str(exc))
             await self._report(self.store.dead_letter(job.id, worker=self.name, error=reason))
@@ -363,8 +410,17 @@ class Worker:
             logger.info("outbox: job %s (%s): %s", job.id, submission.reference, SKIPPED_CAP)
             return SKIPPED_CAP, None
 
+        status = None
+        if self.settings.public_url:
+            # Signed with the first secret; the service verifies with any.
+            status = status_url(
+                self.settings.public_url, submission.reference, secret=self.settings.secrets[0]
+            )
+
         def build(stored: StoredSubmission) -> Any:
-            return build_customer_email(form, stored, mail_from=self.settings.mail_from)
+            return build_customer_email(
+                form, stored, mail_from=self.settings.mail_from, status_url=status
+            )
 
         try:
             message = build(submission)
@@ -400,20 +456,25 @@ class Worker:
             raise PermanentDeliveryError(
                 f"delivery to {named.kind!r} targets is not available in this version"
             )
+        ahead = await builds.take(item)
+        history, prepared = ahead if ahead is not None else (await self._history(item), None)
+        self._shown[job.id] = history
         if kind.over_http:
             # Imported here: httpx loads only in workers whose forms deliver over HTTP.
             from intakeforms.delivery.targets import deliver_http
 
-            return await deliver_http(named.kind, target, form, submission, named.index)
-        prepared = None
-        if kind.prepare is not None:
-            prepared = await builds.take(item)
+            return await deliver_http(
+                named.kind, target, form, submission, named.index, history=history
+            )
+        if kind.prepare is None:
+            prepared = None
+        else:
             if prepared is None:
-                prepared = await self._builder.build(item)
+                prepared = await self._builder.build(item, history)
             if prepared is None and self._builder.count:
                 # A build process knows the kinds of its start: one registered
                 # in this process since (or from Python) is prepared here.
-                prepared = await self._builder.in_thread(item)
+                prepared = await self._builder.in_thread(item, history)
             if prepared is None:  # the form changed under the job: say how
                 raise PermanentDeliveryError(
                     f"the form {form.id!r} has no {named.kind} target {job.target!r} any more"
@@ -425,5 +486,6 @@ class Worker:
             self.settings,
             transport=self.transport,
             prepared=prepared,
+            history=history,
         )
         return await kind.deliver(delivery, target.config)

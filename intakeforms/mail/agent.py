@@ -5,8 +5,9 @@ Anatomy (see docs/agent-email.md)::
     multipart/mixed
     ├── multipart/alternative
     │   ├── text/plain   the context's notices (an incomplete contact, the
-    │   │                FAQ answers read), one "Label: value" line per
-    │   │                answered question
+    │   │                FAQ answers read), the customer's earlier contacts,
+    │   │                one "Label: value" line per answered question (an
+    │   │                answer from a link or the page marked so)
     │   └── text/html    the same, the answers as a table; every text escaped
     ├── application/json REFERENCE.json: form, form_version, reference,
     │                    submitted_at, locale, data, context
@@ -30,7 +31,8 @@ from typing import TYPE_CHECKING, Protocol
 from intakeforms.language.headers import check_extra_headers
 from intakeforms.mail.answers import agent_subject, mail_words
 from intakeforms.mail.bodies import Body
-from intakeforms.mail.context import context_notices
+from intakeforms.mail.context import answer_marks, context_notices
+from intakeforms.mail.history import History, history_notice
 from intakeforms.mail.policy import POLICY, address, message_id, reply_to, safe_filename, settle
 from intakeforms.present import answer_rows, attachment_names, intro, one_line
 from intakeforms.present.files import attachment_type
@@ -107,6 +109,7 @@ def build_agent_email(
     target_index: int = 0,
     target: Recipients | None = None,
     extra_headers: Mapping[str, str] | None = None,
+    history: History | None = None,
 ) -> EmailMessage:
     """The email agents receive for ``submission``, addressed to one target.
 
@@ -120,7 +123,11 @@ def build_agent_email(
     missing. ``extra_headers`` must pass :func:`check_extra_headers`. The
     submission's ``context`` is shown above the answers
     (:func:`~intakeforms.mail.context.context_notices`), and an incomplete
-    contact is marked in the subject.
+    contact is marked in the subject; answers that a prefilled link or the
+    page gave are marked beside their questions
+    (:func:`~intakeforms.mail.context.answer_marks`). ``history`` (the
+    customer's earlier contacts, found by the worker) is listed above the
+    answers: reference, form, date and summary line of each.
 
     Raises ``ValueError`` for a caller's mistake: another form's submission,
     no email target at ``target_index``, a bad ``mail_from`` or extra header.
@@ -149,7 +156,8 @@ def build_agent_email(
             uploads.append((file, attached_as, content))
 
     subject = agent_subject(form, submission, agent_locale)
-    rows = answer_rows(form, submission, agent_locale, unattached=unattached)
+    marks = answer_marks(submission.context, agent_locale)
+    rows = answer_rows(form, submission, agent_locale, unattached=unattached, marks=marks)
     submitted_at = submission.submitted_at
     if submitted_at.tzinfo is None:  # the store promises UTC; an old row may lack it
         submitted_at = submitted_at.replace(tzinfo=dt.UTC)
@@ -183,12 +191,11 @@ def build_agent_email(
     for name, value in extras:
         msg[name] = value
 
-    body = Body(
-        intro(reference, title, submitted_at, agent_locale),
-        rows,
-        footer,
-        notices=context_notices(form, submission.context, agent_locale),
-    )
+    notices = context_notices(form, submission.context, agent_locale)
+    earlier = history_notice(history, agent_locale)
+    if earlier is not None:
+        notices.append(earlier)
+    body = Body(intro(reference, title, submitted_at, agent_locale), rows, footer, notices=notices)
     msg.set_content(body.plain(), cte="quoted-printable")
     msg.add_alternative(body.html(subject, agent_locale), subtype="html", cte="quoted-printable")
     msg.add_attachment(

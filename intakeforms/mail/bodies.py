@@ -6,7 +6,10 @@ standing out, for the agent email what the submission's context tells
 written out twice. A plain body is ``Label: value`` lines, later lines of an
 answer indented; an HTML body is a page with inline styles only (mail
 clients drop ``<style>`` blocks and never fetch stylesheets, and nothing
-here may load from the network), every text escaped, no script and no link.
+here may load from the network), every text escaped, no script. The one
+link a body may hold is the service's own (:attr:`Body.link`: the
+confirmation's status page, the draft mail's way back to the form), never
+one from an answer.
 """
 
 from __future__ import annotations
@@ -63,7 +66,9 @@ class Body:
     after the intro, before the rows (the agent email's context). With a
     ``heading`` the rows come under it, and both are left out when there are
     no rows; without one the rows always follow the intro. ``quiet`` notes
-    are grey in HTML: the confirmation's small print.
+    are grey in HTML: the confirmation's small print. ``link`` is
+    ``(text, url)``: an address of the service itself (never one from an
+    answer), shown after the reference, in full in the plain body.
     """
 
     intro: str
@@ -73,6 +78,7 @@ class Body:
     heading: str | None = None
     quiet: bool = False
     notices: Sequence[Notice] = ()
+    link: tuple[str, str] | None = None
 
     def plain(self) -> str:
         """The text/plain body."""
@@ -80,6 +86,9 @@ class Body:
         if self.reference is not None:
             label, value, note = self.reference
             head += ["", f"{label}: {value}", note]
+        if self.link is not None:
+            text, url = self.link
+            head += ["", text, url]
         if self.heading is None:
             return _plain_body("\n".join(head), self.rows, self.notes, self.notices)
         if not self.rows:
@@ -97,6 +106,10 @@ class Body:
                 f'<strong style="{_REFERENCE}">{escape(value)}</strong></p>',
                 f"<p>{escape(note)}</p>",
             ]
+        if self.link is not None:
+            text, url = self.link
+            href = html.escape(url, quote=True)
+            body.append(f'<p>{escape(text)}<br><a href="{href}">{href}</a></p>')
         body += notice_html(self.notices)
         if self.heading is None:
             body += html_table(self.rows)

@@ -4,13 +4,18 @@ A stored submission may carry a ``context`` (see
 :attr:`intakeforms.store.records.NewSubmission.context`)::
 
     {"faq": {"search": ID, "shown": [{"faq", "entry", "question"}]},
-     "incomplete": {"missing": [question names]}}
+     "incomplete": {"missing": [question names]},
+     "link": {"given": [question names], "locked": [question names]},
+     "page": [question names]}
 
 The agent email, helpdesk tickets and previews show it the same way, above
 the answers: an incomplete contact is marked (in the subject too, and as a
 ticket tag) with the required questions still unanswered, by their labels;
 the FAQ answers the customer read before contacting us are listed by their
-questions, so the agent starts from what did not help. A context holds no
+questions, so the agent starts from what did not help. Answers filled in
+by a prefilled link (``link``) or given by the page the form was on
+(``page``, hidden questions) are marked beside their question
+(:func:`answer_marks`): the customer did not type them. A context holds no
 text the customer typed; what it holds is cleaned into lines all the same,
 and a malformed one (an old or hand-edited row) shows what can be read of it.
 """
@@ -31,6 +36,7 @@ __all__ = [
     "CONTEXT_TEXTS",
     "INCOMPLETE_TAG",
     "Notice",
+    "answer_marks",
     "context_notices",
     "context_tags",
     "notice_html",
@@ -53,6 +59,14 @@ CONTEXT_TEXTS: dict[str, str] = {
     # Translators: followed by the questions of the FAQ answers the customer
     # was shown before sending the form.
     "faq": N_("Before contacting us, the customer read these answers, which did not help:"),
+    # Translators: beside a question in the agent email: the answer came
+    # filled in by a link the customer opened (a prefilled form).
+    "link": N_("from the link"),
+    # Translators: as "from the link", for an answer the customer could not change.
+    "locked": N_("from the link, locked"),
+    # Translators: beside a hidden question in the agent email: the web page
+    # the form was on gave the answer, the customer did not type it.
+    "page": N_("given by the page"),
 }
 
 #: The tag a helpdesk ticket of an incomplete contact gets.
@@ -148,6 +162,36 @@ def context_notices(form: Form, context: Mapping[str, Any] | None, locale: str) 
     if questions:
         notices.append(Notice((gettext_for(CONTEXT_TEXTS["faq"], locale),), questions))
     return notices
+
+
+def _names(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    return [name for name in value if isinstance(name, str)]
+
+
+def answer_marks(context: Mapping[str, Any] | None, locale: str) -> dict[str, str]:
+    """What the agent reading ``locale`` sees beside each question whose
+    answer the customer did not type: *from the link* (given by a prefilled
+    link), *from the link, locked* (one the customer could not change), or
+    *given by the page* (a hidden question the page filled in). Question
+    name → mark; empty for a context without ``link`` or ``page``."""
+    marks: dict[str, str] = {}
+    if not isinstance(context, Mapping):
+        return marks
+    page = gettext_for(CONTEXT_TEXTS["page"], locale)
+    for name in _names(context.get("page")):
+        marks[name] = page
+    link = _section(context, "link")
+    if link is not None:
+        given = gettext_for(CONTEXT_TEXTS["link"], locale)
+        locked = gettext_for(CONTEXT_TEXTS["locked"], locale)
+        for name in _names(link.get("given")):
+            marks[name] = given
+        # A locked answer is given too, whether or not "given" names it.
+        for name in _names(link.get("locked")):
+            marks[name] = locked
+    return marks
 
 
 def notice_lines(notices: Sequence[Notice]) -> list[str]:

@@ -21,9 +21,11 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from intakeforms.i18n import N_, gettext_for
 from intakeforms.language.models import AUTOREPLY_TARGET, Autorespond
+from intakeforms.links import make_status_token
 from intakeforms.mail.bodies import Body
 from intakeforms.mail.policy import (
     POLICY,
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
     from intakeforms.form import Form
     from intakeforms.store.base import StoredSubmission
 
-__all__ = ["CUSTOMER_TEXTS", "build_customer_email"]
+__all__ = ["CUSTOMER_TEXTS", "build_customer_email", "status_url"]
 
 #: Every word of the confirmation to the customer, in the customer's language.
 CUSTOMER_TEXTS: dict[str, str] = {
@@ -60,7 +62,19 @@ CUSTOMER_TEXTS: dict[str, str] = {
     "typed": N_("What you typed is not repeated in this email."),
     # Translators: the last line of the confirmation; {submitted} is a date and time.
     "automatic": N_("This confirmation was sent automatically. You sent the form on {submitted}."),
+    # Translators: above the link to the page that shows the state of the
+    # customer's message and their earlier contacts.
+    "status": N_("Follow your message and see your earlier contacts here:"),
 }
+
+
+def status_url(public_url: str, reference: str, *, secret: str) -> str:
+    """``{public_url}/status/{reference}?t=TOKEN``: the address of the page
+    that shows the customer the state of ``reference`` and their earlier
+    contacts, with a token signed by ``secret`` for that reference alone
+    (:func:`intakeforms.links.make_status_token`)."""
+    token = make_status_token(reference, secret=secret)
+    return f"{public_url.rstrip('/')}/status/{quote(reference, safe='')}?t={quote(token, safe='')}"
 
 
 def build_customer_email(
@@ -69,6 +83,7 @@ def build_customer_email(
     *,
     mail_from: str,
     from_name: str | None = None,
+    status_url: str | None = None,
 ) -> EmailMessage:
     """The confirmation the customer receives for ``submission`` (``autorespond``).
 
@@ -81,6 +96,8 @@ def build_customer_email(
     address, shown with ``from_name``, else the form's
     ``autorespond.from_name``, else its title.
     A form without ``autorespond`` gets the default texts (a preview).
+    ``status_url`` (:func:`status_url`: the signed address of the
+    submission's status page) is shown after the reference.
 
     Headers mark it as an automatic reply (``Auto-Submitted: auto-replied``,
     RFC 3834, and ``X-Auto-Response-Suppress: All``), so that vacation
@@ -145,6 +162,7 @@ def build_customer_email(
         reference=(words["reference"], reference, words["keep"]),
         heading=words["answers"],
         quiet=True,
+        link=(words["status"], status_url) if status_url else None,
     )
     msg.set_content(body.plain(), cte="quoted-printable")
     msg.add_alternative(body.html(subject, locale), subtype="html", cte="quoted-printable")

@@ -95,6 +95,7 @@ def answer_rows(
     locale: str,
     *,
     unattached: Collection[StoredFile] = (),
+    marks: Mapping[str, str] | None = None,
 ) -> list[tuple[str, str]]:
     """Every answered question as ``(label, value)``, in the form's order.
 
@@ -106,13 +107,17 @@ def answer_rows(
     then the name the customer gave, labelled as theirs; the ones in
     ``unattached`` (or known only from the answers) are marked missing.
     Answers to questions the form no longer has come last, labelled by name,
-    so an edited form never hides an answer.
+    so an edited form never hides an answer. ``marks`` (question name →
+    text, like *from the link*) are added to their labels in brackets.
     """
+    marks = marks or {}
     data = submission.data
     named = list(zip(submission.files, attachment_names(submission), strict=True))
     rows: list[tuple[str, str]] = []
     for name, field in form.fields.items():
         label = one_line(form.text(field.label, locale))
+        if name in marks:
+            label = f"{label} ({one_line(marks[name])})"
         if field.type == "file":
             entries = _file_entries(name, submission, named, unattached, locale)
             if entries:

@@ -104,6 +104,7 @@ def prepare(job: DeliveryJob, target: EmailTarget) -> Any:
         upload_dir=job.settings.upload_dir,
         target_index=job.index,
         extra_headers=target.headers,
+        history=job.history,
     )
 
 

@@ -111,7 +111,9 @@ def tickets_url(target: FreshdeskTarget) -> str:
 def _body(job: HttpJob, target: FreshdeskTarget, submission: StoredSubmission) -> bytes:
     from intakeforms.delivery.tickets import build_ticket
 
-    ticket = build_ticket(job.form, submission, locale=target.locale, fields=target.fields)
+    ticket = build_ticket(
+        job.form, submission, locale=target.locale, fields=target.fields, history=job.history
+    )
     if ticket.email is None:
         raise PermanentDeliveryError(
             f"submission {submission.reference} has no valid email address in its "

@@ -13,11 +13,18 @@ Request (https://www.standardwebhooks.com, version 1.0.0)::
      "reference": …, "submitted_at": …, "locale": …, "data": {…},
      "files": [{"field", "name", "content_type", "size"}],
      "context": null | {"faq": {"search", "shown": [{"faq", "entry", "question"}]},
-                        "incomplete": {"missing": [question names]}}}
+                        "incomplete": {"missing": [question names]},
+                        "link": {"given": [names], "locked": [names]},
+                        "page": [names]},
+     "history": [{"reference", "form", "submitted_at", "summary"}]}
 
 ``context`` is what the agent should know beside the answers, as stored: the
-FAQ answers the customer read before contacting us, and for an incomplete
-contact ("Talk to a person") the required questions not answered yet.
+FAQ answers the customer read before contacting us, for an incomplete
+contact ("Talk to a person") the required questions not answered yet, and
+which answers a prefilled link or the page gave. ``history`` is the
+customer's earlier contacts (same email or phone, ``INTAKE_HISTORY_DAYS``),
+newest first, each with the form's summary line of its answers in the
+form's default language (null when they were erased), never the answers.
 
 The signing key is the secret in the environment variable ``secret_env``
 names: a secret written ``whsec_<base64>`` (the spec's format) is the bytes
@@ -40,6 +47,7 @@ from pydantic import Field
 
 from intakeforms.errors import PermanentDeliveryError
 from intakeforms.language.target_kinds import TargetCheck, TargetKind
+from intakeforms.mail.history import history_items
 from intakeforms.targets.checks import (
     HttpTargetModel,
     check_env_name,
@@ -49,6 +57,7 @@ from intakeforms.targets.checks import (
 
 if TYPE_CHECKING:
     from intakeforms.delivery.http import HttpJob
+    from intakeforms.mail.history import History
     from intakeforms.store.base import StoredSubmission
 
 
@@ -128,8 +137,11 @@ def sign_webhook(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return sign(secret_key(secret), msg_id, timestamp, body)
 
 
-def payload(submission: StoredSubmission) -> dict[str, Any]:
-    """The JSON object POSTed for ``submission``."""
+def payload(
+    submission: StoredSubmission, history: History | None = None, locale: str | None = None
+) -> dict[str, Any]:
+    """The JSON object POSTed for ``submission``, with ``history`` (the
+    customer's earlier contacts, summaries in ``locale``) under ``history``."""
     return {
         "type": EVENT_TYPE,
         "form": submission.form,
@@ -144,15 +156,18 @@ def payload(submission: StoredSubmission) -> dict[str, Any]:
         ],
         # A plain dict: json would write any other mapping as a string.
         "context": None if submission.context is None else dict(submission.context),
+        "history": history_items(history, locale),
     }
 
 
-def _body(submission: StoredSubmission) -> bytes:
+def _body(
+    submission: StoredSubmission, history: History | None = None, locale: str | None = None
+) -> bytes:
     # Compact and deterministic: the receiver verifies these very bytes.
     # Strict JSON: an infinite number would be written as Infinity, which
     # JSON parsers refuse.
     return json.dumps(
-        payload(submission),
+        payload(submission, history, locale),
         ensure_ascii=False,
         separators=(",", ":"),
         default=str,
@@ -167,7 +182,10 @@ async def deliver(job: HttpJob, target: WebhookTarget) -> str:
     from intakeforms.delivery.http import build_body, post_json, read_secret, shown_url
 
     what = f"the webhook at {shown_url(target.url)}"
-    body = build_body(job, "the webhook payload", _body)
+    locale = job.form.default_locale
+    body = build_body(
+        job, "the webhook payload", lambda submission: _body(submission, job.history, locale)
+    )
     msg_id = webhook_id(job.submission.reference, job.index)
     timestamp = int(time.time())
     headers = {"webhook-id": msg_id, "webhook-timestamp": str(timestamp)}

@@ -107,7 +107,9 @@ def tickets_url(target: ZendeskTarget) -> str:
 def _body(job: HttpJob, target: ZendeskTarget, submission: StoredSubmission) -> bytes:
     from intakeforms.delivery.tickets import build_ticket
 
-    ticket = build_ticket(job.form, submission, locale=target.locale, fields=target.fields)
+    ticket = build_ticket(
+        job.form, submission, locale=target.locale, fields=target.fields, history=job.history
+    )
     fields: dict[str, object] = {
         "subject": ticket.subject,
         "comment": {"html_body": ticket.html, "public": False},
