@@ -47,6 +47,8 @@ from intakeforms.mail import (
 from intakeforms.preview import preview
 from intakeforms.settings import Settings, load_settings
 from intakeforms.store import (
+    DraftRecord,
+    EarlierContact,
     FaqCounts,
     FaqSearchRecord,
     NewSubmission,
@@ -79,6 +81,8 @@ __all__ = [
     "DeliverTarget",
     "DeliveryError",
     "DeliveryJob",
+    "DraftRecord",
+    "EarlierContact",
     "Faq",
     "FaqCounts",
     "FaqLibrary",
