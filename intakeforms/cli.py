@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -153,6 +154,11 @@ def _serve(args: argparse.Namespace, err: TextIO) -> int:
     # The app applies INTAKE_TRUST_PROXY and INTAKE_PROXY_HOPS itself. uvicorn's
     # own rule (on by default for a proxy on 127.0.0.1) would rewrite the
     # request from forwarded headers even with the setting off.
+    # The access log writes each path with its query: a link's or a draft's
+    # token (?t=, ?d=) would be readable there.
+    from intakeforms.web.continuity import RedactTokens
+
+    logging.getLogger("uvicorn.access").addFilter(RedactTokens())
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False)
     return 0
 

@@ -16,7 +16,7 @@ the page's words and condition notes come from :mod:`intakeforms.render_texts`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,8 @@ def render_form_page(
     languages: Sequence[Language] = (),
     assets: str = "/assets",
     faq: str | None = None,
+    locked: Collection[str] = (),
+    notice: str | None = None,
 ) -> str:
     """The HTML page of a form, in the spec's language.
 
@@ -97,7 +99,8 @@ def render_form_page(
     prefix of form.css and form.js (:data:`ASSETS_DIR`). ``faq`` is the URL
     of the FAQ search for this form (``/faq/search?form=ID``): with it, the page
     loads faq.js, which suggests answers under the first free-text question as
-    the customer types.
+    the customer types. ``locked`` names answers a signed link gave that
+    cannot be changed; ``notice`` is said above the form (a link that expired).
     """
     locale = str(spec["locale"])
     ui = page_texts(locale)
@@ -118,10 +121,12 @@ def render_form_page(
         for e in errors
     ]
     answers: Mapping[str, Any]
-    if values or errors:
+    if errors:
         answers = values or {}
     else:
-        answers = {str(f["name"]): f["default"] for f in fields if f.get("default") is not None}
+        # A first page: the defaults, and what a link or a draft gave.
+        defaults = {str(f["name"]): f["default"] for f in fields if f.get("default") is not None}
+        answers = {**defaults, **(values or {})}
     questions = [
         build_question(
             f,
@@ -130,6 +135,7 @@ def render_form_page(
             by_field.get(str(f["name"])),
             bool(errors),
             ui,
+            locked=str(f["name"]) in locked,
         )
         for f in fields
     ]
@@ -150,6 +156,7 @@ def render_form_page(
         languages=_languages(languages, locale),
         assets=_page_assets(assets),
         faq=faq,
+        notice=notice,
         faq_texts={key: gettext_for(text, locale) for key, text in FAQ_TEXTS.items()},
     )
 

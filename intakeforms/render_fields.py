@@ -55,6 +55,10 @@ class Question:
     unit: str | None = None
     error: str | None = None
     describedby: str | None = None
+    #: The values a locked answer posts (its controls are disabled), else empty.
+    locked: list[str] = field(default_factory=list)
+    #: The note under a locked answer.
+    locked_note: str | None = None
 
     @property
     def group(self) -> bool:
@@ -108,6 +112,7 @@ def build_question(
     error: str | None,
     had_errors: bool,
     ui: Mapping[str, str],
+    locked: bool = False,
 ) -> Question:
     """The view of ``spec_field`` showing ``answer`` (as posted) and its ``error``.
 
@@ -145,7 +150,26 @@ def build_question(
         _add_options(q, spec_field, answer, ui)
     else:
         _add_control(q, spec_field, answer)
+    if locked:
+        _lock(q, answer, ui)
     return q
+
+
+def _lock(q: Question, answer: Any, ui: Mapping[str, str]) -> None:
+    """An answer given by a signed link: shown, not changed. Text can be
+    read-only; choices cannot, so their controls are disabled (and marked
+    for form.js, which would enable them again) and hidden inputs post the
+    value. The server keeps the signed value whatever is posted."""
+    q.locked_note = ui["locked"]
+    if q.kind in ("input", "textarea"):
+        q.attrs["readonly"] = True
+    else:
+        q.attrs["disabled"] = True
+        q.attrs["data-locked"] = True
+        q.locked = _texts(answer)
+    q.describedby = " ".join(filter(None, [q.describedby, f"{q.id}-locked"])) or None
+    if not q.group:  # a group's fieldset carries it
+        q.attrs["aria-describedby"] = q.describedby
 
 
 def _add_notes(

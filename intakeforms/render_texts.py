@@ -17,6 +17,7 @@ __all__ = ["UI_TEXTS", "condition_text", "page_texts"]
 
 #: Every text of the page chrome, by key; translated per page with gettext.
 UI_TEXTS: dict[str, str] = {
+    "locked": N_("Given by your link; it cannot be changed here."),
     # Translators: the page title when the form came back with problems (GOV.UK style).
     "error_title": N_("Error: {title}"),
     "problem": N_("There is a problem"),

@@ -85,6 +85,9 @@ def test_serve_on_embedded_defaults(
     assert status == 200 and "Rekisterinumero" in page
     status, receipt = call(f"{base}/forms/car-service/submissions", CAR_ANSWERS)
     assert status == 201
+    # A link's token is not readable in the access log, even a damaged one.
+    status, _ = call(f"{base}/forms/car-service?t=SECRET-TOKEN-TEXT&lang=fi")
+    assert status == 400
     # The embedded default store: a SQLite file in the working folder.
     with sqlite3.connect(tmp_path / "intake.db") as db:
         (data,) = db.execute(
@@ -97,6 +100,8 @@ def test_serve_on_embedded_defaults(
     assert process.returncode in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output
     assert "Serving 4 form(s)" in output
+    assert "GET /forms/car-service?t=…&lang=fi" in output
+    assert "SECRET-TOKEN-TEXT" not in output
 
 
 def test_serve_refuses_broken_forms(tmp_path: Path) -> None:

@@ -136,7 +136,8 @@
   const setShown = (wrapper, shown) => {
     wrapper.hidden = !shown;
     for (const control of wrapper.querySelectorAll("input, select, textarea, fieldset")) {
-      control.disabled = !shown;
+      // A locked answer's controls stay disabled: its hidden inputs post it.
+      if (!control.hasAttribute("data-locked")) control.disabled = !shown;
     }
   };
 

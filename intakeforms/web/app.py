@@ -34,6 +34,7 @@ from intakeforms.store import Store, open_store
 from intakeforms.validate import check_answers
 from intakeforms.web import submissions
 from intakeforms.web.bodies import FAQ_SEARCH, SUBMISSION_KEY, BadBody, read_posted
+from intakeforms.web.continuity import Opened, open_draft, open_link
 from intakeforms.web.faq import FaqEndpoints
 from intakeforms.web.gate import Gate
 from intakeforms.web.headers import SecurityHeaders
@@ -42,6 +43,7 @@ from intakeforms.web.openapi import openapi_document
 from intakeforms.web.proxy import ForwardedHeaders
 from intakeforms.web.responses import Answer
 from intakeforms.web.responses import errors as _errors
+from intakeforms.web.resume import Resume
 from intakeforms.web.spam import HONEYPOT, TOKEN, SpamJudge
 from intakeforms.web.uploads import private_folder
 from intakeforms.web.widget_texts import widget_texts
@@ -79,6 +81,7 @@ class Service:
         self.gate = Gate(settings, store)
         self.library = FaqLibrary(faqs, self.forms.values())
         self.faq = FaqEndpoints(self.library, self.forms, store, self.ready, self.gate)
+        self.resume = Resume(self.forms, settings, store, self.ready, self.gate)
         self._opened = False
         self._opening = anyio.Lock()
         #: Set by create_app when INTAKE_METRICS is on.
@@ -131,10 +134,13 @@ class Service:
         submission_key: str | None = None,
         token: str | None = None,
         faq_search: str | None = None,
+        opened: Opened | None = None,
     ) -> HTMLResponse:
         """The HTML form. ``token`` is the time-trap token the page was first
         issued with, kept on an error page: the customer's time is counted
-        from the first page, not from the correction."""
+        from the first page, not from the correction. ``opened``: what a
+        link or a draft opened it with (answers, locked ones, its token)."""
+        opened = opened or Opened()
         page = self.path(request, f"/forms/{form.id}")
         html = render_form_page(
             form.spec(locale),
@@ -146,13 +152,20 @@ class Service:
                 SUBMISSION_KEY: submission_key or uuid.uuid4().hex,
                 # The answers shown before a correction still count for the agent.
                 **({FAQ_SEARCH: faq_search} if faq_search else {}),
+                **opened.hidden,
             },
             honeypot=HONEYPOT,
             languages=self.languages(request, form, page),
             assets=self.path(request, "/assets"),
             faq=self.faq.search_url(request, form.id),
+            locked=opened.locked,
+            notice=self.resume.notice(opened.problem, locale),
         )
-        return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
+        headers = {"cache-control": "no-store"}
+        if opened.hidden:
+            # The address holds a token: no other site may see it as a referrer.
+            headers["referrer-policy"] = "no-referrer"
+        return HTMLResponse(html, status_code=status, headers=headers)
 
     # -- routes -------------------------------------------------------------
 
@@ -206,7 +219,23 @@ class Service:
         form = self.form(request)
         if form is None:
             return _errors(404, "unknown_form", "there is no such form")
-        return self.page(request, form, self.locale(request, form))
+        locale = self.locale(request, form)
+        opened = await self.opened(request, form, locale)
+        if opened.problem in ("damaged", "used"):
+            return self.resume.problem_page(
+                request, form, locale, opened.problem, reference=opened.reference or ""
+            )
+        return self.page(request, form, locale, values=opened.values, opened=opened)
+
+    async def opened(self, request: Request, form: Form, locale: str) -> Opened:
+        """What the page's ``?t=`` (a link) or ``?d=`` (a draft) opens it with."""
+        link, draft = request.query_params.get("t"), request.query_params.get("d")
+        if not link and not draft:
+            return Opened()
+        await self.ready()
+        if link:
+            return await open_link(link, form, locale, self.settings, self.store)
+        return await open_draft(str(draft), form, locale, self.settings, self.store)
 
     async def schema(self, request: Request) -> Response:
         form = self.form(request)
@@ -230,6 +259,17 @@ class Service:
         spec["token"] = self.judge.issue(form.id)
         spec["honeypot"] = HONEYPOT
         spec["texts"] = widget_texts(spec["locale"])
+        opened = await self.opened(request, form, spec["locale"])
+        if opened.problem is not None:
+            spec["prefill_error"] = opened.problem
+            if opened.reference:
+                spec["reference"] = opened.reference
+        elif opened.hidden:
+            spec["prefill"] = {
+                "values": opened.values,
+                "locked": list(opened.locked),
+                **{key.lstrip("_"): value for key, value in opened.hidden.items()},
+            }
         faq = self.faq.search_url(request, form.id)
         if faq is not None:
             spec["faq"] = faq
@@ -330,6 +370,8 @@ def create_app(
         Route("/forms/{form}/spec.json", service.spec, methods=["GET"]),
         Route("/forms/{form}/submissions", service.submit, methods=["POST"]),
         Route("/forms/{form}/validate", service.validate, methods=["POST"]),
+        Route("/forms/{form}/drafts", service.resume.save_draft, methods=["POST"]),
+        Route("/status/{reference}", service.resume.status, methods=["GET"]),
         Route("/faq/search", service.faq.search, methods=["GET"]),
         Route("/faq/feedback", service.faq.feedback, methods=["POST"]),
         Route("/faq/{faq}/{entry}", service.faq.answer, methods=["GET"]),

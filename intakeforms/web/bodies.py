@@ -76,6 +76,10 @@ class Posted:
     faq_search: str | None = None
     #: "Talk to a person": what is answered so far, sent as it is (``_incomplete``).
     incomplete: bool = False
+    #: The signed link the form was opened with (``_link``).
+    link: str | None = None
+    #: The draft link the form was opened with (``_draft``).
+    draft: str | None = None
 
 
 def _declared_length(request: Request) -> int | None:
@@ -165,6 +169,8 @@ def _split_meta(answers: dict[str, Any], posted: Posted) -> None:
     posted.submission_key = _take(answers, SUBMISSION_KEY)
     posted.faq_search = _take(answers, FAQ_SEARCH)
     posted.incomplete = answers.pop(INCOMPLETE, None) in (True, "1", "true")
+    posted.link = _take(answers, "_link")
+    posted.draft = _take(answers, "_draft")
     for key in [k for k in answers if k.startswith("_")]:
         del answers[key]
 

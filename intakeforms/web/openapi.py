@@ -11,6 +11,7 @@ from typing import Any
 
 from intakeforms.form import Form
 from intakeforms.version import __version__
+from intakeforms.web.openapi_continuity import TOKENS, draft_path, status_path
 from intakeforms.web.openapi_faq import faq_paths, faq_schemas
 
 __all__ = ["openapi_document"]
@@ -84,8 +85,14 @@ def _form_paths(form: Form) -> dict[str, Any]:
         base: {
             "get": {
                 "summary": f"The HTML form page of {form.id}",
-                "parameters": [_LANG],
-                "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}},
+                "parameters": [_LANG, *TOKENS],
+                "responses": {
+                    "200": {"description": "HTML", "content": {"text/html": {}}},
+                    "400": {
+                        "description": "A damaged or foreign link token",
+                        "content": {"text/html": {}},
+                    },
+                },
             }
         },
         f"{base}/schema.json": {
@@ -102,7 +109,7 @@ def _form_paths(form: Form) -> dict[str, Any]:
         f"{base}/spec.json": {
             "get": {
                 "summary": "The localized descriptor the widgets render from",
-                "parameters": [_LANG],
+                "parameters": [_LANG, *TOKENS],
                 "responses": {
                     "200": {
                         "description": "Spec",
@@ -135,10 +142,15 @@ def _form_paths(form: Form) -> dict[str, Any]:
                         },
                     },
                     **common,
+                    "409": _error(
+                        "A single-use link was used already (link_used); the first "
+                        "reference is in the body's reference."
+                    ),
                     "503": _error("The store cannot write; nothing was stored."),
                 },
             }
         },
+        f"{base}/drafts": draft_path(form.id),
         f"{base}/validate": {
             "post": {
                 "summary": "Check some answers without submitting",
@@ -256,6 +268,7 @@ def openapi_document(forms: Iterable[Form], base: str = "") -> dict[str, Any]:
         },
     }
     paths.update(faq_paths())
+    paths.update(status_path())
     schemas.update(faq_schemas())
     for form in forms:
         paths.update(_form_paths(form))

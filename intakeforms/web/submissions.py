@@ -9,6 +9,7 @@ once it has a way to reach the customer.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import shutil
 from pathlib import Path
@@ -26,6 +27,7 @@ from intakeforms.store import StoredFile, UnstorableSubmission
 from intakeforms.validate import MESSAGES, check_partial
 from intakeforms.web import bodies
 from intakeforms.web.bodies import BadBody, Posted, read_posted
+from intakeforms.web.continuity import apply_link, draft_id, reopened
 from intakeforms.web.faq import handover
 from intakeforms.web.gate import RATE_LIMITED, client_address
 from intakeforms.web.responses import Answer
@@ -44,6 +46,21 @@ SERVICE_MESSAGES = {
     "unavailable": N_("The service cannot take submissions right now. Please try again soon."),
     "rate_limited": RATE_LIMITED,
 }
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _used(
+    service: Service, request: Request, form: Form, locale: str, posted: Posted, first: str
+) -> Response:
+    """A single-use link sent a second time: the first reference, nothing stored."""
+    if posted.browser and "application/json" not in request.headers.get("accept", ""):
+        return service.resume.problem_page(request, form, locale, "used", reference=first)
+    message = "this single-use link was used already; the first submission's reference is given"
+    body = {"errors": [{"field": "", "code": "link_used", "message": message}], "reference": first}
+    return Answer(body, status_code=409)
 
 
 def _has_files(form: Form) -> bool:
@@ -110,6 +127,15 @@ async def _submit(
     if not posted.browser:
         errors.extend(_json_files(form, posted, locale))
     context: dict[str, Any] = {}
+    # A link's locked answers are the signed ones, whatever was posted.
+    posted.answers, given, jti = apply_link(posted.link, form, posted.answers, service.settings)
+    if given is not None:
+        context["link"] = given
+    if jti is not None:
+        await service.ready()
+        first = await service.store.link_use(jti)
+        if first is not None:
+            return _used(service, request, form, locale, posted, first)
     if posted.incomplete:
         clean, missing, refused = check_partial(form, posted.answers, locale)
         errors.extend(refused)
@@ -131,6 +157,7 @@ async def _submit(
                 submission_key=posted.submission_key,
                 token=service.judge.original(form.id, posted.token),
                 faq_search=posted.faq_search,
+                opened=reopened(posted.link, posted.draft, form, service.settings),
             )
         return Answer({"errors": [e.as_dict() for e in errors]}, status_code=422)
     verdict = service.judge.judge(
@@ -170,6 +197,7 @@ async def _submit(
             client=client,
             context=context or None,
             secret=service.settings.secrets[0],
+            draft=draft_id(posted.draft, form, service.settings),
         )
     except StoreUnavailable:
         discard(kept)
@@ -182,6 +210,9 @@ async def _submit(
         return _errors(
             422, "invalid_text", gettext_for(MESSAGES["invalid_text"], locale), exc.field
         )
+    if result.created and jti is not None:
+        # From now on the link answers with this reference.
+        await service.store.record_link_use(jti, form.id, result.reference, _now())
     if not result.created:
         discard(kept)
     elif service.metrics is not None:
