@@ -22,6 +22,7 @@ from web_helpers import settings_for
 
 from intakeforms import Form, load_form_text, submit
 from intakeforms.delivery import Worker, mail_transport
+from intakeforms.delivery.history import look_up_history
 from intakeforms.intake import contact_keys
 from intakeforms.mail import HistoryEntry, history_notice, make_history
 from intakeforms.mail.history import History
@@ -303,6 +304,39 @@ async def test_the_webhook_and_the_ticket_carry_the_history(
         in body
     )
     assert stranger not in body
+
+
+@pytest.mark.anyio
+async def test_the_history_stays_whole_across_a_change_of_secret(
+    store: SqliteStore,
+    clock: StoreClock,
+    forms: dict[str, Form],
+    smtp: SmtpServer,
+    tmp_path: Path,
+) -> None:
+    returns = forms["returns"]
+    clock.now = BASE_DAY
+    # Stored while the old secret signed.
+    before = await submit(
+        store, returns, {"product": "Kettle", "email": "m@example.com"}, secret="old-secret"
+    )
+    clock.now = BASE_DAY + dt.timedelta(days=1)
+    after = await submit(
+        store, returns, {"product": "Toaster", "email": "m@example.com"}, secret="new-secret"
+    )
+    assert await store.contact_keys_of(before.reference) != await store.contact_keys_of(
+        after.reference
+    )
+    settings = settings_for(tmp_path, smtp_url=smtp.url, secret="new-secret,old-secret")
+    await deliver_all(store, forms, settings)
+    text = text_of(mails_by_reference(smtp)[after.reference])
+    assert f"- {before.reference} · Product return · " in text
+    # Once the old secret is dropped, so is what only it tied together.
+    stored = await store.get(after.reference)
+    assert stored is not None
+    dropped = settings_for(tmp_path, secret="new-secret")
+    history = await look_up_history(store, forms, returns, stored, dropped)
+    assert history is not None and history.entries == ()
 
 
 @pytest.mark.anyio

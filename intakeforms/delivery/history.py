@@ -7,12 +7,15 @@ message with the job (:attr:`~intakeforms.delivery.jobs.DeliveryJob.history`,
 :attr:`~intakeforms.delivery.http.HttpJob.history`): a build process has
 no store, and needs none.
 
-Which keys: those the store kept with the submission (made with the first
-secret of ``INTAKE_SECRET`` when it was stored), and the same answers'
-keys made again with every secret of ``INTAKE_SECRET``. The first alone
-finds what the status page finds; the second keeps the history whole
-across a rotation of secrets, as long as the old secret is still listed
-(earlier submissions were keyed with it).
+Which keys: the submission's answers' keys made again with every secret of
+``INTAKE_SECRET`` (:func:`~intakeforms.intake.contact_keys`), rather than
+read back from the store (``Store.contact_keys_of``). The store kept only
+the keys of the first secret at the time; made again with every secret
+listed, they also find the earlier contacts keyed with an older secret, so
+the history stays whole across a rotation as long as the old secret is
+listed. And it costs no read of the store: one query per delivery, for the
+contacts. (The worker must have the service's secret, as it must for the
+status and draft links it signs.)
 
 The window is ``INTAKE_HISTORY_DAYS`` before the submission was sent, not
 before the delivery: every attempt to deliver one submission lists the
@@ -50,10 +53,11 @@ async def look_up_history(
     docstring), each written for the languages of ``form`` with its own
     form from ``forms``; None when the submission has no contact keys (no
     email or phone answered, or its answers erased)."""
-    keys = set(await store.contact_keys_of(submission.reference))
-    if not submission.erased:
-        for secret in settings.secrets:
-            keys.update(contact_keys(form, submission.data, secret))
+    if submission.erased:
+        return None
+    keys = {
+        key for secret in settings.secrets for key in contact_keys(form, submission.data, secret)
+    }
     if not keys:
         return None
     moment = submission.submitted_at
