@@ -18,6 +18,7 @@ holds no answer, only summary lines.
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -155,8 +156,35 @@ def make_history(
     """The :class:`History` of ``contacts`` (as the store returns them,
     newest first), each written for ``locales`` (the delivered form's) with
     its own form from ``forms``."""
-    entries = tuple(_entry(c, forms.get(c.form), list(locales)) for c in contacts)
+    entries = tuple(_cached_entry(c, forms.get(c.form), tuple(locales)) for c in contacts)
     return History(days=days, entries=entries)
+
+
+#: Entries written lately, by what decides their text. A customer's earlier
+#: contacts come back with each of their later ones (and each target of
+#: one), and their summaries never change until they are erased; writing
+#: them (numbers and dates for three languages) is most of a look-up.
+_ENTRIES: OrderedDict[tuple[Any, ...], HistoryEntry] = OrderedDict()
+_MAX_ENTRIES = 2048
+
+
+def _cached_entry(contact: Contact, form: Form | None, locales: tuple[str, ...]) -> HistoryEntry:
+    key = (
+        contact.reference,
+        contact.erased or contact.data is None,
+        contact.submitted_at,
+        id(form),
+        None if form is None else form.version,
+        locales,
+    )
+    entry = _ENTRIES.get(key)
+    if entry is None:
+        entry = _ENTRIES[key] = _entry(contact, form, list(locales))
+        if len(_ENTRIES) > _MAX_ENTRIES:
+            _ENTRIES.popitem(last=False)
+    else:
+        _ENTRIES.move_to_end(key)
+    return entry
 
 
 def history_notice(history: History | None, locale: str) -> Notice | None:
