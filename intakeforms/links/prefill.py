@@ -129,7 +129,6 @@ class LinkMaker:
         self.form = form
         self._serializer = serializer(_link_salt(form.id), (secret,))
         self._prefix = f"{base_url.rstrip('/')}/forms/{form.id}?t="
-        self._today = dt.date.today()
 
     def link(
         self,
@@ -141,7 +140,7 @@ class LinkMaker:
         now: dt.datetime | None = None,
     ) -> str:
         """A link giving ``values``; raises like :func:`make_link`."""
-        clean, errors = check_link_values(self.form, values, today=self._today)
+        clean, errors = check_link_values(self.form, values)
         if errors:
             raise InvalidAnswers(errors)
         for name in lock:
