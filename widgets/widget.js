@@ -95,8 +95,12 @@
     }
     if (t === "choice") return f.choices.some((c) => c.value === v) ? null : ["invalid_choice"];
     if (t === "integer" || t === "number") {
-      const typed = typeof v === "string" ? parseNumber(v, t === "integer") : undefined;
-      const x = typeof v === "number" ? v : typed;
+      const x =
+        typeof v === "number"
+          ? v
+          : typeof v === "string"
+            ? parseNumber(v, t === "integer")
+            : undefined;
       if (x === undefined || (t === "integer" && !Number.isInteger(x))) return [`not_${t}`];
       if (min != null && x < min) return ["too_small", { min }];
       return max != null && x > max ? ["too_large", { max }] : null;
@@ -120,15 +124,18 @@
         return ["invalid_date"];
       }
     }
-    if ((t === "date" || t === "time") && min && s < min) return [`${t}_too_early`, { min }];
-    if ((t === "date" || t === "time") && max && s > max) return [`${t}_too_late`, { max }];
+    if (t === "date" || t === "time") {
+      if (min && s < min) return [`${t}_too_early`, { min }];
+      if (max && s > max) return [`${t}_too_late`, { max }];
+    }
     return null;
   };
 
   /** The message of a problem of field `f`, from the texts `T`, or "" when
    * only the server can word it. Numbers are written for `locale`. */
   const say = (T, locale, f, [code, params = {}]) => {
-    const text = T[`e_${code === "required" && f.type === "consent" ? "consent_required" : code}`];
+    const consent = code === "required" && f.type === "consent";
+    const text = T[`e_${consent ? "consent_required" : code}`];
     if (!text) return "";
     return text.replace(/\{(\w+)\}/g, (_, key) => {
       let x = params[key];
@@ -154,7 +161,8 @@
       else if (k === "value" || k === "checked") el[k] = v;
       else el.setAttribute(k, v === true ? "" : v);
     }
-    el.append(...kids.flat(3).filter((x) => x != null && x !== false && x !== ""));
+    // null, false and "" stand for nothing; 0 is shown.
+    el.append(...kids.flat(3).filter((x) => x || x === 0));
     return el;
   };
   const button = (label, onclick, cls) =>
@@ -175,9 +183,8 @@
     return i;
   };
 
-  // Not crypto.randomUUID: it exists only on https pages.
-  const uid = () =>
-    Array.from(crypto.getRandomValues(new Uint32Array(4)), (x) => x.toString(36)).join("");
+  // Not crypto.randomUUID: it exists only on https pages. 128 random bits.
+  const uid = () => crypto.getRandomValues(new Uint32Array(4)).join("-");
   const texts = (v) => (v == null ? [] : Array.isArray(v) ? v : [String(v)]);
   const fileInfo = (files) => files.map(({ name, type, size }) => ({ name, type, size }));
 
@@ -221,18 +228,18 @@
       }
       this.state = Object.fromEntries(STATE.map((name) => [name, kept?.[name[0]]]));
       this.files = {};
-      new Promise((done) => {
-        link.onload = link.onerror = done;
-      }).then(() => this.start());
+      // Drawn once the stylesheet is in (or cannot be): nothing shows unstyled.
+      link.onload = link.onerror = () => this.start();
     }
 
     save() {
       // Sensitive answers (identity codes, health details) stay in memory only.
-      const secret = (name) => this.fields?.some((f) => f.sensitive && f.name === name);
-      const kept = (answers) =>
-        Object.fromEntries(Object.entries(answers || {}).filter(([name]) => !secret(name)));
-      const { answers, normalised } = this.state;
-      const state = { ...this.state, answers: kept(answers), normalised: kept(normalised) };
+      const kept = (name) => {
+        const out = { ...this.state[name] };
+        for (const f of this.fields || []) if (f.sensitive) delete out[f.name];
+        return out;
+      };
+      const state = { ...this.state, answers: kept("answers"), normalised: kept("normalised") };
       try {
         const stored = Object.fromEntries(STATE.map((name) => [name[0], state[name]]));
         sessionStorage.setItem(this.storageKey, JSON.stringify(stored));
@@ -245,9 +252,14 @@
       return this.getAttribute("lang") || document.documentElement.lang || "";
     }
 
+    /** GET `path`, or POST `body`: FormData as it is, anything else as JSON. */
     async request(path, body, headers = {}, query) {
       const lang = this.loc || this.language;
       if (lang) headers["Accept-Language"] = lang;
+      if (body && !(body instanceof FormData)) {
+        body = JSON.stringify(body);
+        headers["Content-Type"] = "application/json";
+      }
       const search = new URLSearchParams({ lang, ...query });
       const response = await fetch(`${this.endpoint}${path}?${search}`, {
         method: body ? "POST" : "GET",
@@ -259,19 +271,20 @@
       return [response.status, json];
     }
 
-    async init() {
+    /** Reads the service's texts and the form, then `begin`s; or says the
+     * service is out of reach. */
+    async start() {
       const form = this.getAttribute("form");
       try {
         if (!form) this.topics = (await this.request("/forms"))[1];
         // Without a chosen topic, the first form's spec lends its texts.
         await this.load(form || this.state.form || this.topics[0].id, !form && !this.state.form);
       } catch (failure) {
-        this.unavailable(failure);
-        return false;
+        return this.unavailable(failure);
       }
       this.box.lang = this.loc;
       this.box.hidden = false;
-      return true;
+      this.begin();
     }
 
     /** Says visibly that the service is out of reach, and tells the site's
@@ -291,20 +304,20 @@
       );
       const lang = this.language.slice(0, 2).toLowerCase();
       const code = OFF[lang] ? lang : "en";
-      const cls = this.localName === "intake-chat" ? "launch off" : "off";
+      const cls = this instanceof Chat ? "launch off" : "off";
       const note = h("p", { class: cls, role: "status", lang: code }, OFF[code]);
       this.box.replaceChildren(note, h("slot"));
       this.box.hidden = false;
     }
 
     async load(id, textsOnly) {
-      const [, spec] = await this.request(`/forms/${encodeURIComponent(id)}/spec.json`);
+      const [, spec] = await this.request(this.path("spec.json", id));
       this.T = spec.texts;
       this.loc = spec.locale;
       if (textsOnly) return;
       this.spec = spec;
       this.fields = spec.fields;
-      const { form, version, open } = this.state;
+      const { form, version, open, words } = this.state;
       // The first token is kept: it dates the start of the conversation,
       // which the service's time trap judges.
       if (form !== id || version !== spec.version) {
@@ -316,7 +329,7 @@
           answers: {},
           normalised: {},
           open,
-          words: this.state.words,
+          words,
         };
       }
       for (const f of this.fields) {
@@ -340,38 +353,32 @@
       return out;
     }
 
-    path(what) {
-      return `/forms/${encodeURIComponent(this.spec.form)}/${what}`;
+    path(what, id = this.spec.form) {
+      return `/forms/${encodeURIComponent(id)}/${what}`;
     }
 
     /** The server's errors for `answers`, and their normalised values. */
     async validate(answers) {
-      const [status, body] = await this.request(this.path("validate"), JSON.stringify(answers), {
-        "Content-Type": "application/json",
-      });
+      const [status, body] = await this.request(this.path("validate"), answers);
       if (status !== 200) throw body;
       return body;
     }
 
     /** Posts the answers of the questions asked; [status, body]. */
     async submit(asked, partial) {
-      const data = this.answers(asked);
       const headers = { Accept: "application/json", "Idempotency-Key": this.state.key };
       const meta = { _token: this.state.token, [this.spec.honeypot]: "" };
       const W = this.state.words;
       // The answers the customer read first, for the team to start from.
       if (W?.r?.length) meta._faq = W.s;
       if (partial) meta._incomplete = true;
-      let body;
+      let body = { ...this.answers(asked), ...meta };
       if (asked.some((f) => f.type === "file" && this.files[f.name]?.length)) {
-        body = new FormData();
-        for (const [k, v] of Object.entries({ ...data, ...meta })) {
-          const files = this.files[k];
-          for (const x of files || texts(v)) body.append(k, x);
+        const form = new FormData();
+        for (const [k, v] of Object.entries(body)) {
+          for (const x of this.files[k] || texts(v)) form.append(k, x);
         }
-      } else {
-        body = JSON.stringify({ ...data, ...meta });
-        headers["Content-Type"] = "application/json";
+        body = form;
       }
       return this.request(this.path("submissions"), body, headers);
     }
@@ -400,14 +407,13 @@
 
     /** The FAQ's answers to `q`: {search, results, topics}. */
     async faq(q, channel) {
-      const form = this.spec?.form;
-      const query = { q, channel, limit: 3, ...(form && { form }) };
+      // No form (a chat that asks the topic): the service takes "" as none.
+      const query = { q, channel, limit: 3, form: this.spec?.form || "" };
       return (await this.request("/faq/search", null, {}, query))[1];
     }
 
     feedback(search, entry, event) {
-      const body = JSON.stringify({ search, entry, event });
-      this.request("/faq/feedback", body, { "Content-Type": "application/json" }).catch(() => {});
+      this.request("/faq/feedback", { search, entry, event }).catch(() => {});
     }
 
     /** Each answer found as a disclosure; opening one tells the service. */
@@ -452,6 +458,14 @@
         }, 400);
       });
       wrap.append(box);
+    }
+
+    /** The choices of `f`; a yes-or-no question's are yes and no. */
+    choices(f) {
+      return f.choices || [
+        { value: true, label: this.T.yes },
+        { value: false, label: this.T.no },
+      ];
     }
 
     /** A server error answer as a message to show. */
@@ -512,13 +526,10 @@
         body = h("label", { class: "opt" }, box, h("span", {}, f.label, required));
       } else if (t === "multichoice" || t === "boolean" || f.input.control === "radio") {
         const picked = texts(v).map(String);
-        const options = f.choices || [
-          { value: "true", label: T.yes },
-          { value: "false", label: T.no },
-        ];
+        const options = this.choices(f);
         const type = t === "multichoice" ? "checkbox" : "radio";
         const option = (c) => {
-          const checked = picked.includes(c.value);
+          const checked = picked.includes(String(c.value));
           const input = h("input", { type, name: f.name, value: c.value, checked });
           return h("label", { class: "opt" }, input, h("span", {}, c.label));
         };
@@ -631,7 +642,6 @@
     }
 
     showErrors(errors) {
-      const T = this.T;
       for (const f of this.fields) this.setError(f.name, "");
       const items = errors.map((e) => {
         const f = this.fields.find((x) => x.name === e.field);
@@ -643,7 +653,7 @@
         const text = shown ? `${f.label} – ${e.message}` : e.message;
         return h("li", {}, shown ? h("a", { href: `#f-${f.name}`, onclick: go }, text) : text);
       });
-      this.sum.replaceChildren(h("h2", {}, T.problem), h("ul", {}, items));
+      this.sum.replaceChildren(h("h2", {}, this.T.problem), h("ul", {}, items));
       this.sum.hidden = false;
       this.sum.focus();
     }
@@ -660,9 +670,9 @@
         if (problems.length) {
           // What the browser cannot word (a plate's example) the server does.
           const server = problems.every(word)
-            ? { errors: [] }
-            : await this.validate(this.answers(asked)).catch(() => ({ errors: [] }));
-          const byServer = (name) => server.errors.find((e) => e.field === name)?.message;
+            ? {}
+            : await this.validate(this.answers(asked)).catch(() => ({}));
+          const byServer = (name) => server.errors?.find((e) => e.field === name)?.message;
           const errors = problems
             .map((p) => ({ field: p[0].name, message: word(p) || byServer(p[0].name) }))
             .filter((e) => e.message);
@@ -685,15 +695,13 @@
   // -- <intake-form> -----------------------------------------------------------
 
   class InlineForm extends Intake {
-    async start() {
-      if (!(await this.init())) return;
+    begin() {
       if (!this.spec) {
         // No form named: the customer picks the topic first.
-        const T = this.T;
         const pick = (id) => this.load(id).then(() => this.drawForm(this.box, true), () => {});
         const topics = this.topics.map((t) => button(t.title, () => pick(t.id)));
         const list = h("div", { class: "qr", role: "group", "aria-labelledby": "topic" }, topics);
-        return this.box.replaceChildren(h("p", { id: "topic" }, T.topic), list);
+        return this.box.replaceChildren(h("p", { id: "topic" }, this.T.topic), list);
       }
       this.drawForm(this.box, true);
     }
@@ -702,8 +710,7 @@
   // -- <intake-chat> -----------------------------------------------------------
 
   class Chat extends Intake {
-    async start() {
-      if (!(await this.init())) return;
+    begin() {
       const T = this.T;
       this.launcher = button(T.open, () => this.open(), "launch");
       this.launcher.setAttribute("aria-haspopup", "dialog");
@@ -744,8 +751,9 @@
       if (this.ref || this.state.words?.d) {
         // Sent: the next conversation is a new one, with its own key.
         const { form, version, token } = this.state;
-        const next = { form, version, token, key: uid(), answers: {}, normalised: {} };
-        this.state = this.topics ? {} : next;
+        this.state = this.topics
+          ? {}
+          : { form, version, token, key: uid(), answers: {}, normalised: {} };
         if (this.topics) this.spec = null;
         this.ref = this.error = this.partial = null;
         this.log.replaceChildren();
@@ -771,11 +779,6 @@
       const { edit } = this.T;
       const name = `${edit}: ${label}`;
       return h("button", { type: "button", class: "ed", "aria-label": name, onclick }, edit);
-    }
-
-    current(asked) {
-      const { answers, editing } = this.state;
-      return asked.find((f) => f.name === editing) || asked.find((f) => !(f.name in answers));
     }
 
     /** The customer's own words, as the answer to the question they answer. */
@@ -805,13 +808,9 @@
     async words(text) {
       const q = text.trim();
       if (this.busy || !q) return;
-      let found = {};
       this.busy = true;
-      try {
-        found = await this.faq(q, "chat");
-      } catch {
-        // No answers to show: the conversation goes on.
-      }
+      // No answers to show (the service is out of reach): the conversation goes on.
+      const found = await this.faq(q, "chat").catch(() => ({}));
       this.busy = false;
       const r = found.results || [];
       // Nothing to read: go on at once.
@@ -910,8 +909,11 @@
           const wrong = asked.find(of);
           if (wrong) {
             this.state.editing = wrong.name;
-            const value = this.state.answers[wrong.name];
-            failure = { field: wrong.name, message: of(wrong), value };
+            failure = {
+              field: wrong.name,
+              message: of(wrong),
+              value: this.state.answers[wrong.name],
+            };
           } else failure = { field: "", message: this.trouble(body) };
         }
       } catch {
@@ -930,30 +932,22 @@
       const v = e ? e.value : this.state.answers[f.name] ?? f.default;
       const t = f.type;
       const go = (x) => this.answer(f, x);
-      const ids = [e && "err", f.help && `h-${f.name}`, f.unit && `u-${f.name}`];
-      const describe = ids.filter(Boolean).join(" ") || null;
+      const describe =
+        [e && "err", f.help && `h-${f.name}`, f.unit && `u-${f.name}`].filter(Boolean).join(" ") ||
+        null;
       const labelled = { "aria-labelledby": `q-${f.name}`, "aria-describedby": describe };
-      const nav = [];
-      if (back) nav.push(back);
-      if (!f.required) nav.push(button(T.skip, () => go(null)));
+      const nav = [back, !f.required && button(T.skip, () => go(null))].filter(Boolean);
       let main;
       if (t === "choice" || t === "boolean" || t === "consent") {
-        const options = f.choices || [
-          { value: true, label: T.yes },
-          { value: false, label: T.no },
-        ];
-        const replies = options.map((c) => button(c.label, () => go(c.value)));
+        const replies = this.choices(f).map((c) => button(c.label, () => go(c.value)));
         main = h("div", { class: "qr", role: "group", ...labelled }, replies);
       } else if (t === "multichoice") {
         const picked = new Set(texts(v));
-        const toggle = (c) => (ev) => {
-          const on = !picked.delete(c.value) && !!picked.add(c.value);
-          ev.currentTarget.setAttribute("aria-pressed", on);
-        };
         const toggles = f.choices.map((c) => {
-          const pressed = String(picked.has(c.value));
-          const attrs = { type: "button", "aria-pressed": pressed, onclick: toggle(c) };
-          return h("button", attrs, c.label);
+          const flip = () => !picked.delete(c.value) && !!picked.add(c.value);
+          const toggle = button(c.label, () => toggle.setAttribute("aria-pressed", flip()));
+          toggle.setAttribute("aria-pressed", picked.has(c.value));
+          return toggle;
         });
         // Sent in the form's order, as the service keeps them.
         const confirm = () => go(f.choices.map((c) => c.value).filter((x) => picked.has(x)));
@@ -1031,8 +1025,10 @@
           controls = [button(T.close, () => this.dialog.close(), "go")];
         } else if (read && W.c) me("c", T.more);
         else if (read) {
-          const more = button(T.more, () => this.settle());
-          controls = [button(T.helped, () => this.settle(1), "go"), more];
+          controls = [
+            button(T.helped, () => this.settle(1), "go"),
+            button(T.more, () => this.settle()),
+          ];
         } else if (ask) {
           const area = h("textarea", { rows: 3, "aria-labelledby": "q-w" });
           const submit = (ev) => {
@@ -1070,9 +1066,9 @@
         const asked = this.shown();
         // Asking for a person: the way to reach the customer, and what the
         // service refused, is all that is asked.
-        const now = state.person
-          ? asked.find((f) => f.name === state.editing) || this.reach
-          : this.current(asked);
+        const now =
+          asked.find((f) => f.name === state.editing) ||
+          (state.person ? this.reach : asked.find((f) => !(f.name in state.answers)));
         const change = (f) => this.editButton(f.label, () => this.edit(f.name));
         let previous = null;
         for (const f of asked) {
@@ -1116,7 +1112,7 @@
       }
       this.progress.hidden = this.bar.hidden = !step;
       this.progress.textContent = T.progress.replace("{n}", step).replace("{total}", total);
-      this.bar.style.setProperty("--p", total ? step / total : 0);
+      this.bar.style.setProperty("--p", step / total || 0);
       const kept = sync(this.log, items);
       this.composer.replaceChildren(...controls.flat().filter(Boolean));
       // The start of what is new comes into view (the browser stops at the end).
@@ -1124,9 +1120,8 @@
       if (from) this.log.scrollTop = from.offsetTop - 16;
       // Once sent, the answers can no longer change.
       if (this.ref) for (const old of this.log.querySelectorAll(".ed")) old.remove();
-      if (!focus) return;
       const done = this.log.querySelector(".done");
-      (done || this.composer.querySelector("input,textarea,button"))?.focus();
+      if (focus) (done || this.composer.querySelector("input,textarea,button"))?.focus();
     }
   }
 
