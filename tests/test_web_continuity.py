@@ -195,3 +195,38 @@ def test_a_status_link_for_another_reference_is_damaged(client: TestClient) -> N
     page = client.get(f"/status/{two}?t={token}&lang=en")
     assert page.status_code == 400 and two not in page.text.replace(f"/status/{two}", "")
     assert client.get(f"/status/{one}?lang=en").status_code == 400
+
+
+def test_two_posts_racing_with_a_single_use_link_store_one(tmp_path: Path) -> None:
+    import anyio
+    import httpx
+
+    token = link({"plate": "abc123"}, once=True)
+    app = create_app(FORMS, settings_for(tmp_path))
+
+    async def race() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            answers: list[httpx.Response] = []
+
+            async def send() -> None:
+                answers.append(
+                    await http.post(
+                        "/forms/car-service/submissions?lang=en",
+                        json={**CAR_ANSWERS, "_link": token},
+                    )
+                )
+
+            async with anyio.create_task_group() as group:
+                for _ in range(4):
+                    group.start_soon(send)
+            store = app.state.service.store
+            assert await store.count() == 1
+            await app.state.service.shut()
+            return answers
+
+    answers = anyio.run(race)
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201, 409, 409, 409]
+    first = next(a for a in answers if a.status_code == 201).json()["reference"]
+    assert {a.json()["reference"] for a in answers} == {first}

@@ -179,7 +179,10 @@ async def _submit(
                 path=relative,
             )
         )
-    key = header_key or posted.submission_key
+    # A single-use link is its own idempotency key: two posts racing with it
+    # store one submission, in the store's own transaction, and the other
+    # learns the first reference.
+    key = f"link:{jti}" if jti is not None else header_key or posted.submission_key
     try:
         await service.ready()
         shown = await handover(service.store, service.library, posted.faq_search, locale)
@@ -210,8 +213,11 @@ async def _submit(
         return _errors(
             422, "invalid_text", gettext_for(MESSAGES["invalid_text"], locale), exc.field
         )
-    if result.created and jti is not None:
-        # From now on the link answers with this reference.
+    if jti is not None:
+        if not result.created:
+            discard(kept)
+            return _used(service, request, form, locale, posted, result.reference)
+        # From now on opening the link answers with this reference.
         await service.store.record_link_use(jti, form.id, result.reference, _now())
     if not result.created:
         discard(kept)
