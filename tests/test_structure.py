@@ -40,6 +40,8 @@ FORBIDDEN: dict[str, set[str]] = {
     **{part: {"web", "store", "delivery"} | MAIL for part in LANGUAGE},
     # FAQ files and their search: read like forms, shown by the web.
     "faq": {"web", "store", "delivery"} | MAIL,
+    # Signed links and tokens: the web, the command line and mails use them.
+    "links": {"web", "store", "delivery"} | MAIL,
     # How answers are shown: the language, compile and validate use it.
     "present": {"web", "store", "delivery"} | MAIL,
     "store": {"web", "delivery"} | MAIL,
