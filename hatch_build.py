@@ -26,7 +26,7 @@ LOCALE_DIR = Path("intakeforms") / "locale"
 #: wheel (the names ``intakeforms.web.widgets.WIDGET_FILES`` serves). The rules
 #: widget.js shares with the hosted form come from ``intakeforms/assets/form.js``,
 #: which the wheel has as package data: the service splices them in as it serves.
-WIDGET_FILES = ("widget.js", "widget.css")
+WIDGET_FILES = ("widget.js", "widget.css", "widget-faq.js")
 
 
 def compile_catalogs(source: Path, target: Path) -> list[Path]:

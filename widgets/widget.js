@@ -23,6 +23,8 @@
     sv: "Kontaktformuläret är inte tillgängligt just nu.",
   };
   const CSS = new URL("widget.css?v=__INTAKE_CSS_VERSION__", SCRIPT).href;
+  // Answers before the form: a module of their own, imported when needed.
+  const FAQ = new URL("widget-faq.js?v=__INTAKE_FAQ_VERSION__", SCRIPT).href;
   const HOME = new URL(".", SCRIPT).href;
   // The state of a conversation. The tab keeps each part under the first
   // letter of its name, as earlier versions of this script did: a visitor's
@@ -279,6 +281,7 @@
         if (!form) this.topics = (await this.request("/forms"))[1];
         // Without a chosen topic, the first form's spec lends its texts.
         await this.load(form || this.state.form || this.topics[0].id, !form && !this.state.form);
+        if (!form || this.spec.faq) (await import(FAQ)).default(Intake.prototype, h, button);
       } catch (failure) {
         return this.unavailable(failure);
       }
@@ -403,61 +406,6 @@
     get target() {
       const f = (t) => this.fields.find((x) => x.type === t);
       return f("textarea") || f("text");
-    }
-
-    /** The FAQ's answers to `q`: {search, results, topics}. */
-    async faq(q, channel) {
-      // No form (a chat that asks the topic): the service takes "" as none.
-      const query = { q, channel, limit: 3, form: this.spec?.form || "" };
-      return (await this.request("/faq/search", null, {}, query))[1];
-    }
-
-    feedback(search, entry, event) {
-      this.request("/faq/feedback", { search, entry, event }).catch(() => {});
-    }
-
-    /** Each answer found as a disclosure; opening one tells the service. */
-    found(search, results) {
-      return results.map((r) => {
-        const answer = h("div", { class: "ans" });
-        // Sanitised by the service (Markdown rendered with HTML off), its
-        // links made absolute there: they lead to the service, not the host.
-        answer.innerHTML = r.answer_html;
-        // Opened once is counted once; the answer opened last is the one
-        // that helped, if the customer says one did.
-        const toggle = ({ target }) => {
-          if (!target.open || target.dataset.o) return;
-          target.dataset.o = this.state.words.o = r.id;
-          this.feedback(search, r.id, "opened");
-        };
-        return h("details", { ontoggle: toggle }, h("summary", {}, r.question), answer);
-      });
-    }
-
-    /** Answers suggested under the field in `wrap` as the customer types. */
-    suggest(wrap) {
-      const input = wrap.querySelector("textarea,input");
-      const box = h("div", { class: "sug", "aria-live": "polite" });
-      let timer;
-      input.addEventListener("input", () => {
-        clearTimeout(timer);
-        const q = input.value.trim();
-        timer = setTimeout(async () => {
-          let found = {};
-          try {
-            if (q.length > 2) found = await this.faq(q, "inline");
-          } catch {
-            return; // no suggestions; the form works as before
-          }
-          // An answer to an earlier text that came late is not shown.
-          if (input.value.trim() !== q) return;
-          const { search: s, results: r = [] } = found;
-          // Kept with the answers at the next change, and sent as _faq.
-          if (r.length) this.state.words = { s, r };
-          box.replaceChildren(...(r.length ? [h("p", {}, this.T.maybe), ...this.found(s, r)] : []));
-        }, 400);
-      });
-      wrap.append(box);
     }
 
     /** The choices of `f`; a yes-or-no question's are yes and no. */
@@ -804,30 +752,6 @@
       this.draw(true);
     }
 
-    /** Searches the FAQ for the customer's own words. */
-    async words(text) {
-      const q = text.trim();
-      if (this.busy || !q) return;
-      this.busy = true;
-      // No answers to show (the service is out of reach): the conversation goes on.
-      const found = await this.faq(q, "chat").catch(() => ({}));
-      this.busy = false;
-      const r = found.results || [];
-      // Nothing to read: go on at once.
-      this.state.words = { q, s: found.search, r, t: found.topics, c: r.length ? 0 : 1 };
-      this.save();
-      this.draw(true);
-    }
-
-    /** "This answered my question" (`helped`) or "I still need to contact you". */
-    settle(helped) {
-      const W = this.state.words;
-      this.feedback(W.s, helped && (W.o || W.r[0].id), helped ? "helpful" : "continued");
-      W[helped ? "d" : "c"] = 1;
-      this.save();
-      this.draw(true);
-    }
-
     /** The question that says how to reach the customer, while unanswered. */
     get reach() {
       const f = (t) => this.fields.find((x) => x.type === t);
@@ -1007,60 +931,7 @@
         return;
       }
       if (!this.log.isConnected) this.body.replaceChildren(this.log, this.composer);
-      // The topics, as a group labelled by the element `id`.
-      const topics = (id) => {
-        const all = this.topics.map((t) => button(t.title, () => this.pick(t.id)));
-        return h("div", { class: "qr", role: "group", "aria-labelledby": id }, all);
-      };
-      if (ask || W || this.topics) {
-        bot("w", { id: "q-w" }, T.words);
-        if (W) me("w", W.q || T.skipped);
-        if (read) {
-          const list = h("div", { class: "faq" }, this.found(W.s, W.r));
-          bot(`r|${W.s}`, {}, h("p", {}, T.found.replace("{n}", read)), list);
-        } else if (W?.q) bot("n", {}, T.none);
-        if (W?.d) {
-          me("h", T.helped);
-          bot("g", { class: "b done", tabindex: -1 }, T.glad);
-          controls = [button(T.close, () => this.dialog.close(), "go")];
-        } else if (read && W.c) me("c", T.more);
-        else if (read) {
-          controls = [
-            button(T.helped, () => this.settle(1), "go"),
-            button(T.more, () => this.settle()),
-          ];
-        } else if (ask) {
-          const area = h("textarea", { rows: 3, "aria-labelledby": "q-w" });
-          const submit = (ev) => {
-            ev.preventDefault();
-            this.words(area.value);
-          };
-          const send = h("button", { class: "go" }, T.send);
-          controls = [h("form", { class: "row", onsubmit: submit }, area, send)];
-          if (this.topics) controls.push(h("p", { id: "q-o" }, T.other), topics("q-o"));
-          failed("");
-        }
-      }
-      if (this.topics && !waiting) {
-        // The form the words seem to be about is proposed first.
-        const top = this.topics.find((t) => t.id === W?.t?.[0]?.form);
-        if (W) bot("t", { id: "q-" }, top ? T.isit.replace("{title}", top.title) : T.topic);
-        const again = () => {
-          this.state = { open: 1, words: W };
-          this.spec = this.error = null;
-          this.save();
-          this.draw(true);
-        };
-        if (spec) me(`t|${spec.form}`, spec.title, " ", this.editButton(T.topic, again));
-        else {
-          controls = [topics("q-")];
-          if (top) {
-            const yes = button(T.yes, () => this.pick(top.id), "go");
-            controls = [yes, h("p", { id: "q-o" }, T.other), topics("q-o")];
-          }
-          failed("");
-        }
-      }
+      if (this.early && (ask || W || this.topics)) controls = this.early(ask, read, waiting, bot, me, failed);
       if (spec && !waiting) {
         if (spec.description) bot("d", {}, spec.description);
         const asked = this.shown();

@@ -379,6 +379,7 @@ def create_app(
         Route("/openapi.json", service.openapi, methods=["GET"]),
         Route("/widget.js", serve_widget, methods=["GET"]),
         Route("/widget.css", serve_widget, methods=["GET"]),
+        Route("/widget-faq.js", serve_widget, methods=["GET"]),
         Mount("/assets", StaticFiles(directory=ASSETS_DIR), name="assets"),
     ]
     if service.gate.any_origin:

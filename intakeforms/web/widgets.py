@@ -1,4 +1,4 @@
-"""Serving the embeddable widgets: ``/widget.js`` and ``/widget.css``.
+"""Serving the embeddable widgets: ``/widget.js``, ``/widget.css`` and ``/widget-faq.js``.
 
 The sources live in ``widgets/`` of the project; the wheel's build hook
 copies them into ``intakeforms/static/`` (see ``hatch_build.py``), and a
@@ -14,7 +14,11 @@ alike read it from the package's ``assets`` folder.
 Host pages load ``widget.js`` from a URL that never changes, so it is served
 with a short cache life and an ETag. The script asks for the stylesheet as
 ``widget.css?v=<hash of its bytes>``: that URL changes whenever the CSS does,
-so it is cached for a year (cache busting). Both are sent minified
+so it is cached for a year (cache busting). The answers offered before a
+form (the FAQ's part of the widgets) are a module of their own,
+``widget-faq.js``, which the script imports the same way, and only when a
+form offers answers or the chat asks the topic: a page without them does not
+download it. Both are sent minified
 (rJSmin / rCSSmin: the same tools size the benchmark) and gzipped when the
 browser accepts it.
 """
@@ -42,9 +46,11 @@ __all__ = [
 ]
 
 #: The files a wheel ships and the app serves, by name.
-WIDGET_FILES = ("widget.js", "widget.css")
+WIDGET_FILES = ("widget.js", "widget.css", "widget-faq.js")
 #: Replaced in widget.js by the stylesheet's content hash.
 CSS_VERSION = "__INTAKE_CSS_VERSION__"
+#: Replaced in widget.js by the FAQ module's content hash.
+FAQ_VERSION = "__INTAKE_FAQ_VERSION__"
 #: Where widget.js takes the shared rules, and where form.js has them.
 SHARED_MARKER = "/* <shared-rules> */"
 SHARED_START = "// <shared-rules>"
@@ -112,10 +118,16 @@ def _assets(folder: Path) -> dict[str, Asset]:
     css = _asset(
         "widget.css", _minify("widget.css", (folder / "widget.css").read_text("utf-8")).encode()
     )
+    faq = _asset(
+        "widget-faq.js",
+        _minify("widget-faq.js", (folder / "widget-faq.js").read_text("utf-8")).encode(),
+    )
     source = widget_script((folder / "widget.js").read_text("utf-8"), _FORM_JS.read_text("utf-8"))
     js_text = _minify("widget.js", source)
-    js = _asset("widget.js", js_text.replace(CSS_VERSION, css.etag.strip('"')).encode())
-    return {"widget.js": js, "widget.css": css}
+    for marker, asset in ((CSS_VERSION, css), (FAQ_VERSION, faq)):
+        js_text = js_text.replace(marker, asset.etag.strip('"'))
+    js = _asset("widget.js", js_text.encode())
+    return {"widget.js": js, "widget.css": css, "widget-faq.js": faq}
 
 
 def widget_asset(name: str) -> Asset:
@@ -124,7 +136,7 @@ def widget_asset(name: str) -> Asset:
 
 
 def serve_widget(request: Request) -> Response:
-    """``GET /widget.js`` and ``GET /widget.css``."""
+    """``GET /widget.js``, ``GET /widget.css`` and ``GET /widget-faq.js``."""
     name = request.url.path.rsplit("/", 1)[-1]
     asset = widget_asset(name)
     versioned = "v" in request.query_params
