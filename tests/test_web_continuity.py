@@ -25,6 +25,14 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture
+def mailing(tmp_path: Path) -> Iterator[TestClient]:
+    """A service that can mail draft links: a public address and a secret."""
+    settings = settings_for(tmp_path, public_url="https://forms.example.com")
+    with TestClient(create_app(FORMS, settings)) as test_client:
+        yield test_client
+
+
 def store_of(client: TestClient) -> Any:
     return client.app.state.service.store  # type: ignore[attr-defined]
 
@@ -139,37 +147,44 @@ def save_draft(client: TestClient, data: dict[str, Any], email: str = "matti@exa
     return client.post("/forms/car-service/drafts?lang=fi", json={"data": data, "email": email})
 
 
-def test_a_draft_is_kept_and_reopened_by_its_link(client: TestClient) -> None:
-    answer = save_draft(client, {"plate": "abc123", "model": "Volvo", "nonsense": 1})
+def test_a_draft_is_kept_and_reopened_by_its_link(mailing: TestClient) -> None:
+    answer = save_draft(mailing, {"plate": "abc123", "model": "Volvo", "nonsense": 1})
     assert answer.status_code == 202, answer.text
     expires = dt.datetime.fromisoformat(answer.json()["expires_at"])
     assert dt.timedelta(days=6, hours=23) < expires - dt.datetime.now(dt.UTC) <= dt.timedelta(7)
-    store = store_of(client)
-    (draft,) = call(client, store.drafts_of, "MATTI@example.com")
+    store = store_of(mailing)
+    (draft,) = call(mailing, store.drafts_of, "MATTI@example.com")
     assert draft.data == {"plate": "abc123", "model": "Volvo"} and draft.locale == "fi"
     token = make_draft_token(draft.id, "car-service", secret=SECRET)
-    page = client.get(f"/forms/car-service?lang=fi&d={token}")
+    page = mailing.get(f"/forms/car-service?lang=fi&d={token}")
     assert 'value="ABC-123"' in page.text and 'value="Volvo"' in page.text
     assert "readonly" not in page.text
     # Sent, the draft is gone.
-    sent = post(client, CAR_ANSWERS, _draft=token)
+    sent = post(mailing, CAR_ANSWERS, _draft=token)
     assert sent.status_code == 201
-    assert call(client, store.get_draft, draft.id) is None
-    again = client.get(f"/forms/car-service?lang=en&d={token}")
+    assert call(mailing, store.get_draft, draft.id) is None
+    again = mailing.get(f"/forms/car-service?lang=en&d={token}")
     assert "The saved answers are no longer kept" in again.text
 
 
 @pytest.mark.parametrize("email", ["", "not an address", None])
-def test_a_draft_needs_an_email_address(client: TestClient, email: Any) -> None:
-    answer = save_draft(client, {"plate": "abc123"}, email)
+def test_a_draft_needs_an_email_address(mailing: TestClient, email: Any) -> None:
+    answer = save_draft(mailing, {"plate": "abc123"}, email)
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["field"] == "email"
 
 
-def test_drafts_are_limited_per_address(client: TestClient) -> None:
-    codes = [save_draft(client, {"plate": "abc123"}).status_code for _ in range(6)]
+def test_drafts_need_an_address_to_mail_links_from(tmp_path: Path) -> None:
+    with TestClient(create_app(FORMS, settings_for(tmp_path))) as client:
+        answer = save_draft(client, {"plate": "abc123"})
+    assert answer.status_code == 503
+    assert answer.json()["errors"][0]["code"] == "drafts_off"
+
+
+def test_drafts_are_limited_per_address(mailing: TestClient) -> None:
+    codes = [save_draft(mailing, {"plate": "abc123"}).status_code for _ in range(6)]
     assert codes == [202] * 5 + [429]
-    assert save_draft(client, {}, "other@example.com").status_code == 202
+    assert save_draft(mailing, {}, "other@example.com").status_code == 202
 
 
 # -- the status page ---------------------------------------------------------------

@@ -29,7 +29,7 @@ from intakeforms.web.gate import Gate
 from intakeforms.web.limits import RateLimiter
 from intakeforms.web.responses import Answer, errors
 
-__all__ = ["RESUME_TEXTS", "Resume"]
+__all__ = ["RESUME_TEXTS", "Resume", "drafts_on"]
 
 logger = logging.getLogger("intakeforms.web")
 
@@ -60,6 +60,12 @@ RESUME_TEXTS = {
 #: At most this many drafts an hour for one email address, whoever asks.
 _DRAFTS_PER_ADDRESS = 5
 _MAX_DRAFT_BYTES = 64 * 1024
+
+
+def drafts_on(settings: Settings) -> bool:
+    """Whether drafts can be mailed: a public address for the link, and a
+    secret set (a made-up one would die with the process, and the link with it)."""
+    return bool(settings.public_url) and not settings.secret_is_random
 
 
 def _text(key: str, locale: str, **values: str) -> str:
@@ -130,6 +136,13 @@ class Resume:
         refused = await self.gate.check(request, form.id, locale, "submit")
         if refused is not None:
             return refused
+        if not drafts_on(self.settings):
+            return errors(
+                503,
+                "drafts_off",
+                "continue later is not set up here: the service needs INTAKE_PUBLIC_URL "
+                "and INTAKE_SECRET to mail links that work",
+            )
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return errors(
                 415, "unsupported_media_type", 'send {"data", "email"} as application/json'
