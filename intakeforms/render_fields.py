@@ -41,7 +41,7 @@ class Question:
 
     name: str
     id: str
-    kind: str  # input, textarea, select, file, radio, checkbox or consent
+    kind: str  # input, textarea, select, file, radio, checkbox, consent or hidden
     label: str
     required: bool
     attrs: dict[str, str | bool | None] = field(default_factory=dict)
@@ -144,6 +144,13 @@ def build_question(
     when = spec_field.get("when")
     if when:
         q.wrapper["data-when"] = json.dumps(when, ensure_ascii=False)
+    if control == "hidden":
+        # Given by the page's address, never asked: no label, notes or lock
+        # (the server keeps a link's locked value whatever is posted).
+        _add_control(q, spec_field, answer)
+        q.attrs = {k: v for k, v in q.attrs.items() if k in ("id", "name", "type", "maxlength")}
+        return q
+    if when:
         q.when_note = condition_text(when, spec)
     _add_notes(q, spec_field, str(spec["locale"]), had_errors, ui)
     if q.group:

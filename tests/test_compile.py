@@ -150,6 +150,9 @@ def _strategy(field: Any) -> st.SearchStrategy[Any]:
         if field.pattern:
             options.append(st.from_regex(field.pattern, fullmatch=True))
         return st.one_of(*options)
+    if kind == "hidden":
+        lengths = st.integers(field.max_length - 1, field.max_length + 1)
+        return st.one_of(_texty, wrong, lengths.map(lambda n: "x" * n))
     if kind in GOOD:
         pattern = TYPES[kind].schema(field, None)["pattern"] if kind != "date" else None
         options = [st.sampled_from(GOOD[kind]), _texty, wrong]
@@ -291,5 +294,5 @@ def test_spec_is_localized_and_resolves_dates() -> None:
 def test_spec_inputs_name_a_control_for_every_field_type() -> None:
     spec = load_form(ROOT / "tests" / "forms" / "every-type.yaml").spec()
     assert {f["type"] for f in spec["fields"]} == set(TYPES)
-    controls = {"input", "textarea", "select", "radio", "checkbox", "file"}
+    controls = {"input", "textarea", "select", "radio", "checkbox", "file", "hidden"}
     assert all(f["input"]["control"] in controls for f in spec["fields"])

@@ -205,6 +205,7 @@ EXPECTED: dict[str, tuple[str, dict[str, str | None]]] = {
     ),
     "national_id": ("input", {"type": "text", "autocomplete": "off"}),
     "business_id": ("input", {"type": "text", "spellcheck": "false"}),
+    "hidden": ("input", {"type": "hidden"}),
 }
 
 
@@ -374,7 +375,8 @@ def test_required_questions_are_marked_in_words() -> None:
 def test_hidden_inputs_and_honeypot() -> None:
     page = render()
     hidden = {e.get("name"): e.get("value") for e in page.find_all("input", type="hidden")}
-    assert hidden == {"_token": "t0ken", "_submission": "s1"}
+    # A hidden question is a hidden input too, empty without an answer.
+    assert hidden == {"_token": "t0ken", "_submission": "s1", "campaign": ""}
     trap = page.control("_homepage")
     assert trap.get("type") == "text"
     assert trap.get("tabindex") == "-1"
@@ -522,6 +524,7 @@ def test_hostile_values_messages_and_texts_are_escaped() -> None:
         "km": TEMPLATE_CODE,
         "topic": HOSTILE,
         "extras": [HOSTILE],
+        "campaign": HOSTILE,
         HOSTILE: HOSTILE,
     }
     errors = [
@@ -546,7 +549,8 @@ def test_hostile_values_messages_and_texts_are_escaped() -> None:
     assert page.control("name").get("value") == HOSTILE
     assert page.control("story").text == f"</textarea>{HOSTILE}"
     assert page.control("km").get("value") == TEMPLATE_CODE
-    assert page.find("input", type="hidden").get("value") == HOSTILE
+    assert page.find("input", name="_token").get("value") == HOSTILE
+    assert page.control("campaign").get("value") == HOSTILE
     assert page.find("form").get("action") == f"/x?{HOSTILE}"
     assert page.find("h1").text == f"Title {HOSTILE} {TEMPLATE_CODE}"
     assert page.label_for("field-name").text.startswith(f"name {HOSTILE}")

@@ -14,6 +14,7 @@ from intakeforms.fields.base import FieldType
 from intakeforms.fields.choice import BOOLEAN, CHOICE, CONSENT, MULTICHOICE
 from intakeforms.fields.dates import DATE, TIME
 from intakeforms.fields.files import FILE
+from intakeforms.fields.hidden import HIDDEN
 from intakeforms.fields.identifiers import BUSINESS_ID, IBAN, NATIONAL_ID, VIN
 from intakeforms.fields.numbers import INTEGER, NUMBER
 from intakeforms.fields.phone import PHONE
@@ -38,6 +39,7 @@ BUILTIN: tuple[FieldType, ...] = (
     EMAIL,
     PHONE,
     URL,
+    HIDDEN,
     INTEGER,
     NUMBER,
     CHOICE,

@@ -160,6 +160,14 @@ async def _submit(
                 opened=reopened(posted.link, posted.draft, form, service.settings),
             )
         return Answer({"errors": [e.as_dict() for e in errors]}, status_code=422)
+    # Hidden questions the page answered (its address, the widget's
+    # attributes), not a link: the agent email marks them so.
+    linked = set(context.get("link", {}).get("given", ()))
+    page = [
+        n for n, f in form.fields.items() if f.type == "hidden" and n in clean and n not in linked
+    ]
+    if page:
+        context["page"] = page
     verdict = service.judge.judge(
         form.id, token=posted.token, honeypot=posted.honeypot, browser=posted.browser
     )
