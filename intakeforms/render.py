@@ -30,6 +30,7 @@ from intakeforms.render_texts import UI_TEXTS, condition_text, page_texts
 
 __all__ = [
     "ASSETS_DIR",
+    "DRAFT_TEXTS",
     "FAQ_TEXTS",
     "UI_TEXTS",
     "Language",
@@ -39,7 +40,8 @@ __all__ = [
     "render_thanks_page",
 ]
 
-#: ``form.css``, ``form.js`` and ``faq.js``, for the web app to serve under ``assets``.
+#: ``form.css``, ``form.js``, ``faq.js`` and ``drafts.js``, for the web app to
+#: serve under ``assets``.
 ASSETS_DIR = Path(__file__).parent / "assets"
 
 #: The words of the answers faq.js suggests under the first free-text
@@ -47,6 +49,21 @@ ASSETS_DIR = Path(__file__).parent / "assets"
 FAQ_TEXTS: dict[str, str] = {
     # Translators: above the FAQ answers suggested while the customer types.
     "title": N_("These answers may help:"),
+}
+
+#: The words of "Continue by email later" (drafts.js), by the key the page
+#: template reads them with.
+DRAFT_TEXTS: dict[str, str] = {
+    # Translators: a button under the form: the customer gets a link by email
+    # that opens the form again with the answers given so far.
+    "button": N_("Continue by email later"),
+    "hint": N_("We email you a link that opens this form with your answers so far."),
+    "label": N_("Your email address"),
+    # Translators: the button that sends the link to continue the form later.
+    "send": N_("Send the link"),
+    # Translators: {email} is the address the customer typed.
+    "sent": N_("We sent a link to {email}. It works for 7 days."),
+    "failed": N_("The link could not be sent. Please try again later."),
 }
 
 #: One language switcher link: (language code, its name in itself, URL).
@@ -69,7 +86,12 @@ def _environment() -> Environment:
 
 def _page_assets(assets: str) -> dict[str, str]:
     prefix = assets.rstrip("/")
-    return {"css": f"{prefix}/form.css", "js": f"{prefix}/form.js", "faq": f"{prefix}/faq.js"}
+    return {
+        "css": f"{prefix}/form.css",
+        "js": f"{prefix}/form.js",
+        "faq": f"{prefix}/faq.js",
+        "drafts": f"{prefix}/drafts.js",
+    }
 
 
 def render_form_page(
@@ -85,6 +107,7 @@ def render_form_page(
     faq: str | None = None,
     locked: Collection[str] = (),
     notice: str | None = None,
+    drafts: str | None = None,
 ) -> str:
     """The HTML page of a form, in the spec's language.
 
@@ -101,11 +124,16 @@ def render_form_page(
     loads faq.js, which suggests answers under the first free-text question as
     the customer types. ``locked`` names answers a signed link gave that
     cannot be changed; ``notice`` is said above the form (a link that expired).
+    ``drafts`` is the URL of ``POST /forms/{form}/drafts``: with it, the page
+    loads drafts.js, which offers "Continue by email later" under the form.
+    Hidden questions (``input.control`` ``hidden``) are hidden inputs holding
+    the answer the page's address gave, never asked.
     """
     locale = str(spec["locale"])
     ui = page_texts(locale)
     fields: list[Mapping[str, Any]] = list(spec["fields"])
-    names = {str(f["name"]) for f in fields}
+    # An error links to its question; a hidden one has nothing to show.
+    names = {str(f["name"]) for f in fields if (f.get("input") or {}).get("control") != "hidden"}
     by_field: dict[str, str] = {}
     for problem in errors:
         by_field.setdefault(problem.field, problem.message)
@@ -158,6 +186,8 @@ def render_form_page(
         faq=faq,
         notice=notice,
         faq_texts={key: gettext_for(text, locale) for key, text in FAQ_TEXTS.items()},
+        drafts=drafts,
+        draft_texts={key: gettext_for(text, locale) for key, text in DRAFT_TEXTS.items()},
     )
 
 

@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 from web_helpers import CAR_ANSWERS, FORMS, settings_for
 
+from intakeforms import load_form_text
 from intakeforms.links import make_draft_token, make_status_token, make_token
 from intakeforms.web import create_app
 
@@ -245,3 +246,101 @@ def test_two_posts_racing_with_a_single_use_link_store_one(tmp_path: Path) -> No
     assert codes == [201, 409, 409, 409]
     first = next(a for a in answers if a.status_code == 201).json()["reference"]
     assert {a.json()["reference"] for a in answers} == {first}
+
+
+# -- hidden questions: answered by the page's address --------------------------------
+
+SHOP = load_form_text(
+    """\
+form: order-question
+title: Order question
+locales: [en, fi]
+fields:
+  - {name: order, type: hidden, label: Order number, pattern: "[0-9]{4,10}"}
+  - {name: campaign, type: hidden, label: Campaign}
+  - {name: question, type: textarea, label: Your question, required: true}
+  - {name: email, type: email, role: reply_to, label: Email, required: true}
+""",
+    "order-question.yaml",
+)
+SHOP_ANSWERS = {"question": "Where is my parcel?", "email": "matti@example.com"}
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[TestClient]:
+    settings = settings_for(tmp_path, public_url="https://forms.example.com")
+    with TestClient(create_app([SHOP], settings)) as test_client:
+        yield test_client
+
+
+def hidden_value(html: str, name: str) -> str | None:
+    found = re.search(
+        rf'<input value="([^"]*)" id="field-{name}" name="{name}" type="hidden"', html
+    )
+    return None if found is None else found.group(1)
+
+
+def test_the_address_answers_hidden_questions(shop: TestClient) -> None:
+    page = shop.get("/forms/order-question?lang=en&order=1234&campaign=%20spring%20")
+    assert page.status_code == 200
+    assert hidden_value(page.text, "order") == "1234"
+    assert hidden_value(page.text, "campaign") == "spring"  # as the server reads it
+    # Never asked: no label, and the question the customer answers is there.
+    assert "Order number" not in page.text and 'for="field-question"' in page.text
+    # A value the question refuses is left out: the customer could not correct it.
+    refused = shop.get("/forms/order-question?lang=en&order=12ab&campaign=a%0Ab")
+    assert hidden_value(refused.text, "order") == ""
+    assert hidden_value(refused.text, "campaign") == ""
+    # Other parameters are no answers.
+    other = shop.get("/forms/order-question?lang=en&question=injected")
+    assert "injected" not in other.text
+
+
+def test_a_link_answer_wins_over_the_address(shop: TestClient) -> None:
+    token = make_token("order-question", {"order": "5555"}, secret=SECRET)
+    page = shop.get(f"/forms/order-question?lang=en&order=1234&t={token}")
+    assert hidden_value(page.text, "order") == "5555"
+
+
+def test_the_context_lists_what_the_page_gave(shop: TestClient) -> None:
+    sent = shop.post(
+        "/forms/order-question/submissions?lang=en",
+        data={**SHOP_ANSWERS, "order": "1234", "campaign": "spring", "_token": "x"},
+        headers={"accept": "application/json"},
+    )
+    assert sent.status_code == 201, sent.text
+    stored = call(shop, store_of(shop).get, sent.json()["reference"])
+    assert stored.data["order"] == "1234"
+    assert stored.context["page"] == ["order", "campaign"]
+    # Not answered: not listed, and no "page" at all without any.
+    plain = shop.post("/forms/order-question/submissions?lang=en", json=SHOP_ANSWERS)
+    assert "page" not in (call(shop, store_of(shop).get, plain.json()["reference"]).context or {})
+    # One a link gave is the link's.
+    token = make_token("order-question", {"order": "5555"}, secret=SECRET)
+    linked = shop.post(
+        "/forms/order-question/submissions?lang=en",
+        json={**SHOP_ANSWERS, "order": "5555", "campaign": "spring", "_link": token},
+    )
+    context = call(shop, store_of(shop).get, linked.json()["reference"]).context
+    assert context["page"] == ["campaign"] and context["link"]["given"] == ["order"]
+
+
+def test_a_refused_hidden_answer_is_refused_like_text(shop: TestClient) -> None:
+    sent = shop.post(
+        "/forms/order-question/submissions?lang=en", json={**SHOP_ANSWERS, "order": "x"}
+    )
+    assert sent.status_code == 422
+    assert [(e["field"], e["code"]) for e in sent.json()["errors"]] == [("order", "pattern")]
+
+
+def test_continue_later_is_offered_where_links_can_be_mailed(
+    shop: TestClient, client: TestClient
+) -> None:
+    page = shop.get("/forms/order-question?lang=fi").text
+    assert 'data-intake-drafts="/forms/order-question/drafts?lang=fi"' in page
+    assert '<script src="/assets/drafts.js" defer></script>' in page
+    assert "Jatka myöhemmin sähköpostilinkillä" in page
+    assert shop.get("/assets/drafts.js").status_code == 200
+    # Without INTAKE_PUBLIC_URL no mail could carry the link: not offered.
+    plain = client.get("/forms/car-service?lang=fi").text
+    assert "data-intake-drafts" not in plain and "drafts.js" not in plain

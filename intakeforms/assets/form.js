@@ -4,8 +4,9 @@
  * is asked only sometimes says when in a note under its label. With it, each
  * question wrapper carrying data-when is hidden (and its controls disabled,
  * so their answers are not posted) while its condition is false, and the
- * note goes away. It also focuses the error summary and adds a copy button
- * next to the reference on the thank-you page.
+ * note goes away. It also focuses the error summary, adds a copy button
+ * next to the reference on the thank-you page, and takes a link's or a
+ * draft's token (?t=, ?d=) out of a form page's address.
  *
  * How evaluate() mirrors intakeforms.language.conditions.evaluate:
  * - The server judges a condition on the *normalised* answers of the
@@ -226,8 +227,20 @@
     summary.focus();
   };
 
+  // The form holds the token in a hidden input: an address the customer
+  // shares or bookmarks should not.
+  const dropTokens = () => {
+    const url = new URL(location.href);
+    if (!url.searchParams.has("t") && !url.searchParams.has("d")) return;
+    url.searchParams.delete("t");
+    url.searchParams.delete("d");
+    history.replaceState(history.state, "", url);
+  };
+
   const start = () => {
-    for (const form of document.querySelectorAll("form.intake-form")) enhanceForm(form);
+    const forms = document.querySelectorAll("form.intake-form");
+    if (forms.length) dropTokens();
+    for (const form of forms) enhanceForm(form);
     const summary = document.querySelector("[data-intake-summary]");
     if (summary) enhanceSummary(summary);
     for (const box of document.querySelectorAll(".intake-reference[data-copy]")) {

@@ -25,13 +25,14 @@ from starlette.staticfiles import StaticFiles
 from intakeforms.errors import FieldError, StoreUnavailable
 from intakeforms.faq.library import FaqLibrary
 from intakeforms.faq.load import Faq
+from intakeforms.fields import FieldProblem
 from intakeforms.form import Form
 from intakeforms.i18n import negotiate
 from intakeforms.metrics import Metrics, metrics_plan, serve_metrics
 from intakeforms.render import ASSETS_DIR, render_form_page, render_home_page
 from intakeforms.settings import Settings
 from intakeforms.store import Store, open_store
-from intakeforms.validate import check_answers
+from intakeforms.validate import check_answer, check_answers, is_blank
 from intakeforms.web import submissions
 from intakeforms.web.bodies import FAQ_SEARCH, SUBMISSION_KEY, BadBody, read_posted
 from intakeforms.web.continuity import Opened, open_draft, open_link
@@ -43,7 +44,7 @@ from intakeforms.web.openapi import openapi_document
 from intakeforms.web.proxy import ForwardedHeaders
 from intakeforms.web.responses import Answer
 from intakeforms.web.responses import errors as _errors
-from intakeforms.web.resume import Resume
+from intakeforms.web.resume import Resume, drafts_on
 from intakeforms.web.spam import HONEYPOT, TOKEN, SpamJudge
 from intakeforms.web.uploads import private_folder
 from intakeforms.web.widget_texts import widget_texts
@@ -61,6 +62,20 @@ Background = Callable[
 logger = logging.getLogger("intakeforms.web")
 
 _LANGUAGE_NAMES = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
+
+
+def _given_by_page(form: Form, query: Mapping[str, str]) -> dict[str, Any]:
+    """The answers of the form's hidden questions in the page's address,
+    normalised; one the form would refuse is left out, as the customer
+    could not correct it."""
+    given: dict[str, Any] = {}
+    for name, field in form.fields.items():
+        if field.type == "hidden" and not is_blank(query.get(name)):
+            try:
+                given[name] = check_answer(field, query[name], form.analysis)
+            except FieldProblem:
+                continue
+    return given
 
 
 class Service:
@@ -160,6 +175,8 @@ class Service:
             faq=self.faq.search_url(request, form.id),
             locked=opened.locked,
             notice=self.resume.notice(opened.problem, locale),
+            # Offered only where the mail can carry a link that works.
+            drafts=f"{page}/drafts?lang={locale}" if drafts_on(self.settings) else None,
         )
         headers = {"cache-control": "no-store"}
         if opened.hidden:
@@ -225,7 +242,10 @@ class Service:
             return self.resume.problem_page(
                 request, form, locale, opened.problem, reference=opened.reference or ""
             )
-        return self.page(request, form, locale, values=opened.values, opened=opened)
+        # Hidden questions are answered by the address (?order=1234); a
+        # link's signed answers come first.
+        values = {**_given_by_page(form, request.query_params), **opened.values}
+        return self.page(request, form, locale, values=values, opened=opened)
 
     async def opened(self, request: Request, form: Form, locale: str) -> Opened:
         """What the page's ``?t=`` (a link) or ``?d=`` (a draft) opens it with."""
@@ -273,6 +293,8 @@ class Service:
         faq = self.faq.search_url(request, form.id)
         if faq is not None:
             spec["faq"] = faq
+        if self.settings.public_url:  # the widgets offer drafts only where links can be mailed
+            spec["drafts"] = f"{base}/drafts"
         return Answer(spec, headers={"cache-control": "no-store"})
 
     async def healthz(self, request: Request) -> Response:
