@@ -29,9 +29,9 @@ def test_check_prints_file_line_col_and_exits_1(
     captured = capsys.readouterr()
     assert captured.out.splitlines() == [
         f"{bad}:4:21: fields[0].type: unknown field type 'emial' (did you mean 'email'?); "
-        "the types are text, textarea, email, phone, url, integer, number, choice, multichoice, "
-        "boolean, consent, date, time, file, plate, vin, iban, postal_code, national_id, "
-        "business_id"
+        "the types are text, textarea, email, phone, url, hidden, integer, number, choice, "
+        "multichoice, boolean, consent, date, time, file, plate, vin, iban, postal_code, "
+        "national_id, business_id"
     ]
     assert "1 problem(s) in 1 of 2 file(s)" in captured.err
 
