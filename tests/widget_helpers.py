@@ -34,17 +34,20 @@ button, input, dialog, label, p { all: unset; display: inline; color: #888; font
 def host_app(where: Callable[[], str]) -> Starlette:
     """The host site; ``GET /page?tag=&form=&lang=&html_lang=`` is a page
     that embeds ``<tag>`` from the service at ``where()`` (known only once
-    the service knows this site's origin)."""
+    the service knows this site's origin); ``token``, ``draft`` and
+    ``data-…`` in the query become the element's attributes too."""
 
     def page(request: Request) -> Response:
         service = where()
         query = request.query_params
         tag = query.get("tag", "intake-chat")
         assert tag in ("intake-chat", "intake-form")
+        # The element's attributes; "data-…" ones too (a hidden question's
+        # answer). The rest of the query stays the page's own (?t=, ?order=).
         attributes = "".join(
             f' {name}="{html.escape(query[name])}"'
-            for name in ("form", "lang", "endpoint")
-            if name in query
+            for name in query
+            if name in ("form", "lang", "endpoint", "token", "draft") or name.startswith("data-")
         )
         body = f"""<!doctype html>
 <html lang="{html.escape(query.get("html_lang", "en"))}">

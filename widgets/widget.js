@@ -44,7 +44,14 @@
     // opened, d 1 when one answered (deflected), c 1 when the customer went on.
     "words",
     "person", // 1: the customer asked for a person; what is answered is sent
+    // What a signed link or a draft link gave: `locked` names the answers
+    // that cannot change, `link` or `draft` the token posted back with them.
+    "given",
   ];
+  /** The host page's query parameter `name` (?t=, ?d=, a hidden question's). */
+  const param = (name) => new URLSearchParams(location.search).get(name);
+  /** A question the page answers and the customer never sees (type: hidden). */
+  const unseen = (f) => f.input.control === "hidden";
 
   // -- the server's rules, in the browser ---------------------------------------
 
@@ -221,7 +228,12 @@
       this.box = h("div", { class: "w", hidden: true });
       this.root.append(link, this.box);
       this.endpoint = (this.getAttribute("endpoint") || HOME).replace(/\/*$/, "");
-      this.storageKey = `intake|${this.endpoint}|${this.getAttribute("form") || ""}`;
+      const form = this.getAttribute("form") || "";
+      this.storageKey = `intake|${this.endpoint}|${form}`;
+      // A link or a draft is made for one form: a chat that asks the topic has none.
+      const t = this.getAttribute("token") || param("t");
+      const d = this.getAttribute("draft") || param("d");
+      this.link = form && (t ? { t } : d && { d });
       let kept;
       try {
         kept = JSON.parse(sessionStorage.getItem(this.storageKey));
@@ -314,31 +326,52 @@
     }
 
     async load(id, textsOnly) {
-      const [, spec] = await this.request(this.path("spec.json", id));
-      this.T = spec.texts;
+      const [, spec] = await this.request(this.path("spec.json", id), null, {}, this.link);
+      const T = (this.T = spec.texts);
       this.loc = spec.locale;
       if (textsOnly) return;
       this.spec = spec;
       this.fields = spec.fields;
-      const { form, version, open, words } = this.state;
+      const { form, version, open, words, given } = this.state;
+      const { values, ...link } = spec.prefill || {};
+      const token = (g) => g?.link || g?.draft;
+      // A link that could not fill the form says why; the form starts empty.
+      const why = spec.prefill_error;
+      this.notice = why && T[`p_${why}`]?.replace("{reference}", spec.reference);
       // The first token is kept: it dates the start of the conversation,
-      // which the service's time trap judges.
-      if (form !== id || version !== spec.version) {
+      // which the service's time trap judges. Another link starts over with
+      // its answers; a reload keeps what was changed since.
+      if (form !== id || version !== spec.version || (values && token(link) !== token(given))) {
         this.state = {
           form: id,
           version: spec.version,
           token: spec.token,
           key: uid(),
-          answers: {},
-          normalised: {},
+          answers: { ...values },
+          normalised: { ...values },
           open,
           words,
+          given: values && link,
         };
       }
+      // The answers the page gives: the element's data-<name>, else the
+      // page's ?<name>=; a link's answer comes first, and one the form would
+      // refuse is left out (the customer could not correct it).
+      this.page = {};
       for (const f of this.fields) {
-        if (f.type === "file" && !this.files[f.name]) delete this.state.answers[f.name];
+        const { name } = f;
+        if (f.type === "file" && !this.files[name]) delete this.state.answers[name];
+        const v = unseen(f) && (this.getAttribute(`data-${name}`) ?? param(name));
+        if (v && values?.[name] == null && !check(f, v)) this.page[name] = v;
       }
+      Object.assign(this.state.answers, this.page);
+      Object.assign(this.state.normalised, this.page);
       this.save();
+    }
+
+    /** Whether the link gave the answer to `f` for good. */
+    locked(f) {
+      return this.state.given?.locked?.includes(f.name);
     }
 
     shown(value = (f) => this.state.normalised[f.name]) {
@@ -370,7 +403,9 @@
     /** Posts the answers of the questions asked; [status, body]. */
     async submit(asked, partial) {
       const headers = { Accept: "application/json", "Idempotency-Key": this.state.key };
-      const meta = { _token: this.state.token, [this.spec.honeypot]: "" };
+      const g = this.state.given;
+      // The link's token goes back: the service keeps its locked answers.
+      const meta = { _token: this.state.token, [this.spec.honeypot]: "", _link: g?.link, _draft: g?.draft };
       const W = this.state.words;
       // The answers the customer read first, for the team to start from.
       if (W?.r?.length) meta._faq = W.s;
@@ -451,14 +486,19 @@
     // -- the inline form ----------------------------------------------------------
 
     field(f) {
+      if (unseen(f)) return;
       const T = this.T;
       const id = `f-${f.name}`;
       const v = this.state.answers[f.name] ?? f.default;
-      const t = f.type;
+      // A link's locked answer is shown as text that cannot be edited.
+      const lock = this.locked(f) && h("p", { class: "help", id: `${id}-l` }, T.locked);
+      const t = lock ? "" : f.type;
       const help = f.help && h("p", { class: "help", id: `${id}-h` }, f.help);
       const unit = f.unit && h("span", { class: "unit", id: `${id}-u` }, f.unit);
       const error = h("p", { class: "error", id: `${id}-e`, hidden: true });
-      const describe = [help && `${id}-h`, unit && `${id}-u`, `${id}-e`].filter(Boolean).join(" ");
+      const describe = [help && `${id}-h`, unit && `${id}-u`, lock && `${id}-l`, `${id}-e`]
+        .filter(Boolean)
+        .join(" ");
       const required = f.required && [" ", h("span", { class: "req" }, T.required)];
       // The class marks the controls that carry aria-invalid.
       const aria = {
@@ -472,7 +512,7 @@
       if (t === "consent") {
         const box = h("input", { type: "checkbox", checked: v === true, ...aria });
         body = h("label", { class: "opt" }, box, h("span", {}, f.label, required));
-      } else if (t === "multichoice" || t === "boolean" || f.input.control === "radio") {
+      } else if (t === "multichoice" || t === "boolean" || (t && f.input.control === "radio")) {
         const picked = texts(v).map(String);
         const options = this.choices(f);
         const type = t === "multichoice" ? "checkbox" : "radio";
@@ -489,14 +529,15 @@
         );
       } else {
         const option = (c) => h("option", { value: c.value, selected: c.value === v }, c.label);
-        const input =
-          t === "choice"
+        const input = lock
+          ? h("input", { ...aria, name: null, readonly: true, value: this.show({ ...f, unit: 0 }, v) })
+          : t === "choice"
             ? h("select", aria, h("option", { value: "" }, T.choose), f.choices.map(option))
             : control(f, v, aria);
         const label = h("label", { for: id }, f.label, required);
         body = [label, unit ? h("div", { class: "row" }, input, unit) : input];
       }
-      return h("div", { class: "fld", "data-n": f.name }, body, help, error);
+      return h("div", { class: "fld", "data-n": f.name }, body, help, lock, error);
     }
 
     /** The answer the form's controls for `f` hold now. */
@@ -544,7 +585,8 @@
       );
       const intro = spec.description && h("p", { class: "help" }, spec.description);
       const title = titled && h("h2", {}, spec.title);
-      into.replaceChildren(...[title, intro, this.fm].filter(Boolean));
+      const note = this.notice && h("p", { class: "sug" }, this.notice);
+      into.replaceChildren(...[title, note, intro, this.fm].filter(Boolean));
       const t = spec.faq && !this.dialog && this.target;
       if (t) this.suggest(this.fm.querySelector(`[data-n="${t.name}"]`));
       this.reveal();
@@ -673,6 +715,7 @@
       };
       this.switch = button(T.full, full, "link");
       this.talk = button(T.person, () => this.person(), "link");
+      this.mail = button(T.later, () => this.keep(1), "link");
       const close = button("×", () => this.dialog.close(), "x");
       close.setAttribute("aria-label", T.close);
       this.log = h("div", { class: "log", role: "log" });
@@ -681,7 +724,11 @@
       this.dialog = h(
         "dialog",
         { "aria-labelledby": "title", "aria-modal": "true", onclose: () => this.closed() },
-        h("header", {}, this.heading, close, this.progress, this.switch, this.talk, this.bar),
+        h(
+          "header",
+          {},
+          [this.heading, close, this.progress, this.switch, this.talk, this.mail, this.bar],
+        ),
         this.body,
       );
       this.box.append(this.launcher, this.dialog);
@@ -699,14 +746,15 @@
       if (this.ref || this.state.words?.d) {
         // Sent: the next conversation is a new one, with its own key.
         const { form, version, token } = this.state;
+        const page = this.page;
         this.state = this.topics
           ? {}
-          : { form, version, token, key: uid(), answers: {}, normalised: {} };
+          : { form, version, token, key: uid(), answers: { ...page }, normalised: { ...page } };
         if (this.topics) this.spec = null;
-        this.ref = this.error = this.partial = null;
+        this.ref = this.error = this.partial = this.notice = null;
         this.log.replaceChildren();
       }
-      this.state.open = 0;
+      this.state.open = this.later = 0;
       this.save();
       this.launcher.focus();
     }
@@ -749,6 +797,28 @@
         this.busy = false;
       }
       this.save();
+      this.draw(true);
+    }
+
+    /** "Continue by email later": `to` 1 asks the address; an address posts
+     * the answers so far there as a draft; nothing goes back to the questions. */
+    async keep(to) {
+      if (this.busy) return;
+      this.error = null;
+      if (typeof to === "string") {
+        this.busy = true;
+        // Files cannot wait in a draft: they are asked again.
+        const data = this.answers(this.shown().filter((f) => f.type !== "file"));
+        try {
+          const [status, body] = await this.request(this.path("drafts"), { data, email: to });
+          if (status !== 202) this.fail({ field: "L", message: this.trouble(body), value: to });
+        } catch {
+          this.fail({ field: "L", message: this.T.network, value: to });
+        } finally {
+          this.busy = false;
+        }
+      }
+      this.later = this.error ? 1 : to;
       this.draw(true);
     }
 
@@ -921,7 +991,9 @@
       this.heading.textContent = spec ? spec.title : T.open;
       // (hidden takes any value as true or false)
       this.switch.hidden = !spec || state.mode || this.ref;
-      this.talk.hidden = !spec || state.person || this.ref || W?.d;
+      this.talk.hidden = !spec || state.person || this.ref || W?.d || this.later;
+      // Offered where the service can mail the link back.
+      this.mail.hidden = !spec?.drafts || state.person || this.ref || W?.d || this.later;
       if (spec && !waiting) this.fill(state.mode ? this.fields : this.shown());
       if (spec && state.mode) {
         this.progress.hidden = this.bar.hidden = true;
@@ -934,32 +1006,66 @@
       if (this.early && (ask || W || this.topics)) controls = this.early(ask, read, waiting, bot, me, failed);
       if (spec && !waiting) {
         if (spec.description) bot("d", {}, spec.description);
+        if (this.notice) bot("N", {}, this.notice);
         const asked = this.shown();
+        // What the page gives is never asked, nor shown.
+        const seen = asked.filter((f) => !unseen(f));
         // Asking for a person: the way to reach the customer, and what the
         // service refused, is all that is asked.
         const now =
-          asked.find((f) => f.name === state.editing) ||
-          (state.person ? this.reach : asked.find((f) => !(f.name in state.answers)));
-        const change = (f) => this.editButton(f.label, () => this.edit(f.name));
+          seen.find((f) => f.name === state.editing) ||
+          (state.person ? this.reach : seen.find((f) => !(f.name in state.answers)));
+        // A link's locked answer has no "Change".
+        const change = (f) => !this.locked(f) && this.editButton(f.label, () => this.edit(f.name));
         let previous = null;
-        for (const f of asked) {
+        for (const f of seen) {
           if (f === now || !(f.name in state.answers)) break;
           const shown = this.show(f, state.answers[f.name]);
           bot(`q|${f.name}`, {}, h("span", { id: `q-${f.name}` }, f.label));
           me(`a|${f.name}|${shown}`, h("span", {}, shown), " ", change(f));
-          previous = f;
+          if (!this.locked(f)) previous = f;
         }
         const back = previous && button(T.back, () => this.edit(previous.name));
         if (state.person) {
           me("P", T.person);
           bot("R", {}, T.reach);
         }
-        if (this.ref) {
+        if (this.later) {
+          // "Continue by email later": the address, then where the link went.
+          me("L", T.later);
+          bot("L?", {}, h("span", { id: "q-L" }, T.address));
+          const close = button(T.close, () => this.dialog.close(), "go");
+          const leave = button(T.back, () => this.keep());
+          if (this.later === 1) {
+            failed("L");
+            const e = error?.field === "L" && error;
+            const mail = this.fields.find((f) => f.type === "email");
+            const input = h("input", {
+              type: "email",
+              autocomplete: "email",
+              "aria-labelledby": "q-L",
+              "aria-describedby": e && "err",
+              "aria-invalid": e && "true",
+              value: e ? e.value : mail && state.answers[mail.name],
+            });
+            const submit = (ev) => {
+              ev.preventDefault();
+              this.keep(input.value.trim());
+            };
+            const send = h("button", { class: "go" }, T.send);
+            const row = h("form", { class: "row", novalidate: true, onsubmit: submit }, input, send);
+            controls = [row, leave];
+          } else {
+            const where = T.sent.replace("{email}", this.later);
+            bot(`L!${this.later}`, { class: "b done", tabindex: -1 }, where);
+            controls = [close, leave];
+          }
+        } else if (this.ref) {
           bot("done", {}, this.thanks());
           controls = [button(T.close, () => this.dialog.close(), "go")];
         } else if (now) {
-          if (!state.person) step = asked.indexOf(now) + 1;
-          total = asked.length;
+          if (!state.person) step = seen.indexOf(now) + 1;
+          total = seen.length;
           const help = now.help && h("span", { class: "help", id: `h-${now.name}` }, now.help);
           bot(`q|${now.name}`, {}, h("span", { id: `q-${now.name}` }, now.label), help);
           if (error?.field === now.name && !blank(error.value)) {
@@ -971,7 +1077,7 @@
           failed("");
           controls = [button(T.send, () => this.send(asked, 1), "go"), back];
         } else {
-          const rows = asked.map((f) => [
+          const rows = seen.map((f) => [
             h("dt", {}, f.label),
             h("dd", {}, this.show(f, state.answers[f.name]), " ", change(f)),
           ]);

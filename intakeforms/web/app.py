@@ -293,7 +293,7 @@ class Service:
         faq = self.faq.search_url(request, form.id)
         if faq is not None:
             spec["faq"] = faq
-        if self.settings.public_url:  # the widgets offer drafts only where links can be mailed
+        if drafts_on(self.settings):  # the widgets offer drafts only where links can be mailed
             spec["drafts"] = f"{base}/drafts"
         return Answer(spec, headers={"cache-control": "no-store"})
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from intakeforms.i18n import N_, gettext_for
 from intakeforms.present.values import VALUE_TEXTS
 from intakeforms.validate import MESSAGES
+from intakeforms.web.resume import RESUME_TEXTS
 
 __all__ = ["BROWSER_CHECKED", "WIDGET_TEXTS", "widget_texts"]
 
@@ -107,6 +108,15 @@ WIDGET_TEXTS: dict[str, str] = {
     "handed": N_("A person from our team will continue from here."),
     # Translators: above the FAQ answers suggested while the customer types.
     "maybe": N_("These answers may help:"),
+    # The words of "Continue by email later", as on the form page: the
+    # button, the question, and the answer once the link is on its way.
+    "later": N_("Continue by email later"),
+    "address": N_("Your email address"),
+    "sent": N_("We sent a link to {email}. It works for 7 days."),
+    # Under an answer that a signed link gave and locked (as on the form page).
+    "locked": N_("Given by your link; it cannot be changed here."),
+    # Why a link could not fill the form (as on the form page); the form is empty.
+    **{f"p_{key}": RESUME_TEXTS[key] for key in ("damaged", "expired", "draft_expired", "used")},
     **{f"e_{code}": MESSAGES[code] for code in BROWSER_CHECKED},
 }
 
