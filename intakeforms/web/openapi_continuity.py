@@ -71,7 +71,10 @@ def draft_path(form_id: str) -> dict[str, Any]:
                 },
                 "400": _error("The body is not a JSON object (malformed_json, not_object)."),
                 "403": _error("The Origin is not allowed (origin_not_allowed)."),
-                "404": _error("There is no such form (unknown_form)."),
+                "404": _error(
+                    "There is no such form (unknown_form), or continue later is not "
+                    "set up here: INTAKE_PUBLIC_URL and INTAKE_SECRET (drafts_off)."
+                ),
                 "413": _error("The body is larger than 64 KB (too_large)."),
                 "415": _error("The body is not JSON (unsupported_media_type)."),
                 "422": _error("The email address is missing or invalid (invalid_email)."),

@@ -137,8 +137,10 @@ class Resume:
         if refused is not None:
             return refused
         if not drafts_on(self.settings):
+            # Not offered here (the pages show no button): as if the route
+            # were not there, not a failing service.
             return errors(
-                503,
+                404,
                 "drafts_off",
                 "continue later is not set up here: the service needs INTAKE_PUBLIC_URL "
                 "and INTAKE_SECRET to mail links that work",
