@@ -6,6 +6,8 @@
    their documented embed downloads, minified and gzipped: Conversational
    Form 34.6 kB, Typeform's embed loader 14.5 kB (it only opens an iframe),
    SurveyJS 390 kB, Form.io 470 kB. Goal: both widgets together at most 12 kB.
+   ``widget-faq.js`` (the answers offered before a form) is printed apart:
+   the script fetches it only for a form with FAQ answers or a topic chat.
 
 2. **Time from a click on the launcher to the first question on screen**, in
    headless Chromium, measured inside the page with ``performance.now()``:
@@ -92,6 +94,15 @@ def sizes() -> None:
         )
     ours = total9 / 1000
     print(f"  {'both':<12} {'':>8} {'':>9} {ours:>8.1f} {total6 / 1000:>8.1f}")
+    faq = widget_asset("widget-faq.js")
+    source = (ROOT / "widgets" / "widget-faq.js").stat().st_size
+    six = len(gzip.compress(faq.body, compresslevel=6, mtime=0))
+    print(
+        f"  {'widget-faq.js':<12} {source / 1000:>8.1f} {len(faq.body) / 1000:>9.1f}"
+        f" {len(faq.gzipped) / 1000:>8.1f} {six / 1000:>8.1f}  (only for answers before a form)"
+    )
+    js, css = widget_asset("widget.js"), widget_asset("widget.css")
+    print(f"  in bytes: widget.js {len(js.gzipped)} + widget.css {len(css.gzipped)} = {total9}")
     print("  peers (saved figures, minified and gzipped):")
     for peer, kb in PEERS.items():
         print(f"    {peer:<24} {kb:>6.1f} kB   ours is {ours / kb:.2f} of it")

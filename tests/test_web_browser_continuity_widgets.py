@@ -47,7 +47,7 @@ require_chromium()
 
 SECRET = "test-secret"  # settings_for's
 #: A form whose first questions the page answers: an order number from the
-#: address, a campaign from the element.
+#: address, a campaign from the element, a source by its default.
 CALLBACK = load_form_text(
     """
 form: callback
@@ -56,6 +56,7 @@ locales: [fi]
 fields:
   - {name: order, type: hidden, label: Tilaus}
   - {name: campaign, type: hidden, label: Kampanja, pattern: '[a-z]+'}
+  - {name: source, type: hidden, label: Lähde, default: web}
   - {name: name, type: text, required: true, label: Nimi}
   - {name: coupon, type: text, label: Kuponki}
 """
@@ -364,7 +365,7 @@ def test_hidden_questions_take_the_page_answers_and_are_never_asked(
     ref = page.locator("intake-chat").locator(".ref")
     expect(ref).to_have_text(ANY_REFERENCE)
     data = stored(site, ref.inner_text()).data
-    assert data["order"] == "A-1234" and data["campaign"] == "spring"
+    assert (data["order"], data["campaign"], data["source"]) == ("A-1234", "spring", "web")
 
 
 def test_a_page_answer_the_form_refuses_is_left_out(guest: Guest, site: Site) -> None:

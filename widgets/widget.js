@@ -355,13 +355,14 @@
         };
       }
       // The answers the page gives: the element's data-<name>, else the
-      // page's ?<name>=; a link's answer comes first, and one the form would
-      // refuse is left out (the customer could not correct it).
+      // page's ?<name>=, else the question's default; a link's answer comes
+      // first, and one the form would refuse is left out (the customer
+      // could not correct it).
       this.page = {};
       for (const f of this.fields) {
         const { name } = f;
         if (f.type === "file" && !this.files[name]) delete this.state.answers[name];
-        const v = unseen(f) && (this.getAttribute(`data-${name}`) ?? param(name));
+        const v = unseen(f) && (this.getAttribute(`data-${name}`) ?? param(name) ?? f.default);
         if (v && values?.[name] == null && !check(f, v)) this.page[name] = v;
       }
       Object.assign(this.state.answers, this.page);
