@@ -406,7 +406,12 @@
       const headers = { Accept: "application/json", "Idempotency-Key": this.state.key };
       const g = this.state.given;
       // The link's token goes back: the service keeps its locked answers.
-      const meta = { _token: this.state.token, [this.spec.honeypot]: "", _link: g?.link, _draft: g?.draft };
+      const meta = {
+        _token: this.state.token,
+        [this.spec.honeypot]: "",
+        _link: g?.link,
+        _draft: g?.draft,
+      };
       const W = this.state.words;
       // The answers the customer read first, for the team to start from.
       if (W?.r?.length) meta._faq = W.s;
@@ -531,7 +536,12 @@
       } else {
         const option = (c) => h("option", { value: c.value, selected: c.value === v }, c.label);
         const input = lock
-          ? h("input", { ...aria, name: null, readonly: true, value: this.show({ ...f, unit: 0 }, v) })
+          ? h("input", {
+              ...aria,
+              name: null,
+              readonly: true,
+              value: this.show({ ...f, unit: 0 }, v),
+            })
           : t === "choice"
             ? h("select", aria, h("option", { value: "" }, T.choose), f.choices.map(option))
             : control(f, v, aria);
@@ -1004,7 +1014,9 @@
         return;
       }
       if (!this.log.isConnected) this.body.replaceChildren(this.log, this.composer);
-      if (this.early && (ask || W || this.topics)) controls = this.early(ask, read, waiting, bot, me, failed);
+      // The FAQ's module draws them (loaded for a form with answers, or topics).
+      if (this.early && (ask || W || this.topics))
+        controls = this.early(ask, read, waiting, bot, me, failed);
       if (spec && !waiting) {
         if (spec.description) bot("d", {}, spec.description);
         if (this.notice) bot("N", {}, this.notice);
@@ -1054,7 +1066,12 @@
               this.keep(input.value.trim());
             };
             const send = h("button", { class: "go" }, T.send);
-            const row = h("form", { class: "row", novalidate: true, onsubmit: submit }, input, send);
+            const row = h(
+              "form",
+              { class: "row", novalidate: true, onsubmit: submit },
+              input,
+              send,
+            );
             controls = [row, leave];
           } else {
             const where = T.sent.replace("{email}", this.later);
