@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -126,12 +127,24 @@ def _stored_context(context: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return copied
 
 
+_PLAIN_ADDRESS = re.compile(r"[^@\s]+@[A-Za-z0-9.-]+")
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
 def _contact_text(kind: str, value: Any, region: str | None) -> str | None:
     """One contact answer as it is compared: an address casefolded in the
     ASCII form email-validator gives it (the domain in IDNA), a phone number
     in E.164; None when the answer is neither."""
     if not isinstance(value, str) or not value.strip():
         return None
+    # Stored and validated answers are normalised already (an ASCII address
+    # as email-validator writes it, a number in E.164): the libraries are
+    # asked only for what may still differ, which spares every submission
+    # and delivery a parse.
+    if kind == "write" and value.isascii() and _PLAIN_ADDRESS.fullmatch(value):
+        return f"email:{value.casefold()}"
+    if kind == "call" and _E164.fullmatch(value):
+        return f"phone:{value}"
     if kind == "write":
         try:
             checked = validate_email(value.strip(), check_deliverability=False)

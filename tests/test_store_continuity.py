@@ -29,6 +29,7 @@ from intakeforms.privacy import purge
 from intakeforms.settings import Settings
 from intakeforms.store import (
     MAX_DRAFT_DAYS,
+    ContactQuery,
     DraftRecord,
     EarlierContact,
     PurgeResult,
@@ -431,6 +432,32 @@ async def test_earlier_contacts_since_and_limit(store: Store, clock: StillClock)
         await store.earlier_contacts(("",), before_reference=last, since=T0)
     with pytest.raises(ValueError, match="before_reference must be"):
         await store.earlier_contacts(MATTI, before_reference="CAR-\x00", since=T0)
+
+
+@pytest.mark.anyio
+async def test_a_batch_look_up_finds_what_each_look_up_finds(
+    store: Store, clock: StillClock
+) -> None:
+    made: list[tuple[str, tuple[str, ...], dt.datetime]] = []
+    for keys in (MATTI, LIISA, MATTI[:1], (), MATTI[1:], LIISA, MATTI):
+        made.append((await contact(store, keys), keys, clock.now))
+        clock.now += HOUR
+    await contact(store, MATTI, spam=True)
+    queries = [
+        ContactQuery(keys, reference, moment - 4 * HOUR, moment) for reference, keys, moment in made
+    ]
+    batch = await store.earlier_contacts_many(queries, limit=2)
+    one_by_one = [
+        await store.earlier_contacts(
+            keys, before_reference=reference, since=moment - 4 * HOUR, limit=2
+        )
+        if keys
+        else []
+        for reference, keys, moment in made
+    ]
+    assert batch == one_by_one
+    assert [c.reference for c in batch[-1]] == [made[4][0], made[2][0]]
+    assert await store.earlier_contacts_many([]) == []
 
 
 @pytest.mark.anyio

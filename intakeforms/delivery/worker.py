@@ -42,7 +42,7 @@ import anyio.to_thread
 
 from intakeforms.delivery.builders import BuildProcesses
 from intakeforms.delivery.drafts import DraftMailer
-from intakeforms.delivery.history import look_up_history
+from intakeforms.delivery.history import look_up_batch, look_up_history
 from intakeforms.delivery.jobs import DeliveryJob, MailTransport
 from intakeforms.delivery.scrub import Scrubber, answer_texts, scrub_addresses, unforeseen
 from intakeforms.delivery.unbuildable import build_error, transient
@@ -251,6 +251,8 @@ class Worker:
         claimed = await self.store.claim(
             self.name, limit=self.batch, lease_seconds=self.lease_seconds, now=self.clock()
         )
+        # One read of the store for the batch's earlier contacts, not one per job.
+        await look_up_batch(self.store, self.forms, [c.submission for c in claimed], self.settings)
         async with anyio.create_task_group() as group:
             builds = _Builds(group, self._ahead)
             for index, item in enumerate(claimed):

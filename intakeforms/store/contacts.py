@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from intakeforms.store.checks import check_moment
 from intakeforms.store.dialect import Session, Work
-from intakeforms.store.records import MAX_CONTACT_KEY, EarlierContact
+from intakeforms.store.records import MAX_CONTACT_KEY, ContactQuery, EarlierContact
 from intakeforms.store.storable import text_problem
 
 __all__ = ["MAX_EARLIER", "ContactMethods"]
@@ -35,7 +35,6 @@ _T = TypeVar("_T")
 #: The most earlier contacts one call lists.
 MAX_EARLIER = 1000
 
-_SUBMITTED = "SELECT submitted_at FROM submissions WHERE reference = :reference"
 _KEYS_OF = "SELECT key FROM submission_contacts WHERE reference = :reference ORDER BY key"
 
 
@@ -49,21 +48,16 @@ async def earlier(
 ) -> list[EarlierContact]:
     """The submissions holding one of ``keys`` in [since, ``before``'s time]
     (or up to ``now``), other than ``before``; newest first."""
-    async with s.transaction(write=False):  # one snapshot for both reads
-        until = now
-        if before is not None:
-            row = await s.row(_SUBMITTED, {"reference": before})
-            if row is None:
-                return []
-            until = s.moment(row[0])
-        values = {
-            "keys": keys,
-            "before": "" if before is None else before,
-            "since": since,
-            "until": until,
-            "limit": limit,
-        }
-        rows = await s.rows(s.sql.earlier_contacts, values)
+    # One statement: the time of ``before`` is read in it (no such
+    # submission: nothing is earlier), so it needs no transaction around it.
+    values = {
+        "keys": keys,
+        "before": "" if before is None else before,
+        "since": since,
+        "until": now,
+        "limit": limit,
+    }
+    rows = await s.rows(s.sql.earlier_contacts, values)
     return [
         EarlierContact(
             reference=row[0],
@@ -79,6 +73,29 @@ async def earlier(
 async def keys_of(s: Session, reference: str) -> tuple[str, ...]:
     """The contact keys a submission keeps, in text order."""
     return tuple(str(row[0]) for row in await s.rows(_KEYS_OF, {"reference": reference}))
+
+
+#: The most rows one batch look-up reads; past it, each asks on its own.
+_BATCH_ROWS = 5000
+
+
+async def _pairs(
+    s: Session, keys: list[str], since: dt.datetime, until: dt.datetime
+) -> list[tuple[str, EarlierContact]]:
+    values = {"keys": keys, "since": since, "until": until, "limit": _BATCH_ROWS}
+    return [
+        (
+            str(row[0]),
+            EarlierContact(
+                reference=row[1],
+                form=row[2],
+                submitted_at=s.moment(row[3]),
+                erased=row[4] is not None,
+                data=None if row[4] is not None else s.answers(row[5]),
+            ),
+        )
+        for row in await s.rows(s.sql.contacts_of_keys, values)
+    ]
 
 
 class ContactMethods(abc.ABC):
@@ -119,6 +136,53 @@ class ContactMethods(abc.ABC):
             return []
         now = self._clock()
         return await self._read(lambda s: earlier(s, wanted, before_reference, moment, now, limit))
+
+    async def earlier_contacts_many(
+        self, queries: Sequence[ContactQuery], *, limit: int = 10
+    ) -> list[list[EarlierContact]]:
+        """:meth:`earlier_contacts` of several submissions in one read of the
+        store (a worker's batch of deliveries): for each query, the other
+        submissions holding one of its keys from its ``since`` to its
+        ``until``, not spam, newest first, up to ``limit``."""
+        if not 1 <= limit <= MAX_EARLIER:
+            raise ValueError(f"limit must be 1 to {MAX_EARLIER}, not {limit}")
+        checked = [
+            (
+                _check_keys(q.keys),
+                q.reference,
+                check_moment("since", q.since),
+                check_moment("until", q.until),
+            )
+            for q in queries
+        ]
+        wanted = sorted({key for keys, *_ in checked for key in keys})
+        if not wanted:
+            return [[] for _ in checked]
+        since = min(q[2] for q in checked if q[0])
+        until = max(q[3] for q in checked if q[0])
+        pairs = await self._read(lambda s: _pairs(s, wanted, since, until))
+        if len(pairs) >= _BATCH_ROWS:  # a very busy key: each on its own
+            return [
+                await self.earlier_contacts(
+                    keys, before_reference=reference, since=start, limit=limit
+                )
+                if keys
+                else []
+                for keys, reference, start, _ in checked
+            ]
+        found: list[list[EarlierContact]] = []
+        for keys, reference, start, end in checked:
+            mine = set(keys)
+            by_reference = {
+                c.reference: c
+                for key, c in pairs
+                if key in mine and c.reference != reference and start <= c.submitted_at <= end
+            }
+            ordered = sorted(
+                by_reference.values(), key=lambda c: (c.submitted_at, c.reference), reverse=True
+            )
+            found.append(ordered[:limit])
+        return found
 
     async def contact_keys_of(self, reference: str) -> tuple[str, ...]:
         """The contact keys the submission ``reference`` keeps (none once it

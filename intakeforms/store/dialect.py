@@ -133,6 +133,10 @@ class Statements:
     #: submitted at :since or later and at :until or earlier, other than
     #: :before; newest first: reference, form, submitted_at, erased_at, data.
     earlier_contacts: str
+    #: Up to :limit (key, submission) pairs, not spam, for the contact :keys,
+    #: submitted from :since to :until: key, reference, form, submitted_at,
+    #: erased_at, data (the look-up of a batch of deliveries at once).
+    contacts_of_keys: str
 
 
 class Session(Protocol):

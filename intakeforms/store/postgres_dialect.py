@@ -171,9 +171,18 @@ POSTGRES = Statements(
         "SELECT reference, form, submitted_at, erased_at, data FROM submissions"
         " WHERE reference IN (SELECT reference FROM submission_contacts"
         " WHERE key = ANY(:keys))"
-        " AND NOT spam AND submitted_at >= :since AND submitted_at <= :until"
+        " AND NOT spam AND submitted_at >= :since"
+        " AND submitted_at <= CASE WHEN :before = '' THEN :until"
+        " ELSE (SELECT b.submitted_at FROM submissions b WHERE b.reference = :before) END"
         " AND reference <> :before"
         " ORDER BY submitted_at DESC, reference DESC LIMIT :limit"
+    ),
+    contacts_of_keys=(
+        "SELECT c.key, s.reference, s.form, s.submitted_at, s.erased_at, s.data"
+        " FROM submission_contacts c JOIN submissions s ON s.reference = c.reference"
+        " WHERE c.key = ANY(:keys)"
+        " AND NOT s.spam AND s.submitted_at >= :since AND s.submitted_at <= :until"
+        " LIMIT :limit"
     ),
 )
 

@@ -17,6 +17,7 @@ from typing import Protocol, Self, runtime_checkable
 
 from intakeforms.store.records import (
     ClaimedJob,
+    ContactQuery,
     DraftRecord,
     EarlierContact,
     FaqCounts,
@@ -281,6 +282,12 @@ class Store(Protocol):
         """The other submissions holding one of the contact ``keys``, from
         ``since`` to the time of ``before_reference`` (None: now), not spam,
         newest first."""
+
+    async def earlier_contacts_many(
+        self, queries: Sequence[ContactQuery], *, limit: int = 10
+    ) -> list[list[EarlierContact]]:
+        """``earlier_contacts`` of several submissions in one read, each from
+        its ``since`` to its ``until``, leaving itself out."""
 
     async def contact_keys_of(self, reference: str) -> tuple[str, ...]:
         """The contact keys a submission keeps (none once erased)."""

@@ -28,6 +28,7 @@ __all__ = [
     "FAQ_EVENTS",
     "JOB_STATUSES",
     "ClaimedJob",
+    "ContactQuery",
     "DraftRecord",
     "EarlierContact",
     "FaqCounts",
@@ -309,6 +310,18 @@ class DraftRecord:
     created_at: dt.datetime
     expires_at: dt.datetime
     mail_sent_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactQuery:
+    """One submission's look-up in :meth:`ContactMethods.earlier_contacts_many`:
+    its contact ``keys``, its ``reference`` (left out of its own list) and
+    the window from ``since`` to ``until`` (its own time)."""
+
+    keys: Sequence[str]
+    reference: str
+    since: dt.datetime
+    until: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)
