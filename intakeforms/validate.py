@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from intakeforms.errors import FieldError, InvalidAnswers
 from intakeforms.fields import FieldProblem
@@ -264,13 +265,21 @@ def contact_questions(form: Form) -> list[str]:
     a type with an address to write to (email), then those with a number to
     call (phone), each in the form's order. The field types say which they
     are (``FieldType.contact``)."""
-    first = form.field_with_role("reply_to")
-    names = [first.name] if first is not None else []
-    for way in ("write", "call"):
-        names += [
-            n for n, f in form.fields.items() if TYPES[f.type].contact == way and n not in names
-        ]
-    return names
+    known = _CONTACT_QUESTIONS.get(form)
+    if known is None:
+        first = form.field_with_role("reply_to")
+        names = [first.name] if first is not None else []
+        for way in ("write", "call"):
+            names += [
+                n for n, f in form.fields.items() if TYPES[f.type].contact == way and n not in names
+            ]
+        # Asked for every submission (its contact keys): a loaded form never
+        # changes, so once per form.
+        known = _CONTACT_QUESTIONS[form] = tuple(names)
+    return list(known)
+
+
+_CONTACT_QUESTIONS: WeakKeyDictionary[Form, tuple[str, ...]] = WeakKeyDictionary()
 
 
 def check_partial(
