@@ -225,8 +225,13 @@ async def _submit(
         if not result.created:
             discard(kept)
             return _used(service, request, form, locale, posted, result.reference)
-        # From now on opening the link answers with this reference.
-        await service.store.record_link_use(jti, form.id, result.reference, _now())
+        # From now on opening the link answers with this reference. Stored
+        # already, the submission stands if this fails: a second post with the
+        # link still gets the first reference (the link is its idempotency key).
+        try:
+            await service.store.record_link_use(jti, form.id, result.reference, _now())
+        except StoreUnavailable:
+            logger.warning("%s: %s stored; its link's use not recorded", form.id, result.reference)
     if not result.created:
         discard(kept)
     elif service.metrics is not None:
