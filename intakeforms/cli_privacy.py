@@ -412,6 +412,11 @@ def run_purge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 f"{moment(cut.faq_queries_before)}\n"
             )
         out.write(f"drafts: deleted {result.drafts_deleted} expired\n")
+        if cut.events_before is not None:
+            out.write(
+                f"visitor events: deleted {result.events_deleted} before "
+                f"{moment(cut.events_before)}\n"
+            )
         out.write(f"uploaded files: removed {done.files_removed}\n")
         if len(result.files) > done.files_removed:
             err.write(_missing(len(result.files) - done.files_removed, settings) + "\n")

@@ -9,6 +9,7 @@ functions here remove those from the upload folder. The retention rules
     INTAKE_SPAM_RETENTION_DAYS   30: delete quarantined spam older than that
     client addresses             forgotten once the rate limit no longer needs them
     FAQ search texts             blanked after FAQ_QUERY_DAYS (30); the counts stay
+    INTAKE_EVENT_RETENTION_DAYS  30: delete raw visitor events older than that
     drafts                       deleted once expired (MAX_DRAFT_DAYS, 7, at most)
 
 :func:`maintain` applies them every hour beside a delivery worker
@@ -66,6 +67,7 @@ class Cutoffs:
     spam_before: dt.datetime
     clients_before: dt.datetime
     faq_queries_before: dt.datetime | None = None
+    events_before: dt.datetime | None = None
 
 
 def retention_cutoffs(settings: Settings, now: dt.datetime) -> Cutoffs:
@@ -78,6 +80,7 @@ def retention_cutoffs(settings: Settings, now: dt.datetime) -> Cutoffs:
         spam_before=now - dt.timedelta(days=settings.spam_retention_days),
         clients_before=now - client_period,
         faq_queries_before=now - dt.timedelta(days=FAQ_QUERY_DAYS),
+        events_before=now - dt.timedelta(days=settings.event_retention_days),
     )
 
 
@@ -144,6 +147,7 @@ async def purge(store: Store, settings: Settings, *, now: dt.datetime | None = N
         spam_before=cutoffs.spam_before,
         clients_before=cutoffs.clients_before,
         faq_queries_before=cutoffs.faq_queries_before,
+        events_before=cutoffs.events_before,
     )
     removed = remove_uploads(settings.upload_dir, result.files)
     return Purged(cutoffs, result, removed)
@@ -181,16 +185,19 @@ async def maintain(
                 or result.clients_cleared
                 or result.faq_queries_blanked
                 or result.drafts_deleted
+                or result.events_deleted
             ):
                 logger.info(
                     "privacy: erased %d delivered submission(s), deleted %d spam, "
                     "forgot %d client address(es), blanked %d FAQ search text(s), "
-                    "deleted %d expired draft(s), removed %d file(s)",
+                    "deleted %d expired draft(s), deleted %d visitor event(s), "
+                    "removed %d file(s)",
                     result.erased,
                     result.deleted_spam,
                     result.clients_cleared,
                     result.faq_queries_blanked,
                     result.drafts_deleted,
+                    result.events_deleted,
                     done.files_removed,
                 )
         with anyio.move_on_after(every):

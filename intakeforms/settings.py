@@ -200,6 +200,8 @@ class Settings:
     retention_days: int | None = None
     #: Delete quarantined spam older than this many days.
     spam_retention_days: int = 30
+    #: Delete raw visitor events (``POST /events``) older than this many days.
+    event_retention_days: int = 30
     retry_base_seconds: float = 30.0
     retry_max_seconds: float = 3600.0
     max_attempts: int = 10
@@ -357,7 +359,7 @@ def load_settings(
     settings.rate()  # fail at start, not on the first request
     metrics_plan(settings.metrics)
     settings = replace(settings, allowed_origins=_origins(settings.allowed_origins))
-    for name in ("proxy_hops", "spam_retention_days", "retention_days"):
+    for name in ("proxy_hops", "spam_retention_days", "retention_days", "event_retention_days"):
         value = getattr(settings, name)
         if value is not None and value < 1:
             raise SettingsError(f"INTAKE_{name.upper()}={value}: write a whole number of 1 or more")

@@ -377,7 +377,8 @@ def test_purge_applies_the_retention_settings_now(
     assert lines[2].startswith("client addresses: forgot 1 of submissions before ")
     assert lines[3].startswith("FAQ search text: blanked 0 of searches before ")
     assert lines[4] == "drafts: deleted 1 expired"
-    assert lines[5] == "uploaded files: removed 0"
+    assert lines[5].startswith("visitor events: deleted 0 before ")
+    assert lines[6] == "uploaded files: removed 0"
 
     monkeypatch.setenv("INTAKE_RETENTION_DAYS", "90")
     status, out, _ = run(capsys, "purge", "--store", backend.url)

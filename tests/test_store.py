@@ -417,6 +417,7 @@ async def test_open_makes_a_wal_database_with_the_tables(store: SqliteStore, pat
         "link_uses",
         "drafts",
         "submission_contacts",
+        "events",
     }
     assert connection is not None
     assert connection.execute("PRAGMA foreign_keys").fetchone() == (1,)

@@ -213,6 +213,7 @@ async def test_open_makes_the_tables_in_the_urls_schema(store: PostgresStore, ur
         "link_uses",
         "drafts",
         "submission_contacts",
+        "events",
     }
     assert admin(f"SELECT version FROM {schema}.{VERSION_TABLE}") == [(SCHEMA_VERSION,)]
     assert admin(

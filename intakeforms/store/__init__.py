@@ -48,7 +48,9 @@ from intakeforms.store.base import (
     new_worker_id,
 )
 from intakeforms.store.drafts import MAX_DRAFT_DAYS
+from intakeforms.store.events import EVENT_SESSION
 from intakeforms.store.faq import FAQ_QUERY_DAYS, MAX_FAQ_QUERY
+from intakeforms.store.records import EVENT_CHANNELS, EVENT_KINDS, EventRecord
 from intakeforms.store.sqlite import SqliteStore
 from intakeforms.store.storable import UnstorableSubmission
 
@@ -56,6 +58,9 @@ if TYPE_CHECKING:
     from intakeforms.store.postgres import PostgresStore
 
 __all__ = [
+    "EVENT_CHANNELS",
+    "EVENT_KINDS",
+    "EVENT_SESSION",
     "FAQ_EVENTS",
     "FAQ_QUERY_DAYS",
     "JOB_STATUSES",
@@ -67,6 +72,7 @@ __all__ = [
     "ContactQuery",
     "DraftRecord",
     "EarlierContact",
+    "EventRecord",
     "FaqCounts",
     "FaqSearchRecord",
     "LeaseLost",

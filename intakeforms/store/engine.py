@@ -35,6 +35,7 @@ from intakeforms.store.checks import (
 from intakeforms.store.contacts import ContactMethods
 from intakeforms.store.dialect import Session, Work, message
 from intakeforms.store.drafts import DraftMethods
+from intakeforms.store.events import EventMethods
 from intakeforms.store.faq import FaqMethods
 from intakeforms.store.links import LinkMethods
 from intakeforms.store.records import (
@@ -59,16 +60,17 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class SqlStore(FaqMethods, LinkMethods, DraftMethods, ContactMethods, abc.ABC):
+class SqlStore(FaqMethods, LinkMethods, DraftMethods, ContactMethods, EventMethods, abc.ABC):
     """A :class:`~intakeforms.store.Store` in a SQL database.
 
     ``database`` names it in messages (never with a password); ``_clock``
     gives the current time (tests pass their own). The FAQ, single-use
-    link, draft and earlier-contact methods are those of
+    link, draft, earlier-contact and event methods are those of
     :class:`~intakeforms.store.faq.FaqMethods`,
     :class:`~intakeforms.store.links.LinkMethods`,
-    :class:`~intakeforms.store.drafts.DraftMethods` and
-    :class:`~intakeforms.store.contacts.ContactMethods`.
+    :class:`~intakeforms.store.drafts.DraftMethods`,
+    :class:`~intakeforms.store.contacts.ContactMethods` and
+    :class:`~intakeforms.store.events.EventMethods`.
     """
 
     database: str
@@ -277,6 +279,7 @@ class SqlStore(FaqMethods, LinkMethods, DraftMethods, ContactMethods, abc.ABC):
         spam_before: dt.datetime,
         clients_before: dt.datetime,
         faq_queries_before: dt.datetime | None = None,
+        events_before: dt.datetime | None = None,
     ) -> PurgeResult:
         """Apply the retention rules at once (see the Store protocol), a
         chunk of submissions per transaction so that saves are not held up."""
@@ -290,9 +293,10 @@ class SqlStore(FaqMethods, LinkMethods, DraftMethods, ContactMethods, abc.ABC):
             if faq_queries_before is None
             else check_moment("faq_queries_before", faq_queries_before)
         )
-        cutoffs = privacy.PurgeCutoffs(delivered, spam, clients, queries)
+        events = None if events_before is None else check_moment("events_before", events_before)
+        cutoffs = privacy.PurgeCutoffs(delivered, spam, clients, queries, events)
         now = self._clock()
-        erased = deleted = cleared = blanked = drafts = 0
+        erased = deleted = cleared = blanked = drafts = gone = 0
         files: list[StoredFile] = []
         more = True
         while more:
@@ -302,8 +306,9 @@ class SqlStore(FaqMethods, LinkMethods, DraftMethods, ContactMethods, abc.ABC):
             cleared += step.clients_cleared
             blanked += step.faq_queries_blanked
             drafts += step.drafts_deleted
+            gone += step.events_deleted
             files += step.files
-        done = PurgeResult(erased, deleted, cleared, tuple(files), blanked, drafts)
+        done = PurgeResult(erased, deleted, cleared, tuple(files), blanked, drafts, gone)
         await self._write(lambda s: privacy.after_purge(s, done))
         return done
 

@@ -20,6 +20,7 @@ from intakeforms.store.records import (
     ContactQuery,
     DraftRecord,
     EarlierContact,
+    EventRecord,
     FaqCounts,
     FaqSearchRecord,
     NewSubmission,
@@ -187,6 +188,7 @@ class Store(Protocol):
         spam_before: dt.datetime,
         clients_before: dt.datetime,
         faq_queries_before: dt.datetime | None = None,
+        events_before: dt.datetime | None = None,
     ) -> PurgeResult:
         """Apply the retention rules at once: erase (as :meth:`erase`) every
         submission submitted before ``delivered_before`` whose jobs are all
@@ -194,7 +196,19 @@ class Store(Protocol):
         ``spam_before``; forget the client address of submissions submitted
         before ``clients_before``; blank the query text of FAQ searches made
         before ``faq_queries_before`` (None: keep it), keeping their counts;
-        delete the drafts expired by the store's clock."""
+        delete the visitor events that happened before ``events_before``
+        (None: keep them); delete the drafts expired by the store's clock."""
+
+    # -- visitor events (see ``events.py``) --------------------------------------
+
+    async def save_events(self, events: Sequence[EventRecord]) -> int:
+        """Keep a batch of visitor events in one transaction; how many.
+        ``ValueError``, storing none, for a caller's mistake in any."""
+
+    async def events_of(
+        self, form: str, since: dt.datetime, until: dt.datetime
+    ) -> list[EventRecord]:
+        """The raw events of ``form`` in [since, until), oldest first."""
 
     # -- FAQ searches (see ``faq.py``) ------------------------------------------
 

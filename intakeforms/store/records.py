@@ -25,12 +25,15 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 __all__ = [
+    "EVENT_CHANNELS",
+    "EVENT_KINDS",
     "FAQ_EVENTS",
     "JOB_STATUSES",
     "ClaimedJob",
     "ContactQuery",
     "DraftRecord",
     "EarlierContact",
+    "EventRecord",
     "FaqCounts",
     "FaqSearchRecord",
     "NewSubmission",
@@ -49,6 +52,12 @@ JOB_STATUSES = ("pending", "claimed", "delivered", "dead")
 #: it helped (the question is answered, no contact needed) or did not, or go
 #: on to contact us anyway.
 FAQ_EVENTS = ("opened", "helpful", "not_helpful", "continued")
+
+#: Where a visitor event came from: the hosted form, the chat, the inline widget.
+EVENT_CHANNELS = ("form", "chat", "inline")
+#: What a visitor did: saw a form, began answering, answered a question, was
+#: shown an error, submitted, or left without submitting.
+EVENT_KINDS = ("view", "start", "answer", "error", "submit", "abandon")
 
 # The same rule as the form language's ``reference_prefix``.
 _PREFIX = re.compile(r"[A-Z][A-Z0-9]{0,9}")
@@ -201,6 +210,8 @@ class PurgeResult:
     faq_queries_blanked: int = 0
     #: Expired drafts deleted.
     drafts_deleted: int = 0
+    #: Raw visitor events deleted for their age.
+    events_deleted: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,3 +349,23 @@ class EarlierContact:
     submitted_at: dt.datetime
     erased: bool = False
     data: Mapping[str, Any] | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One thing a visitor did on a form, as counted for the statistics.
+
+    ``session`` is a random id per visit (8 to 64 of ``A-Z a-z 0-9 _ -``):
+    nothing in an event names a person or a client. ``channel`` is one of
+    :data:`EVENT_CHANNELS`, ``event`` one of :data:`EVENT_KINDS`; ``field``
+    is the question it is about (or None), ``code`` the validation code of
+    an ``error`` (or None). ``at`` is aware.
+    """
+
+    session: str
+    form: str
+    channel: str
+    event: str
+    field: str | None
+    code: str | None
+    at: dt.datetime

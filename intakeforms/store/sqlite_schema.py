@@ -194,6 +194,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX IF NOT EXISTS submission_contacts_by_key"
         " ON submission_contacts (key, reference)",
     ),
+    # 7: what visitors did on the forms (no person, no client), for the
+    # statistics; retention deletes them after INTAKE_EVENT_RETENTION_DAYS.
+    (
+        """CREATE TABLE IF NOT EXISTS events (
+            id           INTEGER PRIMARY KEY,
+            session      TEXT NOT NULL,
+            form         TEXT NOT NULL,
+            channel      TEXT NOT NULL CHECK (channel IN ('form', 'chat', 'inline')),
+            event        TEXT NOT NULL
+                         CHECK (event IN ('view', 'start', 'answer', 'error', 'submit', 'abandon')),
+            field        TEXT,
+            code         TEXT,
+            happened_at  TEXT NOT NULL
+        )""",
+        # The statistics of one form over a period; purge(): the oldest events.
+        "CREATE INDEX IF NOT EXISTS events_by_form ON events (form, happened_at)",
+        "CREATE INDEX IF NOT EXISTS events_by_time ON events (happened_at)",
+    ),
 )
 
 #: The schema version this release writes (``PRAGMA user_version``).

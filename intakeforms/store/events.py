@@ -1,0 +1,149 @@
+"""What visitors did on the forms, written once for every SQL database.
+
+Pages and widgets report a visit's steps (a form seen, begun, a question
+answered, an error shown, submitted, left) as
+:class:`~intakeforms.store.records.EventRecord`; the statistics count them.
+An event holds a random per-visit id and nothing that names a person or a
+client (no address, no browser). Raw events are kept for the days of
+``INTAKE_EVENT_RETENTION_DAYS``: the hourly retention deletes older ones
+(``Store.purge(events_before=…)``).
+
+:class:`EventMethods` holds the ``Store`` methods;
+:class:`~intakeforms.store.engine.SqlStore` inherits them.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from intakeforms.store.checks import check_moment
+from intakeforms.store.dialect import Session, Work
+from intakeforms.store.records import EVENT_CHANNELS, EVENT_KINDS, EventRecord
+from intakeforms.store.storable import text_problem
+
+__all__ = ["EVENT_SESSION", "MAX_EVENT_NAME", "EventMethods", "read_events", "save_events"]
+
+_T = TypeVar("_T")
+
+#: What a visit's id is: 8 to 64 of ``A-Z a-z 0-9 _ -``.
+EVENT_SESSION = re.compile(r"[A-Za-z0-9_-]{8,64}")
+#: The longest form, field or code name an event keeps.
+MAX_EVENT_NAME = 200
+
+_INSERT = (
+    "INSERT INTO events (session, form, channel, event, field, code, happened_at)"
+    " VALUES (:session, :form, :channel, :event, :field, :code, :at)"
+)
+_READ = (
+    "SELECT session, form, channel, event, field, code, happened_at FROM events"
+    " WHERE form = :form AND happened_at >= :since AND happened_at < :until"
+    " ORDER BY happened_at, id"
+)
+
+
+async def save_events(s: Session, rows: Sequence[dict[str, object]]) -> None:
+    """Store ``rows`` in one transaction. Committed without waiting for the
+    disk: events lost in a power cut cost no customer anything."""
+    async with s.transaction(synced=False):
+        await s.change_many(_INSERT, rows)
+
+
+async def read_events(
+    s: Session, form: str, since: dt.datetime, until: dt.datetime
+) -> list[EventRecord]:
+    """The events of ``form`` in [since, until), oldest first."""
+    rows = await s.rows(_READ, {"form": form, "since": since, "until": until})
+    return [
+        EventRecord(
+            session=row[0],
+            form=row[1],
+            channel=row[2],
+            event=row[3],
+            field=row[4],
+            code=row[5],
+            at=s.moment(row[6]),
+        )
+        for row in rows
+    ]
+
+
+class EventMethods(abc.ABC):
+    """The event methods of the ``Store`` protocol."""
+
+    _clock: Callable[[], dt.datetime]
+
+    @abc.abstractmethod
+    async def _read(self, work: Work[_T]) -> _T:
+        """Run ``work``, which changes nothing (see ``SqlStore``)."""
+
+    @abc.abstractmethod
+    async def _write(self, work: Work[_T]) -> _T:
+        """Run ``work`` to its end, never twice (see ``SqlStore``)."""
+
+    async def save_events(self, events: Sequence[EventRecord]) -> int:
+        """Keep a batch of visitor events in one transaction; how many.
+
+        ``ValueError``, before any database work and storing none of the
+        batch, for a caller's mistake in any of them: a session that is not
+        8 to 64 of ``A-Z a-z 0-9 _ -``, a channel not in
+        :data:`~intakeforms.store.records.EVENT_CHANNELS`, an event not in
+        :data:`~intakeforms.store.records.EVENT_KINDS`, an empty or
+        unstorable form, field or code name (or one over
+        :data:`MAX_EVENT_NAME` characters), a naive ``at``. The store does
+        not know the forms: checking names against them is the caller's.
+        """
+        rows = [_values(number, event) for number, event in enumerate(events)]
+        if rows:
+            await self._write(lambda s: save_events(s, rows))
+        return len(rows)
+
+    async def events_of(
+        self, form: str, since: dt.datetime, until: dt.datetime
+    ) -> list[EventRecord]:
+        """The raw events of ``form`` at ``since`` or later and before
+        ``until``, oldest first (those retention has not deleted)."""
+        start = check_moment("since", since)
+        end = check_moment("until", until)
+        if end < start:
+            raise ValueError(f"until ({end}) is before since ({start})")
+        return await self._read(lambda s: read_events(s, form, start, end))
+
+
+def _values(number: int, event: EventRecord) -> dict[str, object]:
+    """The row of ``event`` (the ``number``-th of its batch), after checking it."""
+    where = f"event {number} of the batch"
+    if not isinstance(event.session, str) or not EVENT_SESSION.fullmatch(event.session):
+        raise ValueError(f"{where}: session must be 8 to 64 of A-Z a-z 0-9 _ -")
+    if event.channel not in EVENT_CHANNELS:
+        raise ValueError(f"{where}: channel must be one of {', '.join(EVENT_CHANNELS)}")
+    if event.event not in EVENT_KINDS:
+        raise ValueError(f"{where}: event must be one of {', '.join(EVENT_KINDS)}")
+    _check_name(where, "form", event.form)
+    if event.field is not None:
+        _check_name(where, "field", event.field)
+    if event.code is not None:
+        _check_name(where, "code", event.code)
+    return {
+        "session": event.session,
+        "form": event.form,
+        "channel": event.channel,
+        "event": event.event,
+        "field": event.field,
+        "code": event.code,
+        "at": check_moment("at", event.at),
+    }
+
+
+def _check_name(where: str, name: str, value: object) -> None:
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > MAX_EVENT_NAME
+        or text_problem(value) is not None
+    ):
+        # Not echoed: it may come from a client.
+        raise ValueError(f"{where}: {name} is not a name a store can keep")

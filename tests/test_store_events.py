@@ -1,0 +1,180 @@
+"""Visitor events on both backends (SQLite and PostgreSQL, see
+test_store_backends.py): a batch is kept whole or not at all, reads back as
+it was saved, holds nothing about a person or a client, and the hourly
+retention deletes raw events older than INTAKE_EVENT_RETENTION_DAYS.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from test_store_backends import T0, Backend, backend
+
+from intakeforms.privacy import purge
+from intakeforms.settings import Settings
+from intakeforms.store import EventRecord, Store
+
+__all__ = ["backend"]  # the fixture, shared with test_store_backends
+
+DAY = dt.timedelta(days=1)
+HOUR = dt.timedelta(hours=1)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # psycopg's async connections run on asyncio
+
+
+@pytest.fixture
+async def store(backend: Backend) -> AsyncIterator[Store]:
+    opened = backend.make()
+    await opened.open()
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def event(kind: str = "view", at: dt.datetime = T0, **changes: object) -> EventRecord:
+    made = EventRecord(
+        session="visit-0001",
+        form="car-service",
+        channel="form",
+        event=kind,
+        field=None,
+        code=None,
+        at=at,
+    )
+    return dataclasses.replace(made, **changes)  # type: ignore[arg-type]
+
+
+VISIT = [
+    event("view"),
+    event("start", T0 + dt.timedelta(seconds=5), field="plate"),
+    event("error", T0 + dt.timedelta(seconds=9), field="plate", code="invalid_plate"),
+    event("answer", T0 + dt.timedelta(seconds=12), field="plate"),
+    event("submit", T0 + dt.timedelta(seconds=40), channel="chat"),
+]
+
+
+@pytest.mark.anyio
+async def test_a_visit_reads_back_as_it_was_saved(store: Store) -> None:
+    assert await store.save_events(VISIT) == 5
+    assert await store.events_of("car-service", T0, T0 + DAY) == VISIT
+    assert await store.events_of("other-form", T0, T0 + DAY) == []
+    assert await store.events_of("car-service", T0 + DAY, T0 + 2 * DAY) == []
+
+
+@pytest.mark.anyio
+async def test_a_time_in_another_zone_reads_back_in_utc(store: Store) -> None:
+    helsinki = dt.timezone(dt.timedelta(hours=2))
+    await store.save_events([event(at=T0.astimezone(helsinki))])
+    [back] = await store.events_of("car-service", T0, T0 + HOUR)
+    assert back.at == T0 and back.at.utcoffset() == dt.timedelta(0)
+
+
+@pytest.mark.anyio
+async def test_an_empty_batch_stores_nothing(store: Store) -> None:
+    assert await store.save_events([]) == 0
+
+
+@pytest.mark.anyio
+async def test_a_large_batch_is_kept_whole(store: Store) -> None:
+    batch = [event("answer", T0 + i * dt.timedelta(seconds=1), field="plate") for i in range(250)]
+    assert await store.save_events(batch) == 250
+    assert len(await store.events_of("car-service", T0, T0 + DAY)) == 250
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"session": "short"}, "session"),
+        ({"session": "has space in it"}, "session"),
+        ({"session": "x" * 65}, "session"),
+        ({"channel": "api"}, "channel"),
+        ({"event": "click"}, "event"),
+        ({"form": ""}, "form"),
+        ({"field": "a\x00b"}, "field"),
+        ({"code": "c" * 201}, "code"),
+        ({"at": dt.datetime(2026, 1, 1)}, "aware"),
+    ],
+)
+@pytest.mark.anyio
+async def test_one_bad_event_keeps_none_of_its_batch(
+    store: Store, changes: dict[str, object], named: str
+) -> None:
+    bad = dataclasses.replace(VISIT[1], **changes)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=named) as raised:
+        await store.save_events([VISIT[0], bad])
+    assert "event 1 of the batch" in str(raised.value) or named == "aware"
+    assert "a\x00b" not in str(raised.value)
+    assert await store.events_of("car-service", T0 - DAY, T0 + DAY) == []
+
+
+@pytest.mark.anyio
+async def test_retention_deletes_only_events_older_than_the_setting(
+    store: Store, tmp_path: Path
+) -> None:
+    now = T0 + 100 * DAY
+    edge = now - 7 * DAY
+    old = [event("view", edge - HOUR * (i + 1), session=f"old-visit-{i}") for i in range(3)]
+    kept = [event("view", edge), event("submit", edge + HOUR)]
+    await store.save_events(old + kept)
+    settings = Settings(upload_dir=tmp_path, event_retention_days=7)
+
+    done = await purge(store, settings, now=now)  # what runs hourly
+
+    assert done.cutoffs.events_before == edge
+    assert done.result.events_deleted == 3
+    assert await store.events_of("car-service", T0, now) == kept
+    again = await purge(store, settings, now=now)
+    assert again.result.events_deleted == 0
+
+
+@pytest.mark.anyio
+async def test_retention_keeps_30_days_unless_told(store: Store, tmp_path: Path) -> None:
+    now = T0 + 100 * DAY
+    await store.save_events([event(at=now - 31 * DAY), event(at=now - 29 * DAY)])
+    done = await purge(store, Settings(upload_dir=tmp_path), now=now)
+    assert done.result.events_deleted == 1
+    assert [e.at for e in await store.events_of("car-service", T0, now)] == [now - 29 * DAY]
+
+
+@pytest.mark.anyio
+async def test_store_purge_keeps_events_unless_asked(store: Store) -> None:
+    await store.save_events([event(at=T0 - 400 * DAY)])
+    result = await store.purge(delivered_before=None, spam_before=T0, clients_before=T0)
+    assert result.events_deleted == 0
+    assert len(await store.events_of("car-service", T0 - 500 * DAY, T0)) == 1
+
+
+@pytest.mark.anyio
+async def test_nothing_about_a_person_or_client_is_stored_with_an_event(
+    store: Store, backend: Backend
+) -> None:
+    await store.save_events(VISIT)
+    if backend.path is not None:
+        columns = {row[1] for row in backend.rows("PRAGMA table_info(events)")}
+    else:
+        columns = {
+            row[0]
+            for row in backend.rows(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND table_name = 'events'"
+            )
+        }
+    assert columns == {"id", "session", "form", "channel", "event", "field", "code", "happened_at"}
+
+
+def test_the_retention_setting_must_be_a_day_or_more() -> None:
+    from intakeforms.errors import SettingsError
+    from intakeforms.settings import load_settings
+
+    assert load_settings({}).event_retention_days == 30
+    assert load_settings({"INTAKE_EVENT_RETENTION_DAYS": "3"}).event_retention_days == 3
+    with pytest.raises(SettingsError, match="INTAKE_EVENT_RETENTION_DAYS"):
+        load_settings({"INTAKE_EVENT_RETENTION_DAYS": "0"})
