@@ -36,6 +36,7 @@ from intakeforms.validate import check_answer, check_answers, is_blank
 from intakeforms.web import submissions
 from intakeforms.web.bodies import FAQ_SEARCH, SUBMISSION_KEY, BadBody, read_posted
 from intakeforms.web.continuity import Opened, open_draft, open_link
+from intakeforms.web.events import EventBuffer, EventEndpoint
 from intakeforms.web.faq import FaqEndpoints
 from intakeforms.web.gate import Gate
 from intakeforms.web.headers import SecurityHeaders
@@ -97,6 +98,8 @@ class Service:
         self.library = FaqLibrary(faqs, self.forms.values())
         self.faq = FaqEndpoints(self.library, self.forms, store, self.ready, self.gate)
         self.resume = Resume(self.forms, settings, store, self.ready, self.gate)
+        self.event_buffer = EventBuffer(store, self.ready)
+        self.events = EventEndpoint(self.forms, self.event_buffer, self.gate)
         self._opened = False
         self._opening = anyio.Lock()
         #: Set by create_app when INTAKE_METRICS is on.
@@ -113,7 +116,8 @@ class Service:
                 self._opened = True
 
     async def shut(self) -> None:
-        """Close the store if it was opened."""
+        """Write the waiting visitor events, then close the store if it was opened."""
+        await self.event_buffer.close()
         if self._opened:
             await self.store.close()
             self._opened = False
@@ -397,6 +401,7 @@ def create_app(
         Route("/faq/search", service.faq.search, methods=["GET"]),
         Route("/faq/feedback", service.faq.feedback, methods=["POST"]),
         Route("/faq/{faq}/{entry}", service.faq.answer, methods=["GET"]),
+        Route("/events", service.events.post, methods=["POST"]),
         Route("/healthz", service.healthz, methods=["GET"]),
         Route("/openapi.json", service.openapi, methods=["GET"]),
         Route("/widget.js", serve_widget, methods=["GET"]),

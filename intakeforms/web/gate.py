@@ -54,6 +54,7 @@ class Gate:
                 ("submit", limit),
                 ("validate", limit * 10),
                 ("faq", limit * 10),
+                ("events", limit * 10),
             ):
                 # Several instances share a PostgreSQL store, so they count
                 # there; a SQLite file has one host, whose memory counts faster.
@@ -105,7 +106,7 @@ class Gate:
         self, request: Request, form: str, locale: str, purpose: str
     ) -> Response | None:
         """403 for a foreign origin, 429 past the rate limit of ``purpose``
-        (``submit``, ``validate`` or ``faq``), else None."""
+        (``submit``, ``validate``, ``faq`` or ``events``), else None."""
         refused = self.refuse_origin(request)
         if refused is not None:
             return refused

@@ -12,6 +12,7 @@ from typing import Any
 from intakeforms.form import Form
 from intakeforms.version import __version__
 from intakeforms.web.openapi_continuity import TOKENS, draft_path, status_path
+from intakeforms.web.openapi_events import events_paths, events_schemas
 from intakeforms.web.openapi_faq import faq_paths, faq_schemas
 
 __all__ = ["openapi_document"]
@@ -269,7 +270,9 @@ def openapi_document(forms: Iterable[Form], base: str = "") -> dict[str, Any]:
     }
     paths.update(faq_paths())
     paths.update(status_path())
+    paths.update(events_paths())
     schemas.update(faq_schemas())
+    schemas.update(events_schemas())
     for form in forms:
         paths.update(_form_paths(form))
         schema = {k: v for k, v in form.json_schema().items() if k != "$schema"}

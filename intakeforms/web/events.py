@@ -1,0 +1,242 @@
+"""``POST /events``: what visitors do on the forms, for the statistics.
+
+A page or widget posts one event ``{"session", "form", "channel", "event",
+"field"?, "code"?}`` or a list of up to :data:`MAX_BATCH` of them, as
+``application/json`` or as ``text/plain`` (what ``navigator.sendBeacon``
+sends). Every event is checked against the forms before any is kept: a
+request with one bad event is refused whole (4xx naming the problem) and
+nothing of it is stored. Nothing about the client is kept: no address, no
+user agent, no cookie; ``session`` is a random id the page makes per visit.
+
+Accepted events wait in memory and an :class:`EventBuffer` writes them in
+batches (every :data:`FLUSH_SECONDS`, or at once when :data:`FLUSH_EVENTS`
+are waiting), so that they never hold up a submission. A batch the store
+cannot write is dropped with a warning (its size only): statistics may miss
+it, the page never sees an error for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from intakeforms.form import Form
+from intakeforms.store import EVENT_CHANNELS, EVENT_KINDS, EVENT_SESSION, EventRecord, Store
+from intakeforms.validate import MESSAGES
+from intakeforms.web.gate import Gate
+from intakeforms.web.responses import errors
+
+__all__ = [
+    "FLUSH_EVENTS",
+    "FLUSH_SECONDS",
+    "MAX_BATCH",
+    "MAX_BODY",
+    "EventBuffer",
+    "EventEndpoint",
+]
+
+logger = logging.getLogger("intakeforms.web")
+
+#: The most events one request may carry.
+MAX_BATCH = 50
+#: The largest body read: 50 events with long names fit in it.
+MAX_BODY = 32 * 1024
+#: How long accepted events wait at most before they are written.
+FLUSH_SECONDS = 0.5
+#: How many waiting events are written at once, without waiting longer.
+FLUSH_EVENTS = 100
+#: Waiting events kept at most while the store cannot write; more are dropped.
+MAX_WAITING = 10_000
+_KEYS = frozenset({"session", "form", "channel", "event", "field", "code"})
+_MEDIA = frozenset({"application/json", "text/plain"})
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class EventBuffer:
+    """Accepted events waiting to be written, and the task that writes them.
+
+    The task starts with the first event (a service mounted in another app
+    runs no lifespan) and is started again on another event loop.
+    :meth:`flush` writes what waits now; :meth:`close` writes the rest and
+    stops the task.
+    """
+
+    def __init__(self, store: Store, ready: Callable[[], Awaitable[None]]) -> None:
+        self.store = store
+        self.ready = ready
+        self._waiting: list[EventRecord] = []
+        self._task: asyncio.Task[None] | None = None
+        # Early flushes running now: asyncio keeps only weak references.
+        self._flushes: set[asyncio.Task[int]] = set()
+        #: Events dropped because the store could not write them (or too
+        #: many waited), since the service started.
+        self.dropped = 0
+
+    def add(self, events: list[EventRecord]) -> None:
+        """Queue ``events``; they are written within :data:`FLUSH_SECONDS`."""
+        room = MAX_WAITING - len(self._waiting)
+        if len(events) > room:
+            self._drop(len(events) - max(room, 0), "too many events are waiting")
+            events = events[: max(room, 0)]
+        self._waiting.extend(events)
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._run())
+        if len(self._waiting) >= FLUSH_EVENTS:
+            flush = loop.create_task(self.flush())
+            self._flushes.add(flush)
+            flush.add_done_callback(self._flushes.discard)
+
+    async def flush(self) -> int:
+        """Write what waits now, in one transaction; how many were written."""
+        batch, self._waiting = self._waiting, []
+        if not batch:
+            return 0
+        try:
+            await self.ready()
+            return await self.store.save_events(batch)
+        except Exception as exc:  # the statistics miss a batch; the page never sees it
+            self._drop(len(batch), f"the store could not write them ({type(exc).__name__})")
+            return 0
+
+    async def close(self) -> None:
+        """Stop the writing task and write what still waits."""
+        task, self._task = self._task, None
+        if task is not None and task.get_loop() is asyncio.get_running_loop():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.flush()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            await self.flush()
+
+    def _drop(self, count: int, why: str) -> None:
+        self.dropped += count
+        # Counts only: an event holds nothing personal, but no value is logged.
+        logger.warning("events: dropped %d visitor event(s): %s", count, why)
+
+
+class EventEndpoint:
+    """``POST /events`` over the service's forms."""
+
+    def __init__(self, forms: Mapping[str, Form], buffer: EventBuffer, gate: Gate) -> None:
+        self.forms = forms
+        self.buffer = buffer
+        self.gate = gate
+
+    async def post(self, request: Request) -> Response:
+        """``POST /events`` → 204, or 4xx naming the problem and storing nothing."""
+        refused = await self.gate.check(request, "", "en", "events")
+        if refused is not None:
+            return refused
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media not in _MEDIA:
+            return errors(
+                415, "unsupported_media_type", "send the events as application/json or text/plain"
+            )
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                return errors(413, "too_large", f"events are at most {MAX_BODY} bytes a request")
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: lists nested thousands deep, which no event is.
+            return errors(400, "malformed_json", "the body is not valid JSON")
+        items = data if isinstance(data, list) else [data]
+        if not items:
+            return errors(422, "no_events", "send at least one event")
+        if len(items) > MAX_BATCH:
+            return errors(422, "too_many_events", f"send at most {MAX_BATCH} events a request")
+        at = _now()
+        events: list[EventRecord] = []
+        for number, item in enumerate(items):
+            made = self._event(item, at)
+            if isinstance(made, Response):
+                return made if len(items) == 1 else _in_batch(made, number)
+            events.append(made)
+        self.buffer.add(events)
+        return Response(status_code=204)
+
+    def _event(self, item: Any, at: dt.datetime) -> EventRecord | Response:
+        """``item`` as an event, or the 4xx that refuses it."""
+        if not isinstance(item, dict):
+            return errors(
+                400, "not_object", 'an event is {"session", "form", "channel", "event", ...}'
+            )
+        unknown = sorted(set(item) - _KEYS)
+        if unknown:
+            return errors(
+                422,
+                "unknown_key",
+                "an event has only session, form, channel, event, field and code",
+                _shown(unknown[0]),
+            )
+        session = item.get("session")
+        if not isinstance(session, str) or not EVENT_SESSION.fullmatch(session):
+            return errors(
+                422,
+                "invalid_session",
+                "session must be 8 to 64 of A-Z a-z 0-9 _ - (a random id per visit)",
+                "session",
+            )
+        form_id = item.get("form")
+        form = self.forms.get(form_id) if isinstance(form_id, str) else None
+        if form is None:
+            return errors(422, "unknown_form", "there is no such form", "form")
+        channel = item.get("channel")
+        if channel not in EVENT_CHANNELS:
+            return errors(
+                422,
+                "invalid_channel",
+                f"channel must be one of {', '.join(EVENT_CHANNELS)}",
+                "channel",
+            )
+        event = item.get("event")
+        if event not in EVENT_KINDS:
+            return errors(
+                422, "invalid_event", f"event must be one of {', '.join(EVENT_KINDS)}", "event"
+            )
+        field = item.get("field")
+        if field is not None and (not isinstance(field, str) or field not in form.fields):
+            return errors(422, "unknown_field", f"form {form.id} has no such question", "field")
+        code = item.get("code")
+        if code is not None and (not isinstance(code, str) or code not in MESSAGES):
+            return errors(422, "unknown_code", "code must be a validation error's code", "code")
+        return EventRecord(
+            session=session,
+            form=form.id,
+            channel=str(channel),
+            event=str(event),
+            field=field,
+            code=code,
+            at=at,
+        )
+
+
+def _in_batch(refusal: Response, number: int) -> Response:
+    """A refusal of the ``number``-th event of a list, saying which it was."""
+    body = json.loads(bytes(refusal.body))
+    error = body["errors"][0]
+    where = f"[{number}].{error['field']}" if error["field"] else f"[{number}]"
+    return errors(refusal.status_code, error["code"], f"event {number}: {error['message']}", where)
+
+
+def _shown(text: str) -> str:
+    """A client's key fit for an answer: short, odd characters escaped."""
+    return text[:40].encode("unicode_escape").decode("ascii")

@@ -1,0 +1,152 @@
+"""``POST /events``: valid events are stored after the flush, each kind of
+bad event is refused naming the problem with nothing of its request stored,
+lists and sendBeacon's text/plain are taken, and the rate limit holds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+from web_helpers import FORMS, settings_for
+
+from intakeforms.store import EventRecord
+from intakeforms.web import create_app
+from intakeforms.web.events import FLUSH_SECONDS
+
+VIEW = {"session": "visit-1234", "form": "car-service", "channel": "form", "event": "view"}
+ERROR = {**VIEW, "event": "error", "field": "plate", "code": "required"}
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(FORMS, settings_for(tmp_path))) as test_client:
+        yield test_client
+
+
+def stored(client: TestClient, wait: bool = True) -> list[EventRecord]:
+    """What the store holds once the buffer had time to write."""
+    if wait:
+        time.sleep(FLUSH_SECONDS * 3)
+    service = client.app.state.service  # type: ignore[attr-defined]
+    now = dt.datetime.now(dt.UTC)
+    return client.portal.call(  # type: ignore[union-attr]
+        service.store.events_of, "car-service", now - dt.timedelta(hours=1), now
+    )
+
+
+def post(client: TestClient, body: Any, content_type: str = "application/json") -> Any:
+    return client.post(
+        "/events", content=json.dumps(body).encode(), headers={"content-type": content_type}
+    )
+
+
+def test_an_event_is_stored_after_the_flush_without_the_client(client: TestClient) -> None:
+    answer = post(client, ERROR, "application/json; charset=utf-8")
+    assert answer.status_code == 204, answer.text
+    [event] = stored(client)
+    assert (event.session, event.form, event.channel, event.event) == (
+        "visit-1234",
+        "car-service",
+        "form",
+        "error",
+    )
+    assert (event.field, event.code) == ("plate", "required")
+    assert abs(event.at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+
+
+def test_a_list_from_send_beacon_as_text_plain(client: TestClient) -> None:
+    visit = [
+        VIEW,
+        {**VIEW, "event": "start", "field": "plate"},
+        {**VIEW, "event": "answer", "field": "plate", "channel": "chat"},
+        {**VIEW, "event": "abandon", "field": None, "code": None},
+    ]
+    assert post(client, visit, "text/plain;charset=UTF-8").status_code == 204
+    assert [e.event for e in stored(client)] == ["view", "start", "answer", "abandon"]
+
+
+def test_events_are_written_at_shutdown(tmp_path: Path) -> None:
+    app = create_app(FORMS, settings_for(tmp_path))
+    with TestClient(app) as client:
+        assert post(client, VIEW).status_code == 204
+    with TestClient(create_app(FORMS, settings_for(tmp_path))) as again:
+        assert len(stored(again, wait=False)) == 1
+
+
+@pytest.mark.parametrize(
+    ("event", "status", "code", "field"),
+    [
+        ({**VIEW, "session": "short"}, 422, "invalid_session", "session"),
+        ({**VIEW, "session": "has spaces in it"}, 422, "invalid_session", "session"),
+        ({**VIEW, "session": 12345678}, 422, "invalid_session", "session"),
+        ({**VIEW, "form": "no-such-form"}, 422, "unknown_form", "form"),
+        ({**VIEW, "channel": "api"}, 422, "invalid_channel", "channel"),
+        ({**VIEW, "event": "click"}, 422, "invalid_event", "event"),
+        ({**VIEW, "field": "no_such_question"}, 422, "unknown_field", "field"),
+        ({**ERROR, "code": "made_up"}, 422, "unknown_code", "code"),
+        ({**VIEW, "ip": "10.0.0.1"}, 422, "unknown_key", "ip"),
+        ("view", 400, "not_object", ""),
+        ([], 422, "no_events", ""),
+        ([VIEW] * 51, 422, "too_many_events", ""),
+    ],
+)
+def test_each_bad_event_is_refused_naming_it_and_nothing_is_stored(
+    client: TestClient, event: Any, status: int, code: str, field: str
+) -> None:
+    answer = post(client, event)
+    assert answer.status_code == status
+    [error] = answer.json()["errors"]
+    assert (error["code"], error["field"]) == (code, field)
+    # In a list with good events, the whole request is refused, naming which.
+    if isinstance(event, dict):
+        answer = post(client, [VIEW, ERROR, event])
+        assert answer.status_code == status
+        [error] = answer.json()["errors"]
+        assert error["code"] == code and error["field"].startswith("[2]")
+        assert error["message"].startswith("event 2: ")
+    assert stored(client) == []
+
+
+def test_a_body_that_is_not_json_or_not_text_is_refused(client: TestClient) -> None:
+    assert post(client, VIEW, "application/x-www-form-urlencoded").status_code == 415
+    answer = client.post("/events", content=b"{not json", headers={"content-type": "text/plain"})
+    assert answer.status_code == 400 and answer.json()["errors"][0]["code"] == "malformed_json"
+    deep = client.post("/events", content=b"[" * 20_000, headers={"content-type": "text/plain"})
+    assert deep.status_code == 400
+    huge = client.post(
+        "/events", content=b" " * 40_000 + b"[]", headers={"content-type": "text/plain"}
+    )
+    assert huge.status_code == 413
+    assert stored(client) == []
+
+
+def test_events_are_rate_limited_like_validation(tmp_path: Path) -> None:
+    app = create_app(FORMS, settings_for(tmp_path, rate_limit="1/minute"))
+    with TestClient(app) as client:
+        codes = [post(client, VIEW).status_code for _ in range(11)]
+        # Ten times the submissions' limit, as for checking answers.
+        assert codes[:10] == [204] * 10 and codes[10] == 429
+        assert len(stored(client)) == 10
+
+
+def test_a_store_that_cannot_write_drops_the_batch_not_the_page(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = client.app.state.service  # type: ignore[attr-defined]
+    # The store closed under the service: its writes fail (StoreUnavailable).
+    client.portal.call(service.store.close)  # type: ignore[union-attr]
+    try:
+        assert post(client, [VIEW, ERROR]).status_code == 204
+        time.sleep(FLUSH_SECONDS * 3)
+    finally:
+        client.portal.call(service.store.open)  # type: ignore[union-attr]
+    assert service.event_buffer.dropped == 2
+    assert "dropped 2 visitor event(s)" in caplog.text
+    assert "visit-1234" not in caplog.text
+    assert stored(client, wait=False) == []
