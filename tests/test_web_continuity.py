@@ -347,3 +347,20 @@ def test_continue_later_is_offered_where_links_can_be_mailed(
     # Without INTAKE_PUBLIC_URL no mail could carry the link: not offered.
     plain = client.get("/forms/car-service?lang=fi").text
     assert "data-intake-drafts" not in plain and "drafts.js" not in plain
+
+
+def test_a_link_prefills_a_conditional_answer_and_never_a_sensitive_one(
+    client: TestClient,
+) -> None:
+    # "symptoms" is asked only for a repair: the link gives it all the same,
+    # and the page shows it once the customer picks a repair.
+    token = link({"symptoms": "Kolisee."})
+    assert "Kolisee." in client.get(f"/forms/car-service?lang=en&t={token}").text
+    # A token that carries a sensitive answer (a portal may sign anything):
+    # the form opens without it, not with an error.
+    signed = make_token(
+        "address-change", {"name": "Matti", "national_id": "311280-888Y"}, secret=SECRET
+    )
+    page = client.get(f"/forms/address-change?lang=en&t={signed}")
+    assert page.status_code == 200
+    assert 'value="Matti"' in page.text and "311280-888Y" not in page.text

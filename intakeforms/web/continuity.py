@@ -20,17 +20,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from intakeforms.errors import LinkDamaged, LinkExpired
+from intakeforms.fields.files import FILE
 from intakeforms.form import Form
 from intakeforms.links import (
     DRAFT_DAYS,
     LinkClaims,
     PortalKey,
+    check_link_values,
     read_draft_token,
     read_token,
 )
 from intakeforms.settings import Settings
 from intakeforms.store import Store
-from intakeforms.validate import check_answers
 
 __all__ = [
     "TOKEN_PARAMETERS",
@@ -66,13 +67,20 @@ class Opened:
     reference: str | None = None
 
 
-def _clean(form: Form, values: Mapping[str, Any], locale: str) -> dict[str, Any]:
-    """The given values that are answers to this form, checked like answers:
-    a link cannot prefill an answer the form would refuse."""
-    known = {k: v for k, v in values.items() if k in form.fields}
-    clean, errors = check_answers(form, known, locale=locale)
+def _clean(form: Form, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The given values that are answers to this form, each checked like an
+    answer to its question, alone (its ``when`` is the page's to apply): a
+    link or a draft cannot prefill an answer the form would refuse. Files
+    and sensitive answers are never prefilled: whoever has the link sees them."""
+    fields = form.fields
+    given = {
+        name: value
+        for name, value in values.items()
+        if name in fields and fields[name].type != FILE.name and not fields[name].sensitive
+    }
+    clean, errors = check_link_values(form, given)
     refused = {error.field for error in errors}
-    return {k: v for k, v in clean.items() if k in known and k not in refused}
+    return {name: value for name, value in clean.items() if name not in refused}
 
 
 def read_link(
@@ -102,7 +110,7 @@ async def open_link(
         first = await store.link_use(claims.jti)
         if first is not None:
             return Opened(problem="used", reference=first)
-    values = _clean(form, claims.values, locale)
+    values = _clean(form, claims.values)
     locked = tuple(name for name in claims.locked if name in values)
     return Opened(values=values, locked=locked, hidden={"_link": token})
 
@@ -121,7 +129,7 @@ async def open_draft(
     if draft is None or draft.form != form.id:
         # Submitted already, or past its days: the form starts empty.
         return Opened(problem="draft_expired")
-    return Opened(values=_clean(form, draft.data, locale), hidden={"_draft": token})
+    return Opened(values=_clean(form, draft.data), hidden={"_draft": token})
 
 
 def link_context(claims: LinkClaims, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -147,7 +155,7 @@ def apply_link(
     signed = {name: claims.values[name] for name in claims.locked if name in claims.values}
     # Written as validation would write them, so that a page sent back with
     # errors shows them so; one the form refuses stays as signed, to be refused.
-    answers.update({**signed, **_clean(form, signed, form.default_locale)})
+    answers.update({**signed, **_clean(form, signed)})
     return answers, link_context(claims, answers), claims.jti
 
 
