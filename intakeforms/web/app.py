@@ -43,7 +43,7 @@ from intakeforms.web.headers import SecurityHeaders
 from intakeforms.web.metrics import CountResponses, metrics_route
 from intakeforms.web.openapi import openapi_document
 from intakeforms.web.proxy import ForwardedHeaders
-from intakeforms.web.responses import Answer
+from intakeforms.web.responses import LANGUAGE_NAMES, Answer, mounted
 from intakeforms.web.responses import errors as _errors
 from intakeforms.web.resume import Resume, drafts_on
 from intakeforms.web.spam import HONEYPOT, TOKEN, SpamJudge
@@ -61,8 +61,6 @@ Background = Callable[
 ]
 
 logger = logging.getLogger("intakeforms.web")
-
-_LANGUAGE_NAMES = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
 
 
 def _given_by_page(form: Form, query: Mapping[str, str]) -> dict[str, Any]:
@@ -134,11 +132,11 @@ class Service:
 
     @staticmethod
     def path(request: Request, suffix: str) -> str:
-        return f"{request.scope.get('root_path', '')}{suffix}"
+        return mounted(request, suffix)
 
     def languages(self, request: Request, form: Form, page: str) -> list[tuple[str, str, str]]:
         return [
-            (code, _LANGUAGE_NAMES.get(code, code), f"{page}?lang={code}") for code in form.locales
+            (code, LANGUAGE_NAMES.get(code, code), f"{page}?lang={code}") for code in form.locales
         ]
 
     def page(
@@ -213,7 +211,7 @@ class Service:
             question=texts["topic"],
             widget=self.path(request, "/widget.js"),
             languages=[
-                (code, _LANGUAGE_NAMES.get(code, code), f"{home}?lang={code}") for code in available
+                (code, LANGUAGE_NAMES.get(code, code), f"{home}?lang={code}") for code in available
             ],
             assets=self.path(request, "/assets"),
         )

@@ -28,7 +28,7 @@ from intakeforms.i18n import negotiate
 from intakeforms.render_faq import render_answer_page
 from intakeforms.store import FaqSearchRecord, Store
 from intakeforms.web.gate import Gate
-from intakeforms.web.responses import Answer, errors
+from intakeforms.web.responses import LANGUAGE_NAMES, Answer, errors, mounted
 
 __all__ = ["CHANNELS", "EVENTS", "MAX_LIMIT", "MAX_QUERY", "FaqEndpoints", "handover"]
 
@@ -44,7 +44,6 @@ CHANNELS = frozenset({"chat", "form", "inline", "api"})
 EVENTS = frozenset({"opened", "helpful", "not_helpful", "continued"})
 #: Feedback is a few ids; a body larger than this is not feedback.
 _MAX_FEEDBACK = 2048
-_NAMES = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
 
 
 def _now() -> dt.datetime:
@@ -68,15 +67,11 @@ class FaqEndpoints:
         self.ready = ready
         self.gate = gate
 
-    @staticmethod
-    def _path(request: Request, suffix: str) -> str:
-        return f"{request.scope.get('root_path', '')}{suffix}"
-
     def search_url(self, request: Request, form: str) -> str | None:
         """Where the widgets search before ``form``; None when no entry is offered there."""
         if not self.library.offered_before(form):
             return None
-        return self._path(request, f"/faq/search?form={form}")
+        return mounted(request, f"/faq/search?form={form}")
 
     async def search(self, request: Request) -> Response:
         """``GET /faq/search?q=&lang=&form=&limit=5&channel=``."""
@@ -109,7 +104,7 @@ class FaqEndpoints:
                     "question": result.question,
                     "answer_html": _links_here(request, result.answer_html),
                     "score": result.score,
-                    "url": self._path(request, f"/faq/{result.faq}/{result.id}?lang={language}"),
+                    "url": mounted(request, f"/faq/{result.faq}/{result.id}?lang={language}"),
                 }
             )
         if form is None and len(self.forms) > 1:
@@ -155,18 +150,19 @@ class FaqEndpoints:
         locale = negotiate(
             faq.locales, request.query_params.get("lang"), request.headers.get("accept-language")
         )
-        page = self._path(request, f"/faq/{faq.id}/{entry.id}")
+        page = mounted(request, f"/faq/{faq.id}/{entry.id}")
         forms = [f for f in entry.forms if f in self.forms]
         contact = f"/forms/{forms[0]}" if len(forms) == 1 else "/"
         html = render_answer_page(
             question=faq.text(entry.question, locale),
             answer_html=_links_here(request, self.library.answer(faq, entry, locale)),
             locale=locale,
-            contact=self._path(request, f"{contact}?lang={locale}"),
+            contact=mounted(request, f"{contact}?lang={locale}"),
             languages=[
-                (code, _NAMES.get(code, code), f"{page}?lang={code}") for code in faq.locales
+                (code, LANGUAGE_NAMES.get(code, code), f"{page}?lang={code}")
+                for code in faq.locales
             ],
-            assets=self._path(request, "/assets"),
+            assets=mounted(request, "/assets"),
         )
         return HTMLResponse(html)
 
@@ -217,7 +213,7 @@ def _links_here(request: Request, html: str) -> str:
     absolute to this service: an answer shown in a widget on another site, or
     by a service mounted under a prefix, must still lead here."""
     # request.base_url leaves out the prefix of a mounted app: root_path has it.
-    base = f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}"
+    base = f"{request.url.scheme}://{request.url.netloc}{mounted(request, '')}"
     return html.replace('href="/', f'href="{base}/')
 
 

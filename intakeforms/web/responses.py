@@ -1,13 +1,24 @@
-"""JSON answers that cannot fail to encode, and the service's error shape."""
+"""JSON answers that cannot fail to encode, the service's error shape, and
+the addresses and language names its pages share."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-__all__ = ["Answer", "errors"]
+__all__ = ["LANGUAGE_NAMES", "Answer", "errors", "mounted"]
+
+#: Each language's name in itself, for the language switchers.
+LANGUAGE_NAMES = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
+
+
+def mounted(request: Request, suffix: str) -> str:
+    """``suffix`` (a path of the service) as seen from outside: under the
+    prefix the app is mounted at, if any."""
+    return f"{request.scope.get('root_path', '')}{suffix}"
 
 
 class Answer(JSONResponse):

@@ -27,7 +27,7 @@ from intakeforms.validate import MESSAGES
 from intakeforms.web.continuity import draft_expiry, new_draft_id
 from intakeforms.web.gate import Gate
 from intakeforms.web.limits import RateLimiter
-from intakeforms.web.responses import Answer, errors
+from intakeforms.web.responses import Answer, errors, mounted
 
 __all__ = ["RESUME_TEXTS", "Resume", "drafts_on"]
 
@@ -92,10 +92,6 @@ class Resume:
         self.per_address = RateLimiter(_DRAFTS_PER_ADDRESS, 3600.0)
 
     @staticmethod
-    def _path(request: Request, suffix: str) -> str:
-        return f"{request.scope.get('root_path', '')}{suffix}"
-
-    @staticmethod
     def notice(problem: str | None, locale: str) -> str | None:
         """What to say above a form a link could not fill (expired ones)."""
         if problem in ("expired", "draft_expired"):
@@ -106,7 +102,7 @@ class Resume:
         self, request: Request, form: Form, locale: str, problem: str, **kw: str
     ) -> Response:
         """The page for a link that cannot open the form (``damaged``, ``used``)."""
-        empty = self._path(request, f"/forms/{form.id}?lang={locale}")
+        empty = mounted(request, f"/forms/{form.id}?lang={locale}")
         if problem == "used":
             title, text, status = _text("used_title", locale), _text("used", locale, **kw), 200
         else:
@@ -117,7 +113,7 @@ class Resume:
             locale=locale,
             link=empty,
             link_text=_text("empty_form", locale),
-            assets=self._path(request, "/assets"),
+            assets=mounted(request, "/assets"),
         )
         return HTMLResponse(
             html,
@@ -207,7 +203,7 @@ class Resume:
                 title=_text("damaged_title", locale),
                 paragraphs=[_text("status_damaged", locale)],
                 locale=locale,
-                assets=self._path(request, "/assets"),
+                assets=mounted(request, "/assets"),
             )
             return HTMLResponse(html, status_code=400, headers=headers)
         await self.ready()
@@ -236,7 +232,7 @@ class Resume:
             paragraphs=paragraphs,
             locale=locale,
             tables=tables,
-            assets=self._path(request, "/assets"),
+            assets=mounted(request, "/assets"),
         )
         return HTMLResponse(html, headers=headers)
 
