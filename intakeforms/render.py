@@ -35,6 +35,9 @@ __all__ = [
     "UI_TEXTS",
     "Language",
     "condition_text",
+    "language_links",
+    "page_assets",
+    "page_environment",
     "render_form_page",
     "render_home_page",
     "render_thanks_page",
@@ -71,7 +74,8 @@ Language = tuple[str, str, str]
 
 
 @cache
-def _environment() -> Environment:
+def page_environment() -> Environment:
+    """The Jinja environment of every hosted page (templates/, autoescaped)."""
     # autoescape=True for every template, whatever its name: nothing from the
     # spec, the answers or the messages may ever reach the page unescaped.
     return Environment(
@@ -84,7 +88,8 @@ def _environment() -> Environment:
     )
 
 
-def _page_assets(assets: str) -> dict[str, str]:
+def page_assets(assets: str) -> dict[str, str]:
+    """The stylesheet and scripts of a page, under the ``assets`` prefix."""
     prefix = assets.rstrip("/")
     return {
         "css": f"{prefix}/form.css",
@@ -168,7 +173,7 @@ def render_form_page(
         for f in fields
     ]
     title = str(spec["title"])
-    template = _environment().get_template("form.html")
+    template = page_environment().get_template("form.html")
     return template.render(
         locale=locale,
         ui=ui,
@@ -181,8 +186,8 @@ def render_form_page(
         summary=summary,
         hidden=dict(hidden or {}),
         honeypot=honeypot,
-        languages=_languages(languages, locale),
-        assets=_page_assets(assets),
+        languages=language_links(languages, locale),
+        assets=page_assets(assets),
         faq=faq,
         notice=notice,
         faq_texts={key: gettext_for(text, locale) for key, text in FAQ_TEXTS.items()},
@@ -191,7 +196,8 @@ def render_form_page(
     )
 
 
-def _languages(languages: Sequence[Language], locale: str) -> list[dict[str, Any]]:
+def language_links(languages: Sequence[Language], locale: str) -> list[dict[str, Any]]:
+    """The language switcher's links of a page in ``locale``; none for one language."""
     # One language needs no switcher.
     if len(languages) < 2:
         return []
@@ -214,7 +220,7 @@ def render_thanks_page(
     locale = str(spec["locale"])
     ui = page_texts(locale)
     title = str(spec["title"])
-    template = _environment().get_template("thanks.html")
+    template = page_environment().get_template("thanks.html")
     return template.render(
         locale=locale,
         ui=ui,
@@ -222,8 +228,8 @@ def render_thanks_page(
         title=title,
         reference=reference,
         back=back,
-        languages=_languages(languages, locale),
-        assets=_page_assets(assets),
+        languages=language_links(languages, locale),
+        assets=page_assets(assets),
     )
 
 
@@ -239,7 +245,7 @@ def render_home_page(
 ) -> str:
     """The front page: a link to each form (``{"title", "url"}``) under
     ``question``, and the chat pop-up loaded from ``widget``."""
-    template = _environment().get_template("home.html")
+    template = page_environment().get_template("home.html")
     return template.render(
         locale=locale,
         ui=page_texts(locale),
@@ -248,6 +254,6 @@ def render_home_page(
         question=question,
         forms=forms,
         widget=widget,
-        languages=_languages(languages, locale),
-        assets=_page_assets(assets),
+        languages=language_links(languages, locale),
+        assets=page_assets(assets),
     )

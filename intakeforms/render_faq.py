@@ -12,9 +12,7 @@ from collections.abc import Sequence
 from markupsafe import Markup
 
 from intakeforms.i18n import N_, gettext_for
-
-# The page shares the hosted pages' environment and frame (base.html).
-from intakeforms.render import Language, _environment, _languages, _page_assets
+from intakeforms.render import Language, language_links, page_assets, page_environment
 from intakeforms.render_texts import page_texts
 
 __all__ = ["CONTACT", "render_answer_page"]
@@ -35,7 +33,7 @@ def render_answer_page(
     """The page of one answer in ``locale``: the question as its heading and
     ``answer_html`` (sanitised already, see :func:`intakeforms.faq.library.answer_html`),
     with a link to ``contact`` (the forms) under it."""
-    template = _environment().get_template("faq_answer.html")
+    template = page_environment().get_template("faq_answer.html")
     return template.render(
         locale=locale,
         ui=page_texts(locale),
@@ -44,6 +42,6 @@ def render_answer_page(
         answer=Markup(answer_html),  # noqa: S704  (made from Markdown with raw HTML off)
         contact=contact,
         contact_text=gettext_for(CONTACT, locale),
-        languages=_languages(languages, locale),
-        assets=_page_assets(assets),
+        languages=language_links(languages, locale),
+        assets=page_assets(assets),
     )

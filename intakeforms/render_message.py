@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-# The pages share the hosted pages' environment and frame (base.html).
-from intakeforms.render import Language, _environment, _languages, _page_assets
+from intakeforms.render import Language, language_links, page_assets, page_environment
 from intakeforms.render_texts import page_texts
 
 __all__ = ["Table", "render_message_page"]
@@ -38,7 +37,7 @@ def render_message_page(
 ) -> str:
     """A page with ``title``, ``paragraphs``, ``tables`` and a link on."""
     return (
-        _environment()
+        page_environment()
         .get_template("message.html")
         .render(
             locale=locale,
@@ -49,7 +48,7 @@ def render_message_page(
             tables=list(tables),
             link=link,
             link_text=link_text,
-            languages=_languages(languages, locale),
-            assets=_page_assets(assets),
+            languages=language_links(languages, locale),
+            assets=page_assets(assets),
         )
     )

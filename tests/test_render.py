@@ -575,9 +575,9 @@ def test_no_inline_script_style_or_handlers(locale: str) -> None:
 
 
 def test_every_template_is_autoescaped() -> None:
-    from intakeforms.render import _environment
+    from intakeforms.render import page_environment
 
-    environment = _environment()
+    environment = page_environment()
     for name in environment.list_templates():
         assert environment.get_template(name).environment.autoescape is True
 
