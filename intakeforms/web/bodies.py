@@ -33,6 +33,7 @@ __all__ = [
     "Posted",
     "idempotency_key",
     "kept_values",
+    "read_json",
     "read_posted",
 ]
 
@@ -101,6 +102,22 @@ async def _read(request: Request, limit: int) -> bytes:
             raise BadBody(413, "too_large", f"the body is larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def read_json(
+    request: Request, limit: int, what: str, media: tuple[str, ...] = ("application/json",)
+) -> Any:
+    """A small JSON body (feedback, a draft, events), read no further than
+    ``limit`` bytes; :class:`BadBody` (415, 413, 400) naming ``what`` otherwise."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in media:
+        raise BadBody(415, "unsupported_media_type", f"send {what} as {' or '.join(media)}")
+    body = await _read(request, limit)
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: brackets nested thousands deep, which no such body has.
+        raise BadBody(400, "malformed_json", f"{what} is not valid JSON") from None
 
 
 def idempotency_key(value: str | None, where: str) -> str | None:

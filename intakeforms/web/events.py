@@ -31,6 +31,7 @@ from starlette.responses import Response
 from intakeforms.form import Form
 from intakeforms.store import EVENT_CHANNELS, EVENT_KINDS, EVENT_SESSION, EventRecord, Store
 from intakeforms.validate import MESSAGES
+from intakeforms.web.bodies import BadBody, read_json
 from intakeforms.web.gate import Gate
 from intakeforms.web.responses import errors
 
@@ -56,7 +57,6 @@ FLUSH_EVENTS = 100
 #: Waiting events kept at most while the store cannot write; more are dropped.
 MAX_WAITING = 10_000
 _KEYS = frozenset({"session", "form", "channel", "event", "field", "code"})
-_MEDIA = frozenset({"application/json", "text/plain"})
 
 
 def _now() -> dt.datetime:
@@ -143,21 +143,12 @@ class EventEndpoint:
         refused = await self.gate.check(request, "", "en", "events")
         if refused is not None:
             return refused
-        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media not in _MEDIA:
-            return errors(
-                415, "unsupported_media_type", "send the events as application/json or text/plain"
-            )
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                return errors(413, "too_large", f"events are at most {MAX_BODY} bytes a request")
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            # RecursionError: lists nested thousands deep, which no event is.
-            return errors(400, "malformed_json", "the body is not valid JSON")
+            data = await read_json(
+                request, MAX_BODY, "the events", ("application/json", "text/plain")
+            )
+        except BadBody as exc:
+            return errors(exc.status, exc.code, str(exc))
         items = data if isinstance(data, list) else [data]
         if not items:
             return errors(422, "no_events", "send at least one event")

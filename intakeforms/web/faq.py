@@ -12,7 +12,6 @@ the answers: the search is answered and the failure logged.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -27,6 +26,7 @@ from intakeforms.form import Form
 from intakeforms.i18n import negotiate
 from intakeforms.render_faq import render_answer_page
 from intakeforms.store import FaqSearchRecord, Store
+from intakeforms.web.bodies import BadBody, read_json
 from intakeforms.web.gate import Gate
 from intakeforms.web.responses import LANGUAGE_NAMES, Answer, errors, mounted
 
@@ -172,15 +172,10 @@ class FaqEndpoints:
         refused = await self.gate.check(request, "", language, "faq")
         if refused is not None:
             return refused
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return errors(415, "unsupported_media_type", "send the feedback as application/json")
-        body = await request.body()
-        if len(body) > _MAX_FEEDBACK:
-            return errors(413, "too_large", f"feedback is at most {_MAX_FEEDBACK} bytes")
         try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return errors(400, "malformed_json", "the body is not valid JSON")
+            data = await read_json(request, _MAX_FEEDBACK, "the feedback")
+        except BadBody as exc:
+            return errors(exc.status, exc.code, str(exc))
         if not isinstance(data, dict):
             return errors(400, "not_object", 'send {"search", "entry", "event"}')
         search, entry, event = data.get("search"), data.get("entry"), data.get("event")

@@ -6,7 +6,6 @@ customer's confirmation links to (``GET /status/{reference}?t=``).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -24,6 +23,7 @@ from intakeforms.render_message import Table, render_message_page
 from intakeforms.settings import Settings
 from intakeforms.store import DraftRecord, Store
 from intakeforms.validate import MESSAGES
+from intakeforms.web.bodies import BadBody, read_json
 from intakeforms.web.continuity import draft_expiry, new_draft_id
 from intakeforms.web.gate import Gate
 from intakeforms.web.limits import RateLimiter
@@ -141,17 +141,10 @@ class Resume:
                 "continue later is not set up here: the service needs INTAKE_PUBLIC_URL "
                 "and INTAKE_SECRET to mail links that work",
             )
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return errors(
-                415, "unsupported_media_type", 'send {"data", "email"} as application/json'
-            )
-        body = await request.body()
-        if len(body) > _MAX_DRAFT_BYTES:
-            return errors(413, "too_large", f"a draft is at most {_MAX_DRAFT_BYTES} bytes")
         try:
-            posted = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return errors(400, "malformed_json", "the body is not valid JSON")
+            posted = await read_json(request, _MAX_DRAFT_BYTES, "the draft")
+        except BadBody as exc:
+            return errors(exc.status, exc.code, str(exc))
         if not isinstance(posted, dict) or not isinstance(posted.get("data", {}), dict):
             return errors(400, "not_object", 'send {"data": {answers}, "email": "address"}')
         try:
