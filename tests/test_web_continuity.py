@@ -364,3 +364,18 @@ def test_a_link_prefills_a_conditional_answer_and_never_a_sensitive_one(
     page = client.get(f"/forms/address-change?lang=en&t={signed}")
     assert page.status_code == 200
     assert 'value="Matti"' in page.text and "311280-888Y" not in page.text
+
+
+def test_a_draft_keeps_no_sensitive_answer(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, public_url="https://forms.example.com")
+    with TestClient(create_app(FORMS, settings)) as client:
+        answer = client.post(
+            "/forms/address-change/drafts?lang=en",
+            json={
+                "data": {"name": "Matti", "national_id": "311280-888Y"},
+                "email": "m@example.com",
+            },
+        )
+        assert answer.status_code == 202
+        (kept,) = call(client, store_of(client).drafts_of, "m@example.com")
+    assert kept.data == {"name": "Matti"}

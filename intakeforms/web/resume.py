@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, Response
 
 from intakeforms.errors import LinkDamaged, StoreUnavailable
 from intakeforms.fields import FieldProblem
+from intakeforms.fields.files import FILE
 from intakeforms.fields.text import check_email
 from intakeforms.form import Form
 from intakeforms.i18n import N_, gettext_for, negotiate
@@ -154,7 +155,15 @@ class Resume:
             return errors(422, "invalid_email", message, "email")
         if await self.per_address.take(checked.casefold()):
             return errors(429, "rate_limited", "too many drafts for this address; try again later")
-        data = {k: v for k, v in posted.get("data", {}).items() if k in form.fields}
+        # What a draft link could show again: not a file, and not a sensitive
+        # answer, which whoever has the link would see (the page never
+        # prefills one), so it is not kept either.
+        fields = form.fields
+        data = {
+            name: value
+            for name, value in posted.get("data", {}).items()
+            if name in fields and fields[name].type != FILE.name and not fields[name].sensitive
+        }
         now = dt.datetime.now(dt.UTC)
         record = DraftRecord(
             id=new_draft_id(),
