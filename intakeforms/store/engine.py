@@ -37,6 +37,7 @@ from intakeforms.store.dialect import Session, Work, message
 from intakeforms.store.drafts import DraftMethods
 from intakeforms.store.events import EventMethods
 from intakeforms.store.faq import FaqMethods
+from intakeforms.store.inbox import InboxMethods
 from intakeforms.store.links import LinkMethods
 from intakeforms.store.records import (
     ClaimedJob,
@@ -60,7 +61,15 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class SqlStore(FaqMethods, LinkMethods, DraftMethods, ContactMethods, EventMethods, abc.ABC):
+class SqlStore(
+    FaqMethods,
+    LinkMethods,
+    DraftMethods,
+    ContactMethods,
+    EventMethods,
+    InboxMethods,
+    abc.ABC,
+):
     """A :class:`~intakeforms.store.Store` in a SQL database.
 
     ``database`` names it in messages (never with a password); ``_clock``

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
+from intakeforms.store.inbox import InboxPage, InboxQuery
 from intakeforms.store.records import (
     ClaimedJob,
     ContactQuery,
@@ -198,6 +199,16 @@ class Store(Protocol):
         before ``faq_queries_before`` (None: keep it), keeping their counts;
         delete the visitor events that happened before ``events_before``
         (None: keep them); delete the drafts expired by the store's clock."""
+
+    # -- the staff's inbox (see ``inbox.py``) -------------------------------------
+
+    async def find_submissions(self, query: InboxQuery) -> InboxPage:
+        """One page of the submissions ``query`` asks for (reference or its
+        beginning, form, time, spam), newest first, without answers."""
+
+    async def get_many(self, references: Sequence[str]) -> list[StoredSubmission]:
+        """The submissions with these references, in that order (missing
+        ones left out), with answers and files."""
 
     # -- visitor events (see ``events.py``) --------------------------------------
 
