@@ -49,6 +49,7 @@ from intakeforms.store.records import (
     StoredFile,
     StoredSubmission,
 )
+from intakeforms.store.staff import StaffMethods
 from intakeforms.store.storable import check_targets, encode_data
 
 __all__ = ["SqlStore", "utc_now"]
@@ -68,6 +69,7 @@ class SqlStore(
     ContactMethods,
     EventMethods,
     InboxMethods,
+    StaffMethods,
     abc.ABC,
 ):
     """A :class:`~intakeforms.store.Store` in a SQL database.

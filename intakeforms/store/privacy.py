@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from intakeforms.store import submissions
 from intakeforms.store.dialect import Session
 from intakeforms.store.records import PurgeResult, SpamEntry, StoredFile, StoredSubmission
+from intakeforms.store.staff import DELETE_EXPIRED_SESSIONS
 
 __all__ = [
     "PURGE_CHUNK",
@@ -110,7 +111,7 @@ async def purge_step(s: Session, cut: PurgeCutoffs, now: dt.datetime) -> tuple[P
     submissions erased, else deleted as spam, else cleared of their client
     address, else as many FAQ searches' query texts blanked, else ten times
     as many old visitor events deleted, else as many expired drafts deleted,
-    else the expired rate counts deleted; with True when there may be more
+    else the expired rate counts and staff sessions deleted; with True when there may be more
     to do."""
     async with s.transaction():
         if cut.delivered_before is not None:
@@ -141,6 +142,7 @@ async def purge_step(s: Session, cut: PurgeCutoffs, now: dt.datetime) -> tuple[P
         drafts = await s.change(s.sql.purge_drafts, {"now": now, "chunk": PURGE_CHUNK})
         if drafts:
             return PurgeResult(drafts_deleted=drafts), True
+        await s.change(DELETE_EXPIRED_SESSIONS, {"now": now})
         await s.change(_DELETE_EXPIRED_HITS, {"now": now.timestamp()})
     return PurgeResult(), False
 

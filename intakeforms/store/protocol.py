@@ -31,6 +31,7 @@ from intakeforms.store.records import (
     SpamEntry,
     StoredSubmission,
 )
+from intakeforms.store.staff import AdminLogEntry, StaffAccount, StaffSession
 
 __all__ = ["Store"]
 
@@ -316,6 +317,45 @@ class Store(Protocol):
 
     async def contact_keys_of(self, reference: str) -> tuple[str, ...]:
         """The contact keys a submission keeps (none once erased)."""
+
+    # -- staff accounts, sessions and the admin log (see ``staff.py``) ----------
+
+    async def add_staff(self, name: str, password_hash: str) -> bool:
+        """Add a staff account (the caller hashes the password with argon2);
+        False when the name is taken."""
+
+    async def remove_staff(self, name: str) -> bool:
+        """Remove a staff account and end its sessions; whether it was there."""
+
+    async def staff_account(self, name: str) -> StaffAccount | None:
+        """The staff account called ``name``, or None."""
+
+    async def staff_accounts(self) -> list[StaffAccount]:
+        """Every staff account, by name."""
+
+    async def set_staff_password(self, name: str, password_hash: str) -> bool:
+        """Replace an account's password hash; whether there is such an account."""
+
+    async def start_staff_session(self, token: str, name: str, csrf: str) -> StaffSession | None:
+        """Start a session of ``name`` under ``token`` (kept only as its
+        SHA-256); None when there is no such account."""
+
+    async def staff_session(self, token: str) -> StaffSession | None:
+        """The live session under ``token`` (its idle end moved on), or None
+        when it never was, ended, expired or lost its account. Every process
+        on the same database sees the same sessions."""
+
+    async def end_staff_session(self, token: str) -> bool:
+        """End the session under ``token``; whether there was one."""
+
+    async def log_admin_action(
+        self, staff: str, action: str, target: str | None = None, detail: str | None = None
+    ) -> None:
+        """Keep for good that ``staff`` did ``action`` now, on ``target``
+        (a reference or form id); never a customer's data."""
+
+    async def admin_log(self, limit: int = 100) -> list[AdminLogEntry]:
+        """The newest ``limit`` entries of the admin log, newest first."""
 
     # -- shared rate limits -----------------------------------------------------
 

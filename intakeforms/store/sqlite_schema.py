@@ -212,6 +212,38 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX IF NOT EXISTS events_by_form ON events (form, happened_at)",
         "CREATE INDEX IF NOT EXISTS events_by_time ON events (happened_at)",
     ),
+    # Staff who sign in to the staff pages, their sessions (kept as the
+    # token's SHA-256 only) and the log of what they did (see staff.py).
+    (
+        """CREATE TABLE IF NOT EXISTS staff (
+            name           TEXT PRIMARY KEY,
+            password_hash  TEXT NOT NULL,
+            created_at     TEXT NOT NULL,
+            last_login_at  TEXT
+        )""",
+        # No foreign key: a session counts only while its account exists
+        # (staff_session() joins them), and removing one deletes its sessions.
+        """CREATE TABLE IF NOT EXISTS staff_sessions (
+            token_hash  TEXT PRIMARY KEY,
+            staff       TEXT NOT NULL,
+            csrf        TEXT NOT NULL,
+            created_at  TEXT NOT NULL,
+            expires_at  TEXT NOT NULL,
+            ends_at     TEXT NOT NULL
+        ) WITHOUT ROWID""",
+        # purge(): the expired sessions; remove_staff(): one account's.
+        "CREATE INDEX IF NOT EXISTS staff_sessions_by_expiry ON staff_sessions (expires_at)",
+        "CREATE INDEX IF NOT EXISTS staff_sessions_by_staff ON staff_sessions (staff)",
+        # Kept for good, and after the account it names is removed.
+        """CREATE TABLE IF NOT EXISTS admin_log (
+            id      INTEGER PRIMARY KEY,
+            at      TEXT NOT NULL,
+            staff   TEXT NOT NULL,
+            action  TEXT NOT NULL,
+            target  TEXT,
+            detail  TEXT
+        )""",
+    ),
 )
 
 #: The schema version this release writes (``PRAGMA user_version``).
