@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from intakeforms.cli_admin import add_commands as add_admin_commands
 from intakeforms.cli_operate import (
     add_commands,
     form_and_answers,
@@ -217,6 +218,7 @@ def _parser() -> argparse.ArgumentParser:
         help="do not deliver in this process (run intakeforms worker elsewhere)",
     )
     add_commands(commands)
+    add_admin_commands(commands)
     return parser
 
 
