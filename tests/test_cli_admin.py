@@ -191,3 +191,32 @@ def test_a_user_added_through_a_pipe_signs_in(tmp_path: Path, url: str) -> None:
     answer = anyio.run(sign_in)
     assert answer.status_code == 303
     assert answer.cookies.get(COOKIE)
+
+
+class Terminal(io.StringIO):
+    """Standard input that is a terminal: the password is asked for."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("second", "code"), [(PASSWORD, 0), (f"{PASSWORD}?", 2)])
+def test_on_a_terminal_the_password_is_asked_twice(
+    url: str, monkeypatch: pytest.MonkeyPatch, second: str, code: int
+) -> None:
+    answers = iter([PASSWORD, second])
+    prompts: list[str] = []
+
+    def ask(prompt: str) -> str:
+        prompts.append(prompt)
+        return next(answers)
+
+    monkeypatch.setattr("getpass.getpass", ask)
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert main(["admin", "add-user", "anna", "--store", url]) == code
+    assert prompts == ["Password: ", "The same again: "]
+    if code:
+        assert "the two passwords differ; nothing was added" in err.getvalue()
+    assert PASSWORD not in out.getvalue() + err.getvalue()

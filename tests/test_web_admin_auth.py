@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -555,3 +556,46 @@ async def test_the_sign_in_page_speaks_fi_sv_and_en(
     async with staffed.client() as client:
         page = await client.get("/admin/login", **ask)  # type: ignore[arg-type]
     assert f'<h1 class="intake-title">{title}</h1>' in page.text
+
+
+# -- passwords and failures -----------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_hash_with_older_parameters_is_made_again_at_sign_in(staffed: Staffed) -> None:
+    weaker = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    assert await staffed.store.set_staff_password("anna", weaker)
+    async with staffed.client() as client:
+        assert (await sign_in(client)).status_code == 303
+    account = await staffed.store.staff_account("anna")
+    assert account is not None and account.password_hash != weaker
+    assert not PasswordHasher().check_needs_rehash(account.password_hash)
+    assert PasswordHasher().verify(account.password_hash, PASSWORD)
+
+
+@pytest.mark.anyio
+async def test_a_damaged_hash_signs_nobody_in(staffed: Staffed) -> None:
+    assert await staffed.store.set_staff_password("anna", "not an argon2 hash")
+    async with staffed.client() as client:
+        assert (await sign_in(client)).status_code == 422
+
+
+@pytest.mark.anyio
+async def test_a_store_that_fails_is_said_not_hidden(staffed: Staffed) -> None:
+    async with staffed.client() as client:
+        await sign_in(client)
+        csrf = csrf_of(await client.get("/admin"))
+        await staffed.store.close()
+        page = await client.get("/admin")
+        assert (page.status_code, page.json()["errors"][0]["code"]) == (503, "unavailable")
+        assert page.headers["retry-after"] == "30"
+        assert (await client.get("/admin/api/stats")).status_code == 503
+        assert (await client.post("/admin/act", data={"csrf": csrf})).status_code == 503
+        assert (await client.post("/admin/logout", data={"csrf": csrf})).status_code == 503
+        login = await client.get("/admin/login")
+        assert login.status_code == 503
+        assert "Signing in is not possible just now." in login.text
+    async with staffed.client() as fresh:
+        refused = await sign_in(fresh)
+        assert refused.status_code == 503
+        assert "Signing in is not possible just now." in refused.text
