@@ -4,8 +4,9 @@ Load a form with ``load_form(path)``, check answers with
 ``form.validate(answers, locale="fi")``, take a submission in with
 ``await submit(store, form, answers)``, see its agent email with
 ``preview(form, answers)``, serve forms with ``create_app(forms, settings)``
-and deliver with a ``Worker``. Everything here is the public API; the
-modules behind it may move.
+and deliver with a ``Worker``; see what visitors did with
+``await form_figures(store, form, start, end)``. Everything here is the
+public API; the modules behind it may move.
 
 The web service and the worker are imported when first used, so that
 loading and checking forms does not load a web framework.
@@ -46,6 +47,7 @@ from intakeforms.mail import (
 )
 from intakeforms.preview import preview
 from intakeforms.settings import Settings, load_settings
+from intakeforms.stats import FormFigures, form_figures, roll_up
 from intakeforms.store import (
     DraftRecord,
     EarlierContact,
@@ -91,6 +93,7 @@ __all__ = [
     "FieldError",
     "Form",
     "FormError",
+    "FormFigures",
     "HttpJob",
     "IntakeError",
     "InvalidAnswers",
@@ -123,6 +126,7 @@ __all__ = [
     "create_app",
     "customer_address",
     "deliver_in_process",
+    "form_figures",
     "language_schema",
     "load_faq",
     "load_faqs",
@@ -137,6 +141,7 @@ __all__ = [
     "preview",
     "read_token",
     "register_target",
+    "roll_up",
     "sign_webhook",
     "submit",
     "target_kinds",

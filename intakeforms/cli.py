@@ -24,6 +24,7 @@ from intakeforms.cli_operate import (
     run_worker,
     write_invalid,
 )
+from intakeforms.cli_stats import add_commands as add_stats_commands
 from intakeforms.compile import language_schema
 from intakeforms.errors import FormError, IntakeError, Problem
 from intakeforms.load import find_form_files, load_form, load_forms
@@ -219,6 +220,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_commands(commands)
     add_admin_commands(commands)
+    add_stats_commands(commands)
     return parser
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+from functools import partial
 from typing import Any, TextIO
 
 import anyio
@@ -153,7 +154,9 @@ def run_worker(args: argparse.Namespace, err: TextIO) -> int:
                 await group.start(metrics.serve, plan.address, stop)
                 err.write(f"Metrics on http://{_host(plan.address)}/metrics\n")
                 err.flush()
-            group.start_soon(maintain, store, settings, stop)
+            # The retention rolls up the forms' visitor events before deleting them.
+            by_id = {form.id: form for form in forms}
+            group.start_soon(partial(maintain, forms=by_id), store, settings, stop)
             await worker.run(stop)
             stop.set()  # the metrics server and the retention loop end with the worker
             group.cancel_scope.cancel()

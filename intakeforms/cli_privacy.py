@@ -112,6 +112,14 @@ def add_commands(commands: Any) -> None:
     purge = commands.add_parser(
         "purge", help="apply the retention settings now (the worker does it hourly)"
     )
+    purge.add_argument(
+        "--forms",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="the form files or folders the service runs with (repeatable): their visitor "
+        "events are rolled up into the statistics before any is deleted",
+    )
     _common(purge)
     purge.set_defaults(run=run_purge)
 
@@ -384,9 +392,20 @@ def run_erase(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def run_purge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``intakeforms purge``: apply the retention settings now."""
+    forms = None
+    if args.forms:
+        try:
+            forms = {form.id: form for form in load_forms(args.forms)}
+        except FormError as exc:
+            for problem in exc.problems:
+                err.write(f"{problem}\n")
+            return 1
+        except IntakeError as exc:
+            err.write(f"{exc}\n")
+            return 1
 
     async def work(store: Store, settings: Settings) -> int:
-        done = await purge(store, settings)
+        done = await purge(store, settings, forms=forms)
         cut, result = done.cutoffs, done.result
 
         def moment(value: Any) -> str:
@@ -412,10 +431,17 @@ def run_purge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 f"{moment(cut.faq_queries_before)}\n"
             )
         out.write(f"drafts: deleted {result.drafts_deleted} expired\n")
+        if forms is not None:
+            out.write(f"statistics: rolled up {done.days_rolled} day(s) of visitor events\n")
         if cut.events_before is not None:
+            unrolled = (
+                ", not rolled up into the statistics (give --forms)"
+                if forms is None and result.events_deleted
+                else ""
+            )
             out.write(
                 f"visitor events: deleted {result.events_deleted} before "
-                f"{moment(cut.events_before)}\n"
+                f"{moment(cut.events_before)}{unrolled}\n"
             )
         out.write(f"uploaded files: removed {done.files_removed}\n")
         if len(result.files) > done.files_removed:

@@ -10,6 +10,7 @@ functions here remove those from the upload folder. The retention rules
     client addresses             forgotten once the rate limit no longer needs them
     FAQ search texts             blanked after FAQ_QUERY_DAYS (30); the counts stay
     INTAKE_EVENT_RETENTION_DAYS  30: delete raw visitor events older than that
+                                 (rolled up into the statistics first, see stats/)
     drafts                       deleted once expired (MAX_DRAFT_DAYS, 7, at most)
 
 :func:`maintain` applies them every hour beside a delivery worker
@@ -21,14 +22,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import anyio
 
 from intakeforms.errors import IntakeError
+from intakeforms.form import Form
 from intakeforms.settings import Settings
+from intakeforms.stats import roll_up
 from intakeforms.store.base import PurgeResult, Store, StoredFile, StoredSubmission
 from intakeforms.store.faq import FAQ_QUERY_DAYS
 
@@ -132,16 +135,29 @@ async def delete_spam(store: Store, upload_dir: Path, reference: str) -> Removed
 
 @dataclass(frozen=True, slots=True)
 class Purged:
-    """What :func:`purge` did: the store's result, and the files removed."""
+    """What :func:`purge` did: the store's result, the files removed, and
+    the days of visitor events rolled up into the statistics first."""
 
     cutoffs: Cutoffs
     result: PurgeResult
     files_removed: int
+    days_rolled: int = 0
 
 
-async def purge(store: Store, settings: Settings, *, now: dt.datetime | None = None) -> Purged:
-    """Apply the retention settings at once, files included."""
-    cutoffs = retention_cutoffs(settings, now or _utc_now())
+async def purge(
+    store: Store,
+    settings: Settings,
+    *,
+    now: dt.datetime | None = None,
+    forms: Mapping[str, Form] | None = None,
+) -> Purged:
+    """Apply the retention settings at once, files included. With ``forms``
+    (by id), their finished days of visitor events are rolled up into the
+    statistics first (:func:`intakeforms.stats.roll_up`), before any raw
+    event is deleted; a failed roll-up deletes nothing."""
+    moment = now or _utc_now()
+    rolled = 0 if forms is None else await roll_up(store, forms, now=moment)
+    cutoffs = retention_cutoffs(settings, moment)
     result = await store.purge(
         delivered_before=cutoffs.delivered_before,
         spam_before=cutoffs.spam_before,
@@ -150,7 +166,7 @@ async def purge(store: Store, settings: Settings, *, now: dt.datetime | None = N
         events_before=cutoffs.events_before,
     )
     removed = remove_uploads(settings.upload_dir, result.files)
-    return Purged(cutoffs, result, removed)
+    return Purged(cutoffs, result, removed, rolled)
 
 
 async def maintain(
@@ -160,12 +176,14 @@ async def maintain(
     *,
     every: float = MAINTENANCE_SECONDS,
     clock: Callable[[], dt.datetime] = _utc_now,
+    forms: Mapping[str, Form] | None = None,
 ) -> None:
     """Apply the retention settings now and then ``every`` seconds until
-    ``stop`` is set. A failure is logged and tried again next time."""
+    ``stop`` is set, rolling up the visitor events of ``forms`` (by id)
+    first. A failure is logged and tried again next time."""
     while not stop.is_set():
         try:
-            done = await purge(store, settings, now=clock())
+            done = await purge(store, settings, now=clock(), forms=forms)
         except (IntakeError, OSError) as exc:
             # Store and file errors name the database or a random file name,
             # never a customer's data.

@@ -45,6 +45,9 @@ FORBIDDEN: dict[str, set[str]] = {
     # How answers are shown: the language, compile and validate use it.
     "present": {"web", "store", "delivery"} | MAIL,
     "store": {"web", "delivery"} | MAIL,
+    # The figures from visitor events: the web, delivery's retention and the
+    # command line use them.
+    "stats": {"web", "delivery"} | MAIL,
     # The submit use case: the web, the command line and Python call it.
     "intake": {"web", "delivery"},
     "delivery": {"web"},

@@ -9,6 +9,7 @@ that ``intakeforms worker`` applies too.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 import anyio
 
@@ -40,4 +41,5 @@ async def deliver_in_process(
     )
     async with anyio.create_task_group() as group:
         group.start_soon(worker.run, stop)
-        group.start_soon(maintain, store, settings, stop)
+        # The retention rolls up the forms' visitor events before deleting them.
+        group.start_soon(partial(maintain, forms=forms), store, settings, stop)

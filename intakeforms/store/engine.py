@@ -49,6 +49,7 @@ from intakeforms.store.records import (
     StoredFile,
     StoredSubmission,
 )
+from intakeforms.store.rollups import RollupMethods
 from intakeforms.store.staff import StaffMethods
 from intakeforms.store.storable import check_targets, encode_data
 
@@ -68,6 +69,7 @@ class SqlStore(
     DraftMethods,
     ContactMethods,
     EventMethods,
+    RollupMethods,
     InboxMethods,
     StaffMethods,
     abc.ABC,

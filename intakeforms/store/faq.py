@@ -37,6 +37,7 @@ __all__ = [
     "MAX_FAQ_QUERY",
     "FaqMethods",
     "counts",
+    "deflected",
     "gaps",
     "normalise_query",
     "read_search",
@@ -74,6 +75,22 @@ _EVENT_COUNTS = (
     " WHERE s.searched_at >= :since AND s.searched_at < :until{form} GROUP BY e.event"
 )
 _OF_FORM = " AND s.form = :form"
+# The searches marked helpful and never continued (the statistics' deflected).
+_DEFLECTED = (
+    "SELECT count(*) FROM faq_searches s"
+    " WHERE s.searched_at >= :since AND s.searched_at < :until{form}"
+    " AND EXISTS (SELECT 1 FROM faq_events e WHERE e.search = s.id AND e.event = 'helpful')"
+    " AND NOT EXISTS (SELECT 1 FROM faq_events e WHERE e.search = s.id AND e.event = 'continued')"
+)
+# Gaps of one form and/or before a moment ({where}: fixed conditions), put
+# in order in Python: its order of texts is code point order, as the
+# dialects' faq_gaps statements order them.
+_GAPS_WHERE = (
+    "SELECT s.query_key, count(*) FROM faq_searches s"
+    " WHERE s.searched_at >= :since AND s.result_count = 0 AND s.query_key <> ''{where}"
+    " GROUP BY s.query_key"
+)
+_BEFORE = " AND s.searched_at < :until"
 
 
 def normalise_query(text: str) -> str:
@@ -130,10 +147,31 @@ async def save_event(
     return True
 
 
-async def gaps(s: Session, since: dt.datetime, limit: int) -> list[tuple[str, int]]:
-    """The commonest normalised queries without results since ``since``."""
-    rows = await s.rows(s.sql.faq_gaps, {"since": since, "limit": limit})
-    return [(str(row[0]), int(row[1])) for row in rows]
+async def gaps(
+    s: Session,
+    since: dt.datetime,
+    limit: int,
+    form: str | None = None,
+    until: dt.datetime | None = None,
+) -> list[tuple[str, int]]:
+    """The commonest normalised queries without results since ``since``
+    (and before ``until``, of ``form``, when given)."""
+    if form is None and until is None:
+        rows = await s.rows(s.sql.faq_gaps, {"since": since, "limit": limit})
+        return [(str(row[0]), int(row[1])) for row in rows]
+    where = ("" if form is None else _OF_FORM) + ("" if until is None else _BEFORE)
+    values = {"since": since, "until": until, "form": form}
+    rows = await s.rows(_GAPS_WHERE.format(where=where), values)
+    found = sorted(((str(row[0]), int(row[1])) for row in rows), key=lambda g: (-g[1], g[0]))
+    return found[:limit]
+
+
+async def deflected(s: Session, since: dt.datetime, until: dt.datetime, form: str | None) -> int:
+    """The searches made in [since, until), of one form or all, that were
+    marked helpful and never continued."""
+    where = "" if form is None else _OF_FORM
+    row = await s.row(_DEFLECTED.format(form=where), {"since": since, "until": until, "form": form})
+    return 0 if row is None else int(row[0])
 
 
 async def counts(s: Session, since: dt.datetime, until: dt.datetime, form: str | None) -> FaqCounts:
@@ -219,16 +257,42 @@ class FaqMethods(abc.ABC):
             return False
         return await self._write(lambda s: save_event(s, search_id, entry, event, moment))
 
-    async def faq_gaps(self, since: dt.datetime, limit: int = 20) -> list[tuple[str, int]]:
+    async def faq_gaps(
+        self,
+        since: dt.datetime,
+        limit: int = 20,
+        *,
+        form: str | None = None,
+        until: dt.datetime | None = None,
+    ) -> list[tuple[str, int]]:
         """What customers asked that the FAQ did not answer: the query texts
         of the searches since ``since`` that had no results, normalised
         (:func:`normalise_query`) and counted, most frequent first, equal
         counts in the texts' order; up to ``limit``. Blanked queries (older
-        than :data:`FAQ_QUERY_DAYS`) are left out."""
+        than :data:`FAQ_QUERY_DAYS`) are left out. ``form`` keeps the
+        searches made before that form only, ``until`` those made before
+        that moment only."""
         moment = check_moment("since", since)
+        end = None if until is None else check_moment("until", until)
         if limit < 1:
             raise ValueError(f"limit must be 1 or more, not {limit}")
-        return await self._read(lambda s: gaps(s, moment, limit))
+        if form == "":
+            raise ValueError("form is empty; pass None for every form")
+        return await self._read(lambda s: gaps(s, moment, limit, form, end))
+
+    async def faq_deflected(
+        self, since: dt.datetime, until: dt.datetime, form: str | None = None
+    ) -> int:
+        """How many searches made at ``since`` or later and before ``until``,
+        before one ``form`` or all (None), were marked ``helpful`` and never
+        ``continued``: contacts the FAQ saved."""
+        start = check_moment("since", since)
+        end = check_moment("until", until)
+        if end < start:
+            raise ValueError(f"until ({end}) is before since ({start})")
+        if form == "":
+            raise ValueError("form is empty; pass None to count every form")
+        return await self._read(lambda s: deflected(s, start, end, form))
 
     async def faq_counts(
         self, since: dt.datetime, until: dt.datetime, form: str | None = None

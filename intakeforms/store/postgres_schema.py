@@ -266,6 +266,52 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             detail  text
         )""",
     ),
+    # The statistics' daily rollups (see rollups.py): what the visits of one
+    # form and UTC day added up to, kept for good after the raw events are
+    # deleted. stats_days says which days are rolled (also those with no
+    # visit); the others hold the counts, a row only where one is not 0.
+    (
+        """CREATE TABLE IF NOT EXISTS stats_days (
+            form       text NOT NULL,
+            day        date NOT NULL,
+            rolled_at  timestamptz NOT NULL,
+            PRIMARY KEY (form, day)
+        )""",
+        """CREATE TABLE IF NOT EXISTS stats_channels (
+            form         text NOT NULL,
+            day          date NOT NULL,
+            channel      text NOT NULL CHECK (channel IN ('form', 'chat', 'inline')),
+            views        integer NOT NULL,
+            starts       integer NOT NULL,
+            submissions  integer NOT NULL,
+            PRIMARY KEY (form, day, channel)
+        )""",
+        """CREATE TABLE IF NOT EXISTS stats_fields (
+            form      text NOT NULL,
+            day       date NOT NULL,
+            field     text NOT NULL,
+            answered  integer NOT NULL,
+            errors    integer NOT NULL,
+            furthest  integer NOT NULL,
+            dropped   integer NOT NULL,
+            PRIMARY KEY (form, day, field)
+        )""",
+        """CREATE TABLE IF NOT EXISTS stats_codes (
+            form    text NOT NULL,
+            day     date NOT NULL,
+            field   text NOT NULL,
+            code    text NOT NULL,
+            errors  integer NOT NULL,
+            PRIMARY KEY (form, day, field, code)
+        )""",
+        """CREATE TABLE IF NOT EXISTS stats_times (
+            form     text NOT NULL,
+            day      date NOT NULL,
+            seconds  integer NOT NULL,
+            visits   integer NOT NULL,
+            PRIMARY KEY (form, day, seconds)
+        )""",
+    ),
 )
 
 #: The schema version this release writes.

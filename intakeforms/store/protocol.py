@@ -31,6 +31,7 @@ from intakeforms.store.records import (
     SpamEntry,
     StoredSubmission,
 )
+from intakeforms.store.rollups import Tally
 from intakeforms.store.staff import AdminLogEntry, StaffAccount, StaffSession
 
 __all__ = ["Store"]
@@ -222,6 +223,28 @@ class Store(Protocol):
     ) -> list[EventRecord]:
         """The raw events of ``form`` in [since, until), oldest first."""
 
+    # -- the statistics' counts and daily rollups (see ``rollups.py``) -----------
+
+    async def count_visits(self, form: str, day: dt.date, questions: Sequence[str]) -> Tally:
+        """The visits of ``form`` that began on the UTC ``day``, counted from
+        the raw events; ``questions`` (the form's, in order) give each
+        visit's furthest question."""
+
+    async def save_rollup(
+        self, form: str, day: dt.date, tally: Tally, *, at: dt.datetime | None = None
+    ) -> bool:
+        """Keep ``tally`` for good as the counts of ``form`` on ``day``; False,
+        keeping nothing, when the day is rolled already."""
+
+    async def rolled_days(self, form: str, first: dt.date, last: dt.date) -> frozenset[dt.date]:
+        """Which days of ``form`` from ``first`` to ``last`` (inclusive) are rolled."""
+
+    async def read_rollups(self, form: str, first: dt.date, last: dt.date) -> Tally:
+        """The sums of the rolled days of ``form`` from ``first`` to ``last``."""
+
+    async def first_event_day(self, form: str) -> dt.date | None:
+        """The UTC day of the oldest raw event of ``form`` still kept, or None."""
+
     # -- FAQ searches (see ``faq.py``) ------------------------------------------
 
     async def save_faq_search(self, record: FaqSearchRecord) -> None:
@@ -239,9 +262,23 @@ class Store(Protocol):
         (None only for ``continued``); False, storing nothing, when there is
         no such search."""
 
-    async def faq_gaps(self, since: dt.datetime, limit: int = 20) -> list[tuple[str, int]]:
-        """The queries since ``since`` that had no results, normalised and
-        counted, most frequent first (then by text), up to ``limit``."""
+    async def faq_gaps(
+        self,
+        since: dt.datetime,
+        limit: int = 20,
+        *,
+        form: str | None = None,
+        until: dt.datetime | None = None,
+    ) -> list[tuple[str, int]]:
+        """The queries since ``since`` (and before ``until``, before one
+        ``form``, when given) that had no results, normalised and counted,
+        most frequent first (then by text), up to ``limit``."""
+
+    async def faq_deflected(
+        self, since: dt.datetime, until: dt.datetime, form: str | None = None
+    ) -> int:
+        """The FAQ searches made in [since, until), before one form or all,
+        marked helpful and never continued."""
 
     async def faq_counts(
         self, since: dt.datetime, until: dt.datetime, form: str | None = None

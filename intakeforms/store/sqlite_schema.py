@@ -244,6 +244,52 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             detail  TEXT
         )""",
     ),
+    # The statistics' daily rollups (see rollups.py): what the visits of one
+    # form and UTC day added up to, kept for good after the raw events are
+    # deleted. stats_days says which days are rolled (also those with no
+    # visit); the others hold the counts, a row only where one is not 0.
+    (
+        """CREATE TABLE IF NOT EXISTS stats_days (
+            form       TEXT NOT NULL,
+            day        TEXT NOT NULL,
+            rolled_at  TEXT NOT NULL,
+            PRIMARY KEY (form, day)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS stats_channels (
+            form         TEXT NOT NULL,
+            day          TEXT NOT NULL,
+            channel      TEXT NOT NULL CHECK (channel IN ('form', 'chat', 'inline')),
+            views        INTEGER NOT NULL,
+            starts       INTEGER NOT NULL,
+            submissions  INTEGER NOT NULL,
+            PRIMARY KEY (form, day, channel)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS stats_fields (
+            form      TEXT NOT NULL,
+            day       TEXT NOT NULL,
+            field     TEXT NOT NULL,
+            answered  INTEGER NOT NULL,
+            errors    INTEGER NOT NULL,
+            furthest  INTEGER NOT NULL,
+            dropped   INTEGER NOT NULL,
+            PRIMARY KEY (form, day, field)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS stats_codes (
+            form    TEXT NOT NULL,
+            day     TEXT NOT NULL,
+            field   TEXT NOT NULL,
+            code    TEXT NOT NULL,
+            errors  INTEGER NOT NULL,
+            PRIMARY KEY (form, day, field, code)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS stats_times (
+            form     TEXT NOT NULL,
+            day      TEXT NOT NULL,
+            seconds  INTEGER NOT NULL,
+            visits   INTEGER NOT NULL,
+            PRIMARY KEY (form, day, seconds)
+        ) WITHOUT ROWID""",
+    ),
 )
 
 #: The schema version this release writes (``PRAGMA user_version``).
