@@ -34,6 +34,7 @@ from intakeforms.settings import Settings
 from intakeforms.store import Store, open_store
 from intakeforms.validate import check_answer, check_answers, is_blank
 from intakeforms.web import submissions
+from intakeforms.web.admin import Admin
 from intakeforms.web.bodies import FAQ_SEARCH, SUBMISSION_KEY, BadBody, read_posted
 from intakeforms.web.continuity import Opened, open_draft, open_link
 from intakeforms.web.events import EventBuffer, EventEndpoint
@@ -98,6 +99,8 @@ class Service:
         self.resume = Resume(self.forms, settings, store, self.ready, self.gate)
         self.event_buffer = EventBuffer(store, self.ready)
         self.events = EventEndpoint(self.forms, self.event_buffer, self.gate)
+        # The staff's dashboard and inbox, behind their sign-in (StaffGate).
+        self.admin = Admin(self.forms, settings, store, self.ready)
         self._opened = False
         self._opening = anyio.Lock()
         #: Set by create_app when INTAKE_METRICS is on.
@@ -402,6 +405,7 @@ def create_app(
         Route("/events", service.events.post, methods=["POST"]),
         Route("/healthz", service.healthz, methods=["GET"]),
         Route("/openapi.json", service.openapi, methods=["GET"]),
+        *service.admin.routes(),
         Route("/widget.js", serve_widget, methods=["GET"]),
         Route("/widget.css", serve_widget, methods=["GET"]),
         Route("/widget-faq.js", serve_widget, methods=["GET"]),
