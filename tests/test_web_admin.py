@@ -21,6 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
 from test_privacy import keep_file
 from web_helpers import CAR_ANSWERS, FORMS, settings_for
 
@@ -455,3 +457,45 @@ async def test_every_view_export_and_action_is_logged_without_answers(desk: Desk
     assert f"reference={accepted[:6]}" in details and "spam=no" in details
     for answer in ("Matti", "matti@example.com", "Toyota", "ABC"):
         assert answer not in details
+
+
+# -- mounted under a prefix ----------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_the_staff_pages_work_under_a_prefix(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    intake = create_app(FORMS, settings)
+    host = Starlette(routes=[Mount("/support", app=intake)])
+    service = intake.state.service
+    await service.ready()
+    try:
+        await service.store.add_staff("anna", hash_password(PASSWORD))
+        reference = (await submit(service.store, CAR, CAR_ANSWERS, spam_reason="robot")).reference
+        transport = httpx.ASGITransport(app=host)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            away = await client.get("/support/admin/inbox")
+            assert away.headers["location"].startswith("/support/admin/login?next=")
+            signed = await client.post(
+                "/support/admin/login",
+                data={"name": "anna", "password": PASSWORD, "next": "/support/admin/inbox"},
+            )
+            assert signed.headers["location"] == "/support/admin/inbox"
+            inbox = await client.get("/support/admin/inbox")
+            assert f'href="/support/admin/submissions/{reference}"' in inbox.text
+            assert 'href="/support/assets/admin.css"' in inbox.text
+            assert 'action="/support/admin/logout"' in inbox.text
+            page = await client.get(f"/support/admin/submissions/{reference}")
+            assert f'action="/support/admin/submissions/{reference}/release"' in page.text
+            csrf = CSRF.search(page.text)
+            assert csrf is not None
+            released = await client.post(
+                f"/support/admin/submissions/{reference}/release", data={"csrf": csrf.group(1)}
+            )
+            assert released.headers["location"] == (
+                f"/support/admin/submissions/{reference}?done=released"
+            )
+            dashboard = await client.get("/support/admin")
+            assert dashboard.status_code == 200 and 'action="/support/admin"' in dashboard.text
+    finally:
+        await service.shut()
