@@ -1,6 +1,8 @@
 """``POST /events``: valid events are stored after the flush, each kind of
 bad event is refused naming the problem with nothing of its request stored,
-lists and sendBeacon's text/plain are taken, and the rate limit holds."""
+lists and sendBeacon's text/plain are taken, and the rate limit holds. A
+submission carrying its visit's id (``_visit``) records the visit's submit,
+or a refusal's errors, and the id is neither stored nor mailed."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from web_helpers import FORMS, settings_for
+from web_helpers import CAR_ANSWERS, FORMS, settings_for, token_from
 
-from intakeforms.store import EventRecord
+from intakeforms.mail import build_agent_email
+from intakeforms.store import EventRecord, StoredSubmission
 from intakeforms.web import create_app
 from intakeforms.web.events import FLUSH_SECONDS
 
@@ -150,3 +153,123 @@ def test_a_store_that_cannot_write_drops_the_batch_not_the_page(
     assert "dropped 2 visitor event(s)" in caplog.text
     assert "visit-1234" not in caplog.text
     assert stored(client, wait=False) == []
+
+
+# -- the visit's id on a submission (_visit) ------------------------------------------------
+
+VISIT = "Zq3x-9_kPw2LmN0aBcDeFg"
+
+
+def the_submission(client: TestClient, reference: str) -> StoredSubmission:
+    service = client.app.state.service  # type: ignore[attr-defined]
+    found: StoredSubmission | None = client.portal.call(  # type: ignore[union-attr]
+        service.store.get, reference
+    )
+    assert found is not None
+    return found
+
+
+def agent_email_text(client: TestClient, reference: str) -> str:
+    """The agent email of ``reference`` as it would be sent, every part decoded."""
+    submission = the_submission(client, reference)
+    form = next(form for form in FORMS if form.id == submission.form)
+    message = build_agent_email(form, submission, mail_from="intake@example.com")
+    parts = [message.as_string()]
+    parts += [str(part.get_content()) for part in message.walk() if not part.is_multipart()]
+    return "\n".join(parts)
+
+
+def test_a_json_submission_with_its_visit_records_the_submit_once_stored(
+    client: TestClient,
+) -> None:
+    body = {**CAR_ANSWERS, "_visit": VISIT, "_channel": "chat"}
+    answer = client.post("/forms/car-service/submissions", json=body)
+    assert answer.status_code == 201, answer.text
+    [event] = stored(client)
+    assert (event.session, event.form, event.channel, event.event) == (
+        VISIT,
+        "car-service",
+        "chat",
+        "submit",
+    )
+    assert (event.field, event.code) == (None, None)
+    reference = answer.json()["reference"]
+    submission = the_submission(client, reference)
+    # An id of the visit, not an answer: never stored with it, never mailed.
+    assert "_visit" not in submission.data and "_channel" not in submission.data
+    assert VISIT not in json.dumps(submission.data) + json.dumps(submission.context or {})
+    assert VISIT not in agent_email_text(client, reference)
+
+
+def test_a_browser_post_with_its_visit_records_the_submit(client: TestClient) -> None:
+    page = client.get("/forms/car-service?lang=fi").text
+    form = {
+        **{k: str(v) for k, v in CAR_ANSWERS.items()},
+        "_token": token_from(page),
+        "_visit": VISIT,
+    }
+    answer = client.post("/forms/car-service/submissions?lang=fi", data=form)
+    assert answer.status_code == 201, answer.text
+    assert VISIT not in answer.text
+    [event] = stored(client)
+    assert (event.session, event.channel, event.event) == (VISIT, "form", "submit")
+
+
+def test_a_refused_submission_records_its_errors_and_its_page_goes_on_with_the_visit(
+    client: TestClient,
+) -> None:
+    page = client.get("/forms/car-service?lang=fi").text
+    form = {
+        **{k: str(v) for k, v in CAR_ANSWERS.items()},
+        "plate": "not a plate",
+        "email": "",
+        "_token": token_from(page),
+        "_visit": VISIT,
+    }
+    answer = client.post("/forms/car-service/submissions?lang=fi", data=form)
+    assert answer.status_code == 422
+    # The error page keeps the visit's id for the corrected post.
+    assert f'name="_visit" value="{VISIT}"' in answer.text
+    errors = {(e.field, e.code) for e in stored(client)}
+    assert errors == {("plate", "invalid_plate"), ("email", "required")}
+    assert {e.event for e in stored(client, wait=False)} == {"error"}
+    # A JSON client gets the same, under its channel.
+    refused = client.post(
+        "/forms/car-service/submissions",
+        json={**CAR_ANSWERS, "mileage": -5, "_visit": "another-visit-1", "_channel": "inline"},
+    )
+    assert refused.status_code == 422
+    [error] = [e for e in stored(client) if e.session == "another-visit-1"]
+    assert (error.channel, error.event, error.field, error.code) == (
+        "inline",
+        "error",
+        "mileage",
+        "too_small",
+    )
+
+
+@pytest.mark.parametrize(
+    "visit",
+    ["short", "has spaces in it", "x" * 65, "ääkköset-ovat-tässä", 12345678901, ["a" * 22]],
+)
+def test_a_visit_id_that_is_not_one_is_ignored_never_refused(
+    client: TestClient, visit: Any
+) -> None:
+    answer = client.post("/forms/car-service/submissions", json={**CAR_ANSWERS, "_visit": visit})
+    assert answer.status_code == 201, answer.text
+    assert stored(client) == []
+    submission = the_submission(client, answer.json()["reference"])
+    assert "_visit" not in submission.data
+
+
+def test_an_unknown_channel_counts_as_the_form(client: TestClient) -> None:
+    body = {**CAR_ANSWERS, "_visit": VISIT, "_channel": "email"}
+    assert client.post("/forms/car-service/submissions", json=body).status_code == 201
+    [event] = stored(client)
+    assert (event.channel, event.event) == ("form", "submit")
+
+
+def test_without_a_visit_nothing_is_recorded(client: TestClient) -> None:
+    assert client.post("/forms/car-service/submissions", json=CAR_ANSWERS).status_code == 201
+    assert client.post("/forms/car-service/submissions", json={}).status_code == 422
+    assert stored(client) == []

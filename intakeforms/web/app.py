@@ -35,7 +35,7 @@ from intakeforms.store import Store, open_store
 from intakeforms.validate import check_answer, check_answers, is_blank
 from intakeforms.web import submissions
 from intakeforms.web.admin import Admin
-from intakeforms.web.bodies import FAQ_SEARCH, SUBMISSION_KEY, BadBody, read_posted
+from intakeforms.web.bodies import FAQ_SEARCH, SUBMISSION_KEY, VISIT, BadBody, read_posted
 from intakeforms.web.continuity import Opened, open_draft, open_link
 from intakeforms.web.events import EventBuffer, EventEndpoint
 from intakeforms.web.faq import FaqEndpoints
@@ -155,11 +155,13 @@ class Service:
         token: str | None = None,
         faq_search: str | None = None,
         opened: Opened | None = None,
+        visit: str | None = None,
     ) -> HTMLResponse:
         """The HTML form. ``token`` is the time-trap token the page was first
         issued with, kept on an error page: the customer's time is counted
         from the first page, not from the correction. ``opened``: what a
-        link or a draft opened it with (answers, locked ones, its token)."""
+        link or a draft opened it with (answers, locked ones, its token).
+        ``visit``: the visit's id an error page goes on with (``_visit``)."""
         opened = opened or Opened()
         page = self.path(request, f"/forms/{form.id}")
         html = render_form_page(
@@ -172,6 +174,8 @@ class Service:
                 SUBMISSION_KEY: submission_key or uuid.uuid4().hex,
                 # The answers shown before a correction still count for the agent.
                 **({FAQ_SEARCH: faq_search} if faq_search else {}),
+                # A correction goes on with the visit, for the statistics.
+                **({VISIT: visit} if visit else {}),
                 **opened.hidden,
             },
             honeypot=HONEYPOT,

@@ -20,15 +20,18 @@ from starlette.requests import Request
 
 from intakeforms.fields.numbers import json_integer
 from intakeforms.form import Form
+from intakeforms.store import EVENT_CHANNELS, EVENT_SESSION
 from intakeforms.web.limits import BodyTooLarge, limit_body
 from intakeforms.web.spam import HONEYPOT, TOKEN
 from intakeforms.web.uploads import Upload, clean_name, detect_type
 
 __all__ = [
+    "CHANNEL",
     "FAQ_SEARCH",
     "INCOMPLETE",
     "MAX_DEPTH",
     "MAX_KEY_LENGTH",
+    "VISIT",
     "BadBody",
     "Posted",
     "idempotency_key",
@@ -43,6 +46,11 @@ SUBMISSION_KEY = "_submission"
 FAQ_SEARCH = "_faq"
 #: Set by "Talk to a person": take the answers so far as an incomplete contact.
 INCOMPLETE = "_incomplete"
+#: The page's random id of the visit (``POST /events``' ``session``): the
+#: service records the visit's ``submit`` (or the errors of a refusal) itself.
+VISIT = "_visit"
+#: Where that visit is: ``form`` (the default), ``chat`` or ``inline``.
+CHANNEL = "_channel"
 _MAX_FIELDS = 1000
 #: How deep a JSON body may nest. Answers are an object of values, lists and
 #: file objects: three levels; the rest is room, not a need.
@@ -81,6 +89,10 @@ class Posted:
     link: str | None = None
     #: The draft link the form was opened with (``_draft``).
     draft: str | None = None
+    #: The visit's id (``_visit``) when it is one (``EVENT_SESSION``); else None.
+    visit: str | None = None
+    #: The visit's channel (``_channel``): ``form``, ``chat`` or ``inline``.
+    channel: str = "form"
 
 
 def _declared_length(request: Request) -> int | None:
@@ -188,6 +200,12 @@ def _split_meta(answers: dict[str, Any], posted: Posted) -> None:
     posted.incomplete = answers.pop(INCOMPLETE, None) in (True, "1", "true")
     posted.link = _take(answers, "_link")
     posted.draft = _take(answers, "_draft")
+    # A visit's id that is not one is dropped, never refused: statistics
+    # must not cost a customer their submission.
+    visit = _take(answers, VISIT)
+    posted.visit = visit if visit is not None and EVENT_SESSION.fullmatch(visit) else None
+    channel = _take(answers, CHANNEL)
+    posted.channel = channel if channel in EVENT_CHANNELS else "form"
     for key in [k for k in answers if k.startswith("_")]:
         del answers[key]
 

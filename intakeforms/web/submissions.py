@@ -5,6 +5,13 @@ the FAQ answers the customer saw) and hands the validated answers to
 :func:`intakeforms.intake.submit`. A contact sent with "Talk to a person"
 (``_incomplete``) keeps what was answered so far and lists what is missing,
 once it has a way to reach the customer.
+
+A submission that carries its visit's id (``_visit``, with ``_channel``)
+records the visit's events for the statistics itself: ``submit`` once it is
+stored, or an ``error`` for each question a refusal (422) names, with its
+code; the hosted page cannot read those codes from the page it gets back.
+The id is never an answer: it is neither stored with the submission nor
+mailed.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +31,7 @@ from intakeforms.form import Form
 from intakeforms.i18n import N_, gettext_for
 from intakeforms.intake import submit as store_submission
 from intakeforms.render import render_thanks_page
-from intakeforms.store import StoredFile, UnstorableSubmission
+from intakeforms.store import EventRecord, StoredFile, UnstorableSubmission
 from intakeforms.validate import MESSAGES, check_partial
 from intakeforms.web import bodies
 from intakeforms.web.bodies import BadBody, Posted, read_posted
@@ -61,6 +69,30 @@ def _used(
     message = "this single-use link was used already; the first submission's reference is given"
     body = {"errors": [{"field": "", "code": "link_used", "message": message}], "reference": first}
     return Answer(body, status_code=409)
+
+
+def _note_visit(
+    service: Service, form: Form, posted: Posted, errors: Sequence[FieldError] = ()
+) -> None:
+    """Record for the visit that sent ``posted`` its ``submit``, or with
+    ``errors`` (a refusal) an ``error`` for each question they name, with its
+    code. Nothing without a valid ``_visit``; the event buffer writes them
+    in its next batch, so the answer never waits for them."""
+    session = posted.visit
+    if session is None:
+        return
+    at = _now()
+    if not errors:
+        events = [EventRecord(session, form.id, posted.channel, "submit", None, None, at)]
+    else:
+        # Only what POST /events would take: a question of the form, a known code.
+        events = [
+            EventRecord(session, form.id, posted.channel, "error", e.field, e.code, at)
+            for e in errors
+            if e.field in form.fields and e.code in MESSAGES
+        ]
+    if events:
+        service.event_buffer.add(events)
 
 
 def _has_files(form: Form) -> bool:
@@ -146,6 +178,7 @@ async def _submit(
         except InvalidAnswers as exc:
             errors = [*errors, *exc.errors]
     if errors:
+        _note_visit(service, form, posted, errors)
         if posted.browser and "application/json" not in request.headers.get("accept", ""):
             return service.page(
                 request,
@@ -158,6 +191,7 @@ async def _submit(
                 token=service.judge.original(form.id, posted.token),
                 faq_search=posted.faq_search,
                 opened=reopened(posted.link, posted.draft, form, service.settings),
+                visit=posted.visit,
             )
         return Answer({"errors": [e.as_dict() for e in errors]}, status_code=422)
     # Hidden questions the page answered (its address, the widget's
@@ -232,6 +266,7 @@ async def _submit(
             await service.store.record_link_use(jti, form.id, result.reference, _now())
         except StoreUnavailable:
             logger.warning("%s: %s stored; its link's use not recorded", form.id, result.reference)
+    _note_visit(service, form, posted)
     if not result.created:
         discard(kept)
     elif service.metrics is not None:
