@@ -43,8 +43,8 @@ __all__ = [
     "render_thanks_page",
 ]
 
-#: ``form.css``, ``form.js``, ``faq.js`` and ``drafts.js``, for the web app to
-#: serve under ``assets``.
+#: ``form.css``, ``form.js``, ``faq.js``, ``drafts.js`` and ``visit.js`` (a
+#: visit's events, for the statistics), for the web app to serve under ``assets``.
 ASSETS_DIR = Path(__file__).parent / "assets"
 
 #: The words of the answers faq.js suggests under the first free-text
@@ -96,6 +96,7 @@ def page_assets(assets: str) -> dict[str, str]:
         "js": f"{prefix}/form.js",
         "faq": f"{prefix}/faq.js",
         "drafts": f"{prefix}/drafts.js",
+        "visit": f"{prefix}/visit.js",
     }
 
 
@@ -131,6 +132,8 @@ def render_form_page(
     cannot be changed; ``notice`` is said above the form (a link that expired).
     ``drafts`` is the URL of ``POST /forms/{form}/drafts``: with it, the page
     loads drafts.js, which offers "Continue by email later" under the form.
+    Every form page loads visit.js, which tells ``POST /events`` what the
+    visit does (``_visit`` among ``hidden`` goes on with a visit).
     Hidden questions (``input.control`` ``hidden``) are hidden inputs holding
     the answer the page's address gave, never asked.
     """

@@ -322,9 +322,11 @@ def test_page_structure(locale: str) -> None:
     assert main.find("p", **{"class": "intake-description"}).text == spec["description"]
     assert main.find("form")
     assert page.find("link", rel="stylesheet").get("href") == "/assets/form.css"
-    script = page.find("script")
+    script, visit = page.find_all("script")
     assert script.get("src") == "/assets/form.js"
     assert script.has("defer")
+    # The visit's events, for the statistics (docs/widgets.md).
+    assert visit.get("src") == "/assets/visit.js" and visit.has("defer")
     send = {"en": "Send", "fi": "Lähetä"}[locale]
     assert page.find("form").find("button", type="submit").text == send
 
@@ -545,7 +547,10 @@ def test_hostile_values_messages_and_texts_are_escaped() -> None:
     assert "<script>alert" not in html
     assert "49" not in html
     assert TEMPLATE_CODE in html
-    assert [s.get("src") for s in page.find_all("script")] == ["/assets/form.js"]
+    assert [s.get("src") for s in page.find_all("script")] == [
+        "/assets/form.js",
+        "/assets/visit.js",
+    ]
     assert page.control("name").get("value") == HOSTILE
     assert page.control("story").text == f"</textarea>{HOSTILE}"
     assert page.control("km").get("value") == TEMPLATE_CODE

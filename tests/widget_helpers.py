@@ -47,7 +47,8 @@ def host_app(where: Callable[[], str]) -> Starlette:
         attributes = "".join(
             f' {name}="{html.escape(query[name])}"'
             for name in query
-            if name in ("form", "lang", "endpoint", "token", "draft") or name.startswith("data-")
+            if name in ("form", "lang", "endpoint", "token", "draft", "events")
+            or name.startswith("data-")
         )
         body = f"""<!doctype html>
 <html lang="{html.escape(query.get("html_lang", "en"))}">

@@ -1,8 +1,10 @@
-/* intakeforms widgets: answers before the form (docs/widgets.md, "Answers
- * before the form"). widget.js imports this module only when a form offers
- * FAQ answers (its spec.json has `faq`) or the chat asks the topic, so a page
- * without them never downloads it. It adds its methods to the widgets' shared
- * class; `h` and `button` are widget.js's DOM helpers.
+/* intakeforms widgets: the self-service module. Answers before the form
+ * (docs/widgets.md, "Answers before the form") and the chat's "Continue by
+ * email later". widget.js imports this module only when a form offers FAQ
+ * answers (its spec.json has `faq`), the chat asks the topic, or a chat's
+ * service can mail a draft (`drafts`), so a page without them never
+ * downloads it. It adds its methods to the widgets' shared class; `h` and
+ * `button` are widget.js's DOM helpers.
  */
 export default (P, h, button) =>
   Object.assign(P, {
@@ -35,8 +37,25 @@ export default (P, h, button) =>
       });
     },
 
-    /** Answers suggested under the field in `wrap` as the customer types. */
-    suggest(wrap) {
+    /** The question the customer's own words answer: the first long text, else text. */
+    target() {
+      const f = (t) => this.fields.find((x) => x.type === t);
+      return f("textarea") || f("text");
+    },
+
+    /** The customer's own words, as the answer to the question they answer. */
+    fill(asked) {
+      const t = this.target();
+      const { answers, words } = this.state;
+      if (words?.q && asked.includes(t) && !(t.name in answers)) answers[t.name] = words.q;
+    },
+
+    /** Answers suggested under the inline form's question that the
+     * customer's own words answer, as the customer types. */
+    suggest() {
+      const t = this.target();
+      const wrap = t && this.fm.querySelector(`[data-n="${t.name}"]`);
+      if (!wrap) return;
       const input = wrap.querySelector("textarea,input");
       const box = h("div", { class: "sug", "aria-live": "polite" });
       let timer;
@@ -74,6 +93,31 @@ export default (P, h, button) =>
       this.state.words = { q, s: found.search, r, t: found.topics, c: r.length ? 0 : 1 };
       this.save();
       this.draw(true);
+    },
+
+    /** The chat's topic `id` picked: its form's questions follow. */
+    async pick(id) {
+      if (this.busy) return;
+      this.busy = true;
+      try {
+        await this.load(id);
+        this.state.open = 1;
+        this.error = null;
+      } catch {
+        this.fail({ field: "", message: this.T.network });
+      } finally {
+        this.busy = false;
+      }
+      this.save();
+      this.draw(true);
+    },
+
+    /** The inline form without a form named: the customer picks the topic first. */
+    choose() {
+      const pick = (id) => this.load(id).then(() => this.drawForm(this.box, true), () => {});
+      const topics = this.topics.map((t) => button(t.title, () => pick(t.id)));
+      const list = h("div", { class: "qr", role: "group", "aria-labelledby": "topic" }, topics);
+      this.box.replaceChildren(h("p", { id: "topic" }, this.T.topic), list);
     },
 
     /** "This answered my question" (`helped`) or "I still need to contact you". */
@@ -145,5 +189,58 @@ export default (P, h, button) =>
         }
       }
       return controls;
+    },
+
+    /** "Continue by email later": `to` 1 asks the address; an address posts
+     * the answers so far there as a draft; nothing goes back to the questions. */
+    async keep(to) {
+      if (this.busy) return;
+      this.error = null;
+      if (typeof to === "string") {
+        this.busy = true;
+        // Files cannot wait in a draft: they are asked again.
+        const data = this.answers(this.shown().filter((f) => f.type !== "file"));
+        try {
+          const [status, body] = await this.request(this.path("drafts"), { data, email: to });
+          if (status !== 202) this.fail({ field: "L", message: this.trouble(body), value: to });
+        } catch {
+          this.fail({ field: "L", message: this.T.network, value: to });
+        } finally {
+          this.busy = false;
+        }
+      }
+      this.later = this.error ? 1 : to;
+      this.draw(true);
+    },
+
+    /** The chat's messages of "Continue by email later": the address asked,
+     * then where the link went. `bot`, `me` and `failed` as for early(). */
+    keeping(bot, me, failed) {
+      const { T, state, error } = this;
+      me("L", T.later);
+      bot("L?", {}, h("span", { id: "q-L" }, T.address));
+      const leave = button(T.back, () => this.keep());
+      if (this.later !== 1) {
+        const where = T.sent.replace("{email}", this.later);
+        bot(`L!${this.later}`, { class: "b done", tabindex: -1 }, where);
+        return [button(T.close, () => this.dialog.close(), "go"), leave];
+      }
+      failed("L");
+      const e = error?.field === "L" && error;
+      const mail = this.fields.find((f) => f.type === "email");
+      const input = h("input", {
+        type: "email",
+        autocomplete: "email",
+        "aria-labelledby": "q-L",
+        "aria-describedby": e && "err",
+        "aria-invalid": e && "true",
+        value: e ? e.value : mail && state.answers[mail.name],
+      });
+      const submit = (ev) => {
+        ev.preventDefault();
+        this.keep(input.value.trim());
+      };
+      const send = h("button", { class: "go" }, T.send);
+      return [h("form", { class: "row", novalidate: true, onsubmit: submit }, input, send), leave];
     },
   });

@@ -47,6 +47,10 @@
     // What a signed link or a draft link gave: `locked` names the answers
     // that cannot change, `link` or `draft` the token posted back with them.
     "given",
+    // The visit the service is told about (POST /events): its random id,
+    // and which of its events were sent. The chat's lasts as long as its
+    // conversation, through reloads; the inline form's, one showing.
+    "session",
   ];
   /** The host page's query parameter `name` (?t=, ?d=, a hidden question's). */
   const param = (name) => new URLSearchParams(location.search).get(name);
@@ -192,8 +196,12 @@
     return i;
   };
 
-  // Not crypto.randomUUID: it exists only on https pages. 128 random bits.
-  const uid = () => crypto.getRandomValues(new Uint32Array(4)).join("-");
+  // Not crypto.randomUUID: it exists only on https pages. 22 base64url
+  // characters (+ and / both made -): idempotency keys and visits.
+  const uid = () =>
+    btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))))
+      .replace(/\W/g, "-")
+      .slice(0, 22);
   const texts = (v) => (v == null ? [] : Array.isArray(v) ? v : [String(v)]);
   const fileInfo = (files) => files.map(({ name, type, size }) => ({ name, type, size }));
 
@@ -225,7 +233,7 @@
       if (this.root) return;
       this.root = this.attachShadow({ mode: "open" });
       const link = h("link", { rel: "stylesheet", href: CSS });
-      this.box = h("div", { class: "w", hidden: true });
+      this.box = h("div", { class: "w" });
       this.root.append(link, this.box);
       this.endpoint = (this.getAttribute("endpoint") || HOME).replace(/\/*$/, "");
       const form = this.getAttribute("form") || "";
@@ -244,6 +252,50 @@
       this.files = {};
       // Drawn once the stylesheet is in (or cannot be): nothing shows unstyled.
       link.onload = link.onerror = () => this.start();
+      // Hidden: the page may never be seen again (a closed tab, another page).
+      document.addEventListener("visibilitychange", () => document.hidden && this.leave());
+    }
+
+    /** The visit, unless the page said events="off". */
+    get visit() {
+      if (this.spec && this.getAttribute("events") !== "off") {
+        return (this.state.session ||= { id: uid() });
+      }
+    }
+
+    /** Tells the service `event` of this visit (POST /events), in a batch
+     * soon after; any but "view" comes after a "start". Only the question's
+     * name and an error's code go with it, never an answer. */
+    ev(event, field, code) {
+      const V = this.visit;
+      const once = event === "view" || event === "start";
+      if (!V || this.ref || (once && V[event])) return;
+      V[event] = 1;
+      if (!once && event !== "abandon") this.ev("start", field);
+      this.at = field || this.at;
+      const channel = this.dialog ? "chat" : "inline";
+      const item = { session: V.id, form: this.spec.form, channel, event, field, code };
+      (this.queue ||= []).push(item);
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.flush(), 500);
+    }
+
+    /** The page is hidden or left: a visit begun and not sent is abandoned
+     * at the question reached last (told again if that is another one). */
+    leave() {
+      if (this.visit?.start && this.left !== this.at) this.ev("abandon", (this.left = this.at));
+      this.flush();
+    }
+
+    /** Sends the waiting events, waiting for no answer: a failure loses
+     * them and nothing else. */
+    flush() {
+      const body = JSON.stringify(this.queue?.splice(0));
+      const url = `${this.endpoint}/events`;
+      if (body?.length > 2) {
+        navigator.sendBeacon(url, body) ||
+          fetch(url, { method: "POST", body, keepalive: true }).catch(() => {});
+      }
     }
 
     save() {
@@ -293,12 +345,16 @@
         if (!form) this.topics = (await this.request("/forms"))[1];
         // Without a chosen topic, the first form's spec lends its texts.
         await this.load(form || this.state.form || this.topics[0].id, !form && !this.state.form);
-        if (!form || this.spec.faq) (await import(FAQ)).default(Intake.prototype, h, button);
+        // The self-service module: answers before the form, and the chat's
+        // "Continue by email later".
+        const S = this.spec;
+        if (!form || S.faq || (S.drafts && this instanceof Chat)) {
+          (await import(FAQ)).default(Intake.prototype, h, button);
+        }
       } catch (failure) {
         return this.unavailable(failure);
       }
       this.box.lang = this.loc;
-      this.box.hidden = false;
       this.begin();
     }
 
@@ -306,23 +362,21 @@
      * owner why in the console; the element's own content (a link to the
      * form page, say) stands in below. */
     unavailable(failure) {
-      const here = location.origin;
-      const allow = `add ${here} to INTAKE_ALLOWED_ORIGINS`;
+      const { url, status } = failure || {};
+      const what = status ? `${url} answered ${status}` : `${this.endpoint} did not answer`;
       // A refusal of this origin reaches the page as a failed fetch: the
       // browser hides the answer of a site that did not allow it.
       console.error(
-        failure instanceof Response
-          ? `intakeforms: ${failure.url} answered ${failure.status}` +
-              (failure.status === 403 ? `; ${allow}` : "; check the endpoint attribute")
-          : `intakeforms: ${this.endpoint} did not answer this page (${here}); if the ` +
-              `service is running, it does not allow this origin: ${allow}`,
+        `intakeforms: ${what}; ` +
+          (status && status !== 403
+            ? "check the endpoint attribute"
+            : `add ${location.origin} to INTAKE_ALLOWED_ORIGINS`),
       );
       const lang = this.language.slice(0, 2).toLowerCase();
       const code = OFF[lang] ? lang : "en";
       const cls = this instanceof Chat ? "launch off" : "off";
       const note = h("p", { class: cls, role: "status", lang: code }, OFF[code]);
       this.box.replaceChildren(note, h("slot"));
-      this.box.hidden = false;
     }
 
     async load(id, textsOnly) {
@@ -367,6 +421,7 @@
       }
       Object.assign(this.state.answers, this.page);
       Object.assign(this.state.normalised, this.page);
+      if (!(this instanceof Chat)) delete this.state.session;
       this.save();
     }
 
@@ -406,11 +461,14 @@
       const headers = { Accept: "application/json", "Idempotency-Key": this.state.key };
       const g = this.state.given;
       // The link's token goes back: the service keeps its locked answers.
+      // The visit's id: the service notes the submission as its end.
       const meta = {
         _token: this.state.token,
         [this.spec.honeypot]: "",
         _link: g?.link,
         _draft: g?.draft,
+        _visit: this.visit?.id,
+        _channel: this.dialog ? "chat" : "inline",
       };
       const W = this.state.words;
       // The answers the customer read first, for the team to start from.
@@ -424,6 +482,7 @@
         }
         body = form;
       }
+      this.flush();
       return this.request(this.path("submissions"), body, headers);
     }
 
@@ -441,12 +500,6 @@
           detail: { reference, form: this.spec.form },
         }),
       );
-    }
-
-    /** The question the customer's own words answer: the first long text, else text. */
-    get target() {
-      const f = (t) => this.fields.find((x) => x.type === t);
-      return f("textarea") || f("text");
     }
 
     /** The choices of `f`; a yes-or-no question's are yes and no. */
@@ -574,10 +627,11 @@
       const changed = (e, settled) => {
         const f = this.fields.find((x) => x.name === e.target.name);
         if (!f) return;
-        this.state.answers[f.name] = this.read(f);
+        const v = (this.state.answers[f.name] = this.read(f));
         this.save();
         this.reveal();
         if (settled) this.checkField(f);
+        this.ev(settled && !blank(v) ? "answer" : "start", f.name);
       };
       this.fm = h(
         "form",
@@ -589,6 +643,7 @@
           },
           oninput: (e) => changed(e),
           onchange: (e) => changed(e, true),
+          onfocusin: (e) => (this.at = e.target.name || this.at),
         },
         this.sum,
         this.fields.map((f) => this.field(f)),
@@ -598,9 +653,9 @@
       const title = titled && h("h2", {}, spec.title);
       const note = this.notice && h("p", { class: "sug" }, this.notice);
       into.replaceChildren(...[title, note, intro, this.fm].filter(Boolean));
-      const t = spec.faq && !this.dialog && this.target;
-      if (t) this.suggest(this.fm.querySelector(`[data-n="${t.name}"]`));
+      if (spec.faq && !this.dialog) this.suggest();
       this.reveal();
+      this.ev("view");
     }
 
     reveal() {
@@ -627,18 +682,21 @@
     async checkField(f) {
       const v = this.state.answers[f.name];
       let message = "";
+      let code;
       if (!blank(v)) {
         const problem = check(f, v);
         message = problem && say(this.T, this.loc, f, problem);
+        code = message && problem[0];
         if (!message) {
           try {
             const body = await this.validate(this.answers(this.shown((f) => this.parsed(f))));
-            message = body.errors.find((e) => e.field === f.name)?.message || "";
+            ({ message = "", code } = body.errors.find((e) => e.field === f.name) || {});
           } catch {
             // Offline: sending will say so.
           }
         }
       }
+      if (code) this.ev("error", f.name, code);
       this.setError(f.name, message);
     }
 
@@ -675,8 +733,13 @@
             : await this.validate(this.answers(asked)).catch(() => ({}));
           const byServer = (name) => server.errors?.find((e) => e.field === name)?.message;
           const errors = problems
-            .map((p) => ({ field: p[0].name, message: word(p) || byServer(p[0].name) }))
+            .map(([f, p]) => ({
+              field: f.name,
+              code: p[0],
+              message: word([f, p]) || byServer(f.name),
+            }))
             .filter((e) => e.message);
+          for (const e of errors) this.ev("error", e.field, e.code);
           if (errors.length) return this.showErrors(errors);
         }
         const [status, body] = await this.submit(asked);
@@ -697,14 +760,9 @@
 
   class InlineForm extends Intake {
     begin() {
-      if (!this.spec) {
-        // No form named: the customer picks the topic first.
-        const pick = (id) => this.load(id).then(() => this.drawForm(this.box, true), () => {});
-        const topics = this.topics.map((t) => button(t.title, () => pick(t.id)));
-        const list = h("div", { class: "qr", role: "group", "aria-labelledby": "topic" }, topics);
-        return this.box.replaceChildren(h("p", { id: "topic" }, this.T.topic), list);
-      }
-      this.drawForm(this.box, true);
+      // No form named: the customer picks the topic first (the module's choose()).
+      if (this.spec) this.drawForm(this.box, true);
+      else this.choose();
     }
   }
 
@@ -748,9 +806,9 @@
 
     open() {
       this.state.open = 1;
-      this.save();
       if (!this.dialog.open) this.dialog.showModal();
       this.draw(true);
+      this.save();
     }
 
     closed() {
@@ -788,51 +846,6 @@
       return h("button", { type: "button", class: "ed", "aria-label": name, onclick }, edit);
     }
 
-    /** The customer's own words, as the answer to the question they answer. */
-    fill(asked) {
-      const t = this.target;
-      const { answers, words } = this.state;
-      if (words?.q && asked.includes(t) && !(t.name in answers)) answers[t.name] = words.q;
-    }
-
-    async pick(id) {
-      if (this.busy) return;
-      this.busy = true;
-      try {
-        await this.load(id);
-        this.state.open = 1;
-        this.error = null;
-      } catch {
-        this.fail({ field: "", message: this.T.network });
-      } finally {
-        this.busy = false;
-      }
-      this.save();
-      this.draw(true);
-    }
-
-    /** "Continue by email later": `to` 1 asks the address; an address posts
-     * the answers so far there as a draft; nothing goes back to the questions. */
-    async keep(to) {
-      if (this.busy) return;
-      this.error = null;
-      if (typeof to === "string") {
-        this.busy = true;
-        // Files cannot wait in a draft: they are asked again.
-        const data = this.answers(this.shown().filter((f) => f.type !== "file"));
-        try {
-          const [status, body] = await this.request(this.path("drafts"), { data, email: to });
-          if (status !== 202) this.fail({ field: "L", message: this.trouble(body), value: to });
-        } catch {
-          this.fail({ field: "L", message: this.T.network, value: to });
-        } finally {
-          this.busy = false;
-        }
-      }
-      this.later = this.error ? 1 : to;
-      this.draw(true);
-    }
-
     /** The question that says how to reach the customer, while unanswered. */
     get reach() {
       const f = (t) => this.fields.find((x) => x.type === t);
@@ -865,12 +878,13 @@
       if (blank(v)) v = null;
       const problem = check(f, v);
       let message = problem && say(this.T, this.loc, f, problem);
+      let code = message && problem[0];
       let values = {};
       if (!message && v != null) {
         this.busy = true;
         try {
           const body = await this.validate(this.answers(this.shown(), { [f.name]: v }));
-          message = body.errors.find((e) => e.field === f.name)?.message;
+          ({ message, code } = body.errors.find((e) => e.field === f.name) || {});
           values = body.values;
         } catch (e) {
           message = this.trouble(e);
@@ -878,6 +892,8 @@
           this.busy = false;
         }
       }
+      // The service hears of a refused answer's code, or of the first try.
+      this.ev(code ? "error" : v == null || message ? "start" : "answer", f.name, code);
       if (message) {
         this.fail({ field: f.name, message, value: v });
         return this.draw(true);
@@ -1000,12 +1016,14 @@
       let step = 0;
       let total = 0;
       this.heading.textContent = spec ? spec.title : T.open;
+      this.ev("view");
       // (hidden takes any value as true or false)
       this.switch.hidden = !spec || state.mode || this.ref;
       this.talk.hidden = !spec || state.person || this.ref || W?.d || this.later;
       // Offered where the service can mail the link back.
       this.mail.hidden = !spec?.drafts || state.person || this.ref || W?.d || this.later;
-      if (spec && !waiting) this.fill(state.mode ? this.fields : this.shown());
+      // The customer's own words answer a question (the module has them).
+      if (spec && !waiting) this.fill?.(state.mode ? this.fields : this.shown());
       if (spec && state.mode) {
         this.progress.hidden = this.bar.hidden = true;
         this.body.replaceChildren(this.formBox || (this.formBox = h("div", { class: "inline" })));
@@ -1043,45 +1061,13 @@
           me("P", T.person);
           bot("R", {}, T.reach);
         }
-        if (this.later) {
-          // "Continue by email later": the address, then where the link went.
-          me("L", T.later);
-          bot("L?", {}, h("span", { id: "q-L" }, T.address));
-          const close = button(T.close, () => this.dialog.close(), "go");
-          const leave = button(T.back, () => this.keep());
-          if (this.later === 1) {
-            failed("L");
-            const e = error?.field === "L" && error;
-            const mail = this.fields.find((f) => f.type === "email");
-            const input = h("input", {
-              type: "email",
-              autocomplete: "email",
-              "aria-labelledby": "q-L",
-              "aria-describedby": e && "err",
-              "aria-invalid": e && "true",
-              value: e ? e.value : mail && state.answers[mail.name],
-            });
-            const submit = (ev) => {
-              ev.preventDefault();
-              this.keep(input.value.trim());
-            };
-            const send = h("button", { class: "go" }, T.send);
-            const row = h(
-              "form",
-              { class: "row", novalidate: true, onsubmit: submit },
-              input,
-              send,
-            );
-            controls = [row, leave];
-          } else {
-            const where = T.sent.replace("{email}", this.later);
-            bot(`L!${this.later}`, { class: "b done", tabindex: -1 }, where);
-            controls = [close, leave];
-          }
-        } else if (this.ref) {
+        // "Continue by email later" (the self-service module draws it).
+        if (this.later) controls = this.keeping(bot, me, failed);
+        else if (this.ref) {
           bot("done", {}, this.thanks());
           controls = [button(T.close, () => this.dialog.close(), "go")];
         } else if (now) {
+          this.at = now.name;
           if (!state.person) step = seen.indexOf(now) + 1;
           total = seen.length;
           const help = now.help && h("span", { class: "help", id: `h-${now.name}` }, now.help);

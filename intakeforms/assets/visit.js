@@ -1,0 +1,125 @@
+/* intakeforms: what a visit of the HTML form page does, for the statistics.
+ *
+ * Loaded by every form page (docs/widgets.md, "What the widgets tell the
+ * service"). One page load is one visit, under a random id made here (22
+ * base64url characters, never kept) that the form posts as a hidden _visit
+ * input: the service records the visit's submit once it stores the
+ * submission, or an error for each question it refuses. The page it sends
+ * back with those problems holds the _visit input already, and goes on with
+ * the same visit (no second view, no second start).
+ *
+ * To POST /events (beside /forms, found from the form's action), each
+ * naming the question, never its answer: "view" as the page is shown,
+ * "start" at the first answer typed or picked, "answer" when a question's
+ * answer changes to one that is not blank, "abandon" when the page is
+ * hidden or left after a start without sending, naming the question the
+ * customer was at last. Events wait half a second to go together; they go
+ * with navigator.sendBeacon (text/plain), else fetch with keepalive.
+ * Nothing waits for an answer, and a failure is ignored: the form works as
+ * it would without this script.
+ */
+(() => {
+  "use strict";
+
+  // POST /events takes at most this many events a request.
+  const MAX_BATCH = 50;
+
+  /** 22 base64url characters: 128 random bits, the padding cut. */
+  const newVisit = () =>
+    btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .slice(0, 22);
+
+  /** Whether the question `name` holds an answer that is not blank. */
+  const answered = (form, name) =>
+    Array.from(form.elements).some(
+      (el) =>
+        el.name === name &&
+        !el.disabled &&
+        (el.type === "checkbox" || el.type === "radio" ? el.checked : el.value.trim() !== ""),
+    );
+
+  /** The question a control belongs to, by its wrapper's data-field. */
+  const question = (target) => target.closest?.("[data-field]")?.dataset.field;
+
+  const track = (form) => {
+    // The action is …/forms/{form}/submissions?lang=…
+    const action = new URL(form.getAttribute("action"), location.href);
+    const id = decodeURIComponent(action.pathname.split("/").slice(-2)[0]);
+    const endpoint = new URL("../../events", action).href;
+    let input = form.querySelector("input[name='_visit']");
+    const goingOn = Boolean(input);
+    if (!input) {
+      input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "_visit";
+      input.value = newVisit();
+      form.append(input);
+    }
+    const session = input.value;
+    const queue = [];
+    let timer;
+    let started = goingOn;
+    let sending = false;
+    let reached; // the question the customer was at last
+    let left; // where the visit was last told abandoned
+
+    const flush = () => {
+      clearTimeout(timer);
+      while (queue.length) {
+        const body = JSON.stringify(queue.splice(0, MAX_BATCH));
+        try {
+          if (!navigator.sendBeacon(endpoint, body)) throw new Error("not queued");
+        } catch {
+          fetch(endpoint, { method: "POST", body, keepalive: true }).catch(() => {});
+        }
+      }
+    };
+    const send = (event, field) => {
+      queue.push({ session, form: id, channel: "form", event, ...(field ? { field } : {}) });
+      clearTimeout(timer);
+      timer = setTimeout(flush, 500);
+    };
+
+    form.addEventListener("focusin", (event) => {
+      reached = question(event.target) || reached;
+    });
+    const touched = (event) => {
+      const field = question(event.target);
+      if (!field) return;
+      reached = field;
+      if (!started) {
+        started = true;
+        send("start", field);
+      }
+      if (event.type === "change" && answered(form, field)) send("answer", field);
+    };
+    form.addEventListener("input", touched);
+    form.addEventListener("change", touched);
+    form.addEventListener("submit", () => {
+      sending = true;
+      flush();
+    });
+    const leave = () => {
+      if (started && !sending && left !== reached) {
+        left = reached;
+        send("abandon", reached);
+      }
+      flush();
+    };
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "hidden") leave();
+    });
+    // Older browsers say only this when a page goes away.
+    window.addEventListener("pagehide", leave);
+    if (!goingOn) send("view");
+  };
+
+  const start = () => {
+    for (const form of document.querySelectorAll("form.intake-form")) track(form);
+  };
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,554 @@
+"""Visitor events in a real browser: what the hosted form page, the inline
+widget and the chat tell ``POST /events`` about a visit, driven by Playwright
+in Chromium against the real service on a loopback port with a real SQLite
+store; the widgets are embedded in a host page of another origin.
+
+What the statistics get from one visit, in the order it happened: ``view``,
+``start``, an ``answer`` per question answered, an ``error`` with its code
+(the page's own check, ``/validate``, or the service's refusal), and the
+``submit`` the service records itself from the submission's ``_visit``. A
+visit begun and left says ``abandon`` with ``navigator.sendBeacon`` as the
+page goes. No event carries an answer; the session is 22 random base64url
+characters, the chat's the same through a reload. With JavaScript off, the
+hosted form still posts (and tells nothing).
+
+The service is wrapped in a listener that notes every ``POST /events`` as
+the service got it: a page's last beacon goes as it unloads, where the
+browser's own reports of its requests no longer reach Playwright.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import re
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from browser import PHONE, LiveServer, require_chromium, stored
+from playwright.sync_api import Browser, Page, Request, expect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from test_widgets import FI, Guest, Site, answer, asked, open_chat, reply
+from web_helpers import FORMS, REFERENCE, settings_for
+from widget_helpers import host_app
+
+from intakeforms.store import EventRecord, open_store
+from intakeforms.web import create_app
+
+require_chromium()
+
+SESSION = re.compile(r"[A-Za-z0-9_-]{22}")
+#: What a customer types in these tests; none of it may reach an event.
+ANSWERS = ("abc123", "Saab 9-3", "120 000", "Kolisee.", "Maija Meikäläinen", "maija@example.com")
+EVENT_KEYS = {"session", "form", "channel", "event", "field", "code"}
+
+
+# -- the service, as it hears the pages ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One ``POST /events`` as the service got it."""
+
+    content_type: str
+    #: Sec-Fetch-Mode: ``no-cors`` for a beacon of text, ``cors`` for fetch().
+    mode: str
+    body: str
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        data = json.loads(self.body)
+        return data if isinstance(data, list) else [data]
+
+
+class Listener:
+    """The service's app, noting each ``POST /events`` it is sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.heard: list[Heard] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/events":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+
+        async def listened() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+            return message
+
+        await self.app(scope, listened, send)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        body = b"".join(chunks).decode()
+        self.heard.append(
+            Heard(headers.get("content-type", ""), headers.get("sec-fetch-mode", ""), body)
+        )
+
+
+@dataclass(frozen=True)
+class EventSite(Site):
+    listener: Listener
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventSite]:
+    """The service (listened to) and a host site on another origin it allows."""
+    folder = tmp_path_factory.mktemp("events")
+    where: dict[str, str] = {}
+    host = LiveServer(host_app(lambda: where["service"]))
+    settings = settings_for(folder, allowed_origins=(host.url,))
+    listener = Listener(create_app(FORMS, settings))
+    service = LiveServer(listener)
+    where["service"] = service.url.replace("127.0.0.1", "localhost")
+    service.start()
+    try:
+        host.start()
+        try:
+            yield EventSite(
+                host.url, where["service"], folder / "intake.db", folder / "mail", listener
+            )
+        finally:
+            host.stop()
+    finally:
+        service.stop()
+
+
+@pytest.fixture
+def guest(browser: Browser, site: EventSite) -> Iterator[Guest]:
+    visiting = Guest(browser, site)
+    try:
+        yield visiting
+    finally:
+        visiting.close()
+    assert visiting.problems == [], "the pages had script errors or failed loads"
+
+
+@dataclass
+class Visit:
+    """What the service heard of one visit, from one test's start on."""
+
+    site: EventSite
+    since: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    first: int = 0
+    session: str = ""
+
+    def __post_init__(self) -> None:
+        self.first = len(self.site.listener.heard)
+
+    @property
+    def heard(self) -> list[Heard]:
+        """The requests of this visit (all of them before its id is known)."""
+        return [
+            h
+            for h in self.site.listener.heard[self.first :]
+            if not self.session or any(e["session"] == self.session for e in h.events)
+        ]
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [e for h in self.heard for e in h.events if e["session"] == self.session]
+
+    def find(self, page: Page, channel: str) -> str:
+        """The session of the visit whose ``view`` on ``channel`` came first."""
+        deadline = time.monotonic() + 10
+        while not self.session:
+            views = [
+                e["session"]
+                for h in self.site.listener.heard[self.first :]
+                for e in h.events
+                if e["event"] == "view" and e["channel"] == channel
+            ]
+            if views:
+                self.session = views[0]
+            else:
+                assert time.monotonic() < deadline, "the page told no view"
+                page.wait_for_timeout(100)
+        return self.session
+
+    def stored(self) -> list[EventRecord]:
+        """The visit's events in the store, in order."""
+        return [e for e in events_of(self.site, self.since) if e.session == self.session]
+
+    def settled(self, page: Page, extra: int = 0) -> list[EventRecord]:
+        """The stored events once every event the page sent (and ``extra``
+        ones the service records itself) is written: the page batches its
+        events for half a second, and the service writes every half second.
+        Waits with the page, so that its timers run meanwhile."""
+        deadline = time.monotonic() + 10
+        while True:
+            found = self.stored() if self.events else []
+            if found and len(found) >= len(self.events) + extra:
+                return found
+            assert time.monotonic() < deadline, f"stored {found}, heard {self.events}"
+            page.wait_for_timeout(100)
+
+    def assert_no_answer(self) -> None:
+        """Each event is names and codes only; no typed answer is in any request."""
+        assert self.events
+        for event in self.events:
+            assert set(event) <= EVENT_KEYS
+        for heard in self.heard:
+            for text in ANSWERS:
+                assert text not in heard.body and json.dumps(text)[1:-1] not in heard.body
+
+
+def events_of(site: Site, since: dt.datetime) -> list[EventRecord]:
+    """The stored events of the car-service form since ``since``, in order."""
+
+    async def read() -> list[EventRecord]:
+        async with open_store(f"sqlite:///{site.database}") as store:
+            later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+            return await store.events_of("car-service", since, later)
+
+    # A thread of its own: Playwright's loop runs in this one.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, read()).result()
+
+
+def steps(events: list[EventRecord]) -> list[tuple[str, ...]]:
+    """Each event as (event,), (event, field) or (event, field, code)."""
+    return [tuple(x for x in (e.event, e.field, e.code) if x is not None) for e in events]
+
+
+# -- the pages -------------------------------------------------------------------------
+
+
+def open_page(guest: Guest, url: str, *, javascript: bool = True) -> Page:
+    """``url`` in a fresh browser context, with the guest's checks for problems."""
+    context = guest.browser.new_context(
+        viewport=PHONE, locale="fi-FI", java_script_enabled=javascript
+    )
+    guest.contexts.append(context)
+    context.set_default_timeout(5_000)
+    page = context.new_page()
+    page.on("console", guest._console)
+    page.on("response", guest._response)
+    page.on("pageerror", lambda error: guest.problems.append(f"uncaught: {error}"))
+    response = page.goto(url)
+    assert response is not None and response.ok
+    return page
+
+
+def hosted_page(guest: Guest, *, javascript: bool = True) -> Page:
+    """The service's own page of the car-service form, in Finnish."""
+    return open_page(
+        guest, f"{guest.site.service}/forms/car-service?lang=fi", javascript=javascript
+    )
+
+
+def widget_page(guest: Guest, tag: str, **attributes: str) -> Page:
+    """A host page of another origin embedding the widget ``tag``."""
+    query = "".join(f"&{name}={value}" for name, value in attributes.items())
+    return open_page(guest, f"{guest.site.host}/page?tag={tag}&form=car-service&lang=fi{query}")
+
+
+def leave(page: Page) -> None:
+    """Away to another page: the form's page is hidden and unloaded."""
+    page.goto("about:blank")
+
+
+# -- the hosted form page ------------------------------------------------------------
+
+
+def test_the_hosted_form_tells_its_visit_and_the_service_its_errors_and_submit(
+    guest: Guest, site: EventSite
+) -> None:
+    visit = Visit(site)
+    page = hosted_page(guest)
+    form = page.locator("form.intake-form")
+    session = form.locator("input[name='_visit']").input_value()
+    assert SESSION.fullmatch(session)
+    assert visit.find(page, "form") == session
+
+    plate = form.get_by_label("Rekisterinumero")
+    plate.fill("x")
+    plate.press("Tab")
+    for label, text in (("Merkki ja malli", "Saab 9-3"), ("Mittarilukema", "120 000")):
+        form.get_by_label(label).fill(text)
+        form.get_by_label(label).press("Tab")
+    form.get_by_label("Korjaus", exact=True).check()
+    form.get_by_label("Kuvaile vika").fill("Kolisee.")
+    form.get_by_label("Kuvaile vika").press("Tab")
+    form.get_by_label("Nimi").fill("Maija Meikäläinen")
+    form.get_by_label("Nimi").press("Tab")
+    form.get_by_label("Hyväksyn").check()
+    visit.settled(page)
+    form.get_by_role("button", name=FI["send"]).click()
+
+    # The service refused two answers: it recorded them with their codes,
+    # and its page goes on with the same visit (no second view).
+    expect(page.locator("[data-intake-summary]")).to_be_focused()
+    form = page.locator("form.intake-form")
+    assert form.locator("input[name='_visit']").input_value() == session
+    form.get_by_label("Rekisterinumero").fill("abc123")
+    form.get_by_label("Rekisterinumero").press("Tab")
+    form.get_by_label("Sähköposti").fill("maija@example.com")
+    form.get_by_label("Sähköposti").press("Tab")
+    visit.settled(page, extra=2)
+    form.get_by_role("button", name=FI["send"]).click()
+    reference = page.locator(".intake-reference__value").inner_text()
+    assert REFERENCE.match(reference)
+
+    found = visit.settled(page, extra=3)
+    assert {e.channel for e in found} == {"form"}
+    assert steps(found) == [
+        ("view",),
+        ("start", "plate"),
+        ("answer", "plate"),
+        ("answer", "model"),
+        ("answer", "mileage"),
+        ("answer", "service"),
+        ("answer", "symptoms"),
+        ("answer", "name"),
+        ("answer", "privacy"),
+        ("error", "plate", "invalid_plate"),
+        ("error", "email", "required"),
+        ("answer", "plate"),
+        ("answer", "email"),
+        ("submit",),
+    ]
+    visit.assert_no_answer()
+    assert "_visit" not in stored(site.database, reference)["data"]
+
+
+def test_with_javascript_off_the_hosted_form_still_posts(guest: Guest, site: EventSite) -> None:
+    visit = Visit(site)
+    page = hosted_page(guest, javascript=False)
+    form = page.locator("form.intake-form")
+    expect(form.locator("input[name='_visit']")).to_have_count(0)
+    for label, text in (
+        ("Rekisterinumero", "abc123"),
+        ("Merkki ja malli", "Saab 9-3"),
+        ("Mittarilukema", "120 000"),
+        ("Kuvaile vika", "Kolisee."),
+        ("Nimi", "Maija Meikäläinen"),
+        ("Sähköposti", "maija@example.com"),
+    ):
+        form.get_by_label(label).fill(text)
+    form.get_by_label("Korjaus", exact=True).check()
+    form.get_by_label("Hyväksyn").check()
+    form.get_by_role("button", name=FI["send"]).click()
+    reference = page.locator(".intake-reference__value").inner_text()
+    assert stored(site.database, reference)["data"]["plate"] == "ABC-123"
+    page.wait_for_timeout(1500)
+    assert visit.heard == []
+    assert [e for e in events_of(site, visit.since) if e.channel == "form"] == []
+
+
+def test_leaving_a_started_form_says_abandon_with_a_beacon(guest: Guest, site: EventSite) -> None:
+    visit = Visit(site)
+    page = hosted_page(guest)
+    visit.find(page, "form")
+    plate = page.locator("form.intake-form").get_by_label("Rekisterinumero")
+    plate.fill("abc123")
+    # On to the next question, then away: the visit was left there.
+    plate.press("Tab")
+    expect(page.locator("form.intake-form").get_by_label("Merkki ja malli")).to_be_focused()
+    leave(page)
+    found = visit.settled(page)
+    assert steps(found) == [
+        ("view",),
+        ("start", "plate"),
+        ("answer", "plate"),
+        ("abandon", "model"),
+    ]
+    last = visit.heard[-1]
+    assert [e["event"] for e in last.events][-1] == "abandon"
+    # A beacon of text: no preflight, and the browser sends it as the page goes.
+    assert last.content_type.startswith("text/plain") and last.mode == "no-cors"
+    visit.assert_no_answer()
+
+
+def test_a_form_left_unbegun_is_not_abandoned(guest: Guest, site: EventSite) -> None:
+    visit = Visit(site)
+    page = hosted_page(guest)
+    visit.find(page, "form")
+    page.locator("form.intake-form").get_by_label("Rekisterinumero").focus()
+    leave(page)
+    page.wait_for_timeout(1000)
+    assert steps(visit.settled(page)) == [("view",)]
+
+
+# -- the inline widget ---------------------------------------------------------------
+
+
+def test_the_inline_widget_tells_its_visit(guest: Guest, site: EventSite) -> None:
+    visit = Visit(site)
+    page = widget_page(guest, "intake-form")
+    form = page.locator("intake-form form")
+    expect(form).to_be_visible()
+    assert SESSION.fullmatch(visit.find(page, "inline"))
+
+    def fill(label: str, text: str) -> None:
+        form.get_by_label(label).fill(text)
+        form.get_by_label(label).press("Tab")
+
+    fill("Rekisterinumero", "abc123")
+    # The widget's own check refuses a mileage that is not a number.
+    fill("Mittarilukema", "paljon")
+    expect(form.locator("#f-mileage-e")).to_have_text(FI["e_not_integer"])
+    fill("Mittarilukema", "120 000")
+    fill("Merkki ja malli", "Saab 9-3")
+    form.get_by_label("Korjaus", exact=True).check()
+    fill("Kuvaile vika", "Kolisee.")
+    fill("Nimi", "Maija Meikäläinen")
+    fill("Sähköposti", "maija@example.com")
+    form.get_by_label("Hyväksyn").check()
+    visit.settled(page)
+    form.get_by_role("button", name=FI["send"]).click()
+    expect(page.locator("intake-form .ref")).to_have_text(REFERENCE)
+
+    found = visit.settled(page, extra=1)
+    assert {e.channel for e in found} == {"inline"}
+    assert steps(found) == [
+        ("view",),
+        ("start", "plate"),
+        ("answer", "plate"),
+        ("error", "mileage", "not_integer"),
+        ("answer", "mileage"),
+        ("answer", "mileage"),
+        ("answer", "model"),
+        ("answer", "service"),
+        ("answer", "symptoms"),
+        ("answer", "name"),
+        ("answer", "email"),
+        ("answer", "privacy"),
+        ("submit",),
+    ]
+    visit.assert_no_answer()
+    # Sent: leaving the page now abandons nothing.
+    leave(page)
+    page.wait_for_timeout(1500)
+    assert steps(visit.stored())[-1] == ("submit",)
+
+
+def test_the_inline_widget_left_says_abandon(guest: Guest, site: EventSite) -> None:
+    visit = Visit(site)
+    page = widget_page(guest, "intake-form")
+    visit.find(page, "inline")
+    form = page.locator("intake-form form")
+    form.get_by_label("Rekisterinumero").fill("abc123")
+    # The next question in focus (the plate's answer is settled), then away.
+    form.get_by_label("Merkki ja malli").focus()
+    leave(page)
+    found = visit.settled(page)
+    assert steps(found) == [
+        ("view",),
+        ("start", "plate"),
+        ("answer", "plate"),
+        ("abandon", "model"),
+    ]
+    last = visit.heard[-1]
+    assert last.content_type.startswith("text/plain") and last.mode == "no-cors"
+    visit.assert_no_answer()
+
+
+def test_events_off_sends_none_and_no_visit(guest: Guest, site: EventSite) -> None:
+    visit = Visit(site)
+    page = widget_page(guest, "intake-form", events="off")
+    posted: list[dict[str, Any]] = []
+
+    def note(request: Request) -> None:
+        if "/submissions" in request.url:
+            posted.append(json.loads(request.post_data or "{}"))
+
+    page.on("request", note)
+    form = page.locator("intake-form form")
+    for label, text in (
+        ("Rekisterinumero", "abc123"),
+        ("Merkki ja malli", "Saab 9-3"),
+        ("Mittarilukema", "120 000"),
+        ("Nimi", "Maija Meikäläinen"),
+        ("Sähköposti", "maija@example.com"),
+    ):
+        form.get_by_label(label).fill(text)
+    form.get_by_label("Määräaikaishuolto", exact=True).check()
+    form.get_by_label("Hyväksyn").check()
+    form.get_by_role("button", name=FI["send"]).click()
+    expect(page.locator("intake-form .ref")).to_have_text(REFERENCE)
+    leave(page)
+    page.wait_for_timeout(1500)
+    assert visit.heard == []
+    assert len(posted) == 1 and "_visit" not in posted[0]
+
+
+# -- the chat ----------------------------------------------------------------------------
+
+
+def test_the_chat_tells_its_visit_through_a_reload(guest: Guest, site: EventSite) -> None:
+    visit = Visit(site)
+    page = widget_page(guest, "intake-chat")
+    dialog = open_chat(page)
+    first = visit.find(page, "chat")
+    assert SESSION.fullmatch(first)
+    # The service's check refuses this plate (/validate), with its code.
+    answer(dialog, "Rekisterinumero", "12")
+    expect(dialog.locator(".bad")).to_be_visible()
+    answer(dialog, "Rekisterinumero", "abc123")
+    answer(dialog, "Merkki ja malli", "Saab 9-3")
+    answer(dialog, "Mittarilukema", "120 000")
+    reply(dialog, "Mitä tarvitset?", "Määräaikaishuolto")
+    asked(dialog, "Toivottu päivä")
+    dialog.get_by_role("button", name=FI["skip"]).click()
+    asked(dialog, "Nimi")
+    visit.settled(page)
+
+    # A reload is the same visit: the page's leaving says where it was, and
+    # the conversation goes on without a second view.
+    page.reload()
+    dialog = page.get_by_role("dialog", name="Huoltovaraus")
+    answer(dialog, "Nimi", "Maija Meikäläinen")
+    answer(dialog, "Sähköposti", "maija@example.com")
+    asked(dialog, "Puhelin")
+    dialog.get_by_role("button", name=FI["skip"]).click()
+    reply(dialog, "Hyväksyn, että tietojani käytetään huollon varaamiseen.", FI["yes"])
+    visit.settled(page)
+    dialog.locator(".cmp").get_by_role("button", name=FI["send"]).click()
+    expect(dialog.locator(".ref")).to_have_text(REFERENCE)
+
+    found = visit.settled(page, extra=1)
+    assert {e.channel for e in found} == {"chat"}
+    assert steps(found) == [
+        ("view",),
+        ("start", "plate"),
+        ("error", "plate", "invalid_plate"),
+        ("answer", "plate"),
+        ("answer", "model"),
+        ("answer", "mileage"),
+        ("answer", "service"),
+        ("abandon", "name"),
+        ("answer", "name"),
+        ("answer", "email"),
+        ("answer", "privacy"),
+        ("submit",),
+    ]
+    visit.assert_no_answer()
+
+    # The next conversation is another visit.
+    dialog.get_by_role("button", name=FI["close"]).last.click()
+    open_chat(page)
+    asked(dialog, "Rekisterinumero")
+    after = Visit(site, first=0)
+    after.first = visit.first
+    deadline = time.monotonic() + 10
+    while True:
+        views = {
+            e["session"]
+            for h in after.heard
+            for e in h.events
+            if e["event"] == "view" and e["channel"] == "chat"
+        }
+        if len(views) == 2:
+            break
+        assert time.monotonic() < deadline, "no view of the next conversation"
+        page.wait_for_timeout(100)
+    (second,) = views - {first}
+    assert SESSION.fullmatch(second)
