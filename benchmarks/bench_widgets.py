@@ -6,8 +6,10 @@
    their documented embed downloads, minified and gzipped: Conversational
    Form 34.6 kB, Typeform's embed loader 14.5 kB (it only opens an iframe),
    SurveyJS 390 kB, Form.io 470 kB. Goal: both widgets together at most 12 kB.
-   ``widget-faq.js`` (the answers offered before a form) is printed apart:
-   the script fetches it only for a form with FAQ answers or a topic chat.
+   ``widget-faq.js`` (the self-service part: answers offered before a form,
+   topics, the chat's "Continue by email later") is printed apart: the
+   script fetches it only for a form with FAQ answers, a widget that asks the
+   topic, or a chat whose service can mail drafts.
 
 2. **Time from a click on the launcher to the first question on screen**, in
    headless Chromium, measured inside the page with ``performance.now()``:
@@ -99,7 +101,8 @@ def sizes() -> None:
     six = len(gzip.compress(faq.body, compresslevel=6, mtime=0))
     print(
         f"  {'widget-faq.js':<12} {source / 1000:>8.1f} {len(faq.body) / 1000:>9.1f}"
-        f" {len(faq.gzipped) / 1000:>8.1f} {six / 1000:>8.1f}  (only for answers before a form)"
+        f" {len(faq.gzipped) / 1000:>8.1f} {six / 1000:>8.1f}"
+        "  (only for answers before a form, topics, continue later)"
     )
     js, css = widget_asset("widget.js"), widget_asset("widget.css")
     print(f"  in bytes: widget.js {len(js.gzipped)} + widget.css {len(css.gzipped)} = {total9}")

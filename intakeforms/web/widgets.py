@@ -14,11 +14,12 @@ alike read it from the package's ``assets`` folder.
 Host pages load ``widget.js`` from a URL that never changes, so it is served
 with a short cache life and an ETag. The script asks for the stylesheet as
 ``widget.css?v=<hash of its bytes>``: that URL changes whenever the CSS does,
-so it is cached for a year (cache busting). The answers offered before a
-form (the FAQ's part of the widgets) are a module of their own,
-``widget-faq.js``, which the script imports the same way, and only when a
-form offers answers or the chat asks the topic: a page without them does not
-download it. Both are sent minified
+so it is cached for a year (cache busting). The self-service part (the
+answers offered before a form, the topics, the chat's "Continue by email
+later") is a module of its own, ``widget-faq.js``, which the script imports
+the same way, and only when a form offers answers, a widget asks the topic
+or a chat's service can mail drafts: a page without them does not download
+it. Both are sent minified
 (rJSmin / rCSSmin: the same tools size the benchmark) and gzipped when the
 browser accepts it.
 """
