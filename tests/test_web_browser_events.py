@@ -221,11 +221,14 @@ def steps(events: list[EventRecord]) -> list[tuple[str, ...]]:
 # -- the pages -------------------------------------------------------------------------
 
 
-def open_page(guest: Guest, url: str, *, javascript: bool = True) -> Page:
-    """``url`` in a fresh browser context, with the guest's checks for problems."""
+def open_page(guest: Guest, url: str, *, javascript: bool = True, script: str = "") -> Page:
+    """``url`` in a fresh browser context, with the guest's checks for
+    problems; ``script`` runs first in every page of it."""
     context = guest.browser.new_context(
         viewport=PHONE, locale="fi-FI", java_script_enabled=javascript
     )
+    if script:
+        context.add_init_script(script)
     guest.contexts.append(context)
     context.set_default_timeout(5_000)
     page = context.new_page()
@@ -244,10 +247,11 @@ def hosted_page(guest: Guest, *, javascript: bool = True) -> Page:
     )
 
 
-def widget_page(guest: Guest, tag: str, **attributes: str) -> Page:
+def widget_page(guest: Guest, tag: str, *, script: str = "", **attributes: str) -> Page:
     """A host page of another origin embedding the widget ``tag``."""
     query = "".join(f"&{name}={value}" for name, value in attributes.items())
-    return open_page(guest, f"{guest.site.host}/page?tag={tag}&form=car-service&lang=fi{query}")
+    url = f"{guest.site.host}/page?tag={tag}&form=car-service&lang=fi{query}"
+    return open_page(guest, url, script=script)
 
 
 def leave(page: Page) -> None:
@@ -449,6 +453,44 @@ def test_the_inline_widget_left_says_abandon(guest: Guest, site: EventSite) -> N
     last = visit.heard[-1]
     assert last.content_type.startswith("text/plain") and last.mode == "no-cors"
     visit.assert_no_answer()
+
+
+#: A browser with beacons turned off (Firefox's beacon.enabled).
+NO_BEACON = "delete Navigator.prototype.sendBeacon;"
+
+
+@pytest.mark.parametrize("tag", ["intake-form", "hosted"])
+def test_without_beacons_fetch_sends_them_and_the_form_still_posts(
+    guest: Guest, site: EventSite, tag: str
+) -> None:
+    visit = Visit(site)
+    if tag == "hosted":
+        url = f"{site.service}/forms/car-service?lang=fi"
+        page = open_page(guest, url, script=NO_BEACON)
+        form, channel = page.locator("form.intake-form"), "form"
+    else:
+        page = widget_page(guest, tag, script=NO_BEACON)
+        form, channel = page.locator("intake-form form"), "inline"
+    visit.find(page, channel)
+    for label, text in (
+        ("Rekisterinumero", "abc123"),
+        ("Merkki ja malli", "Saab 9-3"),
+        ("Mittarilukema", "120 000"),
+        ("Nimi", "Maija Meikäläinen"),
+        ("Sähköposti", "maija@example.com"),
+    ):
+        form.get_by_label(label).fill(text)
+    form.get_by_label("Määräaikaishuolto", exact=True).check()
+    form.get_by_label("Hyväksyn").check()
+    visit.settled(page)
+    form.get_by_role("button", name=FI["send"]).click()
+    reference = page.get_by_text(REFERENCE).first
+    expect(reference).to_be_visible()
+    found = visit.settled(page, extra=1)
+    assert steps(found)[0] == ("view",) and steps(found)[-1] == ("submit",)
+    # fetch(), not a beacon: the browser's CORS mode.
+    assert {heard.mode for heard in visit.heard} == {"cors"}
+    assert {heard.content_type.split(";")[0] for heard in visit.heard} == {"text/plain"}
 
 
 def test_events_off_sends_none_and_no_visit(guest: Guest, site: EventSite) -> None:

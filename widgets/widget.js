@@ -293,7 +293,8 @@
       const body = JSON.stringify(this.queue?.splice(0));
       const url = `${this.endpoint}/events`;
       if (body?.length > 2) {
-        navigator.sendBeacon(url, body) ||
+        // (No beacon at all where a browser has them turned off.)
+        navigator.sendBeacon?.(url, body) ||
           fetch(url, { method: "POST", body, keepalive: true }).catch(() => {});
       }
     }
