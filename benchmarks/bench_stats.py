@@ -1,0 +1,457 @@
+"""Statistics: a form's figures over 1,000,000 events, and what ingesting events costs.
+
+Part 1, on SQLite and on PostgreSQL (``INTAKE_TEST_POSTGRESQL`` or
+``--postgresql URL``, in a schema of its own, dropped afterwards; skipped,
+saying why, without a server): 1,000,000 visitor events of the car-service
+form over the 30 days before ``now`` (2025-06-30 12:00 UTC), generated with a
+fixed seed as visits (a view; most begin; answers in form order with some
+edits and errors; 45 % of the begun submit, some twice; many of the rest
+abandon) and bulk-loaded. Then, in the same run:
+
+* ``cold first call``: ``form_figures`` over the 31 days with no rollup yet:
+  it rolls the 30 finished days itself, then answers (timed once);
+* ``roll_up``: the rollup's own time, the rollups deleted first (timed once);
+* ``stats answer``: ``form_figures`` over the 31 days after the rollup: the
+  30 days' sums read from the rollups, today (12 hours, about 17,000
+  events) counted from the raw events, and the FAQ's counts;
+* baseline ``raw, every day``: the same figures counted from the raw events
+  day by day, with no rollup (``count_visits`` of each day, summed).
+
+Both give the same figures (checked before timing). Goal: the stats answer
+under 200 ms on both databases.
+
+Part 2: what an event stream costs the submit path, in process. The app
+(``create_app`` with the car-service form, SQLite store in a temporary
+folder, rate limit off) is called as an ASGI server calls it, with no HTTP
+parsing and no client library, so that only the service's own work is
+measured (on a machine of 2 CPUs a client or a load generator beside the
+server takes the server's CPU). Eight submissions at a time POST the
+car-service answers for ``--ingest-seconds``; in the other kinds of round
+the app also gets ``POST /events`` at as many events a second as the
+warm-up round's submissions a second, visit-shaped (view, start, answers,
+submit), ``--batch`` events a request (1 and 10: one kind of round each),
+each request on time whether the one before was answered or not, as
+pages send them. The kinds of round alternate, ``--ingest-rounds`` each.
+Figures: the median submissions per second of this process's CPU (its
+threads too: what the service can take on a core of its own, steady on a
+shared machine) and by the clock (what this run saw). Goal: with events,
+at least 95 % of the submissions per CPU-second without.
+
+Run: ``.venv/bin/python benchmarks/bench_stats.py`` (``--quick`` for a smoke
+test: 100,000 events, short rounds; ``--skip-figures`` or ``--skip-ingest`` for
+one part).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import datetime as dt
+import json
+import os
+import random
+import secrets
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import psycopg
+from _harness import add_arguments, describe_machine, measure, ratio_text
+
+from intakeforms import Form, FormFigures, Store, form_figures, load_form, open_store, roll_up
+from intakeforms.stats.figures import FaqFigures, figures_of, questions_of
+from intakeforms.stats.rollup import days_between
+from intakeforms.store.rollups import Tally
+from intakeforms.store.sqlite_schema import timestamp
+
+ROOT = Path(__file__).resolve().parent.parent
+FORM = load_form(ROOT / "examples" / "car-service" / "car-service.yaml")
+QUESTIONS = questions_of(FORM)
+ANSWERS = json.loads((ROOT / "examples" / "car-service" / "answers.json").read_text("utf-8"))
+POSTGRESQL = os.environ.get("INTAKE_TEST_POSTGRESQL", "postgresql://postgres@127.0.0.1:5432/test")
+NOW = dt.datetime(2025, 6, 30, 12, 0, tzinfo=dt.UTC)
+FIRST = (NOW - dt.timedelta(days=30)).date()
+TODAY = NOW.date()
+GOAL_MS = 200.0
+GOAL_RATIO = 0.95
+CODES = ("required", "invalid_format", "too_long", "invalid_plate")
+ROLLUPS = ("stats_days", "stats_channels", "stats_fields", "stats_codes", "stats_times")
+_T = TypeVar("_T")
+
+Row = tuple[str, str, str, str, str | None, str | None, dt.datetime]
+
+
+# -- part 1: the figures over a million events -----------------------------------------
+
+
+def generate(total: int, seed: int = 15) -> list[Row]:
+    """``total`` events of car-service visits over the 30 days before NOW."""
+    rng = random.Random(seed)
+    span = 30 * 86400 - 3600
+    start = NOW - dt.timedelta(days=30)
+    rows: list[Row] = []
+    while len(rows) < total:
+        session = base64.urlsafe_b64encode(rng.getrandbits(128).to_bytes(16, "big"))[:22]
+        channel = rng.choices(("form", "chat", "inline"), (60, 25, 15))[0]
+        at = start + dt.timedelta(seconds=rng.random() * span)
+        visit: list[tuple[str, str | None, str | None]] = [("view", None, None)]
+        if rng.random() < 0.75:
+            visit.append(("start", QUESTIONS[0], None))
+            submits = rng.random() < 0.45
+            last = len(QUESTIONS) - 1 if submits else min(int(rng.expovariate(0.35)), 9)
+            for question in QUESTIONS[: last + 1]:
+                if rng.random() < 0.1:
+                    visit.append(("error", question, rng.choice(CODES)))
+                visit.append(("answer", question, None))
+                if rng.random() < 0.15:
+                    visit.append(("answer", question, None))  # an edit
+            if submits:
+                visit += [("submit", None, None)] * (2 if rng.random() < 0.05 else 1)
+            elif rng.random() < 0.6:
+                visit.append(("abandon", QUESTIONS[last], None))
+        name = session.decode()
+        for kind, field, code in visit:
+            rows.append((name, FORM.id, channel, kind, field, code, at))
+            at += dt.timedelta(seconds=rng.uniform(2, 40))
+    return rows[:total]
+
+
+def load_sqlite(path: Path, rows: list[Row]) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as c:
+        c.executemany(
+            "INSERT INTO events (session, form, channel, event, field, code, happened_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ((*row[:6], timestamp(row[6])) for row in rows),
+        )
+        c.commit()
+
+
+def load_postgres(url: str, rows: list[Row]) -> None:
+    with psycopg.connect(url, autocommit=True) as c:
+        copy_sql = (
+            "COPY events (session, form, channel, event, field, code, happened_at) FROM STDIN"
+        )
+        with c.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        c.execute("ANALYZE events")
+
+
+def clear_rollups(url: str, path: Path | None) -> None:
+    if path is not None:
+        with contextlib.closing(sqlite3.connect(path)) as c:
+            for table in ROLLUPS:
+                c.execute(f"DELETE FROM {table}")
+            c.commit()
+        return
+    with psycopg.connect(url, autocommit=True) as c:
+        for table in ROLLUPS:
+            c.execute(f"DELETE FROM {table}".encode())
+
+
+async def raw_figures(store: Store, form: Form) -> FormFigures:
+    """The baseline: every day of the period counted from the raw events."""
+    tally = Tally()
+    for day in days_between(FIRST, TODAY):
+        tally = tally + await store.count_visits(form.id, day, QUESTIONS)
+    since = dt.datetime.combine(FIRST, dt.time(), dt.UTC)
+    until = dt.datetime.combine(TODAY + dt.timedelta(days=1), dt.time(), dt.UTC)
+    counts = await store.faq_counts(since, until, form.id)
+    deflected = await store.faq_deflected(since, until, form.id)
+    gaps = await store.faq_gaps(since, 10, form=form.id, until=until)
+    return figures_of(
+        form,
+        FIRST,
+        TODAY,
+        tally,
+        FaqFigures(counts.searches, counts.helpful, deflected, tuple(gaps)),
+    )
+
+
+@contextlib.contextmanager
+def postgres_schema(base_url: str) -> Iterator[str | None]:
+    """A fresh schema, dropped afterwards; its store URL, or None (saying why)."""
+    try:
+        psycopg.connect(base_url, connect_timeout=5).close()
+    except psycopg.Error as exc:
+        print(f"PostgreSQL skipped: {base_url}: {' '.join(str(exc).split())}")
+        yield None
+        return
+    schema = f"bench_stats_{secrets.token_hex(6)}"
+    with psycopg.connect(base_url, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}".encode())
+    separator = "&" if "?" in base_url else "?"
+    try:
+        yield f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(base_url, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA {schema} CASCADE".encode())
+
+
+def figures_over(name: str, url: str, path: Path | None, rows: list[Row], args: Any) -> None:
+    loop = asyncio.new_event_loop()
+
+    def run(work: Awaitable[_T]) -> _T:
+        return loop.run_until_complete(work)
+
+    store = open_store(url)
+    run(store.open())
+    try:
+        started = time.perf_counter()
+        if path is not None:
+            load_sqlite(path, rows)
+        else:
+            load_postgres(url, rows)
+        loaded = time.perf_counter() - started
+        started = time.perf_counter()
+        cold = run(form_figures(store, FORM, FIRST, TODAY, now=NOW))
+        cold_s = time.perf_counter() - started
+        clear_rollups(url, path)
+        started = time.perf_counter()
+        days = run(roll_up(store, {FORM.id: FORM}, now=NOW))
+        rollup_s = time.perf_counter() - started
+        warm = run(form_figures(store, FORM, FIRST, TODAY, now=NOW))
+        raw = run(raw_figures(store, FORM))
+        assert cold.as_json() == warm.as_json() == raw.as_json(), "the figures differ"
+        single: list[float] = []
+        for _ in range(args.calls):
+            started = time.perf_counter()
+            run(form_figures(store, FORM, FIRST, TODAY, now=NOW))
+            single.append((time.perf_counter() - started) * 1e3)
+        ours, baseline = measure(
+            [
+                ("stats answer", lambda: run(form_figures(store, FORM, FIRST, TODAY, now=NOW))),
+                ("raw, every day", lambda: run(raw_figures(store, FORM))),
+            ],
+            rounds=args.rounds,
+            min_sample_s=args.sample_seconds,
+            warmup_s=0.05 if args.quick else 0.2,
+            max_calls=64,
+        )
+    finally:
+        run(store.close())
+        loop.close()
+    single.sort()
+    p95 = single[min(len(single) - 1, int(len(single) * 0.95))]
+    print(f"\n{name}: {len(rows):,} events loaded in {loaded:.1f} s; {warm.views:,} visits,")
+    print(f"  {warm.submissions:,} submitted, {len(warm.per_day)} days ({days} rolled, today raw)")
+    print(f"  cold first call (rolls {days} days, then answers): {cold_s * 1e3:9.1f} ms")
+    print(f"  roll_up of {days} days:                          {rollup_s * 1e3:9.1f} ms")
+    print(
+        f"  stats answer: median {ours.median_ns / 1e6:.1f} ms (best {ours.best_ns / 1e6:.1f},"
+        f" spread {ours.spread:.0%}); {len(single)} single calls"
+        f" p50 {single[len(single) // 2]:.1f}, p95 {p95:.1f}, max {single[-1]:.1f} ms"
+    )
+    print(
+        f"  raw, every day: median {baseline.median_ns / 1e6:.1f} ms;"
+        f" ratio {ratio_text(ours, baseline)} (stats answer / raw)"
+    )
+    verdict = "met" if max(ours.median_ns / 1e6, p95) < GOAL_MS else "MISSED"
+    print(f"  goal stats answer < {GOAL_MS:.0f} ms (median and p95): {verdict}")
+
+
+# -- part 2: events beside the submit path ---------------------------------------------
+
+VISIT = [("view", None), ("start", "plate")] + [("answer", q) for q in QUESTIONS[:8]]
+VISIT += [("submit", None)]
+SUBMITTERS = 8  # submissions under way at once
+TICK = 0.01  # how often the event stream sends the requests due
+
+
+async def asgi_post(app: Any, path: str, body: bytes) -> int:
+    """POST ``body`` (JSON) to ``app`` as a server hands it a request; the status."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    given = False
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the client stays until the answer
+        raise AssertionError  # pragma: no cover
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+def visit_events(rng: random.Random) -> Iterator[dict[str, str]]:
+    """Events of one visit after another, as a page sends them."""
+    while True:
+        session = base64.urlsafe_b64encode(rng.randbytes(16))[:22].decode()
+        for kind, field in VISIT:
+            event = {"session": session, "form": FORM.id, "channel": "form", "event": kind}
+            yield {**event, "field": field} if field else event
+
+
+async def submit_for(app: Any, seconds: float) -> tuple[float, float]:
+    """Submissions a second, SUBMITTERS at a time, for ``seconds``: by the
+    clock, and per second of this process's CPU (its threads too)."""
+    body = json.dumps(ANSWERS).encode()
+    path = f"/forms/{FORM.id}/submissions"
+    done = 0
+    start = time.perf_counter()
+    cpu = time.process_time()
+
+    async def submitter() -> None:
+        nonlocal done
+        while time.perf_counter() - start < seconds:
+            status = await asgi_post(app, path, body)
+            assert status == 201, status
+            done += 1
+
+    await asyncio.gather(*(submitter() for _ in range(SUBMITTERS)))
+    return done / (time.perf_counter() - start), done / (time.process_time() - cpu)
+
+
+async def stream_events(app: Any, rate: float, batch: int, seconds: float) -> int:
+    """POST ``rate`` events a second, ``batch`` a request, for ``seconds``,
+    each request on time whether the one before was answered or not (as
+    pages do); how many events were accepted. The bodies are made before
+    the round, and the requests due are sent every TICK, so that this
+    client's own work stays out of the figures as far as it can."""
+    events = visit_events(random.Random(7))
+    count = max(1, round(rate * seconds / batch))
+    bodies = [json.dumps([next(events) for _ in range(batch)]).encode() for _ in range(count)]
+    accepted = 0
+    running: list[asyncio.Task[None]] = []
+
+    async def post(body: bytes) -> None:
+        nonlocal accepted
+        if await asgi_post(app, "/events", body) == 204:
+            accepted += batch
+
+    start = time.perf_counter()
+    sent = 0
+    while sent < count:
+        due = min(count, int((time.perf_counter() - start) * rate / batch) + 1)
+        running += [asyncio.create_task(post(body)) for body in bodies[sent:due]]
+        sent = due
+        await asyncio.sleep(TICK)
+    await asyncio.gather(*running)
+    return accepted
+
+
+Rates = dict[int, list[tuple[float, float]]]
+
+
+async def ingest_rounds(app: Any, args: Any) -> tuple[float, Rates, int]:
+    """The warm-up's submissions/s, and the (clock, CPU) submissions/s of each
+    round by the events a request of its stream (0: no stream); the kinds of
+    round alternate."""
+    seconds = args.ingest_seconds
+    rate, _ = await submit_for(app, seconds)  # warm-up, and the events' rate
+    found: Rates = {0: [], **{batch: [] for batch in args.batch}}
+    accepted = 0
+    for _ in range(args.ingest_rounds):
+        found[0].append(await submit_for(app, seconds))
+        for batch in args.batch:
+            submitted, events = await asyncio.gather(
+                submit_for(app, seconds), stream_events(app, rate, batch, seconds)
+            )
+            found[batch].append(submitted)
+            accepted += events
+    return rate, found, accepted
+
+
+def ingest(args: Any) -> None:
+    from intakeforms.settings import load_settings
+    from intakeforms.web import create_app
+
+    with tempfile.TemporaryDirectory() as folder:
+        settings = load_settings(
+            {
+                "INTAKE_STORE": f"sqlite:///{folder}/ingest.db",
+                "INTAKE_RATE_LIMIT": "0",
+                "INTAKE_UPLOAD_DIR": f"{folder}/uploads",
+                "INTAKE_MAIL_DIR": f"{folder}/mail",
+            }
+        )
+        app = create_app([FORM], settings)
+        rate, found, accepted = asyncio.run(ingest_rounds(app, args))
+    print(
+        f"\nsubmit path with an event stream, in process ({args.ingest_rounds} rounds of"
+        f" {args.ingest_seconds:g} s each, {SUBMITTERS} submissions at a time):"
+    )
+    print(f"  events posted at {rate:.0f}/s (the warm-up's submissions/s); {accepted:,} accepted")
+    print(f"  {'':19} {'per CPU-s':>9} {'ratio':>6}  {'by clock':>8} {'ratio':>6}  rounds by clock")
+    alone = [statistics.median(r[i] for r in found[0]) for i in (0, 1)]
+    for batch, rates in found.items():
+        label = f"events {batch:>2} a request" if batch else "no events"
+        clock, cpu = (statistics.median(r[i] for r in rates) for i in (0, 1))
+        shown = ", ".join(f"{r[0]:.0f}/{r[1]:.0f}" for r in rates)
+        print(
+            f"  {label:<19} {cpu:9.0f} {cpu / alone[1]:6.3f}  {clock:8.0f}"
+            f" {clock / alone[0]:6.3f}  ({shown})"
+        )
+    worst = min(statistics.median(r[1] for r in found[b]) for b in args.batch) / alone[1]
+    verdict = "met" if worst >= GOAL_RATIO else "MISSED"
+    print(f"  goal with events >= {GOAL_RATIO} of the submissions per CPU-s: {verdict}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser, rounds=7, sample_s=0.5)
+    parser.add_argument("--events", type=int, default=1_000_000, help="events to load")
+    parser.add_argument("--calls", type=int, default=50, help="single stats calls timed")
+    parser.add_argument("--postgresql", default=POSTGRESQL, help="a database for part 1")
+    parser.add_argument("--ingest-seconds", type=float, default=5.0)
+    parser.add_argument("--ingest-rounds", type=int, default=7, help="rounds of each kind")
+    parser.add_argument(
+        "--batch",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1, 10],
+        help="events a request of the stream in part 2, one kind of round each (default 1,10)",
+    )
+    parser.add_argument("--skip-ingest", action="store_true", help="part 1 only")
+    parser.add_argument("--skip-figures", action="store_true", help="part 2 only")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.sample_seconds, args.calls = 3, 0.1, 10
+        args.events, args.ingest_seconds, args.ingest_rounds = 100_000, 3.0, 2
+    print(describe_machine())
+    if not args.skip_figures:
+        rows = generate(args.events)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "stats.db"
+            figures_over("SQLite", f"sqlite:///{path}", path, rows, args)
+        with postgres_schema(args.postgresql) as url:
+            if url is not None:
+                figures_over("PostgreSQL", url, None, rows, args)
+        del rows
+    if not args.skip_ingest:
+        ingest(args)
+
+
+if __name__ == "__main__":
+    main()
