@@ -214,3 +214,11 @@ def test_purge_without_the_forms_says_it_did_not_roll_up(
     assert status == 0
     assert "statistics:" not in out
     assert "not rolled up into the statistics (give --forms)" in out
+
+
+def test_a_folder_without_forms_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(capsys, "stats", "--forms", str(tmp_path))
+    assert (status, out) == (1, "")
+    assert f"intakeforms stats: no forms found in {tmp_path}" in err

@@ -362,3 +362,25 @@ async def test_the_hourly_retention_rolls_up_before_it_deletes(
     await maintain(store, settings, stop, clock=clock, forms={"car-service": FORM})
     assert await store.events_of("car-service", at(D0, "00:00"), LATER) == []
     assert (await form_figures(store, FORM, D1, D2, now=LATER)).as_json() == EXPECTED
+
+
+@pytest.mark.anyio
+async def test_the_faq_figures_are_the_forms_own_in_the_period(store: Store) -> None:
+    await seed(store)
+    day = (at(D2, "00:00"), at(D2 + DAY, "00:00"))
+    for number, text in enumerate(("zebra", "äiti", "Apple", "zebra"), 10):
+        await store.save_faq_search(search(number, "car-service", text, 0, at(D2, "09:00")))
+    expected = [("pizza delivery?", 2), ("zebra", 2), ("apple", 1), ("äiti", 1)]
+    assert await store.faq_gaps(day[0], form="car-service", until=day[1]) == expected
+    assert await store.faq_gaps(day[0], 2, form="car-service", until=day[1]) == expected[:2]
+    assert await store.faq_gaps(day[0], until=day[1]) == [("pizza delivery?", 3), *expected[1:]]
+    assert await store.faq_gaps(day[0], form="other-form") == [("pizza delivery?", 1)]
+    assert await store.faq_deflected(at(D1, "00:00"), day[0], "car-service") == 1
+    assert await store.faq_deflected(at(D1, "00:00"), day[0]) == 1
+    assert await store.faq_deflected(*day, "car-service") == 0
+    with pytest.raises(ValueError, match="form is empty"):
+        await store.faq_gaps(day[0], form="")
+    with pytest.raises(ValueError, match="form is empty"):
+        await store.faq_deflected(*day, "")
+    with pytest.raises(ValueError, match="is before since"):
+        await store.faq_deflected(day[1], day[0])
