@@ -418,6 +418,14 @@ async def test_open_makes_a_wal_database_with_the_tables(store: SqliteStore, pat
         "drafts",
         "submission_contacts",
         "events",
+        "staff",
+        "staff_sessions",
+        "admin_log",
+        "stats_days",
+        "stats_channels",
+        "stats_fields",
+        "stats_codes",
+        "stats_times",
     }
     assert connection is not None
     assert connection.execute("PRAGMA foreign_keys").fetchone() == (1,)

@@ -214,6 +214,14 @@ async def test_open_makes_the_tables_in_the_urls_schema(store: PostgresStore, ur
         "drafts",
         "submission_contacts",
         "events",
+        "staff",
+        "staff_sessions",
+        "admin_log",
+        "stats_days",
+        "stats_channels",
+        "stats_fields",
+        "stats_codes",
+        "stats_times",
     }
     assert admin(f"SELECT version FROM {schema}.{VERSION_TABLE}") == [(SCHEMA_VERSION,)]
     assert admin(
