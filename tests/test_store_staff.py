@@ -239,13 +239,12 @@ async def test_a_log_entry_that_cannot_be_kept_is_refused(
         await store.admin_log(limit=0)
 
 
-# -- several instances on one PostgreSQL ----------------------------------------------
+# -- several instances on one database ----------------------------------------------
 
 
 @pytest.mark.anyio
 async def test_instances_on_one_database_share_sessions(backend: Backend) -> None:
-    if backend.name != "postgresql":
-        pytest.skip("SQLite has one host: nothing to share")
+    """Two service instances: processes on one SQLite file, or hosts on one PostgreSQL."""
     one, two = backend.make(), backend.make()
     await one.open()
     await two.open()
