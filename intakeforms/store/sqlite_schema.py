@@ -234,6 +234,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # purge(): the expired sessions; remove_staff(): one account's.
         "CREATE INDEX IF NOT EXISTS staff_sessions_by_expiry ON staff_sessions (expires_at)",
         "CREATE INDEX IF NOT EXISTS staff_sessions_by_staff ON staff_sessions (staff)",
+        # The staff's inbox, newest first over every form (find_submissions).
+        "CREATE INDEX IF NOT EXISTS submissions_newest ON submissions (submitted_at, reference)",
         # Kept for good, and after the account it names is removed.
         """CREATE TABLE IF NOT EXISTS admin_log (
             id      INTEGER PRIMARY KEY,
