@@ -13,12 +13,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TextIO
 
 import anyio
 
 from intakeforms.errors import FormError, IntakeError
+from intakeforms.form import Form
 from intakeforms.load import load_forms
 from intakeforms.privacy import Removed, delete_spam, erase, purge
 from intakeforms.settings import Settings, load_settings
@@ -177,6 +178,19 @@ def _missing(count: int, settings: Settings) -> str:
     )
 
 
+def forms_of(paths: Sequence[str], err: TextIO) -> dict[str, Form] | None:
+    """The forms in ``paths`` by id; None after writing on ``err`` what is
+    wrong with them (file:line:col, as editors read them)."""
+    try:
+        return {form.id: form for form in load_forms(paths)}
+    except FormError as exc:
+        for problem in exc.problems:
+            err.write(f"{problem}\n")
+    except IntakeError as exc:
+        err.write(f"{exc}\n")
+    return None
+
+
 def run_spam(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``intakeforms spam list|release|delete``."""
     if args.action == "list":
@@ -185,14 +199,8 @@ def run_spam(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _run(
             args, err, lambda store, settings: _spam_delete(store, settings, args, out, err)
         )
-    try:
-        forms = {form.id: form for form in load_forms(args.forms)}
-    except FormError as exc:
-        for problem in exc.problems:
-            err.write(f"{problem}\n")
-        return 1
-    except IntakeError as exc:
-        err.write(f"{exc}\n")
+    forms = forms_of(args.forms, err)
+    if forms is None:
         return 1
     if not forms:
         err.write(f"intakeforms spam release: no forms found in {', '.join(args.forms)}\n")
@@ -394,14 +402,8 @@ def run_purge(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``intakeforms purge``: apply the retention settings now."""
     forms = None
     if args.forms:
-        try:
-            forms = {form.id: form for form in load_forms(args.forms)}
-        except FormError as exc:
-            for problem in exc.problems:
-                err.write(f"{problem}\n")
-            return 1
-        except IntakeError as exc:
-            err.write(f"{exc}\n")
+        forms = forms_of(args.forms, err)
+        if forms is None:
             return 1
 
     async def work(store: Store, settings: Settings) -> int:

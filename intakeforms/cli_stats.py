@@ -18,9 +18,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from intakeforms.cli_privacy import _run
-from intakeforms.errors import FormError, IntakeError
-from intakeforms.load import load_forms
+from intakeforms.cli_privacy import _run, forms_of
 from intakeforms.settings import Settings
 from intakeforms.stats import FormFigures, form_figures
 from intakeforms.store import Store
@@ -79,15 +77,10 @@ def run_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if until < since:
         err.write(f"intakeforms stats: --until {until} is before --since {since}\n")
         return 2
-    try:
-        forms = load_forms(args.forms)
-    except FormError as exc:
-        for problem in exc.problems:
-            err.write(f"{problem}\n")
+    found = forms_of(args.forms, err)
+    if found is None:
         return 1
-    except IntakeError as exc:
-        err.write(f"{exc}\n")
-        return 1
+    forms = list(found.values())
     if args.form is not None:
         chosen = [form for form in forms if form.id == args.form]
         if not chosen:
