@@ -58,7 +58,9 @@ def _check(paths: list[str], out: TextIO, err: TextIO) -> int:
         return 1
     assert forms is not None
     also = f", {len(faqs)} FAQ file(s)" if faqs else ""
-    err.write(f"{len(forms)} form(s) OK{also}\n")
+    # On stdout: the command's result when all is well (a script or CI step
+    # reads it there); the problems' count is an error and goes to stderr.
+    out.write(f"{len(forms)} form(s) OK{also}\n")
     return 0
 
 
@@ -84,7 +86,6 @@ def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-#: The reference of every preview: a real one has six characters from
 def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from intakeforms.errors import InvalidAnswers
     from intakeforms.preview import preview
@@ -227,10 +228,17 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     try:
-        return _main(argv)
+        try:
+            return _main(argv)
+        finally:
+            # Written out here, not at exit: a reader that left early (``show
+            # REF | head``) would make the interpreter's own flush print
+            # "Exception ignored … BrokenPipeError" after main has returned.
+            # This covers argparse's --help (SystemExit) too.
+            sys.stdout.flush()
     except BrokenPipeError:
-        # The reader left (``intakeforms export REF | head``): not an error
-        # worth a traceback. Point stdout at nothing so the exit flush is quiet.
+        # The reader left: not an error worth a traceback. Point stdout at
+        # nothing so that nothing left in its buffer is written again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +18,10 @@ from intakeforms.cli import main
 
 def test_check_examples_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(EXAMPLES)]) == 0
-    assert "OK" in capsys.readouterr().err
+    # The OK line is the command's result: on stdout, where a script reads it.
+    captured = capsys.readouterr()
+    assert re.fullmatch(r"\d+ form\(s\) OK, 1 FAQ file\(s\)\n", captured.out)
+    assert captured.err == ""
 
 
 def test_check_prints_file_line_col_and_exits_1(
@@ -141,6 +147,67 @@ def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
         errors = process.stderr.read().decode()
         assert process.wait(timeout=30) in (0, 1)
     assert "Traceback" not in errors
+
+
+def _closed_pipe_run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """``intakeforms ARGV | head`` where head has already left: stdout is a
+    pipe whose reading end is closed, and Python buffers stdout as it does
+    for anyone (no PYTHONUNBUFFERED), so the output is written at the end."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    reading, writing = os.pipe()
+    os.close(reading)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "intakeforms", *argv],
+            stdout=writing,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(writing)
+
+
+def test_show_and_help_into_a_closed_pipe_end_quietly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = f"sqlite:///{tmp_path / 'intake.db'}"
+    form = str(EXAMPLES / "car-service" / "car-service.yaml")
+    answers = str(EXAMPLES / "car-service" / "answers.json")
+    assert main(["submit", form, "--data", answers, "--store", store]) == 0
+    reference = capsys.readouterr().out.strip()
+    for argv in (
+        ["show", reference, "--store", store],
+        ["outbox", "--store", store, "list"],
+        ["--help"],
+        ["check", str(EXAMPLES)],
+    ):
+        done = _closed_pipe_run(argv)
+        assert done.stderr == "", (argv, done.stderr)
+        # Not 120 (Python's status for a failed flush at exit).
+        assert done.returncode in (0, 1), argv
+
+
+def test_show_piped_into_head_keeps_the_first_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = f"sqlite:///{tmp_path / 'intake.db'}"
+    form = str(EXAMPLES / "car-service" / "car-service.yaml")
+    answers = str(EXAMPLES / "car-service" / "answers.json")
+    assert main(["submit", form, "--data", answers, "--store", store]) == 0
+    reference = capsys.readouterr().out.strip()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    command = (
+        f"{shlex.quote(sys.executable)} -m intakeforms show {reference} --store {store} | head -n 2"
+    )
+    done = subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
+    )
+    assert done.stdout == f'{{\n  "reference": "{reference}",\n'
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
 
 
 def test_submit_stores_as_the_service_does(

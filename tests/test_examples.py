@@ -90,5 +90,5 @@ def test_check_command_passes(
     monkeypatch.chdir(ROOT)
     assert main(["check", "examples"]) == 0
     out, err = capsys.readouterr()
-    assert out == ""
-    assert f"{len(FOLDERS)} form(s) OK" in err
+    assert err == ""
+    assert f"{len(FOLDERS)} form(s) OK" in out

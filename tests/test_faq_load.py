@@ -186,7 +186,7 @@ def test_check_counts_forms_and_faq_files(
     (tmp_path / "car-service.yaml").write_text(FORM, encoding="utf-8")
     (tmp_path / "workshop.yaml").write_text(GOOD, encoding="utf-8")
     assert main(["check", str(tmp_path)]) == 0
-    assert "1 form(s) OK, 1 FAQ file(s)" in capsys.readouterr().err
+    assert "1 form(s) OK, 1 FAQ file(s)" in capsys.readouterr().out
 
 
 def test_the_example_faq() -> None:
