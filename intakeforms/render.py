@@ -97,6 +97,9 @@ def page_assets(assets: str) -> dict[str, str]:
         "faq": f"{prefix}/faq.js",
         "drafts": f"{prefix}/drafts.js",
         "visit": f"{prefix}/visit.js",
+        "live": f"{prefix}/live.js",
+        "steps": f"{prefix}/steps.js",
+        "favicon": f"{prefix}/favicon.svg",
     }
 
 

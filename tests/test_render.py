@@ -322,11 +322,18 @@ def test_page_structure(locale: str) -> None:
     assert main.find("p", **{"class": "intake-description"}).text == spec["description"]
     assert main.find("form")
     assert page.find("link", rel="stylesheet").get("href") == "/assets/form.css"
-    script, visit = page.find_all("script")
+    script, visit, live = page.find_all("script")
     assert script.get("src") == "/assets/form.js"
     assert script.has("defer")
     # The visit's events, for the statistics (docs/widgets.md).
     assert visit.get("src") == "/assets/visit.js" and visit.has("defer")
+    # Each answer checked by the server as the customer leaves it.
+    assert live.get("src") == "/assets/live.js" and live.has("defer")
+    error_prefix = {"en": "Error:", "fi": "Virhe:"}[locale]
+    assert page.find("form").get("data-error-prefix") == error_prefix
+    # The icon every page names, so that browsers do not ask for /favicon.ico.
+    icon = page.find("link", rel="icon")
+    assert icon.get("href") == "/assets/favicon.svg" and icon.get("type") == "image/svg+xml"
     send = {"en": "Send", "fi": "Lähetä"}[locale]
     assert page.find("form").find("button", type="submit").text == send
 
@@ -351,7 +358,7 @@ def test_one_language_needs_no_switcher() -> None:
 
 @pytest.mark.parametrize(("form", "locale"), [(EVERY, "en"), (EVERY, "fi"), (CAR, "sv")])
 def test_labels_and_descriptions_are_tied(form: Form, locale: str) -> None:
-    errors = [FieldError(f.name, "x", "Wrong.") for f in form.definition.fields]
+    errors = [FieldError(f.name, "x", "Wrong.") for f in form.definition.questions]
     for page in (render(form, locale), render(form, locale, errors=errors)):
         for control in page.find_all():
             if control.tag not in ("input", "select", "textarea"):
@@ -550,6 +557,7 @@ def test_hostile_values_messages_and_texts_are_escaped() -> None:
     assert [s.get("src") for s in page.find_all("script")] == [
         "/assets/form.js",
         "/assets/visit.js",
+        "/assets/live.js",
     ]
     assert page.control("name").get("value") == HOSTILE
     assert page.control("story").text == f"</textarea>{HOSTILE}"

@@ -1,0 +1,170 @@
+/* intakeforms: the hosted form checks an answer as the customer leaves it.
+ *
+ * Loaded by every form page after form.js. When a question is left with an
+ * answer (or one that showed an error is changed), the form's answers go to
+ * POST /forms/{form}/validate as the browser would post them (urlencoded,
+ * the controls form.js disabled left out, so conditions read what the
+ * server would read), and the server's own message for that question shows
+ * next to it: aria-invalid on its controls, aria-describedby naming the
+ * message, a polite status for screen readers; fixed, the message goes.
+ * Typing is never blocked and nothing waits: an answer that is late, or a
+ * request that fails, changes nothing, and the server checks again on send.
+ * A question left blank is not nagged about, unless it showed an error.
+ *
+ * steps.js uses check() and show() (globalThis.intakeformsLive) to check a
+ * step's questions before Next.
+ */
+(() => {
+  "use strict";
+
+  if (typeof document === "undefined") return;
+
+  const wrapperOf = (el) => el.closest?.("[data-field]");
+
+  /** The /validate URL beside the form's …/submissions?lang=… action. */
+  const endpoint = (form) => {
+    const url = new URL(form.getAttribute("action"), location.href);
+    url.pathname = url.pathname.replace(/submissions$/, "validate");
+    return url.href;
+  };
+
+  // Files are checked when they are sent; a question with none chosen is
+  // posted blank so that "required" can be told.
+  const body = (form) => {
+    const params = new URLSearchParams();
+    const seen = new Set();
+    for (const [name, value] of new FormData(form)) {
+      seen.add(name);
+      if (typeof value === "string") params.append(name, value);
+    }
+    // An unticked box or group posts nothing: say it is blank.
+    for (const wrapper of form.querySelectorAll("[data-field]")) {
+      const name = wrapper.dataset.field;
+      const enabled = wrapper.querySelector("input:not([disabled]), select:not([disabled])");
+      if (!seen.has(name) && !wrapper.hidden && enabled) params.append(name, "");
+    }
+    return params;
+  };
+
+  /** The server's errors for these answers, by question; null when it could not say. */
+  const check = async (form) => {
+    try {
+      const response = await fetch(endpoint(form), {
+        method: "POST",
+        body: body(form),
+        headers: { accept: "application/json" },
+        credentials: "same-origin",
+      });
+      if (!response.ok) return null;
+      const found = {};
+      for (const error of (await response.json()).errors || []) {
+        if (!(error.field in found)) found[error.field] = error.message;
+      }
+      return found;
+    } catch {
+      return null;
+    }
+  };
+
+  const ids = (el) => (el.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+
+  const describe = (el, id, on) => {
+    const rest = ids(el).filter((x) => x !== id);
+    if (on) rest.push(id);
+    if (rest.length) el.setAttribute("aria-describedby", rest.join(" "));
+    else el.removeAttribute("aria-describedby");
+  };
+
+  /**
+   * Show `message` next to the question in `wrapper`, or clear its error
+   * when `message` is null. Marked up as the server marks an error page.
+   */
+  const show = (form, wrapper, message) => {
+    const group = wrapper.querySelector("fieldset");
+    const controls = wrapper.querySelectorAll("input:not([type=hidden]), select, textarea");
+    if (!controls.length) return;
+    const id = `${controls[0].id}-error`;
+    let note = document.getElementById(id);
+    const before = note ? note.textContent : null;
+    if (message == null) {
+      note?.remove();
+    } else {
+      if (!note) {
+        note = document.createElement("p");
+        note.className = "intake-error-message";
+        note.id = id;
+        const place = (group || wrapper).querySelector(
+          ".intake-options, .intake-option, .intake-input-row, .intake-input",
+        );
+        place.before(note);
+      }
+      const prefix = document.createElement("span");
+      prefix.className = "intake-visually-hidden";
+      prefix.textContent = `${form.dataset.errorPrefix} `;
+      note.replaceChildren(prefix, message);
+    }
+    wrapper.classList.toggle("intake-field--error", message != null);
+    for (const control of controls) {
+      if (message == null) control.removeAttribute("aria-invalid");
+      else control.setAttribute("aria-invalid", "true");
+    }
+    for (const el of group ? [group] : controls) describe(el, id, message != null);
+    const status = form.querySelector("[data-live-status]");
+    if (status && message != null && note.textContent !== before) {
+      const label = wrapper.querySelector("legend, label");
+      status.textContent = `${label ? label.textContent.trim() : ""}: ${message}`;
+    }
+  };
+
+  const enhance = (form) => {
+    const status = document.createElement("p");
+    status.className = "intake-visually-hidden";
+    status.setAttribute("role", "status");
+    status.dataset.liveStatus = "";
+    form.append(status);
+    // Only the newest answer counts: a slow one never undoes a later one.
+    let sent = 0;
+    const run = async (wrapper) => {
+      const mine = ++sent;
+      const found = await check(form);
+      if (found === null || mine !== sent) return;
+      show(form, wrapper, found[wrapper.dataset.field] ?? null);
+    };
+    const blank = (wrapper) =>
+      !Array.from(wrapper.querySelectorAll("input, select, textarea")).some((el) =>
+        el.type === "checkbox" || el.type === "radio" ? el.checked : el.value.trim() !== "",
+      );
+    const erred = (wrapper) => wrapper.classList.contains("intake-field--error");
+    const skip = (wrapper) => !wrapper || wrapper.dataset.type === "file" || wrapper.hidden;
+    form.addEventListener("focusout", (event) => {
+      const wrapper = wrapperOf(event.target);
+      if (skip(wrapper) || wrapper.contains(event.relatedTarget)) return;
+      if (blank(wrapper) && !erred(wrapper)) return;
+      run(wrapper);
+    });
+    // A question that shows an error is checked again as it is corrected.
+    let timer;
+    form.addEventListener("input", (event) => {
+      const wrapper = wrapperOf(event.target);
+      if (skip(wrapper) || !erred(wrapper)) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => run(wrapper), 400);
+    });
+    form.addEventListener("change", (event) => {
+      const wrapper = wrapperOf(event.target);
+      const box = event.target.type === "checkbox" || event.target.type === "radio";
+      if (!skip(wrapper) && box && erred(wrapper)) run(wrapper);
+    });
+  };
+
+  globalThis.intakeformsLive = Object.freeze({ check, show });
+
+  const start = () => {
+    for (const form of document.querySelectorAll("form.intake-form[data-error-prefix]")) {
+      enhance(form);
+    }
+  };
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
