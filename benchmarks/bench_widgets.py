@@ -1,7 +1,7 @@
 """What the widgets cost a visitor: bytes downloaded, and time to the first question.
 
 1. **Size**: ``widget.js`` and ``widget.css`` as the service sends them
-   (minified by rJSmin / rCSSmin, gzipped at level 9), and at gzip's default
+   (minified by tdewolff-minify, gzipped at level 9), and at gzip's default
    level 6 too, next to a saved list of the peers' figures, each the bytes
    their documented embed downloads, minified and gzipped: Conversational
    Form 34.6 kB, Typeform's embed loader 14.5 kB (it only opens an iframe),
