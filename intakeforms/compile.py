@@ -15,6 +15,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from intakeforms.fields.base import FieldModel
+from intakeforms.fields.layout import PageItem, SectionItem, layout_names
 from intakeforms.fields.registry import TYPES
 from intakeforms.language.conditions import AllOf, AnyOf, condition_schema
 from intakeforms.language.models import FormDefinition
@@ -52,7 +53,7 @@ def compile_schema(form: Form) -> dict[str, Any]:
     required: list[str] = []
     conditional: list[dict[str, Any]] = []
     prepared = form.analysis.prepared
-    for field in definition.fields:
+    for field in definition.questions:
         schema = {
             "title": _in(field.label, locale),
             **TYPES[field.type].schema(field, prepared.get(field.name)),
@@ -148,6 +149,10 @@ def _spec_field(form: Form, field: FieldModel, locale: str, today: dt.date) -> d
     item.update(entry.spec(field, prepared, text, today))
     if field.name in form.analysis.defaults:
         item["default"] = form.analysis.defaults[field.name]
+    if field.messages:
+        item["messages"] = {
+            code: form.text(message, locale) for code, message in field.messages.items()
+        }
     visibility = form.analysis.visibility.get(field.name, ())
     item["when"] = (
         None
@@ -159,6 +164,18 @@ def _spec_field(form: Form, field: FieldModel, locale: str, today: dt.date) -> d
     return item
 
 
+def _spec_layout(
+    form: Form, item: SectionItem | PageItem, name: str, locale: str
+) -> dict[str, Any]:
+    """A section (heading and text) or a page (the start of a step) of the spec."""
+    title = None if item.title is None else form.text(item.title, locale)
+    if isinstance(item, SectionItem):
+        text = None if item.text is None else form.text(item.text, locale)
+        # dict(): the keys are words, not the field types of the same names.
+        return dict(type="section", name=name, title=title, text=text)  # noqa: C408
+    return {"type": "page", "name": name, "title": title}
+
+
 def compile_spec(
     form: Form, locale: str | None = None, today: dt.date | None = None
 ) -> dict[str, Any]:
@@ -167,11 +184,23 @@ def compile_spec(
     Texts are in ``locale`` (else the form's default), relative date bounds
     are resolved for ``today``, and ``when`` is a plain JSON condition tree
     whose meaning is that of :func:`intakeforms.language.conditions.evaluate`.
+
+    ``fields`` keeps the file's order and holds the sections
+    (``{"type": "section", "name": "section-1", "title", "text"}``) and
+    pages (``{"type": "page", "name": "page-1", "title"}``) among the
+    questions; ``thanks`` and ``theme`` are there when the form has them.
     """
     chosen = locale if locale in form.locales else form.default_locale
     day = today or dt.date.today()
     definition = form.definition
-    return {
+    names = layout_names(definition.fields)
+    fields = [
+        _spec_field(form, f, chosen, day)
+        if isinstance(f, FieldModel)
+        else _spec_layout(form, f, names[i], chosen)
+        for i, f in enumerate(definition.fields)
+    ]
+    spec: dict[str, Any] = {
         "form": form.id,
         "version": form.version,
         "locale": chosen,
@@ -180,5 +209,12 @@ def compile_spec(
         "description": None
         if definition.description is None
         else form.text(definition.description, chosen),
-        "fields": [_spec_field(form, f, chosen, day) for f in definition.fields],
+        "fields": fields,
     }
+    if definition.thanks is not None:
+        thanks = definition.thanks
+        shown = None if thanks.text is None else form.text(thanks.text, chosen)
+        spec["thanks"] = dict(url=thanks.url, text=shown)  # noqa: C408
+    if definition.theme is not None:
+        spec["theme"] = {"accent": definition.theme.accent, "logo": definition.theme.logo}
+    return spec

@@ -60,8 +60,10 @@ class Form:
 
         Each is the model of its type (:mod:`intakeforms.fields`); its
         ``type`` says which, and the registry's entry what the type does.
+        Sections and pages (``type: section``, ``type: page``) are not
+        here: they have no answer; ``definition.fields`` has every item.
         """
-        return {f.name: f for f in self.definition.fields}
+        return {f.name: f for f in self.definition.questions}
 
     def field_with_role(self, role: str) -> FieldModel | None:
         """The question with ``role`` (``reply_to``, ``customer_name``), if any."""

@@ -38,6 +38,8 @@ __all__ = [
     "check_answers",
     "check_partial",
     "contact_questions",
+    "custom_message",
+    "required_message",
     "validate_answers",
 ]
 
@@ -156,8 +158,33 @@ def message_for(field: Any, problem: FieldProblem, locale: str | None) -> str:
     region = vars(field).get("region")
     examples = _examples(problem.code)
     params["example"] = examples.get(region or "", next(iter(examples.values()), ""))
+    own = custom_message(field, problem.code, locale)
+    if own is not None:
+        # The author's text is not a format string: a brace written in it
+        # stays, and only the placeholders the built-in text has are filled.
+        for key, value in params.items():
+            own = own.replace("{" + key + "}", value)
+        return own
     template = gettext_for(MESSAGES.get(problem.code, MESSAGES["pattern"]), locale)
     return template.format(**params)
+
+
+def custom_message(field: Any, code: str, locale: str | None) -> str | None:
+    """The question's own text for the error ``code`` (its ``messages``) in
+    ``locale``, or None when it has none and the built-in text is shown."""
+    own = vars(field).get("messages")
+    if not own or code not in own:
+        return None
+    return localized(own[code], locale)
+
+
+def required_message(field: Any, locale: str | None) -> str:
+    """What a required question left blank says: the question's own
+    ``messages.required``, else its type's built-in text."""
+    own = custom_message(field, "required", locale)
+    if own is not None:
+        return own
+    return gettext_for(MESSAGES[TYPES[field.type].required_message], locale)
 
 
 def _shown_name(name: Any) -> str:
@@ -207,8 +234,7 @@ def check_answers(
         entry = TYPES[field.type]
         if is_blank(value):
             if field.required:
-                text = MESSAGES[entry.required_message]
-                errors[name] = FieldError(name, "required", gettext_for(text, locale))
+                errors[name] = FieldError(name, "required", required_message(field, locale))
             continue
         try:
             # Before the checker, which may pass text on to libraries that

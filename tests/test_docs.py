@@ -41,6 +41,10 @@ from intakeforms.language.models import (
     FIELD_TYPES,
     Autorespond,
     FormDefinition,
+    PageItem,
+    SectionItem,
+    Thanks,
+    Theme,
 )
 from intakeforms.targets.email import EmailTarget
 from intakeforms.targets.webhook import WebhookTarget
@@ -279,6 +283,7 @@ def test_language_documents_every_field_type() -> None:
 def test_language_documents_every_key() -> None:
     text = _doc("language.md")
     models: list[type[BaseModel]] = [FormDefinition, EmailTarget, WebhookTarget, Autorespond]
+    models.extend([Thanks, Theme, SectionItem, PageItem])
     models.extend(FIELD_MODELS.values())
     missing = sorted(
         {key for model in models for key in model.model_fields if f"`{key}`" not in text}

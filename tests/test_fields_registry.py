@@ -100,7 +100,7 @@ def test_a_registered_type_is_offered_and_checked_like_the_others(colour: FieldT
     (problem,) = caught.value.problems
     assert problem.code == "unknown_field_type"
     assert "did you mean 'colour'?" in problem.message
-    assert problem.message.endswith(", business_id, colour")
+    assert problem.message.endswith(", business_id, colour, section, page")
 
     with pytest.raises(FormError) as caught:
         load_form_text(FORM.replace("required: true", "default: red"), "paint.yaml")

@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 __all__ = [
     "ANY_LOCALE",
+    "COMMON_CODES",
     "WHEN_READS",
     "FieldModel",
     "FieldType",
@@ -81,6 +82,19 @@ class FieldModel(Model):
     sensitive: bool = Field(
         default=False, description="Never write this answer to logs (ids, health details)."
     )
+    messages: dict[str, Text] | None = Field(
+        default=None,
+        description=(
+            "Your own text for an error code of this question, replacing the built-in "
+            "one everywhere: {invalid_plate: {fi: Kirjoita muodossa ABC-123}}."
+        ),
+    )
+
+
+#: The error codes any answer may get, whatever its type: ``required`` for
+#: a required question left blank, ``invalid_text`` for characters no store
+#: can hold.
+COMMON_CODES = ("required", "invalid_text")
 
 
 #: What a ``when`` may compare answers as, in the order the types are listed
@@ -147,6 +161,10 @@ class FieldType:
     #: What a ``when`` compares this type's answers as (one of
     #: :data:`WHEN_READS`); None when a ``when`` cannot read it.
     when: Literal["key", "yes_no", "amount"] | None = None
+    #: The error codes the type's check may raise (``invalid_plate``); a
+    #: question's ``messages`` may replace these, ``required`` and
+    #: :data:`COMMON_CODES`.
+    codes: tuple[str, ...] = ()
     #: The regions the ``region`` key may name, when the type has one.
     regions: Collection[str] | None = None
     #: Example answers by problem code and region, shown in that problem's

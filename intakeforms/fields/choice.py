@@ -168,6 +168,7 @@ def _choice_input(f: ChoiceField) -> dict[str, str]:
 
 CHOICE = FieldType(
     name="choice",
+    codes=("invalid_choice",),
     model=ChoiceField,
     schema=lambda f, p: {"type": "string", "enum": list(f.choices)},
     check=lambda f, v, p, t: check_choice(v, choices=f.choices),
@@ -178,6 +179,7 @@ CHOICE = FieldType(
 )
 MULTICHOICE = FieldType(
     name="multichoice",
+    codes=("not_list", "invalid_choice", "duplicate_choice", "too_few_choices", "too_many_choices"),
     model=MultichoiceField,
     schema=_multichoice_schema,
     check=lambda f, v, p, t: check_multichoice(v, choices=f.choices, minimum=f.min, maximum=f.max),
@@ -188,6 +190,7 @@ MULTICHOICE = FieldType(
 )
 BOOLEAN = FieldType(
     name="boolean",
+    codes=("not_boolean",),
     model=BooleanField,
     schema=lambda f, p: {"type": "boolean"},
     check=lambda f, v, p, t: check_boolean(v),
@@ -196,6 +199,7 @@ BOOLEAN = FieldType(
 )
 CONSENT = FieldType(
     name="consent",
+    codes=("not_boolean", "consent_required"),
     model=ConsentField,
     schema=lambda f, p: {"type": "boolean", "const": True} if f.required else {"type": "boolean"},
     check=lambda f, v, p, t: check_consent(v, required=f.required),

@@ -190,6 +190,7 @@ def _check_time(f: TimeField, value: Any, bounds: Any, today: Any) -> str:
 
 DATE = FieldType(
     name="date",
+    codes=("invalid_date", "date_too_early", "date_too_late"),
     model=DateField,
     schema=lambda f, p: string_schema(DATE_PATTERN, format="date"),
     check=_check_date,
@@ -199,6 +200,7 @@ DATE = FieldType(
 )
 TIME = FieldType(
     name="time",
+    codes=("invalid_time", "time_too_early", "time_too_late"),
     model=TimeField,
     schema=lambda f, p: string_schema(TIME_PATTERN),
     check=_check_time,

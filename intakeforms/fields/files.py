@@ -125,6 +125,7 @@ def _schema(f: FileField, max_bytes: Any) -> dict[str, Any]:
 
 FILE = FieldType(
     name="file",
+    codes=("not_list", "invalid_file", "file_type", "file_too_large", "too_many_files"),
     model=FileField,
     schema=_schema,
     check=lambda f, v, max_bytes, t: check_files(

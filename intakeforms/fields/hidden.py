@@ -76,6 +76,7 @@ def _check(f: HiddenField, value: Any, pattern: Any, today: Any) -> str:
 
 HIDDEN = FieldType(
     name="hidden",
+    codes=("not_text", "control_characters", "too_long", "pattern"),
     model=HiddenField,
     schema=_schema,
     check=_check,

@@ -336,6 +336,7 @@ _CODE_INPUT = fixed_input(
 
 VIN = FieldType(
     name="vin",
+    codes=("not_text", "invalid_vin", "vin_check_digit"),
     model=VinField,
     schema=lambda f, p: string_schema(VIN_PATTERN),
     check=_check_vin,
@@ -343,6 +344,7 @@ VIN = FieldType(
 )
 IBAN = FieldType(
     name="iban",
+    codes=("not_text", "invalid_iban"),
     model=IbanField,
     schema=lambda f, p: string_schema(IBAN_PATTERN),
     check=lambda f, v, p, t: normalise_iban(as_string(v)),
@@ -351,6 +353,7 @@ IBAN = FieldType(
 )
 NATIONAL_ID = FieldType(
     name="national_id",
+    codes=("not_text", "invalid_national_id"),
     model=NationalIdField,
     schema=lambda f, p: string_schema(national_id_pattern(f.region)),
     check=lambda f, v, p, t: normalise_national_id(as_string(v), f.region),
@@ -359,6 +362,7 @@ NATIONAL_ID = FieldType(
 )
 BUSINESS_ID = FieldType(
     name="business_id",
+    codes=("not_text", "invalid_business_id"),
     model=BusinessIdField,
     schema=lambda f, p: string_schema(business_id_pattern(f.region)),
     check=lambda f, v, p, t: normalise_business_id(as_string(v), f.region),

@@ -188,6 +188,7 @@ def _spec(f: IntegerField | NumberField, prepared: Any, text: Any, today: Any) -
 # from inputmode instead.
 INTEGER = FieldType(
     name="integer",
+    codes=("not_integer", "too_small", "too_large", "number_too_large"),
     model=IntegerField,
     schema=_schema("integer"),
     check=lambda f, v, p, t: check_integer(v, minimum=f.min, maximum=f.max),
@@ -198,6 +199,7 @@ INTEGER = FieldType(
 )
 NUMBER = FieldType(
     name="number",
+    codes=("not_number", "too_small", "too_large", "number_too_large"),
     model=NumberField,
     schema=_schema("number"),
     check=lambda f, v, p, t: check_number(v, minimum=f.min, maximum=f.max),

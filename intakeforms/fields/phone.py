@@ -76,6 +76,7 @@ class PhoneField(FieldModel):
 
 PHONE = FieldType(
     name="phone",
+    codes=("not_text", "invalid_phone"),
     model=PhoneField,
     schema=lambda f, p: string_schema(PHONE_PATTERN),
     check=lambda f, v, p, t: normalise_phone(as_string(v), f.region),

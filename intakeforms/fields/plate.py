@@ -129,6 +129,7 @@ class PlateField(FieldModel):
 
 PLATE = FieldType(
     name="plate",
+    codes=("not_text", "invalid_plate"),
     model=PlateField,
     schema=lambda f, p: string_schema(plate_pattern(f.region)),
     check=lambda f, v, p, t: normalise_plate(as_string(v), f.region),

@@ -149,6 +149,7 @@ def _check(f: PostalCodeField, value: Any, prepared: Any, today: Any) -> str:
 
 POSTAL_CODE = FieldType(
     name="postal_code",
+    codes=("not_text", "invalid_postal_code"),
     model=PostalCodeField,
     schema=lambda f, p: string_schema(postal_code_pattern(f.region)),
     check=_check,

@@ -267,6 +267,7 @@ def _text_input(f: TextField) -> dict[str, str]:
 
 TEXT = FieldType(
     name="text",
+    codes=("not_text", "control_characters", "too_long", "too_short", "pattern"),
     model=TextField,
     schema=_text_schema,
     check=_check_text,
@@ -275,6 +276,7 @@ TEXT = FieldType(
 )
 TEXTAREA = FieldType(
     name="textarea",
+    codes=("not_text", "control_characters", "too_long", "too_short", "pattern"),
     model=TextareaField,
     schema=_text_schema,
     check=_check_text,
@@ -283,6 +285,7 @@ TEXTAREA = FieldType(
 )
 EMAIL = FieldType(
     name="email",
+    codes=("not_text", "invalid_email"),
     model=EmailField,
     schema=lambda f, p: string_schema(EMAIL_PATTERN, format="email", maxLength=EMAIL_MAX_LENGTH),
     check=lambda f, v, p, t: check_email(v),
@@ -291,6 +294,7 @@ EMAIL = FieldType(
 )
 URL = FieldType(
     name="url",
+    codes=("not_text", "too_long", "invalid_url"),
     model=UrlField,
     schema=lambda f, p: string_schema(URL_PATTERN, format="uri", maxLength=f.max_length),
     check=lambda f, v, p, t: check_url(v, max_length=f.max_length),

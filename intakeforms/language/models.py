@@ -25,6 +25,7 @@ from intakeforms.fields.choice import BooleanField, ChoiceField, ConsentField, M
 from intakeforms.fields.dates import DateField, TimeField
 from intakeforms.fields.files import FileField
 from intakeforms.fields.identifiers import BusinessIdField, IbanField, NationalIdField, VinField
+from intakeforms.fields.layout import LAYOUT, PageItem, SectionItem
 from intakeforms.fields.numbers import IntegerField, NumberField
 from intakeforms.fields.phone import PhoneField
 from intakeforms.fields.plate import PlateField
@@ -49,17 +50,22 @@ __all__ = [
     "FieldModel",
     "FileField",
     "FormDefinition",
+    "FormItem",
     "IbanField",
     "IntegerField",
     "MultichoiceField",
     "NationalIdField",
     "NumberField",
+    "PageItem",
     "PhoneField",
     "PlateField",
     "PostalCodeField",
+    "SectionItem",
     "Text",
     "TextField",
     "TextareaField",
+    "Thanks",
+    "Theme",
     "TimeField",
     "UrlField",
     "VinField",
@@ -72,16 +78,20 @@ Slug = Annotated[
 
 
 def _field_union() -> Any:
-    """One question of a form file: the model its ``type`` names, of the
-    types registered now (:mod:`intakeforms.fields.registry`)."""
-    models = tuple(entry.model for entry in registry.TYPES.values())
+    """One item of a form file's ``fields``: the model its ``type`` names, of
+    the types registered now (:mod:`intakeforms.fields.registry`), or a
+    section or page (:mod:`intakeforms.fields.layout`)."""
+    models = (*(entry.model for entry in registry.TYPES.values()), *LAYOUT.values())
     return Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007
 
 
 if TYPE_CHECKING:
     FieldDefinition = FieldModel
+    #: One item of ``fields``: a question, or a section or page.
+    FormItem = FieldModel | SectionItem | PageItem
 else:
-    FieldDefinition = _field_union()
+    FieldDefinition = FieldModel
+    FormItem = _field_union()
 
 #: The built-in field types' models by type name, in the language's order.
 FIELD_MODELS: dict[str, type[FieldModel]] = {entry.name: entry.model for entry in registry.BUILTIN}
@@ -107,6 +117,36 @@ class Autorespond(_Model):
     )
 
 
+_WEB_ADDRESS = r"^https?://[^\s/?#]+[^\s]*$"
+_SECURE_ADDRESS = r"^https://[^\s/?#]+[^\s]*$"
+
+
+class Thanks(_Model):
+    """What the customer sees after sending: your own page, or your own text."""
+
+    url: Annotated[str, StringConstraints(pattern=_WEB_ADDRESS, max_length=2000)] | None = Field(
+        default=None,
+        description=(
+            "A browser that posts the hosted form is sent here, with "
+            "?reference=<the submission's reference> added."
+        ),
+    )
+    text: Text | None = Field(
+        default=None, description="Shown on the thanks page and in the widgets after sending."
+    )
+
+
+class Theme(_Model):
+    """The hosted page's and the widgets' look: an accent colour and a logo."""
+
+    accent: Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")] | None = Field(
+        default=None, description="Buttons, links and focus rings, like #0b5fff."
+    )
+    logo: Annotated[str, StringConstraints(pattern=_SECURE_ADDRESS, max_length=2000)] | None = (
+        Field(default=None, description="An https:// address of an image shown above the title.")
+    )
+
+
 class FormDefinition(_Model):
     """One form: a customer-service topic and its questions."""
 
@@ -125,7 +165,11 @@ class FormDefinition(_Model):
     summary: str | None = Field(
         default=None, description="Agent-facing subject line, like '{service} {plate}'."
     )
-    fields: list[FieldDefinition] = Field(min_length=1)
+    fields: list[FormItem] = Field(
+        min_length=1,
+        description="The questions in order, with sections (type: section) and steps "
+        "(type: page) among them.",
+    )
     deliver: list[DeliverTarget] = Field(default_factory=list)
     autorespond: Autorespond | None = Field(
         default=None,
@@ -134,6 +178,16 @@ class FormDefinition(_Model):
             "the answers; needs an email question with role: reply_to."
         ),
     )
+    thanks: Thanks | None = Field(
+        default=None, description="Your own thanks page (url) or thanks text."
+    )
+    theme: Theme | None = Field(default=None, description="Accent colour and logo.")
+
+    @property
+    def questions(self) -> list[FieldModel]:
+        """The items of ``fields`` that are questions (not sections or
+        pages), in order: the ones with a name and an answer."""
+        return [f for f in self.fields if isinstance(f, FieldModel)]
 
     def with_role(self, role: str) -> list[FieldDefinition]:
         """The questions with ``role`` (``reply_to``, ``customer_name``), in order.
@@ -141,7 +195,7 @@ class FormDefinition(_Model):
         The one place a role is looked up: a loaded form has at most one
         question per role (the rules check it), so callers take the first.
         """
-        return [f for f in self.fields if getattr(f, "role", None) == role]
+        return [f for f in self.questions if getattr(f, "role", None) == role]
 
 
 def _take_in_field_types() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from intakeforms.errors import Problem
 from intakeforms.fields import FieldProblem
-from intakeforms.fields.base import WHEN_READS
+from intakeforms.fields.base import COMMON_CODES, WHEN_READS
 from intakeforms.fields.registry import TYPES
 from intakeforms.language import conditions as cond
 from intakeforms.language.models import FieldModel, FormDefinition
@@ -53,6 +53,12 @@ class Analysis:
 Coercer = Callable[[Any, Any], Any]
 
 
+def _questions(form: FormDefinition) -> list[tuple[int, FieldModel]]:
+    """The questions with their place in ``fields`` (sections and pages
+    left out, but counted: a problem's path is its place in the file)."""
+    return [(i, item) for i, item in enumerate(form.fields) if isinstance(item, FieldModel)]
+
+
 def analyse(
     doc: Document,
     form: FormDefinition,
@@ -67,11 +73,11 @@ def analyse(
     check_texts(doc, form, locales, problems)
     fields = _check_names(doc, form, problems)
 
-    for i, item in enumerate(form.fields):
+    for i, item in _questions(form):
         here: Path = ("fields", i)
         _check_field(doc, item, here, analysis, problems)
 
-    for i, item in enumerate(form.fields):
+    for i, item in _questions(form):
         if item.when is None or item.name not in fields:
             continue
         try:
@@ -85,7 +91,7 @@ def analyse(
             problems.append(doc.problem(exc.path, exc.code, message, key=exc.key))
     _order(doc, form, analysis, problems)
 
-    for i, item in enumerate(form.fields):
+    for i, item in _questions(form):
         if item.default is not None and item.name in fields:
             try:
                 analysis.defaults[item.name] = check_value(item, item.default, analysis)
@@ -99,6 +105,15 @@ def analyse(
                     )
                 )
     _check_summary(doc, form, fields, problems)
+    if form.thanks is not None and form.thanks.url is None and form.thanks.text is None:
+        problems.append(
+            doc.problem(
+                ("thanks",),
+                "missing_key",
+                "thanks needs a url (your own thanks page) or a text (shown after sending), "
+                "like thanks: {text: Thank you, we answer within a day.}",
+            )
+        )
     check_deliver(doc, form, fields, problems)
     check_autorespond(doc, form, problems)
     return analysis, problems
@@ -107,7 +122,7 @@ def analyse(
 def _check_names(doc: Document, form: FormDefinition, problems: list[Problem]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     first: dict[str, int] = {}
-    for i, item in enumerate(form.fields):
+    for i, item in _questions(form):
         if item.name in fields:
             line = doc.locate(("fields", first[item.name], "name")).line
             problems.append(
@@ -122,7 +137,7 @@ def _check_names(doc: Document, form: FormDefinition, problems: list[Problem]) -
         fields[item.name] = item
         first[item.name] = i
     chosen = {id(f) for f in form.with_role("reply_to")}
-    reply_to = [i for i, f in enumerate(form.fields) if id(f) in chosen]
+    reply_to = [i for i, f in _questions(form) if id(f) in chosen]
     for i in reply_to[1:]:
         problems.append(
             doc.problem(
@@ -141,6 +156,19 @@ def _check_field(
     analysis.prepared[item.name], issues = entry.prepare(item)
     for issue in issues:
         problems.append(doc.problem((*here, *issue.at), issue.code, issue.message, key=issue.key))
+    codes = [*COMMON_CODES, *entry.codes]
+    for code in item.messages or {}:
+        if code not in codes:
+            problems.append(
+                doc.problem(
+                    (*here, "messages", code),
+                    "unknown_error_code",
+                    f"a question of type {item.type} never gives the error {code!r}"
+                    f"{did_you_mean(code, codes)}; its codes are {', '.join(codes)} "
+                    "(docs/errors.md)",
+                    key=True,
+                )
+            )
     region = getattr(item, "region", None)
     supported = entry.regions
     if region is None or supported is None or region in supported:
@@ -210,7 +238,7 @@ def _order(
     doc: Document, form: FormDefinition, analysis: Analysis, problems: list[Problem]
 ) -> None:
     """Order fields so each comes after the fields its condition reads."""
-    position = {item.name: i for i, item in enumerate(form.fields)}
+    position = {item.name: i for i, item in _questions(form)}
     deps = {
         name: sorted(set(cond.referenced_fields(c)), key=position.__getitem__)
         for name, c in analysis.conditions.items()
@@ -245,7 +273,7 @@ def _order(
         analysis.visibility[name] = tuple(seen)
         return True
 
-    for item in form.fields:
+    for item in form.questions:
         if item.name in position and not visit(item.name, []):
             return
     analysis.order = tuple(order)

@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from intakeforms.errors import Problem
+from intakeforms.fields.layout import LAYOUT
 from intakeforms.fields.registry import TYPES
-from intakeforms.language.models import Autorespond, FormDefinition
+from intakeforms.language.models import Autorespond, FormDefinition, Thanks, Theme
 from intakeforms.language.source import Document, Path
 from intakeforms.language.target_kinds import deliver_model, target_kind
 
@@ -31,13 +32,18 @@ def _model_at(path: Path, values: Any) -> type[BaseModel] | None:
         return FormDefinition
     if path == ("autorespond",):
         return Autorespond
+    if path == ("thanks",):
+        return Thanks
+    if path == ("theme",):
+        return Theme
     if len(path) == 2 and path[0] == "fields" and isinstance(values, dict):
         items = values.get("fields")
         if isinstance(items, list) and isinstance(path[1], int) and path[1] < len(items):
             item = items[path[1]]
             if isinstance(item, dict):
-                entry = TYPES.get(str(item.get("type")))
-                return None if entry is None else entry.model
+                named = str(item.get("type"))
+                entry = TYPES.get(named)
+                return entry.model if entry is not None else LAYOUT.get(named)
     if len(path) == 2 and path[0] == "deliver":
         return deliver_model()
     if len(path) == 3 and path[0] == "deliver":
@@ -55,7 +61,7 @@ def _strip_tags(loc: tuple[str | int, ...], values: Any) -> Path:
             isinstance(node, dict)
             and isinstance(part, str)
             and part not in node
-            and (part in TYPES or "[" in part or part.startswith("function-"))
+            and (part in TYPES or part in LAYOUT or "[" in part or part.startswith("function-"))
         ):
             continue
         path.append(part)
@@ -110,8 +116,8 @@ def shape_problems(
                 doc.problem(
                     (*path, "type"),
                     "unknown_field_type",
-                    f"unknown field type {given!r}{did_you_mean(given, list(TYPES))}; "
-                    f"the types are {', '.join(TYPES)}",
+                    f"unknown field type {given!r}{did_you_mean(given, _item_types())}; "
+                    f"the types are {', '.join(_item_types())}",
                 )
             )
         elif kind == "union_tag_not_found":
@@ -132,7 +138,7 @@ def shape_problems(
                 doc.problem(
                     path,
                     "missing_key",
-                    f"every field needs a 'type' (one of {', '.join(TYPES)})",
+                    f"every field needs a 'type' (one of {', '.join(_item_types())})",
                 )
             )
         elif kind == "missing":
@@ -180,6 +186,11 @@ def shape_problems(
         else:
             problems.append(doc.problem(path, "invalid_value", _pydantic_message(item)))
     return problems
+
+
+def _item_types() -> list[str]:
+    """What ``type`` may say in ``fields``: the field types, then section and page."""
+    return [*TYPES, *LAYOUT]
 
 
 def _keys_at(path: Path, doc: Document, model_at: ModelAt = _model_at) -> list[str]:

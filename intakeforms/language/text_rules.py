@@ -53,13 +53,17 @@ def _texts(form: FormDefinition) -> Iterator[tuple[Path, dict[str, str]]]:
     if form.description is not None:
         yield ("description",), form.description
     for i, item in enumerate(form.fields):
-        for key in ("label", "help", "placeholder", "unit"):
+        for key in ("label", "help", "placeholder", "unit", "title", "text"):
             text = getattr(item, key, None)
             if text is not None:
                 yield ("fields", i, key), text
+        for code, text in (getattr(item, "messages", None) or {}).items():
+            yield ("fields", i, "messages", code), text
         if isinstance(item, ChoiceField | MultichoiceField):
             for choice, text in item.choices.items():
                 yield ("fields", i, "choices", choice), text
+    if form.thanks is not None and form.thanks.text is not None:
+        yield ("thanks", "text"), form.thanks.text
     if form.autorespond is not None:
         for key in ("from_name", "intro"):
             text = getattr(form.autorespond, key)
