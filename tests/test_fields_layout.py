@@ -193,3 +193,29 @@ def test_layout_items_take_only_their_keys() -> None:
         make_form("- {type: sektion, title: Hi}\n- {name: a, type: text, label: A}")
     (problem,) = caught.value.problems
     assert "did you mean 'section'?" in problem.message
+
+
+# -- sections and pages never reach what is made of the answers -----------------------
+
+
+def test_no_consumer_of_the_answers_sees_a_section_or_page() -> None:
+    from intakeforms.preview import preview, preview_submission
+    from intakeforms.present.rows import answer_rows
+    from intakeforms.stats.figures import questions_of
+    from intakeforms.web.admin_csv import Columns
+
+    form = make_form(LAID_OUT, **TOP)
+    answers = {"plate": "abc-123", "email": "a@example.com", "notes": "hi"}
+    submission = preview_submission(form, answers, "en")
+    assert set(submission.data) == {"plate", "email", "notes"}
+    labels = [label for label, _ in answer_rows(form, submission, "fi")]
+    assert labels == ["Rekisterinumero", "Sähköposti", "Lisätiedot"]
+    assert questions_of(form) == ("plate", "email", "notes")
+    assert Columns([form], "en").head == ["Plate", "Email", "Notes"]
+    mail = preview(form, answers, "en")
+    body = "\n".join(
+        str(part.get_content()) for part in mail.walk() if part.get_content_maintype() == "text"
+    )
+    for word in ("Auton tiedot", "The car", "Contact", "Finally", "section-1", "page-1"):
+        assert word not in body
+    assert "ABC-123" in body
