@@ -25,13 +25,14 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from intakeforms.errors import FieldError
 from intakeforms.i18n import N_, gettext_for
-from intakeforms.render_fields import build_question
+from intakeforms.render_fields import Question, build_question
 from intakeforms.render_texts import UI_TEXTS, condition_text, page_texts
 
 __all__ = [
     "ASSETS_DIR",
     "DRAFT_TEXTS",
     "FAQ_TEXTS",
+    "LAYOUT",
     "UI_TEXTS",
     "Language",
     "condition_text",
@@ -68,6 +69,10 @@ DRAFT_TEXTS: dict[str, str] = {
     "sent": N_("We sent a link to {email}. It works for 7 days."),
     "failed": N_("The link could not be sent. Please try again later."),
 }
+
+#: The spec's items that are not questions: a section's heading and text, a
+#: page that starts the next step.
+LAYOUT = frozenset({"section", "page"})
 
 #: One language switcher link: (language code, its name in itself, URL).
 Language = tuple[str, str, str]
@@ -117,6 +122,7 @@ def render_form_page(
     locked: Collection[str] = (),
     notice: str | None = None,
     drafts: str | None = None,
+    stylesheets: Sequence[str] = (),
 ) -> str:
     """The HTML page of a form, in the spec's language.
 
@@ -138,11 +144,18 @@ def render_form_page(
     Every form page loads visit.js, which tells ``POST /events`` what the
     visit does (``_visit`` among ``hidden`` goes on with a visit).
     Hidden questions (``input.control`` ``hidden``) are hidden inputs holding
-    the answer the page's address gave, never asked.
+    the answer the page's address gave, never asked. Every page loads
+    live.js, which checks an answer through ``/validate`` as its question is
+    left. Sections (``type: section``) are headings with their text; pages
+    (``type: page``) cut the form into steps, each a ``<section>`` with its
+    heading ("Step 2 of 3"), which steps.js (loaded only then) shows one at a
+    time. ``stylesheets`` are linked after form.css (the form's theme, the
+    site's own); ``theme.logo`` shows above the title.
     """
     locale = str(spec["locale"])
     ui = page_texts(locale)
-    fields: list[Mapping[str, Any]] = list(spec["fields"])
+    items: list[Mapping[str, Any]] = list(spec["fields"])
+    fields = [f for f in items if f["type"] not in LAYOUT]
     # An error links to its question; a hidden one has nothing to show.
     names = {str(f["name"]) for f in fields if (f.get("input") or {}).get("control") != "hidden"}
     by_field: dict[str, str] = {}
@@ -166,8 +179,8 @@ def render_form_page(
         # A first page: the defaults, and what a link or a draft gave.
         defaults = {str(f["name"]): f["default"] for f in fields if f.get("default") is not None}
         answers = {**defaults, **(values or {})}
-    questions = [
-        build_question(
+    questions = {
+        str(f["name"]): build_question(
             f,
             spec,
             answers.get(str(f["name"])),
@@ -177,7 +190,8 @@ def render_form_page(
             locked=str(f["name"]) in locked,
         )
         for f in fields
-    ]
+    }
+    steps = _steps(items, questions, ui)
     title = str(spec["title"])
     template = page_environment().get_template("form.html")
     return template.render(
@@ -187,8 +201,8 @@ def render_form_page(
         title=title,
         description=spec.get("description"),
         action=action,
-        multipart=any(q.kind == "file" for q in questions),
-        questions=questions,
+        multipart=any(q.kind == "file" for q in questions.values()),
+        steps=steps,
         summary=summary,
         hidden=dict(hidden or {}),
         honeypot=honeypot,
@@ -199,7 +213,36 @@ def render_form_page(
         faq_texts={key: gettext_for(text, locale) for key, text in FAQ_TEXTS.items()},
         drafts=drafts,
         draft_texts={key: gettext_for(text, locale) for key, text in DRAFT_TEXTS.items()},
+        stylesheets=list(stylesheets),
+        logo=_logo(spec),
     )
+
+
+def _logo(spec: Mapping[str, Any]) -> str | None:
+    theme = spec.get("theme") or {}
+    return str(theme["logo"]) if theme.get("logo") else None
+
+
+def _steps(
+    items: Sequence[Mapping[str, Any]], questions: Mapping[str, Question], ui: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The form's steps, each ``{"title", "count", "items"}``, an item being
+    ``{"question": Question}`` or ``{"section": {"id", "title", "text"}}``.
+    A page starts the next step; a step with nothing in it is left out."""
+    steps: list[dict[str, Any]] = [{"title": None, "items": []}]
+    for item in items:
+        name = str(item["name"])
+        if item["type"] == "page":
+            steps.append({"title": item.get("title"), "items": []})
+        elif item["type"] == "section":
+            section = {"id": f"intake-{name}", "title": item.get("title"), "text": item.get("text")}
+            steps[-1]["items"].append({"section": section})
+        else:
+            steps[-1]["items"].append({"question": questions[name]})
+    steps = [step for step in steps if step["items"]]
+    for number, step in enumerate(steps, 1):
+        step["count"] = ui["step_of"].format(step=number, steps=len(steps))
+    return steps
 
 
 def language_links(languages: Sequence[Language], locale: str) -> list[dict[str, Any]]:
@@ -220,14 +263,20 @@ def render_thanks_page(
     back: str | None = None,
     languages: Sequence[Language] = (),
     assets: str = "/assets",
+    stylesheets: Sequence[str] = (),
 ) -> str:
     """The page shown once a submission is stored: its reference, prominent
-    and easy to copy, that the team answers by email, and a link ``back``."""
+    and easy to copy, that the team answers by email (or the form's own
+    ``thanks.text`` in its place), and a link ``back``."""
     locale = str(spec["locale"])
     ui = page_texts(locale)
     title = str(spec["title"])
+    thanks = spec.get("thanks") or {}
     template = page_environment().get_template("thanks.html")
     return template.render(
+        text=thanks.get("text") or None,
+        stylesheets=list(stylesheets),
+        logo=_logo(spec),
         locale=locale,
         ui=ui,
         page_title=ui["thanks_title"].format(title=title),

@@ -45,6 +45,12 @@ UI_TEXTS: dict[str, str] = {
     "back": N_("Back to the form"),
     "copy_button": N_("Copy"),
     "copied_status": N_("Copied"),
+    # Translators: above each step of a form in steps; {step} and {steps} are numbers.
+    "step_of": N_("Step {step} of {steps}"),
+    # Translators: the button that goes on to the next step of a form.
+    "next": N_("Next"),
+    # Translators: the button that goes back to the previous step of a form.
+    "previous": N_("Back"),
 }
 
 # The words of a condition note ("Answer only if “Topic” is “Car”.").

@@ -187,6 +187,10 @@ class Settings:
     max_json_bytes: int = 256 * 1024
     #: The CSP ``frame-ancestors`` value: who may show the pages in a frame.
     frame_ancestors: str = "'self'"
+    #: The site's own stylesheet for the form and thanks pages, linked after
+    #: form.css: a path on this site (``/static/site.css``) or an https URL
+    #: (its origin is then allowed in those pages' ``style-src``).
+    stylesheet: str | None = None
     #: Behind a reverse proxy: take scheme, host and client address from
     #: ``X-Forwarded-Proto``, ``X-Forwarded-Host`` and ``X-Forwarded-For``.
     trust_proxy: bool = False
@@ -325,6 +329,14 @@ def _check_continuity(settings: Settings) -> None:
         )
 
 
+def _check_stylesheet(url: str | None) -> None:
+    if url is not None and not re.fullmatch(r"(https://[^\s/?#]+)?/[^\s\"'<>]*", url):
+        raise SettingsError(
+            f"INTAKE_STYLESHEET={url!r}: write a path on this site (/static/site.css) or an "
+            "https:// URL (https://www.example.com/forms.css)"
+        )
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, file: str | Path | None = None
 ) -> Settings:
@@ -364,6 +376,7 @@ def load_settings(
         if value is not None and value < 1:
             raise SettingsError(f"INTAKE_{name.upper()}={value}: write a whole number of 1 or more")
     _check_continuity(settings)
+    _check_stylesheet(settings.stylesheet)
     if settings.mail_builders < 0:
         raise SettingsError(
             f"INTAKE_MAIL_BUILDERS={settings.mail_builders}: write how many build processes "

@@ -22,9 +22,10 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from intakeforms.errors import FieldError, InvalidAnswers, StoreUnavailable
 from intakeforms.form import Form
@@ -38,6 +39,7 @@ from intakeforms.web.bodies import BadBody, Posted, read_posted
 from intakeforms.web.continuity import apply_link, draft_id, reopened
 from intakeforms.web.faq import handover
 from intakeforms.web.gate import RATE_LIMITED, client_address
+from intakeforms.web.look import page_policy, stylesheets
 from intakeforms.web.responses import Answer
 from intakeforms.web.responses import errors as _errors
 from intakeforms.web.uploads import discard, keep, spool_folder
@@ -45,7 +47,7 @@ from intakeforms.web.uploads import discard, keep, spool_folder
 if TYPE_CHECKING:
     from intakeforms.web.app import Service
 
-__all__ = ["SERVICE_MESSAGES", "submit"]
+__all__ = ["SERVICE_MESSAGES", "submit", "thanks_address"]
 
 logger = logging.getLogger("intakeforms.web")
 
@@ -272,12 +274,37 @@ async def _submit(
     elif service.metrics is not None:
         service.metrics.submitted(form.id, spam=verdict.spam)
     if posted.browser and "application/json" not in request.headers.get("accept", ""):
-        html = render_thanks_page(
-            form.spec(locale),
-            reference=result.reference,
-            back=service.path(request, f"/forms/{form.id}?lang={locale}"),
-            languages=service.languages(request, form, service.path(request, f"/forms/{form.id}")),
-            assets=service.path(request, "/assets"),
-        )
-        return HTMLResponse(html, status_code=201, headers={"cache-control": "no-store"})
+        return _thanks(service, request, form, locale, result.reference)
     return Answer({"reference": result.reference}, status_code=201)
+
+
+def thanks_address(url: str, reference: str) -> str:
+    """``thanks.url`` with ``reference=`` added to its query (kept, if it has one)."""
+    parts = urlsplit(url)
+    query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), ("reference", reference)])
+    return urlunsplit(parts._replace(query=query))
+
+
+def _thanks(
+    service: Service, request: Request, form: Form, locale: str, reference: str
+) -> Response:
+    """The browser's answer to a stored form: 303 to the form's own thanks
+    page (``thanks.url?reference=…``), else the service's thanks page."""
+    spec = form.spec(locale)
+    url = (spec.get("thanks") or {}).get("url")
+    if url:
+        return RedirectResponse(
+            thanks_address(str(url), reference),
+            status_code=303,
+            headers={"cache-control": "no-store"},
+        )
+    html = render_thanks_page(
+        spec,
+        reference=reference,
+        back=service.path(request, f"/forms/{form.id}?lang={locale}"),
+        languages=service.languages(request, form, service.path(request, f"/forms/{form.id}")),
+        assets=service.path(request, "/assets"),
+        stylesheets=stylesheets(request, form.id, spec, service.settings),
+    )
+    headers = {"cache-control": "no-store", **page_policy(spec, service.settings)}
+    return HTMLResponse(html, status_code=201, headers=headers)
