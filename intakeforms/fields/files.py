@@ -2,19 +2,76 @@
 
 The web layer stores the bytes and checks the media type against the file's
 own magic bytes; what reaches validation is the description of each file.
+
+So an ``accept`` list can only name types the magic bytes tell
+(:data:`RECOGNISED_TYPES`): any other would refuse every upload. Common
+other names of a recognised type (``image/jpg``, what many people write) are
+understood as that type (:data:`MEDIA_ALIASES`); the loaded form, its spec
+and its JSON Schema name the type as uploads are told it.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+import filetype
+from pydantic import BeforeValidator, Field
 
 from intakeforms.fields import FieldProblem
 from intakeforms.fields.base import FieldModel, FieldType, Issue, fixed_input
 
-__all__ = ["FILE", "FileField", "check_files", "parse_size"]
+__all__ = [
+    "FILE",
+    "MEDIA_ALIASES",
+    "RECOGNISED_TYPES",
+    "FileField",
+    "check_files",
+    "media_type",
+    "parse_size",
+]
+
+#: The media types an upload can be recognised as, by its first bytes: what
+#: the web layer's check gives (PDF by its header, the rest by filetype), and
+#: application/octet-stream for a file it cannot tell.
+RECOGNISED_TYPES: frozenset[str] = frozenset(
+    {"application/pdf", "application/octet-stream", *(kind.mime for kind in filetype.types)}
+)
+
+#: Other names people write for a recognised type, and that type.
+MEDIA_ALIASES: dict[str, str] = {
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "image/x-png": "image/png",
+    "image/x-bmp": "image/bmp",
+    "image/x-ms-bmp": "image/bmp",
+    "image/heif": "image/heic",
+    "image/vnd.microsoft.icon": "image/x-icon",
+    "application/x-pdf": "application/pdf",
+    "application/acrobat": "application/pdf",
+    "application/x-zip-compressed": "application/zip",
+    "audio/mp3": "audio/mpeg",
+    "audio/x-mp3": "audio/mpeg",
+    "audio/wav": "audio/x-wav",
+    "audio/wave": "audio/x-wav",
+    "audio/flac": "audio/x-flac",
+    "video/avi": "video/x-msvideo",
+}
+
+
+def media_type(written: Any) -> Any:
+    """A media type as uploads are told it: lower case, an alias replaced by
+    its type (``image/jpg`` → ``image/jpeg``); anything else as given."""
+    if not isinstance(written, str):
+        return written
+    lowered = written.strip().lower()
+    return MEDIA_ALIASES.get(lowered, lowered)
+
+
+def _media_types(written: Any) -> Any:
+    return [media_type(item) for item in written] if isinstance(written, list) else written
+
 
 _SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([kKmMgG]i?[bB]|[bB])?")
 _UNITS = {
@@ -74,9 +131,9 @@ class FileField(FieldModel):
     """Uploaded files."""
 
     type: Literal["file"]
-    accept: list[str] = Field(
+    accept: Annotated[list[str], BeforeValidator(_media_types)] = Field(
         default_factory=lambda: ["image/jpeg", "image/png", "application/pdf"],
-        description="Allowed media types.",
+        description="Allowed media types; image/jpg and the like are read as image/jpeg.",
     )
     max_size: str | int = Field(default="10 MB", description="Largest file, like 10 MB.")
     max_files: int = Field(default=1, ge=1, le=20)
@@ -100,6 +157,18 @@ def _prepare(f: FileField) -> tuple[Any, list[Issue]]:
                     ("accept", j),
                     "invalid_value",
                     f"{media!r} is not a media type; write it like image/png",
+                )
+            )
+        elif media not in RECOGNISED_TYPES:
+            close = difflib.get_close_matches(media, sorted(RECOGNISED_TYPES), 1, 0.85)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            issues.append(
+                Issue(
+                    ("accept", j),
+                    "unknown_media_type",
+                    f"{media!r} is not a type an upload is recognised as{hint}, so every "
+                    "such file would be refused; uploads are told by their content, "
+                    "like image/jpeg, image/png, application/pdf (docs/language.md#file)",
                 )
             )
     return max_bytes, issues
