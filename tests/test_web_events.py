@@ -2,7 +2,9 @@
 bad event is refused naming the problem with nothing of its request stored,
 lists and sendBeacon's text/plain are taken, and the rate limit holds. A
 submission carrying its visit's id (``_visit``) records the visit's submit,
-or a refusal's errors, and the id is neither stored nor mailed."""
+or a refusal's errors, and the id is neither stored nor mailed. Answered
+before the routes (EventPath), every answer is the routes' own, headers and
+all, under a mount prefix and behind a proxy too."""
 
 from __future__ import annotations
 
@@ -10,17 +12,23 @@ import datetime as dt
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
 from starlette.testclient import TestClient
+from test_metrics import value
 from web_helpers import CAR_ANSWERS, FORMS, settings_for, token_from
 
 from intakeforms.mail import build_agent_email
 from intakeforms.store import EventRecord, StoredSubmission
 from intakeforms.web import create_app
-from intakeforms.web.events import FLUSH_SECONDS
+from intakeforms.web.events import FLUSH_SECONDS, EventEndpoint, EventPath
 
 VIEW = {"session": "visit-1234", "form": "car-service", "channel": "form", "event": "view"}
 ERROR = {**VIEW, "event": "error", "field": "plate", "code": "required"}
@@ -273,3 +281,137 @@ def test_without_a_visit_nothing_is_recorded(client: TestClient) -> None:
     assert client.post("/forms/car-service/submissions", json=CAR_ANSWERS).status_code == 201
     assert client.post("/forms/car-service/submissions", json={}).status_code == 422
     assert stored(client) == []
+
+
+# -- answered before the routes (EventPath) --------------------------------------------
+
+SHOP = "https://shop.example"
+
+
+def routed_only(app: Starlette) -> Starlette:
+    """``app`` without EventPath: every request through the routing."""
+    kept = [m for m in app.user_middleware if next(iter(m)) is not EventPath]  # (cls, args, kwargs)
+    assert len(kept) == len(app.user_middleware) - 1
+    app.user_middleware = kept
+    app.middleware_stack = None
+    return app
+
+
+@pytest.fixture
+def route_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The route of apps made from now on answers 418: a 204 then shows that
+    EventPath answered before the routing."""
+
+    async def teapot(self: EventEndpoint, request: Request) -> Response:
+        return Response(status_code=418)
+
+    monkeypatch.setattr(EventEndpoint, "post", teapot)
+
+
+def answer_of(client: TestClient, body: bytes, headers: dict[str, str]) -> Any:
+    answer = client.post("/events", content=body, headers=headers)
+    return answer.status_code, sorted(answer.headers.multi_items()), answer.content
+
+
+JSON = {"content-type": "application/json"}
+TEXT = {"content-type": "text/plain;charset=UTF-8"}
+REQUESTS = [
+    (json.dumps(VIEW).encode(), JSON),
+    (json.dumps([VIEW, ERROR]).encode(), {**TEXT, "origin": SHOP}),
+    (json.dumps(VIEW).encode(), {**JSON, "origin": "http://testserver"}),
+    (json.dumps(VIEW).encode(), {**JSON, "origin": "https://elsewhere.example"}),
+    (json.dumps({**VIEW, "ip": "10.0.0.1"}).encode(), {**JSON, "origin": SHOP}),
+    (json.dumps([VIEW, {**VIEW, "form": "no-such-form"}]).encode(), JSON),
+    (b"{not json", TEXT),
+    (json.dumps(VIEW).encode(), {"content-type": "application/x-www-form-urlencoded"}),
+    (b" " * 40_000 + b"[]", TEXT),
+]
+
+
+def test_the_answers_before_the_routes_are_the_routes_answers(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, allowed_origins=(SHOP,))
+    fast = create_app(FORMS, settings)
+    routed = routed_only(create_app(FORMS, replace(settings, store=f"sqlite:///{tmp_path}/r.db")))
+    with TestClient(fast) as one, TestClient(routed) as other:
+        # Twice: the second time with the headers kept for each origin.
+        for _ in range(2):
+            for body, headers in REQUESTS:
+                expected = answer_of(other, body, headers)
+                assert answer_of(one, body, headers) == expected, (body[:40], headers)
+        assert [e.event for e in stored(one)] == ["view", "view", "error", "view"] * 2
+    statuses = [answer_of(one, body, headers)[0] for body, headers in REQUESTS]
+    assert statuses == [204, 204, 204, 403, 422, 422, 400, 415, 413]
+
+
+def test_the_rate_limit_is_the_routes(tmp_path: Path) -> None:
+    limited = settings_for(tmp_path, rate_limit="1/minute")
+    fast = create_app(FORMS, limited)
+    routed = routed_only(create_app(FORMS, replace(limited, store=f"sqlite:///{tmp_path}/r.db")))
+    with TestClient(fast) as one, TestClient(routed) as other:
+        body = json.dumps(VIEW).encode()
+        answers = [answer_of(one, body, JSON) for _ in range(11)]
+        assert answers == [answer_of(other, body, JSON) for _ in range(11)]
+    assert [status for status, _, _ in answers] == [204] * 10 + [429]
+
+
+@pytest.mark.usefixtures("route_refuses")
+def test_under_a_mount_prefix_with_cors_and_security_headers(tmp_path: Path) -> None:
+    intake = create_app(FORMS, settings_for(tmp_path, allowed_origins=(SHOP,)))
+    host = Starlette(routes=[Mount("/support", app=intake)])
+    with TestClient(host) as client:
+        for _ in range(2):
+            answer = client.post("/support/events", json=VIEW, headers={"origin": SHOP})
+            assert answer.status_code == 204
+            assert answer.headers["access-control-allow-origin"] == SHOP
+            assert answer.headers["vary"] == "Origin"
+            assert answer.headers["x-content-type-options"] == "nosniff"
+            assert "frame-ancestors 'self'" in answer.headers["content-security-policy"]
+        # Anything else goes through the routes: the preflight, other methods.
+        preflight = client.options(
+            "/support/events",
+            headers={"origin": SHOP, "access-control-request-method": "POST"},
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == SHOP
+        assert client.get("/support/events").status_code == 405
+        assert client.post("/events", json=VIEW).status_code == 404  # the host's own path
+        service = intake.state.service
+        time.sleep(FLUSH_SECONDS * 3)
+        now = dt.datetime.now(dt.UTC)
+        found = client.portal.call(  # type: ignore[union-attr]
+            service.store.events_of, "car-service", now - dt.timedelta(hours=1), now
+        )
+    assert len(found) == 2
+
+
+@pytest.mark.usefixtures("route_refuses")
+def test_behind_the_proxy_it_sees_the_customers_request(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, trust_proxy=True, rate_limit="1/minute")
+    public = {
+        "host": "forms.example.com",
+        "x-forwarded-proto": "https",
+        "origin": "https://forms.example.com",
+        "x-forwarded-for": "203.0.113.1",
+    }
+    with TestClient(create_app(FORMS, settings)) as client:
+        codes = [client.post("/events", json=VIEW, headers=public).status_code for _ in range(11)]
+        # The page's own (public) origin, and the customer's own count.
+        assert codes == [204] * 10 + [429]
+        other = {**public, "x-forwarded-for": "203.0.113.2"}
+        assert client.post("/events", json=VIEW, headers=other).status_code == 204
+        # Without the proxy's word the page's https origin is foreign.
+        direct = {"host": "forms.example.com", "origin": "https://forms.example.com"}
+        refused = client.post("/events", json=VIEW, headers=direct)
+        assert refused.status_code == 403
+        assert refused.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.usefixtures("route_refuses")
+def test_counted_in_the_metrics_as_the_route(tmp_path: Path) -> None:
+    with TestClient(create_app(FORMS, settings_for(tmp_path, metrics="true"))) as client:
+        assert post(client, VIEW).status_code == 204
+        assert post(client, {**VIEW, "ip": "10.0.0.1"}).status_code == 422
+        text = client.get("/metrics").text
+    responses = "intakeforms_http_responses_total"
+    assert value(text, responses, route="/events", status="204", code="") == 1
+    assert value(text, responses, route="/events", status="422", code="unknown_key") == 1

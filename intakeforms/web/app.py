@@ -37,7 +37,7 @@ from intakeforms.web import submissions
 from intakeforms.web.admin import Admin
 from intakeforms.web.bodies import FAQ_SEARCH, SUBMISSION_KEY, VISIT, BadBody, read_posted
 from intakeforms.web.continuity import Opened, open_draft, open_link
-from intakeforms.web.events import EventBuffer, EventEndpoint
+from intakeforms.web.events import EventBuffer, EventEndpoint, EventPath
 from intakeforms.web.faq import FaqEndpoints
 from intakeforms.web.gate import Gate
 from intakeforms.web.headers import SecurityHeaders
@@ -430,6 +430,8 @@ def create_app(
             max_age=600,
         ),
     ]
+    # POST /events before the routes, inside the same middleware (web/events.py).
+    middleware.insert(0, Middleware(EventPath, endpoint=service.events, around=middleware[:]))
     if settings.trust_proxy:
         # Outermost: every other part sees the request as the customer made it.
         middleware.insert(0, Middleware(ForwardedHeaders, hops=settings.proxy_hops))

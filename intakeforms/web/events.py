@@ -13,6 +13,11 @@ batches (every :data:`FLUSH_SECONDS`, or at once when :data:`FLUSH_EVENTS`
 are waiting), so that they never hold up a submission. A batch the store
 cannot write is dropped with a warning (its size only): statistics may miss
 it, the page never sees an error for it.
+
+Pages send many small requests (a visit is a dozen events, often one a
+request), so :class:`EventPath` answers ``POST /events`` before the routes:
+through the routing and every middleware one cost several times what the
+endpoint itself does.
 """
 
 from __future__ import annotations
@@ -22,11 +27,15 @@ import contextlib
 import datetime as dt
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from starlette._utils import get_route_path
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from intakeforms.form import Form
 from intakeforms.store import EVENT_CHANNELS, EVENT_KINDS, EVENT_SESSION, EventRecord, Store
@@ -38,10 +47,12 @@ from intakeforms.web.responses import errors
 __all__ = [
     "FLUSH_EVENTS",
     "FLUSH_SECONDS",
+    "KEPT_ORIGINS",
     "MAX_BATCH",
     "MAX_BODY",
     "EventBuffer",
     "EventEndpoint",
+    "EventPath",
 ]
 
 logger = logging.getLogger("intakeforms.web")
@@ -56,6 +67,8 @@ FLUSH_SECONDS = 0.5
 FLUSH_EVENTS = 100
 #: Waiting events kept at most while the store cannot write; more are dropped.
 MAX_WAITING = 10_000
+#: Origins whose answer headers :class:`EventPath` keeps.
+KEPT_ORIGINS = 64
 _KEYS = frozenset({"session", "form", "channel", "event", "field", "code"})
 
 
@@ -140,6 +153,12 @@ class EventEndpoint:
 
     async def post(self, request: Request) -> Response:
         """``POST /events`` → 204, or 4xx naming the problem and storing nothing."""
+        refused = await self.take(request)
+        return Response(status_code=204) if refused is None else refused
+
+    async def take(self, request: Request) -> Response | None:
+        """Check the events of ``request`` and queue them: None when taken,
+        else the refusal (4xx naming the problem), with nothing queued."""
         refused = await self.gate.check(request, "", "en", "events")
         if refused is not None:
             return refused
@@ -162,7 +181,7 @@ class EventEndpoint:
                 return made if len(items) == 1 else _in_batch(made, number)
             events.append(made)
         self.buffer.add(events)
-        return Response(status_code=204)
+        return None
 
     def _event(self, item: Any, at: dt.datetime) -> EventRecord | Response:
         """``item`` as an event, or the 4xx that refuses it."""
@@ -170,8 +189,8 @@ class EventEndpoint:
             return errors(
                 400, "not_object", 'an event is {"session", "form", "channel", "event", ...}'
             )
-        unknown = sorted(set(item) - _KEYS)
-        if unknown:
+        if not _KEYS.issuperset(item):
+            unknown = sorted(set(item) - _KEYS)
             return errors(
                 422,
                 "unknown_key",
@@ -218,6 +237,80 @@ class EventEndpoint:
             code=code,
             at=at,
         )
+
+
+class EventPath:
+    """``POST <root_path>/events`` answered before the routes (a middleware).
+
+    It takes the events with the route's own :meth:`EventEndpoint.take`, and
+    answers as the route would inside the app's middleware (``around``, as
+    the app's middleware list gives them: the security headers and CORS),
+    headers and all; it skips the routing and Starlette's layers that this
+    endpoint never needs. Every other request, the CORS preflight (``OPTIONS
+    /events``) included, goes on to ``app``. Installed inside
+    ``ForwardedHeaders`` and ``CountResponses``, it sees the request as the
+    customer made it and is counted as the route ``/events``.
+
+    A refusal goes through ``around`` itself. So does the first 204 for each
+    ``Origin``: the headers ``around`` gave it are kept and sent again with
+    the next 204s for that origin, as what a 204 gets from the security
+    headers (fixed) and CORS (the origin mirrored or not, ``Vary``) follows
+    from the request's ``Origin`` alone. At most :data:`KEPT_ORIGINS` are
+    kept (with ``INTAKE_ALLOWED_ORIGINS=*`` any origin gets this far).
+    """
+
+    def __init__(
+        self, app: ASGIApp, endpoint: EventEndpoint, around: Sequence[Middleware] = ()
+    ) -> None:
+        self.app = app
+        self.endpoint = endpoint
+        self.around = list(around)
+        # What the router would have put in the scope: the metrics' label.
+        self.route = Route("/events", endpoint.post, methods=["POST"])
+        self._accepted: dict[bytes | None, list[tuple[bytes, bytes]]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The route's own test (its path under the mount's root_path), so the
+        # two never disagree on which requests are POST /events.
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or get_route_path(scope) != "/events"
+        ):
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = self.route
+        refused = await self.endpoint.take(Request(scope, receive))
+        if refused is None:
+            origin = _origin(scope)
+            headers = self._accepted.get(origin)
+            if headers is not None:
+                await send({"type": "http.response.start", "status": 204, "headers": [*headers]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            send = self._keeping(origin, send)
+        answer: ASGIApp = Response(status_code=204) if refused is None else refused
+        for cls, args, kwargs in reversed(self.around):
+            answer = cls(answer, *args, **kwargs)
+        await answer(scope, receive, send)
+
+    def _keeping(self, origin: bytes | None, send: Send) -> Send:
+        """``send``, keeping the headers ``around`` gave the 204 for ``origin``."""
+
+        async def keeping(message: Message) -> None:
+            if message["type"] == "http.response.start" and len(self._accepted) < KEPT_ORIGINS:
+                self._accepted[origin] = [*message.get("headers", ())]
+            await send(message)
+
+        return keeping
+
+
+def _origin(scope: Scope) -> bytes | None:
+    """The request's first ``Origin`` header, as CORS reads it."""
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            return bytes(value)
+    return None
 
 
 def _in_batch(refusal: Response, number: int) -> Response:
