@@ -25,7 +25,15 @@ from browser import (
     describe_violations,
     require_chromium,
 )
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response, expect
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Locator,
+    Page,
+    Response,
+    expect,
+)
 from web_helpers import settings_for
 
 from intakeforms import Form, InvalidAnswers
@@ -77,11 +85,52 @@ fields:
 FORM: Form = load_form_text(LIVE_FORM, "live-check.yaml")
 PAGE = "/forms/live-check?lang=fi"
 
+#: Three steps, a section, a question asked only sometimes, and the form's
+#: own thanks page.
+STEPS_FORM = """
+form: steps
+title: {fi: Palautus, en: Return}
+locales: [fi, en]
+reference_prefix: STP
+thanks: {url: "https://shop.example/kiitos"}
+theme: {accent: "#7a1fa2"}
+fields:
+  - type: section
+    title: {fi: Tilaus, en: The order}
+    text: {fi: Löydät numeron kuitista., en: The number is on the receipt.}
+  - name: order
+    type: text
+    pattern: "[0-9]{6}"
+    messages: {pattern: {fi: Kirjoita tilausnumeron 6 numeroa., en: Write the 6 digits.}}
+    label: {fi: Tilausnumero, en: Order number}
+    required: true
+  - type: page
+    title: {fi: Syy, en: The reason}
+  - name: reason
+    type: choice
+    label: {fi: Syy, en: Reason}
+    required: true
+    choices:
+      broken: {fi: Rikki, en: Broken}
+      other: {fi: Muu, en: Other}
+  - name: details
+    type: textarea
+    label: {fi: Kerro lisää, en: Tell us more}
+    required: true
+    when: {reason: other}
+  - type: page
+  - name: email
+    type: email
+    label: {fi: Sähköposti, en: Email}
+    required: true
+"""
+STEPS: Form = load_form_text(STEPS_FORM, "steps.yaml")
 
-def server_message(answers: dict[str, Any], name: str, locale: str = "fi") -> str:
-    """What the server says of question ``name`` for these answers."""
+
+def server_message(answers: dict[str, Any], name: str, form: Form | None = None) -> str:
+    """What the server says (in Finnish) of question ``name`` for these answers."""
     try:
-        FORM.validate(answers, locale=locale)
+        (form or FORM).validate(answers, locale="fi")
     except InvalidAnswers as exc:
         return next(e.message for e in exc.errors if e.field == name)
     raise AssertionError("the answers are valid")
@@ -96,7 +145,7 @@ class Live:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     folder = tmp_path_factory.mktemp("browser-live")
-    server = LiveServer(create_app([FORM], settings_for(folder, min_fill_seconds=0)))
+    server = LiveServer(create_app([FORM, STEPS], settings_for(folder, min_fill_seconds=0)))
     url = server.start()
     try:
         yield Live(url, folder / "intake.db")
@@ -311,3 +360,108 @@ def test_pages_have_an_icon_and_no_404(visitor: Visitor) -> None:
     assert href is not None
     answer = page.request.get(href)
     assert answer.ok and answer.headers["content-type"].startswith("image/svg+xml")
+
+
+# -- steps ----------------------------------------------------------------------------------
+
+STEPS_PAGE = "/forms/steps?lang=fi"
+
+
+def steps_shown(page: Page) -> list[str]:
+    shown: list[str] = page.evaluate(
+        """() => Array.from(document.querySelectorAll("[data-step]"))
+            .filter((s) => !s.hidden).map((s) => s.id)"""
+    )
+    return shown
+
+
+def button(page: Page, name: str) -> Locator:
+    return page.get_by_role("button", name=name, exact=True)
+
+
+def test_steps_show_one_at_a_time_and_check_before_next(visitor: Visitor) -> None:
+    page = visitor.open(STEPS_PAGE)
+    assert steps_shown(page) == ["intake-step-1"]
+    expect(page.get_by_role("heading", name="Tilaus")).to_be_visible()
+    expect(button(page, "Lähetä")).to_be_hidden()
+    expect(button(page, "Takaisin")).to_be_hidden()
+    # Next with a wrong answer: the author's own message, and the step stays.
+    page.get_by_label("Tilausnumero").fill("12")
+    button(page, "Seuraava").click()
+    expect_error(page, "order", "Kirjoita tilausnumeron 6 numeroa.")
+    assert steps_shown(page) == ["intake-step-1"]
+    expect(page.get_by_label("Tilausnumero")).to_be_focused()
+    page.get_by_label("Tilausnumero").fill("123456")
+    button(page, "Seuraava").click()
+    # On to step 2, its heading focused and saying where the customer is.
+    heading = page.locator("#intake-step-2-title")
+    expect(heading).to_be_focused()
+    expect(heading).to_have_text("Vaihe 2/3 Syy")
+    assert steps_shown(page) == ["intake-step-2"]
+    # A blank required choice stops Next too.
+    button(page, "Seuraava").click()
+    expect_error(page, "reason", server_message({}, "reason", STEPS))
+    page.get_by_label("Muu", exact=True).check()
+    expect_no_error(page, "reason")
+    # The question that appears is checked with its step.
+    button(page, "Seuraava").click()
+    expect(page.locator("#field-details-error")).to_be_visible()
+    page.get_by_label("Kerro lisää").fill("Väärä koko")
+    button(page, "Seuraava").click()
+    expect(page.locator("#intake-step-3-title")).to_be_focused()
+    expect(button(page, "Lähetä")).to_be_visible()
+    expect(button(page, "Seuraava")).to_be_hidden()
+    # Back keeps the answers.
+    button(page, "Takaisin").click()
+    expect(page.locator("#intake-step-2-title")).to_be_focused()
+    expect(page.get_by_label("Kerro lisää")).to_have_value("Väärä koko")
+
+
+def test_enter_before_the_last_step_goes_on_instead_of_sending(visitor: Visitor) -> None:
+    page = visitor.open(STEPS_PAGE)
+    page.get_by_label("Tilausnumero").fill("123456")
+    page.get_by_label("Tilausnumero").press("Enter")
+    expect(page.locator("#intake-step-2-title")).to_be_focused()
+    assert "/forms/steps" in page.url and "submissions" not in page.url
+
+
+def test_an_error_page_opens_on_the_first_step_with_an_error(visitor: Visitor) -> None:
+    page = visitor.open(STEPS_PAGE)
+    page.get_by_label("Tilausnumero").fill("123456")
+    # Sent whole, bypassing Next (as a page without JavaScript would).
+    with page.expect_navigation():
+        page.evaluate("() => document.querySelector('form.intake-form').submit()")
+    expect(page.locator("[data-intake-summary]")).to_be_visible()
+    assert steps_shown(page) == ["intake-step-2"]
+    # The summary's link to a later step opens it.
+    page.locator("[data-intake-summary] a[href='#field-email']").click()
+    assert steps_shown(page) == ["intake-step-3"]
+    expect(page.get_by_label("Sähköposti")).to_be_focused()
+
+
+def test_without_javascript_every_step_shows_and_the_form_is_sent_whole(
+    visitor: Visitor,
+) -> None:
+    page = visitor.open(STEPS_PAGE, javascript=False)
+    assert steps_shown(page) == ["intake-step-1", "intake-step-2", "intake-step-3"]
+    expect(page.get_by_role("heading", name="Vaihe 3/3")).to_be_visible()
+    expect(button(page, "Seuraava")).to_have_count(0)
+    page.get_by_label("Tilausnumero").fill("123")
+    button(page, "Lähetä").click()
+    expect_error(page, "order", "Kirjoita tilausnumeron 6 numeroa.")
+
+
+def test_axe_finds_nothing_serious_in_steps(visitor: Visitor) -> None:
+    page = visitor.open(STEPS_PAGE)
+    page.get_by_label("Tilausnumero").fill("1")
+    button(page, "Seuraava").click()
+    expect(page.locator("#field-order-error")).to_be_visible()
+    for size in (PHONE, DESKTOP):
+        page.set_viewport_size(size)
+        violations = axe_violations(page)
+        assert not violations, describe_violations(violations)
+    page.get_by_label("Tilausnumero").fill("123456")
+    button(page, "Seuraava").click()
+    expect(page.locator("#intake-step-2-title")).to_be_focused()
+    violations = axe_violations(page)
+    assert not violations, describe_violations(violations)
