@@ -516,14 +516,15 @@
       return body?.errors?.[0]?.message || this.T.network;
     }
 
-    show(f, v) {
+    show(f, v, join = ", ") {
       const T = this.T;
       if (blank(v)) return T.skipped;
       if (f.choices) {
         return texts(v)
           .map((x) => f.choices.find((c) => c.value === x)?.label ?? x)
-          .join(", ");
+          .join(join);
       }
+      if (typeof v === "number") v = new Intl.NumberFormat(this.loc).format(v);
       if (typeof v === "boolean") return v ? T.yes : T.no;
       if (f.type === "file") return v.map((x) => x.name).join(", ");
       if (f.type === "date") return new Date(`${v}T12:00`).toLocaleDateString(this.loc);
@@ -960,7 +961,25 @@
       const labelled = { "aria-labelledby": `q-${f.name}`, "aria-describedby": describe };
       const nav = [back, !f.required && button(T.skip, () => go(null))].filter(Boolean);
       let main;
-      if (t === "choice" || t === "boolean" || t === "consent") {
+      if (t === "consent") {
+        // A box to tick, as on the form: not a yes-or-no answered "tick it".
+        const box = h("input", {
+          type: "checkbox",
+          checked: v === true,
+          ...labelled,
+          "aria-invalid": e && "true",
+        });
+        const submit = (ev) => {
+          ev.preventDefault();
+          go(box.checked || (f.required ? false : null));
+        };
+        main = h(
+          "form",
+          { class: "row", novalidate: true, onsubmit: submit },
+          h("label", { class: "opt" }, box, h("span", {}, f.label)),
+          h("button", { class: "go" }, T.next),
+        );
+      } else if (t === "choice" || t === "boolean") {
         const replies = this.choices(f).map((c) => button(c.label, () => go(c.value)));
         main = h("div", { class: "qr", role: "group", ...labelled }, replies);
       } else if (t === "multichoice") {
@@ -978,10 +997,20 @@
           button(T.confirm, confirm, "go"),
         ];
       } else {
+        const long = t === "textarea";
         const input = control(f, v, {
           ...labelled,
+          "aria-describedby": [describe, long && "k"].filter(Boolean).join(" ") || null,
           "aria-invalid": e && "true",
           "aria-required": f.required && "true",
+          // Enter sends, as in any chat; Shift+Enter is a new line (and an
+          // input method composing a word keeps its Enter).
+          onkeydown: (ev) =>
+            long &&
+            ev.key === "Enter" &&
+            !ev.shiftKey &&
+            !ev.isComposing &&
+            (ev.preventDefault(), ev.target.form.requestSubmit()),
         });
         const submit = (ev) => {
           ev.preventDefault();
@@ -990,7 +1019,9 @@
         const unit = f.unit && h("span", { class: "unit", id: `u-${f.name}` }, f.unit);
         const next = h("button", { class: "go" }, T.next);
         // The widget words a problem, not the browser (in its own language).
-        main = h("form", { class: "row", novalidate: true, onsubmit: submit }, input, unit, next);
+        const keys = long && h("p", { class: "help", id: "k" }, T.keys);
+        const row = { class: "row", novalidate: true, onsubmit: submit };
+        main = h("form", row, input, keys, unit, next);
       }
       return [main, nav.length && h("div", { class: "nav" }, nav)];
     }
@@ -1082,9 +1113,18 @@
           failed("");
           controls = [button(T.send, () => this.send(asked, 1), "go"), back];
         } else {
+          // As the service will keep them (ABC-123, +358401234567), each
+          // on a line of its own, a long answer with its own lines.
+          const N = state.normalised;
           const rows = seen.map((f) => [
             h("dt", {}, f.label),
-            h("dd", {}, this.show(f, state.answers[f.name]), " ", change(f)),
+            h(
+              "dd",
+              {},
+              h("span", {}, this.show(f, f.name in N ? N[f.name] : state.answers[f.name], "\n")),
+              " ",
+              change(f),
+            ),
           ]);
           bot("sum", {}, h("p", {}, T.review), h("dl", {}, rows));
           failed("");

@@ -59,6 +59,8 @@ WIDGET_TEXTS: dict[str, str] = {
     "back": N_("Back"),
     # Translators: sends the answer to one question of the chat.
     "next": N_("Next"),
+    # Translators: under the chat's box for a longer answer.
+    "keys": N_("Enter sends, Shift+Enter starts a new line."),
     # Translators: leaves an optional question of the chat unanswered.
     "skip": N_("Skip"),
     # Translators: confirms the picks of a question with several answers.
