@@ -97,7 +97,8 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 1
     form, answers = given
     try:
-        mail_from = args.mail_from or load_settings().mail_from
+        settings = load_settings()
+        mail_from = args.mail_from or settings.mail_from
         message = preview(
             form,
             answers,
@@ -106,6 +107,7 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             confirmation=args.confirmation,
             mail_from=mail_from,
             context={"incomplete": {}} if args.incomplete else None,
+            timezone=settings.timezone,
         )
     except InvalidAnswers as exc:
         write_invalid(exc, err)

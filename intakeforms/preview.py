@@ -66,19 +66,25 @@ def preview(
     confirmation: bool = False,
     mail_from: str = PREVIEW_FROM,
     context: Mapping[str, Any] | None = None,
+    timezone: str | None = None,
 ) -> EmailMessage:
     """The agent email ``answers`` would make, as an ``EmailMessage``
     (``bytes(message)`` is the ``.eml``).
 
     ``locale`` is the customer's language (validation messages, the
-    confirmation); the agent email is in its target's language, else in
-    ``locale``. ``target`` picks an email target by its position in
+    confirmation, the language the agent email names) and the language the
+    agent email is written in; without it, the email target's, else the
+    form's default. ``target`` picks an email target by its position in
     ``deliver`` (the first by default; a form without one gets a stand-in
     addressed to agents@example.invalid). ``confirmation`` gives the
     customer's confirmation instead. ``context`` is the submission's, as
     :func:`intakeforms.submit` takes it: ``{"incomplete": {}}`` previews a
     contact sent before every question was answered, ``{"faq": {"shown":
     [...]}}`` one that read FAQ answers first; the agent email shows both.
+    ``timezone`` (an IANA name, as ``INTAKE_TIMEZONE``) is the agents' time
+    zone when the target names none; UTC when neither does. No store, mail
+    server or settings are needed: ``preview(form, answers, locale="fi")``
+    is the agent email of a Finnish customer's answers.
     Raises :class:`~intakeforms.InvalidAnswers` for answers that do not fit,
     and ``ValueError`` for a ``target`` that is not an email target or a
     ``context`` that is not JSON-able.
@@ -86,4 +92,6 @@ def preview(
     submission = preview_submission(form, answers, locale, context=context)
     if confirmation:
         return build_customer_email(form, submission, mail_from=mail_from)
-    return email.agent_email(form, submission, index=target, locale=locale, mail_from=mail_from)
+    return email.agent_email(
+        form, submission, index=target, locale=locale, mail_from=mail_from, timezone=timezone
+    )

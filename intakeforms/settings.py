@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -224,6 +225,9 @@ class Settings:
     #: The address customers reach the service at, like
     #: ``https://forms.example.com``: the base of links in emails.
     public_url: str | None = None
+    #: The agents' time zone, an IANA name like ``Europe/Helsinki``: times in
+    #: agent emails (an email target's own ``timezone`` goes first). Unset: UTC.
+    timezone: str | None = None
     # Not a setting: every secret of ``secret`` (filled from it), first signs.
     _verifying: tuple[str, ...] = field(default=(), repr=False)
 
@@ -337,6 +341,20 @@ def _check_stylesheet(url: str | None) -> None:
         )
 
 
+def _check_timezone(name: str) -> None:
+    # The same test as the email target's timezone (present.values.time_zone),
+    # kept here: settings import nothing of the package but its errors.
+    try:
+        if not name or name != name.strip() or name.startswith(("/", ".")):
+            raise ValueError(name)
+        zoneinfo.ZoneInfo(name)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise SettingsError(
+            f"INTAKE_TIMEZONE={name!r} is not a time zone; write an IANA name like "
+            "Europe/Helsinki, Europe/Stockholm or UTC (or leave it unset for UTC)"
+        ) from None
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, file: str | Path | None = None
 ) -> Settings:
@@ -376,6 +394,8 @@ def load_settings(
         if value is not None and value < 1:
             raise SettingsError(f"INTAKE_{name.upper()}={value}: write a whole number of 1 or more")
     _check_continuity(settings)
+    if settings.timezone is not None:
+        _check_timezone(settings.timezone)
     _check_stylesheet(settings.stylesheet)
     if settings.mail_builders < 0:
         raise SettingsError(

@@ -53,8 +53,8 @@ CAR_LINES = {
         "yli 80 km/h nopeudessa.",
         "Nimi: Matti Meikäläinen",
         "Sähköposti: matti.meikalainen@example.com",
-        "Puhelin: +358401234567",
-        "Hyväksyn, että tietojani käytetään huollon varaamiseen.: Annettu",
+        "Puhelin: +358 40 123 4567",
+        "Suostumus annettu: Hyväksyn, että tietojani käytetään huollon varaamiseen.",
     ],
     "sv": [
         "Registreringsnummer: ABC-123",
@@ -65,8 +65,8 @@ CAR_LINES = {
         "yli 80 km/h nopeudessa.",
         "Namn: Matti Meikäläinen",
         "E-post: matti.meikalainen@example.com",
-        "Telefon: +358401234567",
-        "Jag godkänner att mina uppgifter används för att boka servicen.: Givet",
+        "Telefon: +358 40 123 4567",
+        "Samtycke givet: Jag godkänner att mina uppgifter används för att boka servicen.",
     ],
     "en": [
         "Registration plate: ABC-123",
@@ -77,8 +77,8 @@ CAR_LINES = {
         "tärisee yli 80 km/h nopeudessa.",
         "Name: Matti Meikäläinen",
         "Email: matti.meikalainen@example.com",
-        "Phone: +358401234567",
-        "I agree that my details are used to book the service.: Given",
+        "Phone: +358 40 123 4567",
+        "Consent given: I agree that my details are used to book the service.",
     ],
 }
 
@@ -336,7 +336,7 @@ def test_every_type_is_written_for_the_agent() -> None:
         ("Picks", "Apple, Cherry"),
         ("OK", "Kyllä"),
         ("Nope", "Ei"),
-        ("Terms", "Ei annettu"),
+        ("Suostumusta ei annettu", "Terms"),
         ("Day", "1.12.2026"),
         ("At", "8.30"),
         ("Notes", "first line\nsecond line\n\nafter a blank"),
@@ -702,8 +702,9 @@ def test_an_incomplete_contact_is_marked_in_the_agents_language(
     msg = build(form, unfinished(car), locale=locale)
     assert msg["Subject"] == f"[CAR-4F7K2Q] {marker} ABC-123 Toyota Corolla 2018"
     text = plain(msg).split("\n")
-    # The intro, then the mark with what is missing, then the FAQ answers read.
-    assert text[1:9] == [
+    # The intro and the customer's language, then the mark with what is
+    # missing, then the FAQ answers read.
+    assert text[2:10] == [
         "",
         line,
         missing,
@@ -713,7 +714,7 @@ def test_an_incomplete_contact_is_marked_in_the_agents_language(
         "- Säilytättekö renkaat?",
         "",
     ]
-    assert text[9] == CAR_LINES[locale][0]  # then the answers given, as always
+    assert text[10] == CAR_LINES[locale][0]  # then the answers given, as always
     assert not [row for row in text if row.startswith(CAR_LINES[locale][2].split(":")[0])]
     page = html_part(msg)
     assert f"<strong>{line}</strong>" in page
@@ -887,7 +888,7 @@ def test_preview_lists_invalid_answers(tmp_path: Path, capsys: pytest.CaptureFix
     assert captured.out == ""
     lines = captured.err.splitlines()
     assert "plate: Enter a registration plate, like ABC-123. (invalid_plate)" in lines
-    assert "model: Please answer this question. (required)" in lines
+    assert "model: Please fill in “Make and model”. (required)" in lines
     assert "colour: This form has no such question. (unknown_field)" in lines
 
 
@@ -921,7 +922,7 @@ def test_preview_of_an_incomplete_contact_on_the_command_line(
     assert "Not answered yet: Make and model, Mileage," in plain(msg)
     # Without the option, the same answers are not enough.
     assert main(args) == 1
-    assert "model: Please answer this question. (required)" in capsys.readouterr().err
+    assert "model: Please fill in “Make and model”. (required)" in capsys.readouterr().err
     answers.write_text('{"plate": "abc123"}')
     assert main([*args, "--incomplete"]) == 1
     assert capsys.readouterr().err == (
@@ -955,9 +956,9 @@ def test_answers_a_link_or_the_page_gave_are_marked(
     form, sub = car
     msg = build(form, submission(form, sub.data, context=LINKED), locale=locale)
     lines = plain(msg).split("\n")
-    assert [plate, model, mileage] == lines[2:5]
+    assert [plate, model, mileage] == lines[3:6]
     # Typed answers are as they always are.
-    assert lines[5] == CAR_LINES[locale][3]
+    assert lines[6] == CAR_LINES[locale][3]
     label, value = plate.split(": ", 1)
     assert f">{label}</th>" in html_part(msg) and f">{value}</td>" in html_part(msg)
 

@@ -28,6 +28,7 @@ from intakeforms.present import (
     text_rows,
     with_unit,
 )
+from intakeforms.present.values import grouped_phone, time_zone
 from intakeforms.store.base import StoredFile, StoredSubmission
 
 NBSP = "\u00a0"
@@ -142,6 +143,45 @@ def test_submitted_is_written_in_utc() -> None:
     assert submitted(MOMENT.replace(tzinfo=None), "fi") == "2.3.2026 9.15 UTC"
 
 
+def test_submitted_in_the_readers_time_zone_names_it() -> None:
+    assert submitted(MOMENT, "fi", "Europe/Helsinki") == "2.3.2026 11.15 Europe/Helsinki (UTC+2)"
+    summer = MOMENT.replace(month=7)
+    assert submitted(summer, "fi", "Europe/Helsinki").endswith(" 12.15 Europe/Helsinki (UTC+3)")
+    assert submitted(MOMENT, "en", "Asia/Kolkata") == (
+        "Mar 2, 2026 2:45\u202fPM Asia/Kolkata (UTC+5:30)"
+    )
+    assert submitted(MOMENT, "en", "America/St_Johns").endswith("(UTC-3:30)")
+    assert submitted(MOMENT, "sv", "UTC") == submitted(MOMENT, "sv")
+    assert intro("R-1", "T", MOMENT, "sv", "Europe/Stockholm") == (
+        "R-1 · T · skickat 2 mars 2026 10:15 Europe/Stockholm (UTC+1)"
+    )
+
+
+@pytest.mark.parametrize("name", ["Europe/Helsingfors", "", " UTC", "/etc/localtime", "../x"])
+def test_a_time_zone_that_is_not_one(name: str) -> None:
+    with pytest.raises(ValueError, match="is not a time zone; write an IANA name like"):
+        time_zone(name)
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("+358401234567", "+358 40 123 4567"),
+        ("+35891234567", "+358 9 123 4567"),
+        ("+3589123456", "+358 9 123 456"),
+        ("+46701234567", "+46 70 123 45 67"),
+        ("+442079460958", "+44 20 7946 0958"),
+        ("+3584012345678", "+358 40 1234 5678"),
+        ("040 123", "040 123"),  # not E.164 (an old row): as it is
+        ("not a number", "not a number"),
+    ],
+)
+def test_phone_numbers_are_grouped_for_reading(stored: str, shown: str) -> None:
+    assert grouped_phone(stored) == shown
+    form = make_form("- {name: phone, type: phone, label: Phone}")
+    assert format_answer(form, form.fields["phone"], stored, "fi") == shown
+
+
 # -- rows -----------------------------------------------------------------------
 
 
@@ -158,7 +198,7 @@ def test_answer_rows_in_form_order_blank_left_out_unknown_last(form: Form) -> No
         ("Topic", "Bike"),
         ("Mileage", f"12{NBSP}km"),
         ("Note", "line one\nline two"),
-        ("Consent", "Given"),
+        ("Consent given", "Consent"),
         ("unknown", "kept"),
     ]
     assert [name for name, _, _ in answered(form, data)] == ["topic", "km", "note", "privacy"]
@@ -187,7 +227,7 @@ def test_answer_rows_list_files_by_their_attached_names(form: Form) -> None:
 def test_confirmation_rows_repeat_only_the_forms_own_words(form: Form) -> None:
     data = {"topic": "car", "km": 5, "code": "secret", "privacy": True, "day": "2026-01-02"}
     rows, typed = confirmation_rows(form, stored(form, data), "en")
-    assert rows == [("Topic", "Car"), ("Day", "Jan 2, 2026"), ("Consent", "Given")]
+    assert rows == [("Topic", "Car"), ("Day", "Jan 2, 2026"), ("Consent given", "Consent")]
     assert typed
     choice = make_form(
         "- {name: t, type: choice, sensitive: true, label: T, choices: {a: A}}",

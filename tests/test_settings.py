@@ -241,3 +241,15 @@ def test_history_days_and_the_public_url() -> None:
     for value in ("forms.example.com", "ftp://forms.example.com", "https://x.example/?a=1"):
         with pytest.raises(SettingsError, match="INTAKE_PUBLIC_URL"):
             load_settings({"INTAKE_PUBLIC_URL": value})
+
+
+def test_the_agents_time_zone() -> None:
+    assert load_settings({}).timezone is None
+    assert load_settings({"INTAKE_TIMEZONE": "Europe/Helsinki"}).timezone == "Europe/Helsinki"
+    for value in ("Europe/Helsingfors", "EET+2", "/etc/localtime", "../zoneinfo/UTC"):
+        with pytest.raises(SettingsError) as caught:
+            load_settings({"INTAKE_TIMEZONE": value})
+        assert str(caught.value) == (
+            f"INTAKE_TIMEZONE={value!r} is not a time zone; write an IANA name like "
+            "Europe/Helsinki, Europe/Stockholm or UTC (or leave it unset for UTC)"
+        )

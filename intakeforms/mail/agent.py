@@ -4,7 +4,9 @@ Anatomy (see docs/agent-email.md)::
 
     multipart/mixed
     ├── multipart/alternative
-    │   ├── text/plain   the context's notices (an incomplete contact, the
+    │   ├── text/plain   the reference, form and time (in the agents' time
+    │   │                zone, named), the customer's language,
+    │   │                the context's notices (an incomplete contact, the
     │   │                FAQ answers read), the customer's earlier contacts,
     │   │                one "Label: value" line per answered question (an
     │   │                answer from a link or the page marked so)
@@ -29,13 +31,14 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
 from intakeforms.language.headers import check_extra_headers
-from intakeforms.mail.answers import agent_subject, mail_words
+from intakeforms.mail.answers import agent_subject, customer_language, mail_words
 from intakeforms.mail.bodies import Body
 from intakeforms.mail.context import answer_marks, context_notices
 from intakeforms.mail.history import History, history_notice
 from intakeforms.mail.policy import POLICY, address, message_id, reply_to, safe_filename, settle
 from intakeforms.present import answer_rows, attachment_names, intro, one_line
 from intakeforms.present.files import attachment_type
+from intakeforms.present.values import time_zone
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
@@ -46,7 +49,10 @@ __all__ = ["Recipients", "build_agent_email"]
 
 class Recipients(Protocol):
     """Whom an agent email goes to, in which language: an email target's
-    settings (``deliver: [{email: {...}}]``) or a stand-in for a preview."""
+    settings (``deliver: [{email: {...}}]``) or a stand-in for a preview.
+
+    A ``timezone`` attribute (an IANA name), when there is one, is the
+    agents' time zone; one without it is written in the service's."""
 
     @property
     def to(self) -> list[str]: ...
@@ -110,6 +116,7 @@ def build_agent_email(
     target: Recipients | None = None,
     extra_headers: Mapping[str, str] | None = None,
     history: History | None = None,
+    timezone: str | None = None,
 ) -> EmailMessage:
     """The email agents receive for ``submission``, addressed to one target.
 
@@ -129,8 +136,15 @@ def build_agent_email(
     customer's earlier contacts, found by the worker) is listed above the
     answers: reference, form, date and summary line of each.
 
+    Times are written in the agents' time zone, named: the target's
+    ``timezone``, else ``timezone`` (the service's, ``INTAKE_TIMEZONE``),
+    else UTC; the ``Date`` header and the JSON stay in UTC. The line under
+    the first names the customer's language (``Customer's language:
+    Finnish (fi)``, in the agents' language).
+
     Raises ``ValueError`` for a caller's mistake: another form's submission,
-    no email target at ``target_index``, a bad ``mail_from`` or extra header.
+    no email target at ``target_index``, a bad ``mail_from``, extra header
+    or time zone.
     The same arguments give the same bytes, ``Message-ID`` and MIME
     boundaries included, so every retry sends the very same mail.
     """
@@ -141,6 +155,9 @@ def build_agent_email(
     if target is None:
         target = _email_target(form, target_index)
     extras = check_extra_headers(extra_headers or {})
+    zone = getattr(target, "timezone", None) or timezone
+    if zone is not None:
+        time_zone(zone)  # a ValueError saying what to write, before any work
     agent_locale = locale or target.locale or form.default_locale
     words = mail_words(agent_locale)
     title = one_line(form.title(agent_locale))
@@ -192,10 +209,12 @@ def build_agent_email(
         msg[name] = value
 
     notices = context_notices(form, submission.context, agent_locale)
-    earlier = history_notice(history, agent_locale)
+    earlier = history_notice(history, agent_locale, zone)
     if earlier is not None:
         notices.append(earlier)
-    body = Body(intro(reference, title, submitted_at, agent_locale), rows, footer, notices=notices)
+    language = words["language"].format(language=customer_language(submission.locale, agent_locale))
+    first = intro(reference, title, submitted_at, agent_locale, zone)
+    body = Body(f"{first}\n{language}", rows, footer, notices=notices)
     msg.set_content(body.plain(), cte="quoted-printable")
     msg.add_alternative(body.html(subject, agent_locale), subtype="html", cte="quoted-printable")
     msg.add_attachment(

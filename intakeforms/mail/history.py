@@ -101,11 +101,12 @@ class HistoryEntry:
             return None
         return localized(self.summaries, locale)
 
-    def line(self, locale: str) -> str:
+    def line(self, locale: str, zone: str | None = None) -> str:
         """``REFERENCE · title · date · summary`` for agents reading ``locale``
-        (the summary left out when it is only the title again)."""
+        (the summary left out when it is only the title again), the date in
+        the IANA time zone ``zone`` (UTC when None)."""
         title = self.title(locale)
-        parts = [self.reference, title, submitted(self.submitted_at, locale)]
+        parts = [self.reference, title, submitted(self.submitted_at, locale, zone)]
         text = self.summary(locale)
         if self.erased:
             parts.append(gettext_for(HISTORY_TEXTS["erased"], locale))
@@ -187,13 +188,14 @@ def _cached_entry(contact: Contact, form: Form | None, locales: tuple[str, ...])
     return entry
 
 
-def history_notice(history: History | None, locale: str) -> Notice | None:
-    """The history as a notice above the answers, in ``locale``; None when
-    there is nothing earlier."""
+def history_notice(history: History | None, locale: str, zone: str | None = None) -> Notice | None:
+    """The history as a notice above the answers, in ``locale``, dates in
+    the IANA time zone ``zone`` (UTC when None); None when there is nothing
+    earlier."""
     if history is None or not history.entries:
         return None
     heading = gettext_for(HISTORY_TEXTS["heading"], locale).format(days=history.days)
-    return Notice((heading,), tuple(entry.line(locale) for entry in history.entries))
+    return Notice((heading,), tuple(entry.line(locale, zone) for entry in history.entries))
 
 
 def history_items(history: History | None, locale: str | None) -> list[dict[str, Any]]:

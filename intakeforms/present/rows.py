@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 from intakeforms.i18n import N_, gettext_for
 from intakeforms.present.files import attachment_names
 from intakeforms.present.lines import clean_lines, one_line
-from intakeforms.present.values import blank, file_entry, format_answer, plain, submitted
+from intakeforms.present.values import (
+    blank,
+    consent_row,
+    file_entry,
+    format_answer,
+    plain,
+    submitted,
+)
 
 if TYPE_CHECKING:
     from intakeforms.form import Form
@@ -48,12 +55,15 @@ MASK = "***"
 _FORMATTER = string.Formatter()
 
 
-def intro(reference: str, title: str, moment: dt.datetime, locale: str) -> str:
+def intro(
+    reference: str, title: str, moment: dt.datetime, locale: str, zone: str | None = None
+) -> str:
     """The line above the answers of the agent email and of a ticket:
-    ``REFERENCE · title · submitted DATE TIME UTC`` in ``locale``, with
-    ``reference`` and ``title`` as the caller cleaned them."""
+    ``REFERENCE · title · submitted DATE TIME UTC`` in ``locale``, the time
+    in the IANA time zone ``zone`` when given, with ``reference`` and
+    ``title`` as the caller cleaned them."""
     return gettext_for(INTRO, locale).format(
-        reference=reference, title=title, submitted=submitted(moment, locale)
+        reference=reference, title=title, submitted=submitted(moment, locale, zone)
     )
 
 
@@ -126,6 +136,11 @@ def answer_rows(
         value = data.get(name)
         if blank(value):
             continue
+        if field.type == "consent" and isinstance(value, bool):
+            # "Consent given: I agree that …", not "I agree that ….: Given".
+            text = form.text(field.label, locale)
+            rows.append(consent_row(text, value, locale, marks.get(name)))
+            continue
         text = format_answer(form, field, value, locale)
         rows.append((label, clean_lines(text) if field.type == "textarea" else one_line(text)))
     for name, value in data.items():
@@ -175,6 +190,9 @@ def confirmation_rows(
     for _, field, value in answered(form, submission.data):
         if not _repeatable(field, value):
             typed = True
+            continue
+        if field.type == "consent" and not field.sensitive:
+            rows.append(consent_row(form.text(field.label, locale), value, locale))
             continue
         text = MASK if field.sensitive else format_answer(form, field, value, locale)
         rows.append((one_line(form.text(field.label, locale)), one_line(text)))

@@ -16,6 +16,7 @@ from pydantic import Field
 from intakeforms.language.headers import check_extra_headers
 from intakeforms.language.target_kinds import TargetCheck, TargetKind
 from intakeforms.mail import build_agent_email
+from intakeforms.present.values import time_zone
 from intakeforms.targets.checks import (
     TargetModel,
     check_agent_address,
@@ -49,6 +50,13 @@ class EmailTarget(TargetModel):
     to: list[str] = Field(min_length=1)
     cc: list[str] = Field(default_factory=list)
     locale: str | None = Field(default=None, description="The agents' language.")
+    timezone: str | None = Field(
+        default=None,
+        description=(
+            "The agents' time zone, an IANA name like Europe/Helsinki: times in the "
+            "email are written in it, named; else INTAKE_TIMEZONE, else UTC."
+        ),
+    )
     from_name: str | None = Field(
         default=None,
         description="The sender's display name, like 'Car service form'; else the form title.",
@@ -72,7 +80,8 @@ STAND_IN = EmailTarget(to=["agents@example.invalid"])
 
 
 def check(ctx: TargetCheck, target: EmailTarget) -> None:
-    """Addresses, the agents' language, extra headers and the sender's name."""
+    """Addresses, the agents' language and time zone, extra headers and the
+    sender's name."""
     # Agents' addresses may be on an internal domain (service@garage.local)
     # that no customer's address may use.
     for key in ("to", "cc"):
@@ -84,6 +93,11 @@ def check(ctx: TargetCheck, target: EmailTarget) -> None:
                 "write it like service@example.com (internal domains like .local are fine)",
             )
     check_locale(ctx, target.locale)
+    if target.timezone is not None:
+        try:
+            time_zone(target.timezone)
+        except ValueError as exc:
+            ctx.problem(("timezone",), "invalid_value", str(exc))
     for name, value in target.headers.items():
         try:
             check_extra_headers({name: value})
@@ -105,6 +119,7 @@ def prepare(job: DeliveryJob, target: EmailTarget) -> Any:
         target_index=job.index,
         extra_headers=target.headers,
         history=job.history,
+        timezone=job.settings.timezone,
     )
 
 
@@ -128,15 +143,22 @@ def agent_email(
     index: int | None = None,
     locale: str | None = None,
     mail_from: str,
+    timezone: str | None = None,
 ) -> EmailMessage:
     """The agent email of email target ``index`` (the first when None); a
     form that sends mail nowhere yet gets what its agents would read, sent
-    to :data:`STAND_IN`. :class:`NotAnEmailTarget` (a ``ValueError``) names
-    the email targets when ``index`` is not one."""
+    to :data:`STAND_IN`. ``timezone`` is the service's (``INTAKE_TIMEZONE``),
+    used when the target names none. :class:`NotAnEmailTarget` (a
+    ``ValueError``) names the email targets when ``index`` is not one."""
     found = indexes(form)
     if not found:
         return build_agent_email(
-            form, submission, locale=locale, mail_from=mail_from, target=STAND_IN
+            form,
+            submission,
+            locale=locale,
+            mail_from=mail_from,
+            target=STAND_IN,
+            timezone=timezone,
         )
     chosen = found[0] if index is None else index
     if chosen not in found:
@@ -145,7 +167,12 @@ def agent_email(
             f"are {', '.join(map(str, found))}"
         )
     return build_agent_email(
-        form, submission, locale=locale, mail_from=mail_from, target_index=chosen
+        form,
+        submission,
+        locale=locale,
+        mail_from=mail_from,
+        target_index=chosen,
+        timezone=timezone,
     )
 
 
