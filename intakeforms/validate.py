@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from intakeforms.language.rules import Analysis
 
 __all__ = [
+    "LABELLED_MESSAGES",
     "MESSAGES",
     "PARTIAL_MESSAGES",
     "Answers",
@@ -125,6 +126,19 @@ MESSAGES: dict[str, str] = {
 }
 
 
+#: Messages that name the question by its label, where the customer reads
+#: them: a label is often not a question ("Email", "Sähköposti"), so "answer
+#: this question" reads wrong beside it, and a list of errors away from the
+#: questions (the chat, an API client's log) needs to say which. Quoting the
+#: label keeps it as written, uninflected (Finnish would inflect it after a
+#: verb). The plain texts of :data:`MESSAGES` remain for where no label is
+#: known (the widgets' own checks).
+LABELLED_MESSAGES: dict[str, str] = {
+    # Translators: {label} is the question's label as the form writes it.
+    "required": N_("Please fill in “{label}”."),
+}
+
+
 #: Example answers by region, by problem code, gathered from the types on
 #: first use: every invalid answer asks, so one lookup, not one per type.
 _EXAMPLES: dict[str, Mapping[str, str]] = {}
@@ -184,7 +198,11 @@ def required_message(field: Any, locale: str | None) -> str:
     own = custom_message(field, "required", locale)
     if own is not None:
         return own
-    return gettext_for(MESSAGES[TYPES[field.type].required_message], locale)
+    code = TYPES[field.type].required_message
+    if code in LABELLED_MESSAGES:
+        label = localized(field.label, locale)
+        return gettext_for(LABELLED_MESSAGES[code], locale).format(label=label)
+    return gettext_for(MESSAGES[code], locale)
 
 
 def _shown_name(name: Any) -> str:

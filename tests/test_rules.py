@@ -439,3 +439,31 @@ def test_customers_on_internal_domains_are_still_refused(address: str) -> None:
     with pytest.raises(InvalidAnswers) as caught:
         form.validate({"email": address})
     assert [(e.field, e.code) for e in caught.value.errors] == [("email", "invalid_email")]
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "says"),
+    [
+        (
+            "form: x\ntitle: X\nlocales: fi\nfields:\n  - {name: a, type: text, label: A}\n",
+            "locales: locales takes a list: write locales: [fi, en], or each item on a "
+            "line of its own below, indented and starting with '- '",
+        ),
+        (
+            "form: x\ntitle: X\nfields:\n  name: a\n  type: text\n  label: A\n",
+            "fields: fields takes a list: write fields: [{name: email, type: email, "
+            "label: Email}], or each item",
+        ),
+        (
+            "form: x\ntitle: X\nfields:\n  - {name: a, type: choice, label: A, choices: [a, b]}\n",
+            "fields[0].choices: choices takes a map from key to text: write choices: "
+            "{yes: Yes, no: No}",
+        ),
+    ],
+)
+def test_a_list_or_map_mistake_shows_what_to_write(yaml_text: str, says: str) -> None:
+    with pytest.raises(FormError) as caught:
+        load_form_text(yaml_text, "f.yaml")
+    (problem,) = caught.value.problems
+    assert problem.code == "invalid_value"
+    assert problem.message.startswith(says)

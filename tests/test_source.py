@@ -112,3 +112,24 @@ def test_empty_document() -> None:
 def test_format_path() -> None:
     assert format_path(("fields", 2, "type")) == "fields[2].type"
     assert format_path(()) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("form: x\nfields:\n\t- name: a\n", (3, 1)),
+        ("form: x\nfields:\n  - name: a\n  \ttype: text\n", (4, 3)),
+        ("form: x\nfields:\n  - name: a\n\ttype: text\n", (4, 1)),
+    ],
+)
+def test_a_tab_in_the_indentation_is_named(text: str, where: tuple[int, int]) -> None:
+    with pytest.raises(SourceError) as caught:
+        read_document(text, "f.yaml")
+    problem = caught.value.problem
+    assert (problem.line, problem.column, problem.code) == (*where, "yaml_syntax")
+    assert "a tab in the indentation" in problem.message
+    assert "replace the tab with spaces" in problem.message
+
+
+def test_a_tab_inside_a_value_is_text() -> None:
+    assert read_document("title: A\tB\n", "f.yaml").values == {"title": "A\tB"}

@@ -514,3 +514,44 @@ def test_the_api_refuses_what_cannot_be_stored_and_stores_nothing(
         == 201
     )
     assert stored(tmp_path) == 1
+
+
+# -- the required message names the question ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("fi", "Täytä kohta ”Sähköposti”."),
+        ("sv", "Fyll i ”E-post”."),
+        ("en", "Please fill in “Email”."),
+    ],
+)
+def test_the_required_message_names_the_label(locale: str, expected: str) -> None:
+    form = make_form(
+        """
+        - name: email
+          type: email
+          label: {fi: Sähköposti, sv: E-post, en: Email}
+          required: true
+        - name: ok
+          type: consent
+          label: {fi: Hyväksyn, sv: Jag godkänner, en: I agree}
+        """,
+        locales="[fi, sv, en]",
+        title="{fi: T, sv: T, en: T}",
+    )
+    with pytest.raises(InvalidAnswers) as caught:
+        form.validate({}, locale=locale)
+    email, consent = caught.value.errors
+    assert (email.code, email.message) == ("required", expected)
+    # A box to tick says what to do, not which box: it is the one beside it.
+    assert consent.code == "required"
+    assert "Hyväksyn" not in consent.message and "I agree" not in consent.message
+
+
+def test_a_label_with_braces_is_shown_as_written() -> None:
+    form = make_form('- {name: a, type: text, label: "Code {x}", required: true}')
+    with pytest.raises(InvalidAnswers) as caught:
+        form.validate({}, locale="en")
+    assert caught.value.errors[0].message == "Please fill in “Code {x}”."

@@ -205,10 +205,34 @@ def _value(doc: Document, path: Path) -> Any:
     return node
 
 
+#: What a list looks like for the list keys a newcomer meets first.
+_LIST_EXAMPLES = {
+    "locales": "[fi, en]",
+    "fields": "[{name: email, type: email, label: Email}]",
+    "accept": "[image/jpeg, application/pdf]",
+    "to": "[service@example.com]",
+    "cc": "[boss@example.com]",
+    "tags": "[car-service, web]",
+    "deliver": "[{email: {to: [service@example.com]}}]",
+}
+
+
 def _pydantic_message(item: Any) -> str:
     message = str(item["msg"])
     if item["type"] in ("bool_parsing", "bool_type"):
         return "write true or false"
+    key = item["loc"][-1] if item["loc"] else None
+    if item["type"] == "list_type" and isinstance(key, str):
+        example = _LIST_EXAMPLES.get(key, "[first, second]")
+        return (
+            f"{key} takes a list: write {key}: {example}, or each item on a line of "
+            "its own below, indented and starting with '- '"
+        )
+    if item["type"] in ("dict_type", "model_type") and key == "choices":
+        return (
+            "choices takes a map from key to text: write choices: {yes: Yes, no: No}, "
+            "or one 'key: text' a line below, indented"
+        )
     if (
         item["type"] in ("dict_type", "model_type")
         and item["loc"]

@@ -156,6 +156,13 @@ def read_document(text: str, file: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = exc.problem or exc.context or "invalid YAML"
+        tab = _tab_in_indentation(text, line)
+        if tab is not None:
+            line, column = tab
+            what = (
+                "a tab in the indentation; YAML indents with spaces only: replace "
+                "the tab with spaces (two per level, as in the lines around it)"
+            )
         raise SourceError(
             Problem(file, line, column, "yaml_syntax", f"YAML syntax error: {what}")
         ) from None
@@ -167,6 +174,23 @@ def read_document(text: str, file: str) -> Document:
     builder = _Builder(doc)
     doc.values = builder.build(root, (), 0)
     return doc
+
+
+def _tab_in_indentation(text: str, line: int) -> tuple[int, int] | None:
+    """Where a tab is in the indentation of ``line`` or of the line before it
+    (a parser may trip on the line after), as (line, column); else None.
+
+    A tab is the most common cause of a YAML syntax error that a newcomer
+    cannot see: editors show it as spaces, and the parser's words for it
+    ("found character that cannot start any token") do not say "tab"."""
+    lines = text.splitlines()
+    for number in (line, line - 1):
+        if 1 <= number <= len(lines):
+            content = lines[number - 1]
+            indent = content[: len(content) - len(content.lstrip(" \t"))]
+            if "\t" in indent:
+                return number, indent.index("\t") + 1
+    return None
 
 
 def _loc(node: yaml.Node) -> Location:
