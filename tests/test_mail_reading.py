@@ -21,6 +21,7 @@ from smtp_server import SmtpServer
 from web_helpers import settings_for
 
 from intakeforms import FormError, load_form, load_form_text, submit
+from intakeforms.cli import main
 from intakeforms.delivery import Worker, mail_transport
 from intakeforms.form import Form
 from intakeforms.mail import History, HistoryEntry, history_notice
@@ -204,3 +205,18 @@ def test_earlier_contacts_are_dated_in_the_agents_time_zone() -> None:
     assert notice is not None
     # Half past midnight in Helsinki: the next day, as the agent lived it.
     assert notice.items == ("CAR-2222AA · Huoltovaraus · 3.3.2026 0.30 Europe/Helsinki (UTC+2)",)
+
+
+def test_the_preview_command_writes_times_in_intake_timezone(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["preview", str(CAR), "--data", str(CAR.parent / "answers.json")]
+    monkeypatch.setenv("INTAKE_TIMEZONE", "Europe/Helsinki")
+    assert main(argv) == 0
+    mail = email.message_from_string(capsys.readouterr().out, policy=email.policy.default)
+    assert isinstance(mail, EmailMessage)
+    lines = plain(mail).split("\n")
+    assert "Europe/Helsinki (UTC+" in lines[0] and lines[1] == "Asiakkaan kieli: suomi (fi)"
+    monkeypatch.setenv("INTAKE_TIMEZONE", "Helsinki")
+    assert main(argv) == 1
+    assert "INTAKE_TIMEZONE='Helsinki' is not a time zone" in capsys.readouterr().err
