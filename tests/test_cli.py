@@ -37,7 +37,7 @@ def test_check_prints_file_line_col_and_exits_1(
         f"{bad}:4:21: fields[0].type: unknown field type 'emial' (did you mean 'email'?); "
         "the types are text, textarea, email, phone, url, hidden, integer, number, choice, "
         "multichoice, boolean, consent, date, time, file, plate, vin, iban, postal_code, "
-        "national_id, business_id"
+        "national_id, business_id, section, page"
     ]
     assert "1 problem(s) in 1 of 2 file(s)" in captured.err
 
