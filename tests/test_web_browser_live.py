@@ -11,6 +11,7 @@ showing live errors. Steps, the favicon and the thanks redirect are here too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from playwright.sync_api import (
     Locator,
     Page,
     Response,
+    Route,
     expect,
 )
 from web_helpers import settings_for
@@ -465,3 +467,35 @@ def test_axe_finds_nothing_serious_in_steps(visitor: Visitor) -> None:
     expect(page.locator("#intake-step-2-title")).to_be_focused()
     violations = axe_violations(page)
     assert not violations, describe_violations(violations)
+
+
+# -- the form's own thanks page and theme ---------------------------------------------------
+
+
+def test_the_browser_follows_to_the_forms_own_thanks_page(visitor: Visitor) -> None:
+    """The page's CSP lets the form go on to thanks.url (form-action)."""
+    page = visitor.open(STEPS_PAGE)
+    arrived: list[str] = []
+
+    def thanks(route: Route) -> None:
+        arrived.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<title>Kiitos</title>")
+
+    page.context.route("https://shop.example/**", thanks)
+    page.get_by_label("Tilausnumero").fill("123456")
+    button(page, "Seuraava").click()
+    page.get_by_label("Rikki", exact=True).check()
+    button(page, "Seuraava").click()
+    page.get_by_label("Sähköposti").fill("matti@example.com")
+    button(page, "Lähetä").click()
+    expect(page).to_have_title("Kiitos")
+    assert len(arrived) == 1
+    assert re.fullmatch(r"https://shop\.example/kiitos\?reference=STP-[0-9A-Z]{6}", arrived[0])
+
+
+def test_the_theme_colours_the_page(visitor: Visitor) -> None:
+    page = visitor.open(STEPS_PAGE)
+    colour = page.evaluate(
+        "() => getComputedStyle(document.querySelector('.intake-step__next')).backgroundColor"
+    )
+    assert colour == "rgb(122, 31, 162)"  # #7a1fa2

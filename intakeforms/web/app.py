@@ -33,7 +33,7 @@ from intakeforms.render import ASSETS_DIR, render_form_page, render_home_page
 from intakeforms.settings import Settings
 from intakeforms.store import Store, open_store
 from intakeforms.validate import check_answer, check_answers, is_blank
-from intakeforms.web import submissions
+from intakeforms.web import look, submissions
 from intakeforms.web.admin import Admin
 from intakeforms.web.bodies import FAQ_SEARCH, SUBMISSION_KEY, VISIT, BadBody, read_posted
 from intakeforms.web.continuity import Opened, open_draft, open_link
@@ -186,8 +186,10 @@ class Service:
             notice=self.resume.notice(opened.problem, locale),
             # Offered only where the mail can carry a link that works.
             drafts=f"{page}/drafts?lang={locale}" if drafts_on(self.settings) else None,
+            stylesheets=look.stylesheets(request, form, self.settings),
         )
-        headers = {"cache-control": "no-store"}
+        # The form's logo, the site stylesheet and its thanks page: allowed in the CSP.
+        headers = {"cache-control": "no-store", **look.page_policy(form, self.settings)}
         if opened.hidden:
             # The address holds a token: no other site may see it as a referrer.
             headers["referrer-policy"] = "no-referrer"
@@ -413,6 +415,8 @@ def create_app(
         Route("/widget.js", serve_widget, methods=["GET"]),
         Route("/widget.css", serve_widget, methods=["GET"]),
         Route("/widget-faq.js", serve_widget, methods=["GET"]),
+        Route("/favicon.ico", look.favicon, methods=["GET"]),
+        Route("/forms/{form}/theme.css", look.theme_css(service.forms), methods=["GET"]),
         Mount("/assets", StaticFiles(directory=ASSETS_DIR), name="assets"),
     ]
     if service.gate.any_origin:

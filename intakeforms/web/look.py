@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
+from intakeforms.form import Form
 from intakeforms.render import ASSETS_DIR
 from intakeforms.settings import Settings
 from intakeforms.web.headers import content_security_policy
@@ -77,9 +77,10 @@ def accent_css(accent: str) -> str:
     )
 
 
-def _theme(spec: Mapping[str, Any]) -> Mapping[str, Any]:
-    theme = spec.get("theme")
-    return theme if isinstance(theme, Mapping) else {}
+def _accent(form: Form) -> str | None:
+    theme = form.definition.theme
+    accent = None if theme is None else theme.accent
+    return accent if accent is not None and _COLOUR.fullmatch(accent) else None
 
 
 def _origin(url: str | None) -> str | None:
@@ -92,29 +93,27 @@ def _origin(url: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def stylesheets(
-    request: Request, form_id: str, spec: Mapping[str, Any], settings: Settings
-) -> list[str]:
+def stylesheets(request: Request, form: Form, settings: Settings) -> list[str]:
     """The stylesheets a form's page links after form.css: its theme's
     (when it has an accent colour), then the site's (``INTAKE_STYLESHEET``)."""
     found = []
-    accent = _theme(spec).get("accent")
-    if isinstance(accent, str) and _COLOUR.fullmatch(accent):
+    accent = _accent(form)
+    if accent is not None:
         version = hashlib.sha256(accent_css(accent).encode()).hexdigest()[:12]
-        found.append(mounted(request, f"/forms/{form_id}/theme.css?v={version}"))
+        found.append(mounted(request, f"/forms/{form.id}/theme.css?v={version}"))
     if settings.stylesheet:
         found.append(settings.stylesheet)
     return found
 
 
-def page_policy(spec: Mapping[str, Any], settings: Settings) -> dict[str, str]:
+def page_policy(form: Form, settings: Settings) -> dict[str, str]:
     """The Content-Security-Policy header of a form's page or thanks page:
     the service's own, opened to the logo's, stylesheet's and thanks page's
     origins."""
-    logo = _origin(_theme(spec).get("logo"))
+    definition = form.definition
+    logo = _origin(None if definition.theme is None else definition.theme.logo)
     style = _origin(settings.stylesheet)
-    thanks = spec.get("thanks")
-    target = _origin(thanks.get("url")) if isinstance(thanks, Mapping) else None
+    target = _origin(None if definition.thanks is None else definition.thanks.url)
     policy = content_security_policy(
         settings.frame_ancestors,
         img=[logo] if logo else [],
@@ -124,31 +123,25 @@ def page_policy(spec: Mapping[str, Any], settings: Settings) -> dict[str, str]:
     return {"content-security-policy": policy}
 
 
-class ThemeRoute:
-    """``GET /forms/{form}/theme.css``: a form's accent as form.css's custom properties."""
+def theme_css(forms: Mapping[str, Form]) -> Callable[[Request], Awaitable[Response]]:
+    """``GET /forms/{form}/theme.css``: a form's accent as form.css's custom
+    properties (404 for a form without ``theme.accent``)."""
 
-    def __init__(self, forms: Mapping[str, Any]) -> None:
-        self.forms = forms
-
-    async def __call__(self, request: Request) -> Response:
-        form = self.forms.get(request.path_params["form"])
+    async def serve(request: Request) -> Response:
+        form = forms.get(request.path_params["form"])
         if form is None:
             return errors(404, "unknown_form", "there is no such form")
-        accent = _theme(form.spec()).get("accent")
-        if not isinstance(accent, str) or not _COLOUR.fullmatch(accent):
+        accent = _accent(form)
+        if accent is None:
             return errors(404, "no_theme", "this form has no theme.accent")
-        css = accent_css(accent)
         # The page links it with its version in the address: kept a day.
         return Response(
-            css,
+            accent_css(accent),
             media_type="text/css",
             headers={"cache-control": "public, max-age=86400"},
         )
 
-
-def theme_css(forms: Mapping[str, Any]) -> ThemeRoute:
-    """The route that serves each form's theme.css."""
-    return ThemeRoute(forms)
+    return serve
 
 
 async def favicon(request: Request) -> Response:

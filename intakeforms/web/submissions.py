@@ -304,7 +304,7 @@ def _thanks(
         back=service.path(request, f"/forms/{form.id}?lang={locale}"),
         languages=service.languages(request, form, service.path(request, f"/forms/{form.id}")),
         assets=service.path(request, "/assets"),
-        stylesheets=stylesheets(request, form.id, spec, service.settings),
+        stylesheets=stylesheets(request, form, service.settings),
     )
-    headers = {"cache-control": "no-store", **page_policy(spec, service.settings)}
+    headers = {"cache-control": "no-store", **page_policy(form, service.settings)}
     return HTMLResponse(html, status_code=201, headers=headers)
