@@ -35,6 +35,7 @@ from pydantic import BaseModel
 
 from intakeforms import FormError, InvalidAnswers, language_schema, load_form_text
 from intakeforms.fields import identifiers, plate, postal
+from intakeforms.fields.base import FieldModel
 from intakeforms.form import Form
 from intakeforms.language.models import (
     FIELD_MODELS,
@@ -46,6 +47,9 @@ from intakeforms.language.models import (
     Thanks,
     Theme,
 )
+from intakeforms.language.source import read_document
+from intakeforms.language.target_kinds import target_kinds
+from intakeforms.targets.checks import INLINE_SECRET_KEYS
 from intakeforms.targets.email import EmailTarget
 from intakeforms.targets.webhook import WebhookTarget
 from intakeforms.validate import MESSAGES
@@ -289,6 +293,50 @@ def test_language_documents_every_key() -> None:
         {key for model in models for key in model.model_fields if f"`{key}`" not in text}
     )
     assert not missing, f"docs/language.md does not mention {missing}"
+
+
+def test_language_has_a_runnable_example_for_every_key() -> None:
+    """Each key of the language is used in a ```yaml example of language.md
+    that loads: the keys every question has in any question, a type's own
+    keys in a question of that type, a target's keys in that target."""
+    used: dict[str, set[str]] = {}
+
+    def mark(where: str, keys: Any) -> None:
+        used.setdefault(where, set()).update(keys if isinstance(keys, dict) else ())
+
+    for block in CASES.forms:
+        if block.file != "language.md":
+            continue
+        values = read_document(form_source(block), block.id).values
+        _load(block)  # test_yaml_example_loads says why, when it does not
+        mark("form", values)
+        for key in ("autorespond", "thanks", "theme"):
+            mark(key, values.get(key))
+        for item in values.get("fields") or []:
+            mark(str(item.get("type")), item)
+            mark("question", item)
+        for target in values.get("deliver") or []:
+            for kind, settings in target.items():
+                mark(kind, settings)
+    common = set(FieldModel.model_fields)
+    models: dict[str, type[BaseModel]] = {
+        "form": FormDefinition,
+        "autorespond": Autorespond,
+        "thanks": Thanks,
+        "theme": Theme,
+        "question": FieldModel,
+        "section": SectionItem,
+        "page": PageItem,
+        **FIELD_MODELS,
+        **{name: kind.model for name, kind in target_kinds().items() if name != "autoreply"},
+    }
+    missing = []
+    for where, model in models.items():
+        keys = set(model.model_fields) - {"type"} - set(INLINE_SECRET_KEYS)
+        if where in FIELD_MODELS:
+            keys -= common
+        missing += [f"{where}.{key}" for key in sorted(keys - used.get(where, set()))]
+    assert not missing, f"docs/language.md has no loading example using {missing}"
 
 
 @pytest.mark.parametrize(
