@@ -12,7 +12,13 @@ from jsonschema import Draft202012Validator
 
 from intakeforms import load_form
 from intakeforms.cli import main
-from intakeforms.language.models import ANY_LOCALE, ChoiceField, MultichoiceField
+from intakeforms.language.models import (
+    ANY_LOCALE,
+    ChoiceField,
+    MultichoiceField,
+    PageItem,
+    SectionItem,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -33,6 +39,20 @@ def _answers(folder: Path) -> Any:
 def test_the_topics_are_there() -> None:
     names = {folder.name for folder in FOLDERS}
     assert {"car-service", "billing-question", "address-change", "product-return"} <= names
+
+
+def test_the_examples_show_sections_steps_own_messages_and_thanks() -> None:
+    """A site owner copying an example finds each part of the language in use."""
+    forms = [load_form(_form_file(folder)) for folder in FOLDERS]
+    items = [item for form in forms for item in form.definition.fields]
+    assert any(isinstance(item, SectionItem) and item.text for item in items)
+    assert any(isinstance(item, PageItem) for item in items)
+    assert any(question.messages for form in forms for question in form.fields.values())
+    assert any(f.definition.thanks and f.definition.thanks.text for f in forms)
+    steps = next(f for f in forms if any(isinstance(i, PageItem) for i in f.definition.fields))
+    spec = steps.spec("fi")
+    assert [f["name"] for f in spec["fields"] if f["type"] == "page"] == ["page-1", "page-2"]
+    assert spec["thanks"]["text"].startswith("Kiitos!")
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda f: f.name)
