@@ -126,6 +126,8 @@ def test_register_refuses_a_taken_name_or_a_model_of_another_type() -> None:
         register(FieldType("paint", ColourField, COLOUR.schema, COLOUR.check, COLOUR.input))
     with pytest.raises(ValueError, match="built-in"):
         unregister("plate")
+    with pytest.raises(ValueError, match="not a field type"):
+        register(FieldType("section", ColourField, COLOUR.schema, COLOUR.check, COLOUR.input))
 
 
 def test_builtin_types_are_named_by_their_models_in_the_language_order() -> None:

@@ -16,6 +16,7 @@ from intakeforms.fields.dates import DATE, TIME
 from intakeforms.fields.files import FILE
 from intakeforms.fields.hidden import HIDDEN
 from intakeforms.fields.identifiers import BUSINESS_ID, IBAN, NATIONAL_ID, VIN
+from intakeforms.fields.layout import LAYOUT
 from intakeforms.fields.numbers import INTEGER, NUMBER
 from intakeforms.fields.phone import PHONE
 from intakeforms.fields.plate import PLATE
@@ -83,6 +84,8 @@ def register(entry: FieldType) -> None:
     ``type`` is not its name."""
     if entry.name in TYPES:
         raise ValueError(f"there is already a field type {entry.name!r}")
+    if entry.name in LAYOUT:
+        raise ValueError(f"{entry.name!r} is an item of the form language, not a field type")
     declared = entry.model.model_fields.get("type")
     if declared is None or getattr(declared.annotation, "__args__", None) != (entry.name,):
         raise ValueError(f"the model of {entry.name!r} needs type: Literal[{entry.name!r}]")
