@@ -5,6 +5,7 @@ what the spec, the schema and validation make of them."""
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 from conftest import checked_schema, make_form, problems_of
@@ -199,8 +200,8 @@ def test_layout_items_take_only_their_keys() -> None:
 
 
 def test_no_consumer_of_the_answers_sees_a_section_or_page() -> None:
-    from intakeforms.preview import preview, preview_submission
     from intakeforms.present.rows import answer_rows
+    from intakeforms.preview import preview, preview_submission
     from intakeforms.stats.figures import questions_of
     from intakeforms.web.admin_csv import Columns
 
@@ -219,3 +220,37 @@ def test_no_consumer_of_the_answers_sees_a_section_or_page() -> None:
     for word in ("Auton tiedot", "The car", "Contact", "Finally", "section-1", "page-1"):
         assert word not in body
     assert "ABC-123" in body
+
+
+def test_the_service_takes_no_answer_or_event_for_a_section_or_page(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+    from web_helpers import FORMS, settings_for
+
+    from intakeforms.web import create_app
+
+    with TestClient(create_app(FORMS, settings_for(tmp_path))) as client:
+        spec = client.get("/forms/address-change/spec.json?lang=en").json()
+        assert [f["name"] for f in spec["fields"] if f["type"] in ("section", "page")] == [
+            "section-1",
+            "page-1",
+            "section-2",
+            "page-2",
+        ]
+        assert (
+            "section-1" not in client.get("/forms/address-change/schema.json").json()["properties"]
+        )
+        checked = client.post(
+            "/forms/address-change/validate?lang=en",
+            json={"section-1": "x", "national_id": "131052-308X"},
+        )
+        errors = {e["field"]: (e["code"], e["message"]) for e in checked.json()["errors"]}
+        assert errors["section-1"][0] == "unknown_field"
+        assert errors["national_id"] == (
+            "invalid_national_id",
+            "Check the identity code. It is written like 131052-308T.",
+        )
+        event = {"session": "visit-1234", "form": "address-change", "channel": "form"}
+        refused = client.post("/events", json={**event, "event": "answer", "field": "page-1"})
+        assert refused.status_code == 422
+        taken = client.post("/events", json={**event, "event": "answer", "field": "name"})
+        assert taken.status_code < 300
