@@ -1,23 +1,94 @@
-"""The chat as a chat, in Chromium: Enter sends and Shift+Enter makes a new
-line (with a hint saying so), consent is a box to tick, and the summary
-before sending shows each answer as the service will keep it, one per line.
-axe-core audits each of these screens.
+"""The chat as a chat, and the form language's layout in the widgets, in
+Chromium: Enter sends and Shift+Enter makes a new line (with a hint saying
+so), consent is a box to tick, and the summary before sending shows each
+answer as the service will keep it, one per line; sections are messages of
+the chat and headings of the inline form, whose pages are steps with Next,
+Back and "Step 2 of 3"; a question's own messages, the form's thanks text and
+its accent colour. axe-core audits each of these screens.
 
-The service and the host site are those of ``test_widgets`` (another origin,
-a strict CSP, unkind host CSS); the widgets are the served, minified files.
+The host site is ``test_widgets``'s (another origin, a strict CSP, unkind
+host CSS); the widgets are the served, minified files.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+
 import pytest
-from browser import DESKTOP, PHONE, describe_violations, require_chromium, screenshots
-from playwright.sync_api import Locator, Page, expect
-from test_widgets import FI, Guest, answer, asked, guest, log_of, open_chat, reply, site
-from web_helpers import REFERENCE
+from browser import DESKTOP, PHONE, LiveServer, describe_violations, require_chromium, screenshots
+from playwright.sync_api import Browser, Locator, Page, expect
+from test_widgets import FI, Guest, Site, answer, asked, log_of, open_chat, reply
+from web_helpers import FORMS, REFERENCE, settings_for
+from widget_helpers import host_app
+
+from intakeforms import Form
+from intakeforms.load import load_form_text
+from intakeforms.web import create_app
 
 require_chromium()
 
-__all__ = ["guest", "site"]  # the fixtures, shared with test_widgets
+#: Two steps, sections, a question's own message, a thanks text and a theme.
+LAYOUT_FORM = """
+form: layout
+title: {fi: Palautus, en: Return}
+locales: [fi, en]
+reference_prefix: LAY
+thanks: {text: {fi: Kiitos palautuksesta! Vastaamme päivän sisällä., en: Thanks!}}
+theme: {accent: "#7a1fa2"}
+fields:
+  - type: section
+    title: {fi: Tilaus, en: The order}
+    text: {fi: Löydät numeron kuitista., en: The number is on the receipt.}
+  - name: order
+    type: text
+    pattern: "[0-9]{6}"
+    messages: {pattern: {fi: Kirjoita tilausnumeron 6 numeroa., en: Write the 6 digits.}}
+    label: {fi: Tilausnumero, en: Order number}
+    required: true
+  - type: page
+    title: {fi: Yhteystiedot, en: How to reach you}
+  - type: section
+    title: {fi: Sinä, en: You}
+  - name: email
+    type: email
+    label: {fi: Sähköposti, en: Email}
+    required: true
+"""
+LAYOUT: Form = load_form_text(LAYOUT_FORM, "layout.yaml")
+OWN_MESSAGE = "Kirjoita tilausnumeron 6 numeroa."
+THANKS_TEXT = "Kiitos palautuksesta! Vastaamme päivän sisällä."
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The service with the examples and the layout form, and a host site it allows."""
+    folder = tmp_path_factory.mktemp("chat-widgets")
+    where: dict[str, str] = {}
+    host = LiveServer(host_app(lambda: where["service"]))
+    settings = settings_for(folder, allowed_origins=(host.url,))
+    service = LiveServer(create_app([*FORMS, LAYOUT], settings))
+    where["service"] = service.url.replace("127.0.0.1", "localhost")
+    service.start()
+    try:
+        host.start()
+        try:
+            yield Site(host.url, where["service"], folder / "intake.db", folder / "mail")
+        finally:
+            host.stop()
+    finally:
+        service.stop()
+
+
+@pytest.fixture
+def guest(browser: Browser, site: Site) -> Iterator[Guest]:
+    visiting = Guest(browser, site)
+    try:
+        yield visiting
+    finally:
+        visiting.close()
+    assert visiting.problems == [], "the pages had script errors or failed loads"
+
 
 CONSENT = "Hyväksyn, että tietojani käytetään huollon varaamiseen."
 SYMPTOMS = "Kuvaile vika"
@@ -126,6 +197,77 @@ def test_summary_shows_normalised_values_one_per_line(guest: Guest) -> None:
     expect(dialog.locator(".ref")).to_have_text(REFERENCE)
 
 
+# -- sections, steps, messages, thanks and theme -----------------------------------
+
+
+def accent(button: Locator) -> str:
+    """The colour ``button`` (a main action, drawn in the accent) has."""
+    colour: str = button.evaluate("el => getComputedStyle(el).backgroundColor")
+    return colour
+
+
+def test_inline_steps_with_sections_messages_and_thanks(guest: Guest) -> None:
+    page = guest.open("intake-form", form="layout", lang="fi")
+    form = page.locator("intake-form form")
+    step = form.get_by_role("heading", name="Vaihe 1/2")
+    expect(step).to_be_visible()
+    expect(form.get_by_role("heading", name="Tilaus", level=4)).to_be_visible()
+    expect(form).to_contain_text("Löydät numeron kuitista.")
+    # The second step waits; Next, not Send, and no Back on the first.
+    expect(form.get_by_label("Sähköposti")).to_be_hidden()
+    expect(form.get_by_role("button", name=FI["send"])).to_be_hidden()
+    expect(form.get_by_role("button", name=FI["back"])).to_be_hidden()
+    # The theme's accent, the site setting none of its own.
+    assert accent(form.get_by_role("button", name=FI["next"])) == "rgb(122, 31, 162)"
+
+    order = form.get_by_label("Tilausnumero")
+    order.fill("12")
+    # Leaving the question checks it (the form's own words for the problem);
+    # Next checks the step again and takes the focus back to it.
+    order.press("Tab")
+    expect(form.locator("#f-order-e")).to_have_text(OWN_MESSAGE)
+    form.get_by_role("button", name=FI["next"]).click()
+    expect(order).to_have_attribute("aria-invalid", "true")
+    expect(order).to_be_focused()
+    order.fill("123456")
+    # Enter in a text box of an earlier step goes on, it does not send.
+    order.press("Enter")
+    second = form.get_by_role("heading", name="Yhteystiedot Vaihe 2/2")
+    expect(second).to_be_focused()
+    expect(order).to_be_hidden()
+    expect(form.get_by_role("heading", name="Sinä", level=4)).to_be_visible()
+    form.get_by_role("button", name=FI["back"]).click()
+    expect(step).to_be_focused()
+    expect(order).to_have_value("123456")
+    form.get_by_role("button", name=FI["next"]).click()
+    form.get_by_label("Sähköposti").fill("maija@example.com")
+    form.get_by_role("button", name=FI["send"]).click()
+    done = page.locator("intake-form .done")
+    expect(done.locator(".ref")).to_have_text(re.compile(r"^LAY-[0-9A-Z]{6}$"))
+    expect(done).to_contain_text(THANKS_TEXT)
+
+
+def test_chat_says_sections_and_uses_the_forms_words(guest: Guest) -> None:
+    page = guest.open("intake-chat", form="layout", lang="fi")
+    dialog = open_chat(page, "Palautus")
+    log = log_of(dialog)
+    section = log.locator(".sec")
+    expect(section.first).to_contain_text("Tilaus")
+    expect(section.first).to_contain_text("Löydät numeron kuitista.")
+    answer(dialog, "Tilausnumero", "12")
+    expect(log.locator(".bad")).to_have_text(OWN_MESSAGE)
+    answer(dialog, "Tilausnumero", "123456")
+    # The next section comes before its question; a page is no message.
+    expect(section).to_have_count(2)
+    expect(section.last).to_contain_text("Sinä")
+    answer(dialog, "Sähköposti", "maija@example.com")
+    send = dialog.locator(".cmp").get_by_role("button", name=FI["send"])
+    assert accent(send) == "rgb(122, 31, 162)"
+    send.click()
+    expect(dialog.locator(".ref")).to_have_text(re.compile(r"^LAY-[0-9A-Z]{6}$"))
+    expect(log).to_contain_text(THANKS_TEXT)
+
+
 # -- axe-core -----------------------------------------------------------------------
 
 
@@ -147,7 +289,36 @@ def _summary(guest: Guest) -> Page:
     return page
 
 
+def _inline_step_error(guest: Guest) -> Page:
+    page = guest.open("intake-form", form="layout", lang="fi")
+    form = page.locator("intake-form form")
+    form.get_by_label("Tilausnumero").fill("12")
+    form.get_by_label("Tilausnumero").press("Tab")
+    expect(form.locator("#f-order-e")).to_have_text(OWN_MESSAGE)
+    return page
+
+
+def _inline_second_step(guest: Guest) -> Page:
+    page = guest.open("intake-form", form="layout", lang="fi")
+    form = page.locator("intake-form form")
+    form.get_by_label("Tilausnumero").fill("123456")
+    form.get_by_role("button", name=FI["next"]).click()
+    expect(form.get_by_label("Sähköposti")).to_be_visible()
+    return page
+
+
+def _chat_sections(guest: Guest) -> Page:
+    page = guest.open("intake-chat", form="layout", lang="fi")
+    dialog = open_chat(page, "Palautus")
+    answer(dialog, "Tilausnumero", "123456")
+    asked(dialog, "Sähköposti")
+    return page
+
+
 SCENARIOS = {
+    "widget-steps-error": _inline_step_error,
+    "widget-steps-second": _inline_second_step,
+    "chat-sections": _chat_sections,
     "chat-keys-hint": _keys_hint,
     "chat-consent-refused": _consent_refused,
     "chat-summary": _summary,

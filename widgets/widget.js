@@ -54,6 +54,8 @@
   ];
   /** The host page's query parameter `name` (?t=, ?d=, a hidden question's). */
   const param = (name) => new URLSearchParams(location.search).get(name);
+  /** A section (heading, text) or a page (a step's start): no answer. */
+  const layout = (f) => f.type === "section" || f.type === "page";
   /** A question the page answers and the customer never sees (type: hidden). */
   const unseen = (f) => f.input.control === "hidden";
 
@@ -147,11 +149,13 @@
   /** The message of a problem of field `f`, from the texts `T`, or "" when
    * only the server can word it. Numbers are written for `locale`. */
   const say = (T, locale, f, [code, params = {}]) => {
-    const consent = code === "required" && f.type === "consent";
-    const text = T[`e_${consent ? "consent_required" : code}`];
+    const key = code === "required" && f.type === "consent" ? "consent_required" : code;
+    // The form's own words for the problem (messages:) come first.
+    const text = f.messages?.[code] || f.messages?.[key] || T[`e_${key}`];
     if (!text) return "";
     return text.replace(/\{(\w+)\}/g, (_, key) => {
-      let x = params[key];
+      // The server names a required question by its label (LABELLED_MESSAGES).
+      let x = key === "label" ? f.label : params[key];
       if (typeof x !== "number") return x ?? "";
       // The service states a file size limit in megabytes.
       if (code === "file_too_large") x = Math.round(x / 1e5) / 10;
@@ -386,7 +390,11 @@
       this.loc = spec.locale;
       if (textsOnly) return;
       this.spec = spec;
-      this.fields = spec.fields;
+      this.items = spec.fields;
+      this.fields = spec.fields.filter((f) => !layout(f));
+      // The form's accent, under the site's own --intake-accent (a CSSOM
+      // property: no inline style attribute for the page's CSP to refuse).
+      this.style.setProperty("--intake-form-accent", spec.theme?.accent || "");
       const { form, version, open, words, given } = this.state;
       const { values, ...link } = spec.prefill || {};
       const token = (g) => g?.link || g?.draft;
@@ -537,7 +545,7 @@
         "div",
         { class: "done", tabindex: "-1" },
         h("p", { class: "ok" }, T.thanks),
-        h("p", {}, T.received),
+        h("p", {}, this.spec.thanks?.text || T.received),
         h("p", {}, `${T.reference}: `, h("strong", { class: "ref" }, this.ref)),
         this.partial && h("p", {}, T.handed),
         h("p", {}, T.keep),
@@ -635,24 +643,59 @@
         if (settled) this.checkField(f);
         this.ev(settled && !blank(v) ? "answer" : "start", f.name);
       };
+      // The items by step (type: page starts the next), sections as headings
+      // one level under the steps'.
+      const steps = [[]];
+      const names = [];
+      const level = (n) => `h${n + (this.items.some((f) => f.type === "page") ? 1 : 0)}`;
+      for (const f of this.items) {
+        const last = steps.at(-1);
+        if (f.type === "page") {
+          if (last.length) steps.push([]);
+          names[steps.length - 1] = f.title;
+        } else if (f.type === "section") {
+          last.push(
+            h("div", { class: "sec" }, h(level(3), {}, f.title), f.text && h("p", {}, f.text)),
+          );
+        } else last.push(this.field(f));
+      }
+      const n = steps.length;
+      this.cur = 0;
+      this.steps =
+        n > 1 &&
+        steps.map((kids, i) => {
+          const count = T.step.replace("{step}", i + 1).replace("{steps}", n);
+          const title = names[i] ? [names[i], h("span", { class: "help" }, count)] : count;
+          return h(
+            "section",
+            { class: "stp", "aria-labelledby": `s${i}` },
+            h("h3", { id: `s${i}`, tabindex: "-1" }, title),
+            kids,
+          );
+        });
+      this.back = button(T.back, () => this.move(-1));
+      this.next = button(T.next, () => this.forward(), "go");
+      this.go = h("button", { class: "go" }, T.send);
       this.fm = h(
         "form",
         {
           novalidate: true,
           onsubmit: (e) => {
             e.preventDefault();
-            this.sendForm();
+            // Enter before the last step goes on to the next.
+            if (this.steps && this.go.hidden) this.forward();
+            else this.sendForm();
           },
           oninput: (e) => changed(e),
           onchange: (e) => changed(e, true),
           onfocusin: (e) => (this.at = e.target.name || this.at),
         },
         this.sum,
-        this.fields.map((f) => this.field(f)),
-        h("button", { class: "go" }, T.send),
+        this.steps || steps[0],
+        this.steps ? h("div", { class: "nav" }, this.back, this.next, this.go) : this.go,
       );
       const intro = spec.description && h("p", { class: "help" }, spec.description);
-      const title = titled && h("h2", {}, spec.title);
+      const title = titled && h("h2", {}, this.logo(), spec.title);
       const note = this.notice && h("p", { class: "sug" }, this.notice);
       into.replaceChildren(...[title, note, intro, this.fm].filter(Boolean));
       if (spec.faq && !this.dialog) this.suggest();
@@ -665,6 +708,60 @@
       for (const wrap of this.fm.querySelectorAll(".fld")) {
         wrap.hidden = !asked.has(wrap.dataset.n);
         for (const el of wrap.querySelectorAll("input,select,textarea")) el.disabled = wrap.hidden;
+      }
+      this.place();
+    }
+
+    /** The form's logo (theme.logo), beside its title; decorative. */
+    logo() {
+      const src = this.spec?.theme?.logo;
+      return src && h("img", { src, alt: "", class: "logo" });
+    }
+
+    /** Whether step `i` asks nothing now (its questions hidden): passed over. */
+    empty(i) {
+      return ![...this.steps[i].querySelectorAll(".fld")].some((w) => !w.hidden);
+    }
+
+    /** Shows step `i` alone, with Back, Next or Send as they apply. */
+    place(i = this.cur || 0, focus) {
+      const S = this.steps;
+      if (!S) return;
+      this.cur = i;
+      S.forEach((step, j) => (step.hidden = j !== i));
+      const some = (from, to) => S.some((_, j) => j >= from && j < to && !this.empty(j));
+      this.back.hidden = !some(0, i);
+      this.next.hidden = !some(i + 1, S.length);
+      this.go.hidden = !this.next.hidden;
+      if (focus) S[i].querySelector("h3").focus();
+    }
+
+    move(by) {
+      let i = this.cur + by;
+      while (i > 0 && i < this.steps.length - 1 && this.empty(i)) i += by;
+      this.place(i, true);
+    }
+
+    /** Next: the step's questions checked here and by the service first. */
+    async forward() {
+      if (this.busy) return;
+      this.busy = true;
+      try {
+        const asked = this.shown((f) => this.parsed(f));
+        const step = this.steps[this.cur];
+        const server = await this.validate(this.answers(asked)).catch(() => ({}));
+        let first;
+        for (const f of asked.filter((f) => step.querySelector(`[data-n="${f.name}"]`))) {
+          const p = check(f, this.state.answers[f.name]);
+          const e = server.errors?.find((e) => e.field === f.name);
+          const message = (p && say(this.T, this.loc, f, p)) || e?.message || "";
+          if (message) this.ev("error", f.name, p?.[0] || e?.code);
+          if (this.setError(f.name, message) && message) first ||= f;
+        }
+        if (first) step.querySelector(`[data-n="${first.name}"] .c, [data-n="${first.name}"] input`).focus();
+        else this.move(1);
+      } finally {
+        this.busy = false;
       }
     }
 
@@ -709,14 +806,24 @@
         const shown = f && this.setError(f.name, e.message);
         const go = (ev) => {
           ev.preventDefault();
-          this.fm.querySelector(`[data-n="${f.name}"] :is(input,select,textarea)`).focus();
+          const el = this.fm.querySelector(`[data-n="${f.name}"] :is(input,select,textarea)`);
+          this.stepOf(el);
+          el.focus();
         };
         const text = shown ? `${f.label} – ${e.message}` : e.message;
         return h("li", {}, shown ? h("a", { href: `#f-${f.name}`, onclick: go }, text) : text);
       });
+      const wrong = errors.find((e) => this.fm.querySelector(`[data-n="${e.field}"]`));
+      this.stepOf(wrong && this.fm.querySelector(`[data-n="${wrong.field}"]`));
       this.sum.replaceChildren(h("h2", {}, this.T.problem), h("ul", {}, items));
       this.sum.hidden = false;
       this.sum.focus();
+    }
+
+    /** Opens the step that holds element `el`, if the form has steps. */
+    stepOf(el) {
+      const i = this.steps && el ? this.steps.findIndex((s) => s.contains(el)) : -1;
+      if (i >= 0) this.place(i);
     }
 
     async sendForm() {
@@ -1047,7 +1154,7 @@
       let controls = [];
       let step = 0;
       let total = 0;
-      this.heading.textContent = spec ? spec.title : T.open;
+      this.heading.replaceChildren(this.logo() || "", spec ? spec.title : T.open);
       this.ev("view");
       // (hidden takes any value as true or false)
       this.switch.hidden = !spec || state.mode || this.ref;
@@ -1081,9 +1188,23 @@
         // A link's locked answer has no "Change".
         const change = (f) => !this.locked(f) && this.editButton(f.label, () => this.edit(f.name));
         let previous = null;
+        // The sections before question `f` (since the one asked before it)
+        // are messages of their own.
+        let from = 0;
+        const sections = (f) => {
+          const I = this.items;
+          const to = I.indexOf(f);
+          for (const x of I.slice(from, to)) {
+            if (x.type === "section") {
+              bot(`s|${x.name}`, { class: "b sec" }, h("strong", {}, x.title), h("p", {}, x.text));
+            }
+          }
+          from = to + 1;
+        };
         for (const f of seen) {
           if (f === now || !(f.name in state.answers)) break;
           const shown = this.show(f, state.answers[f.name]);
+          sections(f);
           bot(`q|${f.name}`, {}, h("span", { id: `q-${f.name}` }, f.label));
           me(`a|${f.name}|${shown}`, h("span", {}, shown), " ", change(f));
           if (!this.locked(f)) previous = f;
@@ -1103,6 +1224,7 @@
           if (!state.person) step = seen.indexOf(now) + 1;
           total = seen.length;
           const help = now.help && h("span", { class: "help", id: `h-${now.name}` }, now.help);
+          sections(now);
           bot(`q|${now.name}`, {}, h("span", { id: `q-${now.name}` }, now.label), help);
           if (error?.field === now.name && !blank(error.value)) {
             me(`x${error.count}`, this.show(now, error.value));

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from intakeforms.i18n import N_, gettext_for
 from intakeforms.present.values import VALUE_TEXTS
-from intakeforms.validate import MESSAGES
+from intakeforms.validate import LABELLED_MESSAGES, MESSAGES
 from intakeforms.web.resume import RESUME_TEXTS
 
 __all__ = ["BROWSER_CHECKED", "WIDGET_TEXTS", "widget_texts"]
@@ -69,6 +69,8 @@ WIDGET_TEXTS: dict[str, str] = {
     "edit": N_("Change"),
     # Translators: turns the chat into a classic form with every question.
     "full": N_("Use the full form instead"),
+    # The inline form's steps (type: page), as on the form page.
+    "step": N_("Step {step} of {steps}"),
     # Translators: the chat's progress, like "Question 3 of 9".
     "progress": N_("Question {n} of {total}"),
     # Translators: the chat's first question when the page did not name a form;
@@ -120,6 +122,8 @@ WIDGET_TEXTS: dict[str, str] = {
     # Why a link could not fill the form (as on the form page); the form is empty.
     **{f"p_{key}": RESUME_TEXTS[key] for key in ("damaged", "expired", "draft_expired", "used")},
     **{f"e_{code}": MESSAGES[code] for code in BROWSER_CHECKED},
+    # Worded as the server words them: "Täytä kohta ”{label}”."
+    **{f"e_{code}": text for code, text in LABELLED_MESSAGES.items()},
 }
 
 
