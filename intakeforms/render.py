@@ -44,8 +44,10 @@ __all__ = [
     "render_thanks_page",
 ]
 
-#: ``form.css``, ``form.js``, ``faq.js``, ``drafts.js`` and ``visit.js`` (a
-#: visit's events, for the statistics), for the web app to serve under ``assets``.
+#: ``form.css``, ``form.js``, ``faq.js``, ``drafts.js``, ``visit.js`` (a
+#: visit's events, for the statistics), ``live.js`` (answers checked as they
+#: are left), ``steps.js`` (a form in steps) and ``favicon.svg``, for the web
+#: app to serve under ``assets``.
 ASSETS_DIR = Path(__file__).parent / "assets"
 
 #: The words of the answers faq.js suggests under the first free-text
