@@ -120,6 +120,7 @@ def test_format_path() -> None:
         ("form: x\nfields:\n\t- name: a\n", (3, 1)),
         ("form: x\nfields:\n  - name: a\n  \ttype: text\n", (4, 3)),
         ("form: x\nfields:\n  - name: a\n\ttype: text\n", (4, 1)),
+        ("a:\n  - x\n  -\ty\n", (3, 4)),
     ],
 )
 def test_a_tab_in_the_indentation_is_named(text: str, where: tuple[int, int]) -> None:

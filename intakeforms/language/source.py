@@ -156,7 +156,7 @@ def read_document(text: str, file: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = exc.problem or exc.context or "invalid YAML"
-        tab = _tab_in_indentation(text, line)
+        tab = _tab_in_indentation(text, line, column)
         if tab is not None:
             line, column = tab
             what = (
@@ -176,14 +176,17 @@ def read_document(text: str, file: str) -> Document:
     return doc
 
 
-def _tab_in_indentation(text: str, line: int) -> tuple[int, int] | None:
+def _tab_in_indentation(text: str, line: int, column: int) -> tuple[int, int] | None:
     """Where a tab is in the indentation of ``line`` or of the line before it
-    (a parser may trip on the line after), as (line, column); else None.
+    (a parser may trip on the line after), or at ``column`` of ``line`` (after
+    a list's dash), as (line, column); else None.
 
     A tab is the most common cause of a YAML syntax error that a newcomer
     cannot see: editors show it as spaces, and the parser's words for it
     ("found character that cannot start any token") do not say "tab"."""
     lines = text.splitlines()
+    if 1 <= line <= len(lines) and lines[line - 1][column - 1 : column] == "\t":
+        return line, column
     for number in (line, line - 1):
         if 1 <= number <= len(lines):
             content = lines[number - 1]
