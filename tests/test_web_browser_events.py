@@ -303,7 +303,12 @@ def test_the_hosted_form_tells_its_visit_and_the_service_its_errors_and_submit(
 
     found = visit.settled(page, extra=3)
     assert {e.channel for e in found} == {"form"}
-    assert steps(found) == [
+    told = steps(found)
+    # live.js told the plate's refusal as the question was left (where it
+    # falls among the next answers depends on when /validate answered); the
+    # service told its own two at the send.
+    told.remove(("error", "plate", "invalid_plate"))
+    assert told == [
         ("view",),
         ("start", "plate"),
         ("answer", "plate"),

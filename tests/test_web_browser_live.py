@@ -11,6 +11,7 @@ showing live errors. Steps, the favicon and the thanks redirect are here too.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -127,6 +128,14 @@ fields:
     required: true
 """
 STEPS: Form = load_form_text(STEPS_FORM, "steps.yaml")
+
+
+def server_code(answers: dict[str, Any], name: str) -> str:
+    try:
+        FORM.validate(answers, locale="fi")
+    except InvalidAnswers as exc:
+        return next(e.code for e in exc.errors if e.field == name)
+    raise AssertionError("the answers are valid")
 
 
 def server_message(answers: dict[str, Any], name: str, form: Form | None = None) -> str:
@@ -262,6 +271,29 @@ def test_a_refused_answer_says_so_when_the_question_is_left(visitor: Visitor) ->
     plate.fill("abc123")
     expect_no_error(page, "plate")
     expect(plate).to_be_focused()
+
+
+def test_a_live_error_is_an_error_of_the_visit_for_the_statistics(visitor: Visitor) -> None:
+    page = visitor.open()
+    plate = page.get_by_label("Rekisterinumero")
+    with page.expect_request(
+        lambda r: r.url.endswith("/events") and '"error"' in (r.post_data or "")
+    ) as sent:
+        plate.fill("12")
+        plate.press("Tab")
+    events = json.loads(sent.value.post_data or "[]")
+    errors = [e for e in events if e["event"] == "error"]
+    code = server_code({"plate": "12"}, "plate")
+    assert errors == [
+        {
+            "session": errors[0]["session"],
+            "form": "live-check",
+            "channel": "form",
+            "event": "error",
+            "field": "plate",
+            "code": code,
+        }
+    ]
 
 
 def test_numbers_bounds_and_addresses_are_the_servers_rules(visitor: Visitor) -> None:

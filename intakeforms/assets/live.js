@@ -12,7 +12,9 @@
  * A question left blank is not nagged about, unless it showed an error.
  *
  * steps.js uses check() and show() (globalThis.intakeformsLive) to check a
- * step's questions before Next.
+ * step's questions before Next. A new error is told to visit.js with an
+ * "intake-error" event on the form ({field, code}), which sends it to
+ * POST /events as the statistics' "error" of that question.
  */
 (() => {
   "use strict";
@@ -46,7 +48,10 @@
     return params;
   };
 
-  /** The server's errors for these answers, by question; null when it could not say. */
+  /**
+   * The server's errors for these answers, by question ({field, code,
+   * message}); null when it could not say.
+   */
   const check = async (form) => {
     try {
       const response = await fetch(endpoint(form), {
@@ -58,7 +63,7 @@
       if (!response.ok) return null;
       const found = {};
       for (const error of (await response.json()).errors || []) {
-        if (!(error.field in found)) found[error.field] = error.message;
+        if (!(error.field in found)) found[error.field] = error;
       }
       return found;
     } catch {
@@ -116,6 +121,18 @@
     }
   };
 
+  /** Show the error of `found` (check's answer) for the question in `wrapper`;
+   *  a new one is told to visit.js ("intake-error"), for the statistics. */
+  const showFound = (form, wrapper, found) => {
+    const error = found[wrapper.dataset.field];
+    const shown = wrapper.classList.contains("intake-field--error");
+    show(form, wrapper, error ? error.message : null);
+    if (error && !shown) {
+      const detail = { field: error.field, code: error.code };
+      form.dispatchEvent(new CustomEvent("intake-error", { detail }));
+    }
+  };
+
   const enhance = (form) => {
     const status = document.createElement("p");
     status.className = "intake-visually-hidden";
@@ -128,7 +145,7 @@
       const mine = ++sent;
       const found = await check(form);
       if (found === null || mine !== sent) return;
-      show(form, wrapper, found[wrapper.dataset.field] ?? null);
+      showFound(form, wrapper, found);
     };
     const blank = (wrapper) =>
       !Array.from(wrapper.querySelectorAll("input, select, textarea")).some((el) =>
@@ -157,7 +174,7 @@
     });
   };
 
-  globalThis.intakeformsLive = Object.freeze({ check, show });
+  globalThis.intakeformsLive = Object.freeze({ check, show: showFound });
 
   const start = () => {
     for (const form of document.querySelectorAll("form.intake-form[data-error-prefix]")) {

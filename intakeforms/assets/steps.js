@@ -73,9 +73,8 @@
         const wrong = [];
         for (const q of questions(steps[current])) {
           if (q.hidden || q.dataset.type === "file") continue;
-          const message = found ? found[q.dataset.field] ?? null : null;
-          live.show(form, q, message);
-          if (message != null) wrong.push(q);
+          live.show(form, q, found || {});
+          if (found && found[q.dataset.field]) wrong.push(q);
         }
         if (wrong.length) {
           wrong[0].querySelector("input:not([type=hidden]), select, textarea")?.focus();

@@ -13,7 +13,8 @@
  * "start" at the first answer typed or picked, "answer" when a question's
  * answer changes to one that is not blank, "abandon" when the page is
  * hidden or left after a start without sending, naming the question the
- * customer was at last. Events wait half a second to go together; they go
+ * customer was at last, and "error" with its code when live.js shows a
+ * question's answer refused. Events wait half a second to go together; they go
  * with navigator.sendBeacon (text/plain), else fetch with keepalive.
  * Nothing waits for an answer, and a failure is ignored: the form works as
  * it would without this script.
@@ -76,8 +77,9 @@
         }
       }
     };
-    const send = (event, field) => {
-      queue.push({ session, form: id, channel: "form", event, ...(field ? { field } : {}) });
+    const send = (event, field, code) => {
+      const about = { ...(field ? { field } : {}), ...(code ? { code } : {}) };
+      queue.push({ session, form: id, channel: "form", event, ...about });
       clearTimeout(timer);
       timer = setTimeout(flush, 500);
     };
@@ -97,6 +99,10 @@
     };
     form.addEventListener("input", touched);
     form.addEventListener("change", touched);
+    // An answer live.js was told is refused (as the question was left).
+    form.addEventListener("intake-error", (event) => {
+      send("error", event.detail.field, event.detail.code);
+    });
     form.addEventListener("submit", () => {
       sending = true;
       flush();
