@@ -21,16 +21,37 @@
    pop-up that fetched its questions on the click (as Typeform's embed loads
    its iframe) would wait at least. Median over ``--rounds`` fresh page loads.
 
-Run: ``.venv/bin/python benchmarks/bench_widgets.py [--quick] [--rounds N]``
+3. **First contentful paint of the hosted form page** (``/forms/car-service``
+   in Finnish), before and after a change, in one run: the "before" service
+   is the project at ``--before`` (a commit; default the one before issue 16's
+   live checks, steps, theme and favicon), checked out with ``git worktree``
+   into a temporary folder and run by this venv's Python in a process of its
+   own; the "after" one is this checkout. Both serve the same form file (the
+   older one's ``examples/car-service/car-service.yaml``), so only the page's own cost
+   differs; this checkout's own example (sections, a step) is timed too.
+   Chromium's ``first-contentful-paint`` entry (Paint Timing API), each load
+   in a fresh browser context (nothing cached), the services taking turns;
+   median over ``--rounds`` loads each, and the median of the after/before
+   ratio within each turn (which cancels most of a busy machine's noise).
+   Goal: after at most 10 % slower.
+
+Run: ``.venv/bin/python benchmarks/bench_widgets.py [--quick] [--rounds N] [--before REV]``
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from _harness import describe_machine
@@ -165,16 +186,162 @@ def measure_once(browser: object, base: str, label: str) -> tuple[float, float]:
         page.close()
 
 
+#: The commit before issue 16 (live checks, steps, theme, favicon on the page).
+BEFORE = "9a28610"
+
+#: Serves the forms of ``argv[1]`` on port ``argv[2]`` with the intakeforms
+#: found first on ``sys.path`` (PYTHONPATH: the worktree's).
+SERVE = """
+import sys, tempfile
+from pathlib import Path
+import uvicorn
+import intakeforms
+from intakeforms import load_forms
+from intakeforms.settings import Settings
+from intakeforms.web import create_app
+print(intakeforms.__file__, file=sys.stderr)
+folder = Path(tempfile.mkdtemp())
+settings = Settings(store=f"sqlite:///{folder}/intake.db", mail_dir=folder / "mail",
+                    upload_dir=folder / "uploads", secret="bench", rate_limit="0")
+app = create_app(load_forms([Path(sys.argv[1])]), settings)
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+
+#: [first contentful paint, first byte of the page] in ms from navigation start.
+PAINT = """() => new Promise(resolve => {
+  const found = () => performance.getEntriesByName("first-contentful-paint")[0];
+  const done = () => resolve([found().startTime,
+    performance.getEntriesByType("navigation")[0].responseStart]);
+  if (found()) return done();
+  new PerformanceObserver(() => found() && done()).observe({type: "paint", buffered: true});
+})"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _service(code: Path, forms: Path) -> Iterator[str]:
+    """The service of the project at ``code`` serving ``forms``; its base URL."""
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVE, str(forms), str(port)],
+        cwd=code,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert process.stderr is not None
+        loaded = process.stderr.readline().strip()
+        if not loaded.startswith(str(code)):
+            raise RuntimeError(f"the service at {code} imported {loaded or 'nothing'}")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the service at {code} did not start") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextmanager
+def _worktree(rev: str) -> Iterator[Path]:
+    """The project at commit ``rev``, checked out in a temporary folder."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-before-")) / "tree"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(folder), rev],
+        check=True,
+    )
+    try:
+        yield folder
+    finally:
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], check=True
+        )
+
+
+def first_paint(rounds: int, before: str) -> None:
+    print(f"\n3. First contentful paint of the hosted form page, Chromium, {rounds} loads each")
+    with _worktree(before) as old, tempfile.TemporaryDirectory() as folder:
+        # One form file for both: the older one, which both can read.
+        same = Path(folder) / "same"
+        same.mkdir()
+        (same / "car-service.yaml").write_bytes(
+            (old / "examples/car-service/car-service.yaml").read_bytes()
+        )
+        own = Path(folder) / "own"
+        own.mkdir()
+        (own / "car-service.yaml").write_bytes(
+            (ROOT / "examples/car-service/car-service.yaml").read_bytes()
+        )
+        with (
+            _service(old, same) as was,
+            _service(ROOT, same) as now,
+            _service(ROOT, own) as now_own,
+        ):
+            contenders = {
+                f"before ({before}), same form": was,
+                "after (this checkout), same form": now,
+                "after, this checkout's example form": now_own,
+            }
+            times: dict[str, list[float]] = {name: [] for name in contenders}
+            firsts: dict[str, list[float]] = {name: [] for name in contenders}
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+                )
+                try:
+                    for turn in range(rounds + 1):
+                        for name, base in contenders.items():
+                            context = browser.new_context()
+                            page = context.new_page()
+                            page.goto(f"{base}/forms/car-service?lang=fi")
+                            took, first_byte = page.evaluate(PAINT)
+                            context.close()
+                            if turn:  # the first turn warms both services
+                                times[name].append(float(took))
+                                firsts[name].append(float(first_byte))
+                finally:
+                    browser.close()
+    print(f"  {'page':<44} {'median ms':>9} {'best ms':>8} {'1st byte':>8}")
+    for name, found in times.items():
+        first = statistics.median(firsts[name])
+        print(f"  {name:<44} {statistics.median(found):>9.1f} {min(found):>8.1f} {first:>8.1f}")
+    old_ms, new_ms = list(times.values())[:2]
+    # Each turn loads both pages back to back: the ratio within a turn
+    # cancels most of what a busy machine does to both.
+    change = statistics.median(b / a for a, b in zip(old_ms, new_ms, strict=True)) - 1
+    verdict = "met" if change <= 0.10 else "NOT MET"
+    print(f"  after / before, same form, median of {rounds} turns: {change:+.1%}", end="")
+    print(f" (medians {statistics.median(new_ms) / statistics.median(old_ms) - 1:+.1%})")
+    print(f"  goal: at most +10 %: {verdict}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 page loads: a smoke test")
     parser.add_argument("--rounds", type=int, default=25, help="page loads timed")
+    parser.add_argument("--before", default=BEFORE, help="the commit the page is compared with")
     args = parser.parse_args()
     print("bench_widgets: what the embeddable widgets cost a visitor")
     print(describe_machine())
     print()
     sizes()
     first_question(3 if args.quick else args.rounds)
+    first_paint(3 if args.quick else args.rounds, args.before)
 
 
 if __name__ == "__main__":
