@@ -99,13 +99,15 @@ def test_wheel_has_the_widgets_and_serves_them_from_the_package(
     for name in ("widget.js", "widget.css"):
         assert wheel.read(f"intakeforms/static/{name}") == (ROOT / "widgets" / name).read_bytes()
     # widget.js is served with the rules it shares with the hosted form's script.
+    # Minified, the spliced parseAnswer is renamed and exported as `parseAnswer:x`;
+    # unspliced, the export would stay the bare, undeclared `{…, parseAnswer, …}`.
     form_js = "intakeforms/assets/form.js"
     assert wheel.read(form_js) == (ROOT / form_js).read_bytes()
     wheel.extractall(tmp_path)
     probe = (
         "from intakeforms.web.widgets import widget_source_dir, widget_asset;"
         "body = widget_asset('widget.js').body;"
-        "print(widget_source_dir()); print(len(body)); print(b'const parseAnswer=' in body)"
+        "print(widget_source_dir()); print(len(body)); print(b'parseAnswer:' in body)"
     )
     result = subprocess.run(
         [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); {probe}"],
