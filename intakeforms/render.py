@@ -165,11 +165,15 @@ def render_form_page(
         by_field.setdefault(problem.field, problem.message)
     # "Label – message": a label's own closing full stop or colon would
     # otherwise run into the separator ("…varaamiseen.: Rastita ruutu.").
-    labels = {str(f["name"]): str(f.get("label") or f["name"]).rstrip(" .:") for f in fields}
+    # A message that names its question already ("Please fill in “Email”.")
+    # goes without the prefix, which would say the label twice.
+    labels = {str(f["name"]): str(f.get("label") or f["name"]) for f in fields}
     summary = [
         {
             "href": f"#field-{e.field}" if e.field in names else None,
-            "label": labels.get(e.field),
+            "label": None
+            if e.field not in labels or labels[e.field] in e.message
+            else labels[e.field].rstrip(" .:"),
             "message": e.message,
         }
         for e in errors

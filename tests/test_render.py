@@ -406,6 +406,8 @@ def test_errors_make_a_summary_and_inline_messages() -> None:
         FieldError("plate", "invalid_plate", "Anna rekisteritunnus, esimerkiksi ABC-123."),
         FieldError("service", "required", "Vastaa tähän kysymykseen."),
         FieldError("privacy", "required", "Rastita ruutu."),
+        # A message that names its question is not prefixed with the label again.
+        FieldError("name", "required", "Täytä kohta ”Nimi”."),
         FieldError("", "not_object", "Lomake on rikki."),
         FieldError("nonsense", "unknown_field", "Ei tällaista kysymystä."),
     ]
@@ -418,11 +420,17 @@ def test_errors_make_a_summary_and_inline_messages() -> None:
         "Rekisterinumero – Anna rekisteritunnus, esimerkiksi ABC-123.",
         "Mitä tarvitset? – Vastaa tähän kysymykseen.",
         "Hyväksyn, että tietojani käytetään huollon varaamiseen – Rastita ruutu.",
+        "Täytä kohta ”Nimi”.",
         "Lomake on rikki.",
         "Ei tällaista kysymystä.",
     ]
     links = summary.find_all("a")
-    assert [a.get("href") for a in links] == ["#field-plate", "#field-service", "#field-privacy"]
+    assert [a.get("href") for a in links] == [
+        "#field-plate",
+        "#field-service",
+        "#field-privacy",
+        "#field-name",
+    ]
     for link in links:
         target = page.by_id[str(link.get("href"))[1:]]
         assert target.tag == "input"

@@ -671,11 +671,11 @@ def test_inline_form_booking(guest: Guest, site: Site) -> None:
     links = summary.get_by_role("link")
     expect(links).to_have_text(
         [
-            f"Merkki ja malli – {FI['e_required'].format(label='Merkki ja malli')}",
+            FI["e_required"].format(label="Merkki ja malli"),
             f"Mittarilukema – {FI['e_not_integer']}",
-            f"Kuvaile vika – {FI['e_required'].format(label='Kuvaile vika')}",
-            f"Nimi – {FI['e_required'].format(label='Nimi')}",
-            f"Sähköposti – {FI['e_required'].format(label='Sähköposti')}",
+            FI["e_required"].format(label="Kuvaile vika"),
+            FI["e_required"].format(label="Nimi"),
+            FI["e_required"].format(label="Sähköposti"),
             f"Hyväksyn, että tietojani käytetään huollon varaamiseen. – {FI['e_consent_required']}",
         ]
     )

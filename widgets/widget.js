@@ -810,7 +810,8 @@
           this.stepOf(el);
           el.focus();
         };
-        const text = shown ? `${f.label} – ${e.message}` : e.message;
+        // A message naming its question already goes without the label.
+        const text = shown && !e.message.includes(f.label) ? `${f.label} – ${e.message}` : e.message;
         return h("li", {}, shown ? h("a", { href: `#f-${f.name}`, onclick: go }, text) : text);
       });
       const wrong = errors.find((e) => this.fm.querySelector(`[data-n="${e.field}"]`));
