@@ -756,7 +756,8 @@ def test_end_to_end_through_the_app_and_the_worker(
 ) -> None:
     for name, value in ENVIRON.items():
         monkeypatch.setenv(name, value)
-    settings = settings_for(tmp_path, retry_base_seconds=30)
+    # The agents' time zone (INTAKE_TIMEZONE) reaches the tickets through the worker.
+    settings = settings_for(tmp_path, retry_base_seconds=30, timezone="Europe/Helsinki")
     with TestClient(create_app([form], settings)) as client:
         answer = client.post("/forms/car-service/submissions", json=ANSWERS)
     assert answer.status_code == 201, answer.text
@@ -809,6 +810,14 @@ def test_end_to_end_through_the_app_and_the_worker(
     assert hooks[0].headers["webhook-id"] == hooks[1].headers["webhook-id"]
     event = verify_standard_webhook(hooks[1], WEBHOOK_SECRET)
     assert event["reference"] == reference and event["data"]["plate"] == "ABC-123"
+    tickets = server.helpdesk.tickets
+    for body in (
+        tickets["zendesk"][0]["comment"]["html_body"],
+        tickets["freshdesk"][0]["description"],
+        tickets["zammad"][0]["article"]["body"],
+    ):
+        intro = body.split("</p>", 1)[0]
+        assert "Europe/Helsinki (UTC+" in intro and " UTC" not in intro.replace("(UTC", "")
 
 
 # -- the form language ---------------------------------------------------------

@@ -110,6 +110,8 @@ class HttpJob:
     environ: Mapping[str, str] = field(repr=False)
     timeout: float = TIMEOUT_SECONDS
     history: History | None = field(default=None, repr=False)
+    #: The IANA time zone a ticket's times are written in (UTC when None).
+    timezone: str | None = None
 
 
 @functools.cache

@@ -38,6 +38,7 @@ async def deliver_http(
     environ: Mapping[str, str] | None = None,
     timeout: float = TIMEOUT_SECONDS,
     history: History | None = None,
+    timezone: str | None = None,
 ) -> str:
     """Deliver ``submission`` to ``target``, item ``index`` of its form's
     ``deliver`` list, for an outbox job named ``{kind}:{index}``.
@@ -47,7 +48,8 @@ async def deliver_http(
     given (a worker may keep one for its life), else one is made for this
     call. Secrets come from ``environ`` (``os.environ`` by default).
     ``history`` (the customer's earlier contacts) goes into the ticket or
-    webhook.
+    webhook; ``timezone`` (an IANA name, ``INTAKE_TIMEZONE``) is the one
+    a ticket's times are written in (UTC when None).
     """
     if target.kind != kind:
         # The form was edited after the submission was stored: the job's
@@ -71,6 +73,7 @@ async def deliver_http(
             environ=os.environ if environ is None else environ,
             timeout=timeout,
             history=history,
+            timezone=timezone,
         )
         return await found.deliver(job, target.config)
 

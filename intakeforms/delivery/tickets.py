@@ -91,7 +91,11 @@ def _customer(form: Form, data: Mapping[str, Any]) -> tuple[str | None, str | No
 
 
 def ticket_html(
-    form: Form, submission: StoredSubmission, locale: str, history: History | None = None
+    form: Form,
+    submission: StoredSubmission,
+    locale: str,
+    history: History | None = None,
+    timezone: str | None = None,
 ) -> str:
     """The answers as an HTML fragment: an intro line, what the context
     tells (an incomplete contact, the FAQ answers read), the customer's
@@ -103,11 +107,12 @@ def ticket_html(
         _one_line(form.title(locale)),
         submission.submitted_at,
         locale,
+        timezone,
     )
     marks = answer_marks(submission.context, locale)
     rows = answer_rows(form, submission, locale, marks=marks)
     shown = context_notices(form, submission.context, locale)
-    earlier = history_notice(history, locale)
+    earlier = history_notice(history, locale, timezone)
     if earlier is not None:
         shown.append(earlier)
     notices = notice_html(shown, styled=False)
@@ -122,11 +127,13 @@ def build_ticket(
     locale: str | None,
     fields: Mapping[str, int | str],
     history: History | None = None,
+    timezone: str | None = None,
 ) -> Ticket:
     """The ticket for ``submission``, written for agents reading ``locale``
     (the form's default when None); ``fields`` maps form field names to
     the helpdesk's custom field ids or names; ``history`` (the customer's
-    earlier contacts, as the worker found them) is listed in the body."""
+    earlier contacts, as the worker found them) is listed in the body;
+    its times are in the IANA time zone ``timezone`` (UTC when None)."""
     agent_locale = locale or form.default_locale
     email, name = _customer(form, submission.data)
     custom = {
@@ -136,7 +143,7 @@ def build_ticket(
     }
     return Ticket(
         subject=agent_subject(form, submission, agent_locale),
-        html=ticket_html(form, submission, agent_locale, history),
+        html=ticket_html(form, submission, agent_locale, history, timezone),
         email=email,
         name=name,
         custom=custom,

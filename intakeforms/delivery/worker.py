@@ -466,7 +466,13 @@ class Worker:
             from intakeforms.delivery.targets import deliver_http
 
             return await deliver_http(
-                named.kind, target, form, submission, named.index, history=history
+                named.kind,
+                target,
+                form,
+                submission,
+                named.index,
+                history=history,
+                timezone=self.settings.timezone,
             )
         if kind.prepare is None:
             prepared = None

@@ -112,7 +112,12 @@ def _body(job: HttpJob, target: FreshdeskTarget, submission: StoredSubmission) -
     from intakeforms.delivery.tickets import build_ticket
 
     ticket = build_ticket(
-        job.form, submission, locale=target.locale, fields=target.fields, history=job.history
+        job.form,
+        submission,
+        locale=target.locale,
+        fields=target.fields,
+        history=job.history,
+        timezone=job.timezone,
     )
     if ticket.email is None:
         raise PermanentDeliveryError(

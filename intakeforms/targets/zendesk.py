@@ -108,7 +108,12 @@ def _body(job: HttpJob, target: ZendeskTarget, submission: StoredSubmission) -> 
     from intakeforms.delivery.tickets import build_ticket
 
     ticket = build_ticket(
-        job.form, submission, locale=target.locale, fields=target.fields, history=job.history
+        job.form,
+        submission,
+        locale=target.locale,
+        fields=target.fields,
+        history=job.history,
+        timezone=job.timezone,
     )
     fields: dict[str, object] = {
         "subject": ticket.subject,
