@@ -160,6 +160,11 @@ async def test_every_action_needs_the_sessions_csrf_token(desk: Desk) -> None:
         data = {"confirm": "yes", "csrf": await desk.csrf()}
         elsewhere = await desk.client.post(url, data=data, headers={"origin": "https://evil.test"})
         assert elsewhere.status_code == 403
+        # A body past 8 KiB (or not a urlencoded form) is not read for its token.
+        padded = {**data, "padding": "x" * 9000}
+        assert (await desk.client.post(url, data=padded)).status_code == 403
+        multipart = await desk.client.post(url, data=data, files={"f": ("a.txt", b"a")})
+        assert multipart.status_code == 403
     found = await desk.store.get(spam)
     assert found is not None and found.spam and not found.erased
     assert await desk.store.outbox(spam) == []

@@ -48,6 +48,7 @@ from intakeforms.store.inbox import InboxQuery, reference_search
 from intakeforms.targets import email
 from intakeforms.web.admin_csv import BOM, Columns, csv_lines
 from intakeforms.web.admin_filters import BadFilter, described, inbox_query
+from intakeforms.web.admin_login import read_small_form
 
 if TYPE_CHECKING:
     from intakeforms.web.admin import Admin
@@ -327,9 +328,10 @@ class InboxPages:
     # -- actions -------------------------------------------------------------------
 
     async def _act(self, request: Request) -> tuple[Staff, dict[str, str]] | Response:
-        """The staff member behind a POST with the right CSRF token, and what it posted."""
-        posted = await request.form()
-        form = {key: value for key, value in posted.items() if isinstance(value, str)}
+        """The staff member behind a POST with the right CSRF token, and what it
+        posted. Read as sign-in reads its form (at most 8 KiB, urlencoded): the
+        body is read before the CSRF check, so anyone may send one."""
+        form = await read_small_form(request)
         staff = await self.admin.gate.action(request, form)
         if isinstance(staff, Response):
             return staff
@@ -345,6 +347,14 @@ class InboxPages:
             return self.missing(request, staff, reference)
         problem = texts[key].format(reference=reference, **values)
         return await self.submission_page(request, staff, found, problem=problem, status=status)
+
+    async def _unconfirmed(
+        self, request: Request, staff: Staff, reference: str, posted: dict[str, str]
+    ) -> Response | None:
+        """A 400 page when the "I am sure" box of a lasting action is not ticked."""
+        if posted.get("confirm") == "yes":
+            return None
+        return await self._refuse(request, staff, reference, "not_confirmed", 400)
 
     def _back(self, request: Request, path: str, **params: str) -> Response:
         return RedirectResponse(self.admin.link(request, path, **params), status_code=303)
@@ -377,8 +387,9 @@ class InboxPages:
             return acted
         staff, posted = acted
         admin, reference = self.admin, _reference(request)
-        if posted.get("confirm") != "yes":
-            return await self._refuse(request, staff, reference, "not_confirmed", 400)
+        refused = await self._unconfirmed(request, staff, reference, posted)
+        if refused is not None:
+            return refused
         deleted = await delete_spam(admin.store, admin.settings.upload_dir, reference)
         if deleted is None:
             return await self._refuse(request, staff, reference, "not_spam", 409)
@@ -392,8 +403,9 @@ class InboxPages:
             return acted
         staff, posted = acted
         admin, reference = self.admin, _reference(request)
-        if posted.get("confirm") != "yes":
-            return await self._refuse(request, staff, reference, "not_confirmed", 400)
+        refused = await self._unconfirmed(request, staff, reference, posted)
+        if refused is not None:
+            return refused
         done = await erase(admin.store, admin.settings.upload_dir, reference)
         if done is None:
             return self.missing(request, staff, reference)
