@@ -139,12 +139,15 @@
     status.setAttribute("role", "status");
     status.dataset.liveStatus = "";
     form.append(status);
-    // Only the newest answer counts: a slow one never undoes a later one.
-    let sent = 0;
+    // Only the newest answer for a question counts: a slow one never undoes
+    // a later one. Counted per question: leaving one question and then the
+    // next at once must show both their errors.
+    const sent = new WeakMap();
     const run = async (wrapper) => {
-      const mine = ++sent;
+      const mine = (sent.get(wrapper) || 0) + 1;
+      sent.set(wrapper, mine);
       const found = await check(form);
-      if (found === null || mine !== sent) return;
+      if (found === null || mine !== sent.get(wrapper)) return;
       showFound(form, wrapper, found);
     };
     const blank = (wrapper) =>
