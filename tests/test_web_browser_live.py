@@ -531,3 +531,25 @@ def test_the_theme_colours_the_page(visitor: Visitor) -> None:
         "() => getComputedStyle(document.querySelector('.intake-step__next')).backgroundColor"
     )
     assert colour == "rgb(122, 31, 162)"  # #7a1fa2
+
+
+def test_pressing_send_as_a_question_is_left_sends_the_form(visitor: Visitor) -> None:
+    """Pressing Send leaves the question being answered, whose check starts
+    then: its error must not appear while the button is held, or it pushes
+    the button from under the pointer and the release lands elsewhere, so
+    the press sends nothing. The server's error page answers instead."""
+    page = visitor.open()
+    page.get_by_label("Rekisterinumero").fill("abc123")
+    page.get_by_label("Sähköposti").fill("matti@")
+    button = page.get_by_role("button", name="Lähetä")
+    button.scroll_into_view_if_needed()
+    box = button.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    with page.expect_response(lambda r: r.url.split("?")[0].endswith("/validate")):
+        page.mouse.down()
+    # The page has had the answer in its hands; a shown error would move the button now.
+    page.wait_for_timeout(300)
+    page.mouse.up()
+    expect(page.locator("[data-intake-summary]")).to_be_visible()
+    expect_error(page, "email", server_message({"email": "matti@"}, "email"))

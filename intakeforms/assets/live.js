@@ -143,12 +143,33 @@
     // a later one. Counted per question: leaving one question and then the
     // next at once must show both their errors.
     const sent = new WeakMap();
+    // Pressing Send leaves the question being answered, and its check starts
+    // then. An error shown while the button is held pushes it from under the
+    // pointer: the release lands elsewhere and the press sends nothing. So
+    // while a pointer is down on a send button, answers wait for its release.
+    let held = null;
+    form.addEventListener(
+      "pointerdown",
+      (event) => {
+        if (event.target.closest?.("[type=submit]")) held = [];
+      },
+      true,
+    );
+    const release = () => {
+      const waiting = held;
+      held = null;
+      // After the click the release makes, so that it sends first.
+      if (waiting) setTimeout(() => waiting.forEach((show) => show()), 0);
+    };
+    addEventListener("pointerup", release, true);
+    addEventListener("pointercancel", release, true);
     const run = async (wrapper) => {
       const mine = (sent.get(wrapper) || 0) + 1;
       sent.set(wrapper, mine);
       const found = await check(form);
       if (found === null || mine !== sent.get(wrapper)) return;
-      showFound(form, wrapper, found);
+      if (held) held.push(() => mine === sent.get(wrapper) && showFound(form, wrapper, found));
+      else showFound(form, wrapper, found);
     };
     const blank = (wrapper) =>
       !Array.from(wrapper.querySelectorAll("input, select, textarea")).some((el) =>
