@@ -6,9 +6,11 @@ file:line:col a site owner can jump to.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -123,6 +125,25 @@ def find_form_files(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cycle collector while a folder of files is read.
+
+    Parsing a file makes thousands of short-lived objects (the parser's
+    nodes and marks) that hold no cycles: reference counting frees them.
+    The collector still ran over them many times a file, and over every form
+    loaded before: about a third of the time of loading 1,000 forms. It is
+    resumed (if it was on) when the load ends, and finds any cycles then.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class _Loaded(Protocol):
     @property
     def id(self) -> str: ...
@@ -148,20 +169,21 @@ def load_files(
     loaded: list[_T] = []
     problems: list[Problem] = []
     seen: dict[str, _T] = {}
-    for path in find_form_files(paths):
-        try:
-            text = read_source(path)
-            if is_faq_text(text) != faq:
+    with _collector_paused():
+        for path in find_form_files(paths):
+            try:
+                text = read_source(path)
+                if is_faq_text(text) != faq:
+                    continue
+                item = load(text, path)
+            except FormError as exc:
+                problems.extend(exc.problems)
                 continue
-            item = load(text, path)
-        except FormError as exc:
-            problems.extend(exc.problems)
-            continue
-        if item.id in seen:
-            problems.append(duplicate(path, item, seen[item.id]))
-            continue
-        seen[item.id] = item
-        loaded.append(item)
+            if item.id in seen:
+                problems.append(duplicate(path, item, seen[item.id]))
+                continue
+            seen[item.id] = item
+            loaded.append(item)
     if problems:
         raise FormError(problems)
     return loaded

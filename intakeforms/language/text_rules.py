@@ -53,11 +53,14 @@ def _texts(form: FormDefinition) -> Iterator[tuple[Path, dict[str, str]]]:
     if form.description is not None:
         yield ("description",), form.description
     for i, item in enumerate(form.fields):
+        # The item's own values: getattr on a key its type lacks goes through
+        # pydantic's __getattr__ and an exception, many times a form.
+        values = vars(item)
         for key in ("label", "help", "placeholder", "unit", "title", "text"):
-            text = getattr(item, key, None)
+            text = values.get(key)
             if text is not None:
                 yield ("fields", i, key), text
-        for code, text in (getattr(item, "messages", None) or {}).items():
+        for code, text in (values.get("messages") or {}).items():
             yield ("fields", i, "messages", code), text
         if isinstance(item, ChoiceField | MultichoiceField):
             for choice, text in item.choices.items():
