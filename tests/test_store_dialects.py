@@ -18,7 +18,7 @@ import sqlite3
 import pytest
 
 from intakeforms.store.dialect import Statements, run_now
-from intakeforms.store.postgres_dialect import POSTGRES, psycopg_query
+from intakeforms.store.postgres_dialect import POSTGRES, many_rows_query, psycopg_query
 from intakeforms.store.sqlite_dialect import SQLITE, SqliteSession
 from intakeforms.store.sqlite_schema import timestamp
 
@@ -43,6 +43,17 @@ def test_statements_become_psycopg_queries() -> None:
         "SELECT %(a)s::text, '{}'::jsonb, 5 %% 2 WHERE x = %(b_2)s"
     )
     assert psycopg_query(POSTGRES.spam_list).count("%(form)s::text") == 1
+
+
+def test_an_insert_of_one_row_becomes_one_of_many() -> None:
+    one = "INSERT INTO t (a, b) VALUES (:a, :b) ON CONFLICT (a) DO NOTHING"
+    assert many_rows_query(one, 3) == (
+        "INSERT INTO t (a, b) VALUES (%(a_0)s, %(b_0)s), (%(a_1)s, %(b_1)s),"
+        " (%(a_2)s, %(b_2)s) ON CONFLICT (a) DO NOTHING"
+    )
+    # Anything else is run row by row, as written.
+    assert many_rows_query("UPDATE t SET a = :a", 2) is None
+    assert many_rows_query("INSERT INTO t (a) VALUES (lower(:a))", 2) is None
 
 
 def test_run_now_runs_a_coroutine_that_never_waits() -> None:

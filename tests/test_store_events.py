@@ -70,6 +70,18 @@ async def test_a_visit_reads_back_as_it_was_saved(store: Store) -> None:
 
 
 @pytest.mark.anyio
+async def test_a_batch_larger_than_one_insert_is_kept_whole_and_in_order(store: Store) -> None:
+    """PostgreSQL inserts a batch a hundred rows a statement: 250 events
+    (three statements, the last of 50) all come back, each as it was."""
+    batch = [
+        event("answer", T0 + dt.timedelta(seconds=i), field=f"q{i}", session=f"visit-{i:04}")
+        for i in range(250)
+    ]
+    assert await store.save_events(batch) == 250
+    assert await store.events_of("car-service", T0, T0 + DAY) == batch
+
+
+@pytest.mark.anyio
 async def test_a_time_in_another_zone_reads_back_in_utc(store: Store) -> None:
     helsinki = dt.timezone(dt.timedelta(hours=2))
     await store.save_events([event(at=T0.astimezone(helsinki))])
