@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from intakeforms.cli_admin import add_commands as add_admin_commands
 from intakeforms.cli_operate import (
@@ -26,10 +26,18 @@ from intakeforms.cli_operate import (
 )
 from intakeforms.cli_stats import add_commands as add_stats_commands
 from intakeforms.compile import language_schema
-from intakeforms.errors import FormError, IntakeError, Problem
+from intakeforms.errors import FormError, IntakeError, Problem, SettingsError
 from intakeforms.load import find_form_files, load_form, load_forms
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from intakeforms.faq.load import Faq
+    from intakeforms.form import Form
+    from intakeforms.serve import Plan
+    from intakeforms.settings import Settings
+
+__all__ = ["app_from_environment", "build_app", "main"]
 
 
 def _check(paths: list[str], out: TextIO, err: TextIO) -> int:
@@ -125,47 +133,122 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _serve(args: argparse.Namespace, err: TextIO) -> int:
     import uvicorn
 
-    from intakeforms.faq.load import load_faqs
-    from intakeforms.settings import load_settings
-    from intakeforms.web import create_app
+    from intakeforms.serve import PLAN_VARIABLE, check
 
-    try:
-        forms = load_forms(args.paths)
-        faqs = load_faqs(args.paths, forms=forms)
-        settings = load_settings(file=args.settings)
-    except IntakeError as exc:
-        err.write(f"{exc}\n")
-        return 1
-    if not forms:
-        err.write("intakeforms serve: no forms found in the given paths\n")
-        return 1
-    from intakeforms.delivery.targets import missing_secrets
-
-    for warning in missing_secrets(forms):
-        err.write(f"warning: {warning}\n")
-    from intakeforms.delivery import deliver_in_process
-
-    app = create_app(
-        forms,
-        settings,
-        background=() if args.no_worker else (deliver_in_process,),
-        faqs=faqs,
+    checked = check(
+        args.paths,
+        workers=args.workers,
+        deliver=not args.no_worker,
+        settings_file=args.settings,
+        err=err,
     )
+    if checked is None:
+        return 1
+    forms, faqs, workers = checked.forms, checked.faqs, args.workers
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host  # noqa: S104
     also = f" and {len(faqs)} FAQ file(s)" if faqs else ""
+    processes = f" in {workers} processes" if workers > 1 else ""
     err.write(
-        f"Serving {len(forms)} form(s){also}; open http://{shown}:{args.port}/forms/{forms[0].id}\n"
+        f"Serving {len(forms)} form(s){also}{processes}; "
+        f"open http://{shown}:{args.port}/forms/{forms[0].id}\n"
     )
     # The app applies INTAKE_TRUST_PROXY and INTAKE_PROXY_HOPS itself. uvicorn's
     # own rule (on by default for a proxy on 127.0.0.1) would rewrite the
     # request from forwarded headers even with the setting off.
-    # The access log writes each path with its query: a link's or a draft's
-    # token (?t=, ?d=) would be readable there.
+    where = {"host": args.host, "port": args.port, "log_level": args.log_level}
+    if workers == 1:
+        app = build_app(checked.plan, settings=checked.settings, loaded=(forms, faqs))
+        uvicorn.run(app, **where, proxy_headers=False)
+        return 0
+    # uvicorn's process manager: each process imports the factory and calls it.
+    os.environ[PLAN_VARIABLE] = checked.plan.to_json()
+    uvicorn.run(
+        f"{__name__}:app_from_environment",
+        factory=True,
+        workers=workers,
+        **where,
+        proxy_headers=False,
+    )
+    return 0
+
+
+def build_app(
+    plan: Plan,
+    *,
+    settings: Settings | None = None,
+    loaded: tuple[Sequence[Form], Sequence[Faq]] | None = None,
+) -> Starlette:
+    """The app of one process of ``serve``: the forms, FAQs and settings of
+    ``plan`` (unless given, already ``loaded``); deliveries in the process
+    unless ``plan.deliver`` is off."""
+    from intakeforms.delivery import deliver_in_process
+    from intakeforms.faq.load import load_faqs
+    from intakeforms.serve import plan_settings
+    from intakeforms.web import create_app
     from intakeforms.web.continuity import RedactTokens
 
-    logging.getLogger("uvicorn.access").addFilter(RedactTokens())
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False)
-    return 0
+    if loaded is None:
+        found = load_forms(list(plan.paths))
+        loaded = found, load_faqs(list(plan.paths), forms=found)
+    forms, faqs = loaded
+    settings = settings or plan_settings(plan)
+    app = create_app(
+        forms,
+        settings,
+        background=(deliver_in_process,) if plan.deliver else (),
+        faqs=faqs,
+    )
+    if plan.workers > 1:
+        _count_in_store(app, settings)
+    # The access log writes each path with its query: a link's or a draft's
+    # token (?t=, ?d=) would be readable there. Added here, in each process,
+    # as each configures its own logging.
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTokens) for f in access.filters):
+        access.addFilter(RedactTokens())
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """uvicorn's factory in each process of ``serve --workers N``: the app
+    of the plan the parent left in ``INTAKE_SERVE_PLAN``."""
+    from intakeforms.serve import PLAN_VARIABLE, Plan
+
+    text = os.environ.get(PLAN_VARIABLE)
+    if not text:
+        raise SettingsError(
+            f"{PLAN_VARIABLE} is not set: this factory is for the processes "
+            "that intakeforms serve --workers starts; run intakeforms serve instead"
+        )
+    return build_app(Plan.from_json(text))
+
+
+def _count_in_store(app: Starlette, settings: Settings) -> None:
+    """Count every per-client limit in the store, where all processes see it:
+    in each process's memory, N processes would let N times the limit through."""
+    from intakeforms.web.app import Service
+    from intakeforms.web.limits import shared
+
+    service: Service = app.state.service
+    gate = service.gate
+    for purpose, limiter in list(gate.limits.items()):
+        gate.limits[purpose] = shared(limiter, service.store, settings.secret)
+
+
+def _processes(text: str) -> int:
+    """``--workers``: a whole number, 1 or more."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number of processes; write 1 or more"
+        ) from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(
+            f"{count} processes cannot serve anything; write 1 or more "
+            "(about one per CPU serves the most)"
+        )
+    return count
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -216,6 +299,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--settings", help="a TOML settings file (else INTAKE_SETTINGS)")
     serve.add_argument("--log-level", default="info", help="uvicorn's log level")
+    serve.add_argument(
+        "--workers",
+        type=_processes,
+        default=1,
+        metavar="N",
+        help="serve in N processes on the one port (uvicorn's workers; default 1); "
+        "they share the store, its rate limits and the deliveries",
+    )
     serve.add_argument(
         "--no-worker",
         action="store_true",

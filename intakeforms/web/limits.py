@@ -1,8 +1,9 @@
 """Request limits: body size counted as it streams, and per-client rates.
 
 Rates are counted in this process's memory (:class:`RateLimiter`), or, when
-several processes share a PostgreSQL store, in the store
-(:class:`SharedRateLimiter`) so that they all count together.
+several processes share a store (a PostgreSQL store, or ``intakeforms serve
+--workers N`` on SQLite), in the store (:class:`SharedRateLimiter`) so that
+they all count together: :func:`shared` turns the one into the other.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.types import Message, Receive
 from intakeforms.errors import StoreUnavailable
 from intakeforms.store import Store
 
-__all__ = ["BodyTooLarge", "RateLimiter", "SharedRateLimiter", "limit_body"]
+__all__ = ["BodyTooLarge", "RateLimiter", "SharedRateLimiter", "limit_body", "shared"]
 
 logger = logging.getLogger("intakeforms.web")
 
@@ -127,3 +128,13 @@ class SharedRateLimiter:
             self._failing = False
             logger.info("the store counts rate limits again")
         return wait
+
+
+def shared(
+    limiter: RateLimiter | SharedRateLimiter, store: Store, secret: str
+) -> SharedRateLimiter:
+    """``limiter``'s limit counted in ``store`` instead, where every process
+    on the same database counts together (one that already does is kept)."""
+    if isinstance(limiter, SharedRateLimiter):
+        return limiter
+    return SharedRateLimiter(store, limiter.limit, limiter.period, secret)
