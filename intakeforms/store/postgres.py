@@ -24,6 +24,7 @@ import anyio
 import psycopg
 
 from intakeforms.errors import StoreUnavailable
+from intakeforms.store import submissions
 from intakeforms.store.dialect import Work
 from intakeforms.store.engine import SqlStore, utc_now
 from intakeforms.store.postgres_dialect import PostgresSession
@@ -34,8 +35,11 @@ from intakeforms.store.postgres_pool import (
     PoolClosed,
     PoolExhausted,
 )
+from intakeforms.store.postgres_save import GroupSave, Pending
 from intakeforms.store.postgres_schema import migrate
 from intakeforms.store.postgres_url import parse_conninfo, split_url
+from intakeforms.store.records import NewSubmission, SaveResult
+from intakeforms.store.storable import encode_data
 
 _T = TypeVar("_T")
 
@@ -83,6 +87,7 @@ class PostgresStore(SqlStore):
         self.database = describe(self._params)
         self._pool: ConnectionPool | None = None
         self._opening: anyio.Lock | None = None  # made in the event loop that opens
+        self._group = GroupSave(self._save_together, self._save_alone, lambda: self._clock())
 
     @classmethod
     def from_url(cls, url: str, *, busy_timeout: float | None = None) -> PostgresStore:
@@ -128,10 +133,35 @@ class PostgresStore(SqlStore):
 
     async def close(self) -> None:
         """Let calls under way finish, then disconnect; idempotent."""
+        await self._group.drained()
         pool, self._pool = self._pool, None
         if pool is not None:
             with anyio.CancelScope(shield=True):
                 await pool.close()
+
+    async def save(self, submission: NewSubmission) -> SaveResult:
+        """Store the submission, its files, outbox jobs and idempotency key.
+
+        All in one transaction: after a return the submission is committed,
+        after :class:`~intakeforms.errors.StoreUnavailable` nothing of it is.
+        Text no store can keep (a NUL character, a lone surrogate) raises
+        :class:`~intakeforms.store.UnstorableSubmission` naming the field,
+        and ``data`` that is not JSON ``TypeError``, before any database
+        work. Of two saves racing with one idempotency key, the second
+        returns the first one's reference.
+
+        Saves that arrive together share a transaction (a group commit, see
+        ``postgres_save.py``); one that fails still fails alone.
+        """
+        return await self._group.save(submission, encode_data(submission))
+
+    async def _save_together(self, batch: list[Pending], now: dt.datetime) -> list[SaveResult]:
+        work = [(pending.submission, pending.data) for pending in batch]
+        return await self._write(lambda s: submissions.save_together(s, work, now))
+
+    async def _save_alone(self, pending: Pending, now: dt.datetime) -> SaveResult:
+        new, data = pending.submission, pending.data
+        return await self._write(lambda s: submissions.save(s, new, data, now))
 
     async def _write(self, work: Work[_T]) -> _T:
         async with self._connection(write=True) as c:

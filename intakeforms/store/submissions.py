@@ -18,7 +18,7 @@ from intakeforms.store.dialect import SUBMISSION_COLUMNS, Session, message
 from intakeforms.store.records import NewSubmission, SaveResult, StoredFile, StoredSubmission
 from intakeforms.store.storable import encode_context, spam_reason
 
-__all__ = ["REFERENCE_TRIES", "add_jobs", "count", "get", "read", "save"]
+__all__ = ["REFERENCE_TRIES", "add_jobs", "count", "get", "read", "save", "save_together"]
 
 #: How many fresh references to try before giving up; with 32**6 references
 #: per prefix, even one collision is rare, so ten in a row means the random
@@ -84,6 +84,18 @@ async def save(s: Session, new: NewSubmission, data: str, now: dt.datetime) -> S
     raise StoreUnavailable(  # pragma: no cover - needs a race lost twice in a row
         message(s.database, "an idempotency key kept changing hands; retry")
     )
+
+
+async def save_together(
+    s: Session, batch: Sequence[tuple[NewSubmission, str]], now: dt.datetime
+) -> list[SaveResult]:
+    """Store each ``(new, data)`` of ``batch`` as :func:`save` does, all in
+    one transaction and with no savepoint: any failure rolls back the whole
+    batch and raises, and the caller saves each one alone (with
+    :func:`save`) so that only the one at fault fails. Two of the batch with
+    one idempotency key: the second gets the first one's reference."""
+    async with s.transaction():
+        return [await _save(s, new, data, now) for new, data in batch]
 
 
 async def _save(s: Session, new: NewSubmission, data: str, now: dt.datetime) -> SaveResult:
