@@ -8,6 +8,7 @@ all, under a mount prefix and behind a proxy too."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import time
@@ -26,9 +27,15 @@ from test_metrics import value
 from web_helpers import CAR_ANSWERS, FORMS, settings_for, token_from
 
 from intakeforms.mail import build_agent_email
-from intakeforms.store import EventRecord, StoredSubmission
+from intakeforms.store import EventRecord, SqliteStore, StoredSubmission
 from intakeforms.web import create_app
-from intakeforms.web.events import FLUSH_SECONDS, EventEndpoint, EventPath
+from intakeforms.web.events import (
+    FLUSH_SECONDS,
+    MAX_WAITING,
+    EventBuffer,
+    EventEndpoint,
+    EventPath,
+)
 
 VIEW = {"session": "visit-1234", "form": "car-service", "channel": "form", "event": "view"}
 ERROR = {**VIEW, "event": "error", "field": "plate", "code": "required"}
@@ -161,6 +168,36 @@ def test_a_store_that_cannot_write_drops_the_batch_not_the_page(
     assert "dropped 2 visitor event(s)" in caplog.text
     assert "visit-1234" not in caplog.text
     assert stored(client, wait=False) == []
+
+
+def test_a_flood_of_dropped_events_is_one_warning_until_close(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A store that cannot keep up under a busy site: every dropped event is
+    counted, and the log says so once a minute, not once a request."""
+
+    async def ready() -> None:
+        pass
+
+    async def flood() -> EventBuffer:
+        buffer = EventBuffer(SqliteStore(tmp_path / "never-opened.db"), ready=ready)
+        at = dt.datetime(2025, 6, 1, 12, tzinfo=dt.UTC)
+        one = [EventRecord("visit-1234", "car-service", "form", "view", None, None, at)]
+        # Never waiting, the writer never runs: past MAX_WAITING each is dropped.
+        for _ in range(MAX_WAITING + 300):
+            buffer.add(one)
+        warned = [r for r in caplog.records if "dropped" in r.getMessage()]
+        assert [r.getMessage() for r in warned] == [
+            "events: dropped 1 visitor event(s): too many events are waiting"
+        ]
+        buffer._waiting.clear()  # what a store would have written by now
+        await buffer.close()
+        return buffer
+
+    buffer = asyncio.run(flood())
+    assert buffer.dropped == 300
+    warned = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert warned[1:] == ["events: dropped 299 visitor event(s): since the last warning"]
 
 
 # -- the visit's id on a submission (_visit) ------------------------------------------------

@@ -27,6 +27,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -45,6 +46,7 @@ from intakeforms.web.gate import Gate
 from intakeforms.web.responses import errors
 
 __all__ = [
+    "DROP_WARNING_SECONDS",
     "FLUSH_EVENTS",
     "FLUSH_SECONDS",
     "KEPT_ORIGINS",
@@ -67,6 +69,9 @@ FLUSH_SECONDS = 0.5
 FLUSH_EVENTS = 100
 #: Waiting events kept at most while the store cannot write; more are dropped.
 MAX_WAITING = 10_000
+#: Seconds between two warnings of dropped events: a store down under a
+#: busy site would otherwise write a line for every request.
+DROP_WARNING_SECONDS = 60.0
 #: Origins whose answer headers :class:`EventPath` keeps.
 KEPT_ORIGINS = 64
 _KEYS = frozenset({"session", "form", "channel", "event", "field", "code"})
@@ -95,6 +100,8 @@ class EventBuffer:
         #: Events dropped because the store could not write them (or too
         #: many waited), since the service started.
         self.dropped = 0
+        self._unwarned = 0  # dropped since the last warning, not yet told
+        self._quiet_until = 0.0
 
     def add(self, events: list[EventRecord]) -> None:
         """Queue ``events``; they are written within :data:`FLUSH_SECONDS`."""
@@ -131,6 +138,8 @@ class EventBuffer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.flush()
+        if self._unwarned:
+            self._warn("since the last warning")
 
     async def _run(self) -> None:
         while True:
@@ -139,6 +148,15 @@ class EventBuffer:
 
     def _drop(self, count: int, why: str) -> None:
         self.dropped += count
+        self._unwarned += count
+        if time.monotonic() >= self._quiet_until:
+            self._warn(why)
+
+    def _warn(self, why: str) -> None:
+        """One warning for what was dropped since the last, then quiet for
+        :data:`DROP_WARNING_SECONDS` (the count goes on; ``close`` tells the rest)."""
+        count, self._unwarned = self._unwarned, 0
+        self._quiet_until = time.monotonic() + DROP_WARNING_SECONDS
         # Counts only: an event holds nothing personal, but no value is logged.
         logger.warning("events: dropped %d visitor event(s): %s", count, why)
 
