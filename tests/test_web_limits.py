@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from intakeforms.web.limits import RateLimiter
+from pathlib import Path
+
+import anyio
+
+from intakeforms.store import SqliteStore
+from intakeforms.web.limits import RateLimiter, shared
 from intakeforms.web.spam import SpamJudge
 
 
@@ -53,3 +58,26 @@ def test_honeypot_and_missing_tokens() -> None:
     assert judge().judge("f", token=None, honeypot=None, browser=True).spam
     assert not judge().judge("f", token=None, honeypot=None, browser=False).spam
     assert judge(require=True).judge("f", token=None, honeypot=None, browser=False).spam
+
+
+def test_a_shared_limit_counts_for_every_store_on_one_file(tmp_path: Path) -> None:
+    """As ``serve --workers N`` counts on SQLite: the limit is the service's,
+    not each process's."""
+
+    async def counts() -> list[float]:
+        first = SqliteStore(str(tmp_path / "intake.db"))
+        second = SqliteStore(str(tmp_path / "intake.db"))
+        await first.open()
+        await second.open()
+        try:
+            limiter = RateLimiter(3, 60)
+            one, other = shared(limiter, first, "secret"), shared(limiter, second, "secret")
+            assert shared(one, second, "secret") is one
+            return [await counter.take("a") for counter in (one, other, one, other)]
+        finally:
+            await first.close()
+            await second.close()
+
+    waits = anyio.run(counts)
+    assert waits[:3] == [0, 0, 0]
+    assert waits[3] >= 1
