@@ -32,14 +32,14 @@ import contextlib
 import datetime as dt
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import anyio.abc
 import anyio.to_thread
 
+from intakeforms.delivery.ahead import BUILD_AHEAD, BuildsAhead
 from intakeforms.delivery.builders import BuildProcesses
 from intakeforms.delivery.drafts import DraftMailer
 from intakeforms.delivery.history import look_up_batch, look_up_history
@@ -74,9 +74,6 @@ __all__ = [
 
 logger = logging.getLogger("intakeforms.delivery")
 
-#: How many agent emails of a batch are built ahead of the one being sent.
-BUILD_AHEAD = 2
-
 #: How far back the daily cap of confirmations per address looks: a sliding
 #: day, so that no burst just before and after midnight gets twice the cap.
 AUTOREPLY_WINDOW = dt.timedelta(hours=24)
@@ -103,56 +100,6 @@ def backoff_seconds(
     come back together."""
     delay = min(ceiling, base * 2 ** max(0, attempt - 1))
     return float(delay / 2 + rand() * delay / 2)
-
-
-@dataclass
-class _Slot:
-    done: anyio.Event = field(default_factory=anyio.Event)
-    result: Any = None
-    error: BaseException | None = None
-
-
-class _Builds:
-    """The agent emails of a claimed batch, built a few jobs ahead of
-    sending (in build processes or threads): while the event loop waits for
-    the mail server's answer about one message, the next ones are being built
-    and flattened."""
-
-    def __init__(
-        self, group: anyio.abc.TaskGroup, make: Callable[[ClaimedJob], Awaitable[Any | None]]
-    ) -> None:
-        self._group = group
-        self._make = make
-        self._slots: dict[int, _Slot] = {}
-
-    def start(self, items: Sequence[ClaimedJob]) -> None:
-        for item in items:
-            if item.job.id not in self._slots:
-                slot = self._slots[item.job.id] = _Slot()
-                self._group.start_soon(self._build, item, slot)
-
-    async def _build(self, item: ClaimedJob, slot: _Slot) -> None:
-        try:
-            slot.result = await self._make(item)
-        except BaseException as exc:  # a cancellation too: the taker must wake
-            slot.error = exc
-            if not isinstance(exc, Exception):
-                raise
-        finally:
-            slot.done.set()
-
-    async def take(self, item: ClaimedJob) -> Any | None:
-        """The prepared message of ``item``, or None when it was not built
-        ahead (the caller builds it then); a build's error is raised here."""
-        slot = self._slots.pop(item.job.id, None)
-        if slot is None:
-            return None
-        await slot.done.wait()
-        if slot.error is None:
-            return slot.result
-        if isinstance(slot.error, Exception):
-            raise slot.error
-        return None
 
 
 @dataclass
@@ -254,7 +201,7 @@ class Worker:
         # One read of the store for the batch's earlier contacts, not one per job.
         await look_up_batch(self.store, self.forms, [c.submission for c in claimed], self.settings)
         async with anyio.create_task_group() as group:
-            builds = _Builds(group, self._ahead)
+            builds = BuildsAhead(group, self._ahead)
             for index, item in enumerate(claimed):
                 builds.start(claimed[index : index + 1 + BUILD_AHEAD])
                 # Shielded: a shutdown waits for the job in hand, so it is never
@@ -280,7 +227,7 @@ class Worker:
         history = await self._history(item)
         return history, await self._builder.build(item, history)
 
-    async def _handle(self, item: ClaimedJob, builds: _Builds) -> None:
+    async def _handle(self, item: ClaimedJob, builds: BuildsAhead) -> None:
         job, submission = item.job, item.submission
         if job.attempts > self.settings.max_attempts:
             # Claimed again and again without an outcome: something kills the
@@ -384,7 +331,7 @@ class Worker:
             )
         return form
 
-    async def _outcome(self, item: ClaimedJob, builds: _Builds) -> tuple[str, str | None]:
+    async def _outcome(self, item: ClaimedJob, builds: BuildsAhead) -> tuple[str, str | None]:
         """Deliver the job: its receipt, and whom a confirmation went to."""
         if item.job.target == AUTOREPLY_TARGET:
             return await self._autoreply(item)
@@ -435,7 +382,7 @@ class Worker:
             ) from None
         return await self.transport.send(message), address
 
-    async def _deliver(self, item: ClaimedJob, builds: _Builds) -> str:
+    async def _deliver(self, item: ClaimedJob, builds: BuildsAhead) -> str:
         job, submission = item.job, item.submission
         form = self._form(submission)
         named = JobTarget.parse(job.target)
