@@ -146,6 +146,22 @@ def test_a_scrape_counts_submissions_and_errors_without_personal_data(tmp_path: 
         assert personal not in text
 
 
+def test_behind_a_proxy_responses_are_counted_by_their_route(tmp_path: Path) -> None:
+    """The proxy's headers rewrite the request; its route is still the label."""
+    app = create_app(FORMS, settings_for(tmp_path, metrics="true", trust_proxy=True))
+    proxy = {"x-forwarded-for": "198.51.100.7", "x-forwarded-proto": "https"}
+    with TestClient(app) as client:
+        posted = client.post("/forms/car-service/submissions", json=CAR_ANSWERS, headers=proxy)
+        assert posted.status_code == 201
+        assert client.get("/forms/car-service", headers=proxy).status_code == 200
+        text = client.get("/metrics").text
+    responses = "intakeforms_http_responses_total"
+    route = "/forms/{form}/submissions"
+    assert value(text, responses, route=route, status="201", code="") == 1
+    assert value(text, responses, route="/forms/{form}", status="200", code="") == 1
+    assert value(text, responses, route="none", status="201", code="") is None
+
+
 def test_an_unhandled_error_is_counted_as_a_500() -> None:
     async def broken(request: object) -> None:
         raise RuntimeError("boom")

@@ -436,13 +436,15 @@ def create_app(
     ]
     # POST /events before the routes, inside the same middleware (web/events.py).
     middleware.insert(0, Middleware(EventPath, endpoint=service.events, around=middleware[:]))
-    if settings.trust_proxy:
-        # Outermost: every other part sees the request as the customer made it.
-        middleware.insert(0, Middleware(ForwardedHeaders, hops=settings.proxy_hops))
     if metrics is not None:  # metrics: counted first, served here or on a port of its own
         middleware.insert(0, Middleware(CountResponses, metrics=metrics))
         if plan is not None and plan.on_service_port:
             routes.append(metrics_route(metrics))
+    if settings.trust_proxy:
+        # Outermost: every other part sees the request as the customer made
+        # it. The counting too: the rewrite is a copy of the request, and the
+        # route the router finds is noted on that copy, which is the label.
+        middleware.insert(0, Middleware(ForwardedHeaders, hops=settings.proxy_hops))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.service = service
     return app
