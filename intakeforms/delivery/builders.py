@@ -28,7 +28,7 @@ import os
 import pickle
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
@@ -130,6 +130,20 @@ def _child_build(item: ClaimedJob, history: History | None = None) -> Any | None
     return agent_email_for(forms, settings, prepare, item, history)
 
 
+def _child_build_many(
+    items: Sequence[tuple[ClaimedJob, History | None]],
+) -> list[Any | Exception | None]:
+    """What :func:`_child_build` returns for each of ``items``, or the
+    exception it raised: one job that cannot be built fails alone."""
+    built: list[Any | Exception | None] = []
+    for item, history in items:
+        try:
+            built.append(_child_build(item, history))
+        except Exception as exc:
+            built.append(exc)
+    return built
+
+
 # -- in the worker -----------------------------------------------------------------
 
 
@@ -213,6 +227,27 @@ class BuildProcesses:
         except BrokenProcessPool as exc:
             self._lost(pool, exc)
             return await self.in_thread(item, history)
+
+    async def build_many(
+        self, items: Sequence[tuple[ClaimedJob, History | None]]
+    ) -> list[Any | Exception | None]:
+        """:meth:`build` for each of ``items`` (a job and its earlier
+        contacts), sent to a build process together: one hand-over to the
+        process and one back for them all, instead of one each way per job.
+        A job's failure is in its place in the answer, not raised."""
+        if self.usable():
+            pool = self._started()
+            try:
+                return await asyncio.wrap_future(pool.submit(_child_build_many, list(items)))
+            except BrokenProcessPool as exc:
+                self._lost(pool, exc)
+        built: list[Any | Exception | None] = []
+        for item, history in items:
+            try:
+                built.append(await self.in_thread(item, history))
+            except Exception as exc:
+                built.append(exc)
+        return built
 
     def _lost(self, pool: concurrent.futures.ProcessPoolExecutor, exc: BaseException) -> None:
         if self._pool is pool:

@@ -32,14 +32,14 @@ import contextlib
 import datetime as dt
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
 
-from intakeforms.delivery.ahead import BUILD_AHEAD, BuildsAhead
+from intakeforms.delivery.ahead import BuildsAhead
 from intakeforms.delivery.builders import BuildProcesses
 from intakeforms.delivery.drafts import DraftMailer
 from intakeforms.delivery.history import look_up_batch, look_up_history
@@ -203,7 +203,7 @@ class Worker:
         async with anyio.create_task_group() as group:
             builds = BuildsAhead(group, self._ahead)
             for index, item in enumerate(claimed):
-                builds.start(claimed[index : index + 1 + BUILD_AHEAD])
+                builds.ahead(claimed, index)
                 # Shielded: a shutdown waits for the job in hand, so it is never
                 # half-reported (sent but still claimed would mean a second copy).
                 with anyio.CancelScope(shield=True):
@@ -221,11 +221,18 @@ class Worker:
             return None
         return await look_up_history(self.store, self.forms, form, item.submission, self.settings)
 
-    async def _ahead(self, item: ClaimedJob) -> tuple[History | None, Any | None]:
-        """A job's earlier contacts and what its kind prepares with them,
-        made ahead of its turn."""
-        history = await self._history(item)
-        return history, await self._builder.build(item, history)
+    async def _ahead(
+        self, items: Sequence[ClaimedJob]
+    ) -> list[tuple[History | None, Any | None] | Exception]:
+        """Jobs' earlier contacts and what their kind prepares with them,
+        made ahead of their turn; an exception in the place of a job whose
+        build failed."""
+        histories = [await self._history(item) for item in items]
+        built = await self._builder.build_many(list(zip(items, histories, strict=True)))
+        return [
+            result if isinstance(result, Exception) else (history, result)
+            for history, result in zip(histories, built, strict=True)
+        ]
 
     async def _handle(self, item: ClaimedJob, builds: BuildsAhead) -> None:
         job, submission = item.job, item.submission
