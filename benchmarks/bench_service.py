@@ -11,6 +11,8 @@ log), one process each unless named ``-2p``:
   groups, 201 with the reference).
 - **ours-2p**: the same in two processes on one port, as ``intakeforms serve
   --workers 2`` runs it (uvicorn's process manager, the same factory).
+- **ours-2p-limit**: ours-2p with the rate limit on (high enough never to
+  refuse): in several processes every request also counts in the store.
 - **ours-proxy**: ours with ``INTAKE_TRUST_PROXY=true``, loaded with the
   ``X-Forwarded-*`` headers nginx sends: what taking the scheme, host and
   client address from a proxy costs.
@@ -192,6 +194,7 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="error", acc
 SERVERS: dict[str, tuple[str, dict[str, str], int, bool]] = {
     "ours": (OURS, {}, 1, False),
     "ours-2p": (OURS, {}, 2, False),
+    "ours-2p-limit": (OURS, {"INTAKE_RATE_LIMIT": "1000000/second"}, 2, False),
     "ours-proxy": (OURS, {"INTAKE_TRUST_PROXY": "true"}, 1, False),
     "ours-metrics": (OURS, {"INTAKE_METRICS": "true"}, 1, False),
     "ours-pg": (OURS, {}, 1, True),
@@ -209,6 +212,7 @@ RATIOS: tuple[tuple[str, str, float | None], ...] = (
     ("ours-pg", "no-store", 0.5),
     ("ours-2p", "ours", None),
     ("ours-pg-2p", "ours-pg", None),
+    ("ours-2p-limit", "ours-2p", None),
     ("ours", "per-request-commit", None),
 )
 
