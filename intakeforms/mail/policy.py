@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import email.headerregistry
 import email.policy
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -129,6 +130,10 @@ def safe_filename(name: str) -> str:
 # -- addresses -----------------------------------------------------------------
 
 
+# Remembered: the sender and the agents' addresses are the same in every
+# mail of a form, and parsing one costs more than the rest of its header.
+# An Address is immutable; a refused one is not remembered (it raises).
+@functools.lru_cache(maxsize=256)
 def address(addr_spec: str, what: str, display_name: str = "") -> Address:
     """``addr_spec`` as a header address shown as ``display_name``, or
     ``ValueError`` naming ``what`` it was meant to be."""
