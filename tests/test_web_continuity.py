@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -187,6 +188,21 @@ def test_drafts_are_limited_per_address(mailing: TestClient) -> None:
     codes = [save_draft(mailing, {"plate": "abc123"}).status_code for _ in range(6)]
     assert codes == [202] * 5 + [429]
     assert save_draft(mailing, {}, "other@example.com").status_code == 202
+
+
+def test_two_services_on_one_store_count_an_address_together(tmp_path: Path) -> None:
+    """As the processes of serve --workers or instances behind a balancer:
+    the limit is the store's, not each process's."""
+    settings = settings_for(tmp_path, public_url="https://forms.example.com")
+    with (
+        TestClient(create_app(FORMS, settings)) as one,
+        TestClient(create_app(FORMS, settings)) as two,
+    ):
+        codes = [save_draft(c, {"plate": "abc123"}).status_code for c in (one, two) * 3]
+    assert codes == [202] * 5 + [429]
+    with sqlite3.connect(tmp_path / "intake.db") as db:
+        kept = " ".join(str(row) for row in db.execute("SELECT * FROM rate_hits"))
+    assert "example.com" not in kept  # the address only as an HMAC
 
 
 # -- the status page ---------------------------------------------------------------

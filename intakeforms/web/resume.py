@@ -27,7 +27,7 @@ from intakeforms.validate import MESSAGES
 from intakeforms.web.bodies import BadBody, read_json
 from intakeforms.web.continuity import draft_expiry, new_draft_id
 from intakeforms.web.gate import Gate
-from intakeforms.web.limits import RateLimiter
+from intakeforms.web.limits import SharedRateLimiter
 from intakeforms.web.responses import Answer, errors, mounted
 
 __all__ = ["RESUME_TEXTS", "Resume", "drafts_on"]
@@ -90,7 +90,9 @@ class Resume:
         self.store = store
         self.ready = ready
         self.gate = gate
-        self.per_address = RateLimiter(_DRAFTS_PER_ADDRESS, 3600.0)
+        # Counted in the store: every process and instance of the service
+        # counts one address together (the address kept only as an HMAC).
+        self.per_address = SharedRateLimiter(store, _DRAFTS_PER_ADDRESS, 3600.0, settings.secret)
 
     @staticmethod
     def notice(problem: str | None, locale: str) -> str | None:
@@ -153,7 +155,13 @@ class Resume:
         except FieldProblem:
             message = gettext_for(MESSAGES["invalid_email"], locale)
             return errors(422, "invalid_email", message, "email")
-        if await self.per_address.take(checked.casefold()):
+        try:
+            await self.ready()
+        except StoreUnavailable:
+            return errors(
+                503, "unavailable", "drafts cannot be saved right now", **{"retry-after": "30"}
+            )
+        if await self.per_address.take(f"draft|{checked.casefold()}"):
             return errors(429, "rate_limited", "too many drafts for this address; try again later")
         # What a draft link could show again: not a file, and not a sensitive
         # answer, which whoever has the link would see (the page never
