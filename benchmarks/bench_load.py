@@ -188,20 +188,21 @@ def synthetic_form(rng: random.Random, number: int) -> dict[str, Any]:
     return form
 
 
-def write_forms(folder: Path) -> list[Path]:
-    """Write the 200 form files into ``folder``; return their paths."""
+def write_forms(folder: Path, copies: int = CAR_COPIES, synthetic: int = SYNTHETIC) -> list[Path]:
+    """Write the form files (200 by default: ``copies`` of the car-service
+    form and ``synthetic`` generated ones) into ``folder``; return their paths."""
     rng = random.Random(SEED)
     paths: list[Path] = []
     example = EXAMPLE.read_text(encoding="utf-8")
     assert "\nform: car-service\n" in example
-    for i in range(CAR_COPIES):
+    for i in range(copies):
         path = folder / f"car-service-{i:03d}.yaml"
         path.write_text(
             example.replace("\nform: car-service\n", f"\nform: car-service-{i:03d}\n"),
             encoding="utf-8",
         )
         paths.append(path)
-    for i in range(SYNTHETIC):
+    for i in range(synthetic):
         path = folder / f"synthetic-{i:03d}.yaml"
         text = yaml.safe_dump(synthetic_form(rng, i), sort_keys=False, allow_unicode=True)
         path.write_text(text, encoding="utf-8")
