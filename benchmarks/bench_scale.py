@@ -352,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--serve-rounds", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_rounds:
-        serve_rounds(*args.serve_rounds, args.submitters)
+        forms_at, scratch = args.serve_rounds
+        serve_rounds(forms_at, scratch, args.submitters)
         return 0
     if args.quick:
         args.rounds, args.seconds = 2, 1.0
