@@ -30,6 +30,22 @@ def test_rate_limiter_forgets_old_keys_first() -> None:
     assert limiter.hit("c", now=0.0) > 0
 
 
+def test_rate_limiter_keeps_no_client_that_no_longer_counts() -> None:
+    """A busy site sees new addresses all day: those idle for two windows
+    are forgotten, so memory follows the clients of the last minutes, not
+    every client since the start (found growing in bench_memory)."""
+    limiter = RateLimiter(2, 60)
+    for n in range(1000):
+        limiter.hit(f"client-{n}", now=float(n % 60))
+    assert len(limiter._windows) == 1000  # all of this minute still count
+    limiter.hit("late", now=95.0)  # the next minute: the first minute's weigh in
+    assert len(limiter._windows) == 1001
+    limiter.hit("later", now=130.0)  # two minutes on: they count for nothing
+    assert set(limiter._windows) == {"late", "later"}
+    # A client forgotten that way is as if new: its old requests never counted.
+    assert limiter.hit("client-0", now=130.0) == 0
+
+
 def judge(require: bool = False) -> SpamJudge:
     return SpamJudge("secret", min_seconds=3, max_age_seconds=3600, require_token=require)
 

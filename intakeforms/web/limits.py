@@ -51,8 +51,9 @@ class RateLimiter:
 
     Counts the current and the previous window and weighs the previous by how
     much of it still overlaps, which smooths the edge between windows without
-    keeping every timestamp. Memory is capped; the least recently seen keys
-    are forgotten first.
+    keeping every timestamp. A key not seen for two windows is forgotten
+    (it counts for nothing then), and memory is capped besides: the least
+    recently seen keys are forgotten first.
     """
 
     def __init__(self, limit: int, period: float, max_keys: int = 100_000) -> None:
@@ -81,7 +82,18 @@ class RateLimiter:
         self._windows[key] = (start, current + 1, previous)
         while len(self._windows) > self.max_keys:
             self._windows.popitem(last=False)
+        self._forget_idle(window)
         return 0.0
+
+    def _forget_idle(self, window: int) -> None:
+        """Forget the keys last counted two windows ago or earlier: they
+        count for nothing now. The least recently seen are first, so this
+        stops at the first key still counting (constant time on average)."""
+        while self._windows:
+            oldest = next(iter(self._windows.values()))
+            if oldest[0] >= window - 1:
+                return
+            self._windows.popitem(last=False)
 
     async def take(self, key: str) -> float:
         """:meth:`hit`, for callers that may as well be counting in a store."""
