@@ -71,3 +71,15 @@ def test_mounted_without_running_its_lifespan(tmp_path: Path) -> None:
 def test_at_the_root(tmp_path: Path) -> None:
     with TestClient(create_app(FORMS, settings_for(tmp_path))) as client:
         check_mounted(client, "")
+
+
+def test_one_app_at_two_prefixes_describes_each_in_its_openapi(tmp_path: Path) -> None:
+    """The document is made once per prefix and kept: each mount keeps its own."""
+    intake = create_app(FORMS, settings_for(tmp_path))
+    host = Starlette(routes=[Mount("/support", app=intake), Mount("/help", app=intake)])
+    with TestClient(host) as client:
+        for _ in range(2):
+            for prefix in ("/support", "/help"):
+                answer = client.get(f"{prefix}/openapi.json")
+                assert answer.headers["content-type"] == "application/json"
+                assert answer.json()["servers"] == [{"url": prefix}]
