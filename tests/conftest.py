@@ -46,9 +46,11 @@ def checked_schema(schema: dict[str, Any]) -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-# One Playwright driver and one Chromium for the whole run: Playwright's sync
-# API allows one driver per thread, and every browser test module shares it.
-@pytest.fixture(scope="session")
+# One Playwright driver and one Chromium per browser test module, stopped at
+# its end: Playwright's sync API allows one driver per thread at a time, and
+# while one runs, its event loop counts as running in the main thread, so a
+# later test's asyncio.run or anyio.run would be refused.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     from playwright.sync_api import sync_playwright
 
@@ -56,7 +58,7 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     from browser import CHROMIUM, CHROMIUM_ARGS
 
