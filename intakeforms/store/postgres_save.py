@@ -51,10 +51,11 @@ WriteOne = Callable[[Pending, dt.datetime], Awaitable[SaveResult]]
 class GroupSave:
     """Batches the saves of one store: one batch is written at a time.
 
-    Measured over HTTP (``bench_service``), one writer took twice the
-    submissions a second of a transaction per save, and four writers on
-    connections of their own took less than one: their batches were small
-    and each paid its own BEGIN, COMMIT and wait for the disk.
+    Measured over HTTP (``bench_service``'s load on 2 CPUs), one writer
+    took a quarter off the CPU of a submission against a transaction per
+    save, and four writers on connections of their own took more CPU than
+    one and fewer submissions a second: their batches were small and each
+    paid its own BEGIN, COMMIT and wait for the disk.
     """
 
     def __init__(
