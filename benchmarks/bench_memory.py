@@ -192,6 +192,21 @@ def start(folder: Path, rate: str, worker: bool) -> tuple[subprocess.Popen[bytes
     raise SystemExit(f"the service did not start; see {folder / 'server.log'}")
 
 
+def delivered(folder: Path, quiet: float = 1.0, limit: float = 120.0) -> int:
+    """Wait until the worker has written mails and then none for ``quiet``
+    seconds (it caught up); how many .eml files there are."""
+    deadline = time.monotonic() + limit
+    count, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = len(list((folder / "mail").glob("**/*.eml")))
+        if now != count:
+            count, since = now, time.monotonic()
+        elif count > 0 and time.monotonic() - since >= quiet:
+            break
+        time.sleep(0.2)
+    return count
+
+
 def run_wrk(url: str, script: Path, offset: int, count: int, args: Any) -> tuple[int, int]:
     """``count`` submissions numbered from ``offset``; (requests, non-2xx)."""
     env = {
@@ -256,6 +271,11 @@ def over_http(args: Any) -> None:
                 rate = requests / (time.perf_counter() - clock)
                 sent += requests
                 failed += bad
+                if not first and not args.no_worker:
+                    # A real site takes hours over its first 1,000: their mails
+                    # are sent by then, and the worker's first batch (its
+                    # imports, its mail builder) is part of the base.
+                    print(f"  (the first {delivered(folder)} mails written)")
                 parts = memory_kib(process.pid)
                 rss = parts["VmRSS"]
                 first = first or rss
