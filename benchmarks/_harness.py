@@ -16,6 +16,7 @@ best (minimum) is printed next to it. Ratios are computed from the medians.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import platform
 import statistics
@@ -23,10 +24,12 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "Timing",
     "add_arguments",
+    "asgi_post",
     "describe_machine",
     "measure",
     "ratio_text",
@@ -127,3 +130,48 @@ def describe_machine() -> str:
         f"on {platform.system()} {platform.machine()}; "
         f"{sys.executable}"
     )
+
+
+async def asgi_post(
+    app: Any, path: str, body: bytes, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> int:
+    """POST ``body`` (JSON) to ``app`` at ``path`` as an ASGI server hands it
+    a request, with ``headers`` besides the usual ones; the answer's status.
+    No HTTP parsing and no client library: only the app's own work."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *headers,
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    given = False
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the client stays until the answer
+        raise AssertionError  # pragma: no cover
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status

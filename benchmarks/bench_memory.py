@@ -53,7 +53,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from _harness import describe_machine
+from _harness import asgi_post, describe_machine
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -305,46 +305,6 @@ def over_http(args: Any) -> None:
 # -- --trace: where memory grows, in process -------------------------------------
 
 
-async def asgi_post(app: Any, body: bytes, headers: list[tuple[bytes, bytes]]) -> int:
-    """POST ``body`` to ``app`` as a server hands it a request; the status."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": PATH,
-        "raw_path": PATH.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"127.0.0.1:8000"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            *headers,
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    given, status = False, 0
-
-    async def receive() -> dict[str, Any]:
-        nonlocal given
-        if not given:
-            given = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()
-        raise AssertionError  # pragma: no cover
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
-
-
 def request_of(n: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     """The body and headers of submission ``n``, as the wrk script makes them."""
     m = n - 5 if n % 10 == 5 else n
@@ -376,7 +336,7 @@ def trace(args: Any) -> None:
 
         async def submit(first: int, count: int) -> None:
             for n in range(first, first + count):
-                status = await asgi_post(app, *request_of(n))
+                status = await asgi_post(app, PATH, *request_of(n))
                 assert status == 201, status
 
         async def main() -> None:

@@ -51,7 +51,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from _harness import describe_machine
+from _harness import asgi_post, describe_machine
 from bench_load import EXAMPLE, write_forms
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,47 +178,6 @@ def startup(folder: Path, total: int, rounds: int, before: str) -> None:
 
 
 # -- part 2: submissions per second, 1 form against 1,000 ---------------------
-
-
-async def asgi_post(app: Any, path: str, body: bytes) -> int:
-    """POST ``body`` (JSON) to ``app`` as a server hands it a request; the
-    status (as ``bench_stats.py`` does)."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"127.0.0.1:8000"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    given = False
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        nonlocal given
-        if not given:
-            given = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()  # the client stays until the answer
-        raise AssertionError  # pragma: no cover
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
 
 
 async def submit_for(app: Any, seconds: float, submitters: int) -> tuple[float, float]:

@@ -70,7 +70,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import psycopg
-from _harness import add_arguments, describe_machine, measure, ratio_text
+from _harness import add_arguments, asgi_post, describe_machine, measure, ratio_text
 
 from intakeforms import Form, FormFigures, Store, form_figures, load_form, open_store, roll_up
 from intakeforms.stats.figures import FaqFigures, figures_of, questions_of
@@ -270,46 +270,6 @@ VISIT = [("view", None), ("start", "plate")] + [("answer", q) for q in QUESTIONS
 VISIT += [("submit", None)]
 SUBMITTERS = 8  # submissions under way at once
 TICK = 0.01  # how often the event stream sends the requests due
-
-
-async def asgi_post(app: Any, path: str, body: bytes) -> int:
-    """POST ``body`` (JSON) to ``app`` as a server hands it a request; the status."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"127.0.0.1:8000"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    given = False
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        nonlocal given
-        if not given:
-            given = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()  # the client stays until the answer
-        raise AssertionError  # pragma: no cover
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
 
 
 def visit_events(rng: random.Random) -> Iterator[dict[str, str]]:

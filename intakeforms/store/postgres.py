@@ -140,19 +140,9 @@ class PostgresStore(SqlStore):
                 await pool.close()
 
     async def save(self, submission: NewSubmission) -> SaveResult:
-        """Store the submission, its files, outbox jobs and idempotency key.
-
-        All in one transaction: after a return the submission is committed,
-        after :class:`~intakeforms.errors.StoreUnavailable` nothing of it is.
-        Text no store can keep (a NUL character, a lone surrogate) raises
-        :class:`~intakeforms.store.UnstorableSubmission` naming the field,
-        and ``data`` that is not JSON ``TypeError``, before any database
-        work. Of two saves racing with one idempotency key, the second
-        returns the first one's reference.
-
-        Saves that arrive together share a transaction (a group commit, see
-        ``postgres_save.py``); one that fails still fails alone.
-        """
+        """:meth:`SqlStore.save <intakeforms.store.engine.SqlStore.save>`, with
+        the saves that arrive together in one transaction (a group commit, see
+        ``postgres_save.py``); one that fails still fails alone."""
         return await self._group.save(submission, encode_data(submission))
 
     async def _save_together(self, batch: list[Pending], now: dt.datetime) -> list[SaveResult]:
