@@ -151,7 +151,11 @@
     form.addEventListener(
       "pointerdown",
       (event) => {
-        if (event.target.closest?.("[type=submit]")) held = [];
+        if (!event.target.closest?.("[type=submit]")) return;
+        held = [];
+        // A release the page never hears of (taken by another window) must
+        // not keep the answers back for good.
+        setTimeout(release, 3000);
       },
       true,
     );
