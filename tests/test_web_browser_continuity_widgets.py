@@ -291,6 +291,29 @@ def test_a_single_use_link_used_again_shows_the_first_reference(guest: Guest) ->
 # -- drafts ------------------------------------------------------------------------
 
 
+def test_continue_later_is_asked_even_while_an_answer_is_being_checked(
+    guest: Guest, site: Site
+) -> None:
+    """Enter, then at once "Continue by email later": the click must not be
+    lost because the chat is still waiting for the server's check."""
+    page = visit(guest, "intake-chat", form="car-service")
+    dialog = open_chat(page)
+    held: list[Any] = []
+    page.route(re.compile(r".*/validate(\?.*)?$"), lambda route: held.append(route))
+    asked(dialog, "Rekisterinumero").fill("abc123")
+    page.keyboard.press("Enter")
+    deadline = dt.datetime.now() + dt.timedelta(seconds=5)
+    while not held:
+        assert dt.datetime.now() < deadline, "the chat did not check the answer"
+        page.wait_for_timeout(50)
+    later = dialog.get_by_role("button", name=FI["later"])
+    later.click()
+    expect(later).to_be_hidden()
+    expect(dialog.locator(".cmp").get_by_label(FI["address"])).to_be_focused()
+    for route in held:
+        route.continue_()
+
+
 def test_continue_by_email_later_keeps_a_draft_and_its_link_reopens_it(
     guest: Guest, site: Site
 ) -> None:

@@ -194,7 +194,9 @@ export default (P, h, button) =>
     /** "Continue by email later": `to` 1 asks the address; an address posts
      * the answers so far there as a draft; nothing goes back to the questions. */
     async keep(to) {
-      if (this.busy) return;
+      // Asking the address may come while an answer is being checked (the
+      // button is there meanwhile): only posting the draft must wait its turn.
+      if (this.busy && to !== 1) return;
       this.error = null;
       if (typeof to === "string") {
         this.busy = true;
