@@ -20,10 +20,14 @@ import asyncio
 import gc
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -175,3 +179,23 @@ async def asgi_post(
 
     await app(scope, receive, send)
     return status
+
+
+#: The project's checkout, where ``git worktree`` runs.
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def worktree(rev: str) -> Iterator[Path]:
+    """The project at commit ``rev``, checked out in a temporary folder."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-before-")) / "tree"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(folder), rev],
+        check=True,
+    )
+    try:
+        yield folder
+    finally:
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], check=True
+        )

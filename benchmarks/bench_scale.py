@@ -51,7 +51,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from _harness import asgi_post, describe_machine
+from _harness import asgi_post, describe_machine, worktree
 from bench_load import EXAMPLE, write_forms
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,22 +100,6 @@ def write_site(folder: Path, total: int) -> None:
     copies = max(0, total // 4 - 1)
     write_forms(folder, copies=copies, synthetic=total - 1 - copies)
     shutil.copy(EXAMPLE, folder / "car-service.yaml")
-
-
-@contextmanager
-def worktree(rev: str) -> Iterator[Path]:
-    """The project at commit ``rev``, checked out in a temporary folder."""
-    folder = Path(tempfile.mkdtemp(prefix="bench-before-")) / "tree"
-    subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(folder), rev],
-        check=True,
-    )
-    try:
-        yield folder
-    finally:
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], check=True
-        )
 
 
 @contextmanager

@@ -54,7 +54,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from _harness import describe_machine
+from _harness import describe_machine, worktree
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -257,25 +257,9 @@ def _service(code: Path, forms: Path) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-@contextmanager
-def _worktree(rev: str) -> Iterator[Path]:
-    """The project at commit ``rev``, checked out in a temporary folder."""
-    folder = Path(tempfile.mkdtemp(prefix="bench-before-")) / "tree"
-    subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(folder), rev],
-        check=True,
-    )
-    try:
-        yield folder
-    finally:
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], check=True
-        )
-
-
 def first_paint(rounds: int, before: str) -> None:
     print(f"\n3. First contentful paint of the hosted form page, Chromium, {rounds} loads each")
-    with _worktree(before) as old, tempfile.TemporaryDirectory() as folder:
+    with worktree(before) as old, tempfile.TemporaryDirectory() as folder:
         # One form file for both: the older one, which both can read.
         same = Path(folder) / "same"
         same.mkdir()
