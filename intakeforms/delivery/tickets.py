@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -36,10 +36,11 @@ from intakeforms.mail.history import History, history_notice
 from intakeforms.present import answer_rows, blank, escape, html_table, intro
 
 if TYPE_CHECKING:
+    from intakeforms.delivery.http import HttpJob
     from intakeforms.form import Form
     from intakeforms.store.base import StoredSubmission
 
-__all__ = ["Ticket", "build_ticket", "idempotency_key", "ticket_html"]
+__all__ = ["Ticket", "TicketTarget", "build_ticket", "idempotency_key", "job_ticket", "ticket_html"]
 
 #: Helpdesks cap user names at 255 characters.
 _NAME_MAX = 255
@@ -118,6 +119,30 @@ def ticket_html(
     notices = notice_html(shown, styled=False)
     parts = [f"<p>{escape(first)}</p>", *notices, *html_table(rows, styled=False)]
     return "\n".join(parts) + "\n"
+
+
+class TicketTarget(Protocol):
+    """What a helpdesk target says about its tickets."""
+
+    @property
+    def locale(self) -> str | None: ...
+
+    @property
+    def fields(self) -> Mapping[str, int | str]: ...
+
+
+def job_ticket(job: HttpJob, target: TicketTarget, submission: StoredSubmission) -> Ticket:
+    """The ticket a helpdesk ``target`` makes of ``submission`` for ``job``:
+    in the target's language and custom fields, with the customer's earlier
+    contacts and the agents' time zone the worker gave the job."""
+    return build_ticket(
+        job.form,
+        submission,
+        locale=target.locale,
+        fields=target.fields,
+        history=job.history,
+        timezone=job.timezone,
+    )
 
 
 def build_ticket(

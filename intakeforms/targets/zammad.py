@@ -128,16 +128,9 @@ def tickets_url(target: ZammadTarget) -> str:
 
 
 def _body(job: HttpJob, target: ZammadTarget, submission: StoredSubmission) -> bytes:
-    from intakeforms.delivery.tickets import build_ticket
+    from intakeforms.delivery.tickets import job_ticket
 
-    ticket = build_ticket(
-        job.form,
-        submission,
-        locale=target.locale,
-        fields=target.fields,
-        history=job.history,
-        timezone=job.timezone,
-    )
+    ticket = job_ticket(job, target, submission)
     if ticket.email is None:
         raise PermanentDeliveryError(
             f"submission {submission.reference} has no valid email address in its "

@@ -105,16 +105,9 @@ def tickets_url(target: ZendeskTarget) -> str:
 
 
 def _body(job: HttpJob, target: ZendeskTarget, submission: StoredSubmission) -> bytes:
-    from intakeforms.delivery.tickets import build_ticket
+    from intakeforms.delivery.tickets import job_ticket
 
-    ticket = build_ticket(
-        job.form,
-        submission,
-        locale=target.locale,
-        fields=target.fields,
-        history=job.history,
-        timezone=job.timezone,
-    )
+    ticket = job_ticket(job, target, submission)
     fields: dict[str, object] = {
         "subject": ticket.subject,
         "comment": {"html_body": ticket.html, "public": False},
