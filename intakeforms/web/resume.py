@@ -183,7 +183,6 @@ class Resume:
             expires_at=draft_expiry(now),
         )
         try:
-            await self.ready()
             await self.store.save_draft(record)
         except StoreUnavailable:
             return errors(
