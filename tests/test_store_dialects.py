@@ -17,7 +17,7 @@ import sqlite3
 
 import pytest
 
-from intakeforms.store.dialect import Statements, run_now
+from intakeforms.store.dialect import Statements, many_rows, run_now
 from intakeforms.store.postgres_dialect import POSTGRES, many_rows_query, psycopg_query
 from intakeforms.store.sqlite_dialect import SQLITE, SqliteSession
 from intakeforms.store.sqlite_schema import timestamp
@@ -54,6 +54,46 @@ def test_an_insert_of_one_row_becomes_one_of_many() -> None:
     # Anything else is run row by row, as written.
     assert many_rows_query("UPDATE t SET a = :a", 2) is None
     assert many_rows_query("INSERT INTO t (a) VALUES (lower(:a))", 2) is None
+
+
+def test_a_row_of_many_keeps_its_constants_and_its_parameters_order() -> None:
+    shape = many_rows("INSERT INTO t (a, b, c) VALUES (:b, '{x}', :a) ON CONFLICT DO NOTHING")
+    assert shape is not None and shape.names == ("b", "a")
+    assert shape.statement(2, lambda name, i: f"?{name}{i}") == (
+        "INSERT INTO t (a, b, c) VALUES (?b0, '{x}', ?a0), (?b1, '{x}', ?a1) ON CONFLICT DO NOTHING"
+    )
+
+
+def test_sqlite_inserts_a_batch_many_rows_a_statement_each_as_given() -> None:
+    """250 rows (three statements: 100, 100, 50), times as UTC text and
+    lists as JSON, in order; a bad row fails the batch as executemany would."""
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    connection.execute("CREATE TABLE t (n INTEGER NOT NULL, at TEXT, refs TEXT)")
+    session = SqliteSession(connection, ":memory:")
+    start = dt.datetime(2025, 3, 4, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    rows: list[dict[str, object]] = [
+        {"n": i, "at": start + dt.timedelta(seconds=i), "refs": [f"R{i}"] if i % 2 else None}
+        for i in range(250)
+    ]
+    insert = "INSERT INTO t (n, at, refs) VALUES (:n, :at, :refs)"
+    run_now(session.change_many(insert, rows))
+    stored = connection.execute("SELECT n, at, refs FROM t ORDER BY rowid").fetchall()
+    assert stored == [
+        (i, timestamp(start + dt.timedelta(seconds=i)), json.dumps([f"R{i}"]) if i % 2 else None)
+        for i in range(250)
+    ]
+    bad: list[dict[str, object]] = [
+        {"n": 1000, "at": start, "refs": None},
+        {"n": None, "at": start, "refs": None},
+    ]
+
+    async def in_a_transaction() -> None:
+        async with session.transaction():
+            await session.change_many(insert, bad)
+
+    with pytest.raises(sqlite3.IntegrityError):
+        run_now(in_a_transaction())
+    assert connection.execute("SELECT count(*) FROM t").fetchone() == (250,)
 
 
 def test_run_now_runs_a_coroutine_that_never_waits() -> None:

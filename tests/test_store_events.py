@@ -71,7 +71,7 @@ async def test_a_visit_reads_back_as_it_was_saved(store: Store) -> None:
 
 @pytest.mark.anyio
 async def test_a_batch_larger_than_one_insert_is_kept_whole_and_in_order(store: Store) -> None:
-    """PostgreSQL inserts a batch a hundred rows a statement: 250 events
+    """Both databases insert a batch a hundred rows a statement: 250 events
     (three statements, the last of 50) all come back, each as it was."""
     batch = [
         event("answer", T0 + dt.timedelta(seconds=i), field=f"q{i}", session=f"visit-{i:04}")

@@ -3,6 +3,7 @@ on SQLite and on PostgreSQL, and the next good submission is stored."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from contextlib import nullcontext
@@ -10,12 +11,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.requests import ClientDisconnect, Request
 from starlette.testclient import TestClient
+from starlette.types import Message
 from test_store_backends import fresh_schema
 from web_helpers import CAR_ANSWERS, FORMS, REFERENCE, settings_for, token_from
 
 from intakeforms.web import create_app
-from intakeforms.web.bodies import MAX_DEPTH, MAX_KEY_LENGTH, Posted, kept_values
+from intakeforms.web.bodies import (
+    MAX_DEPTH,
+    MAX_KEY_LENGTH,
+    BadBody,
+    Posted,
+    kept_values,
+    read_json,
+)
 
 SUBMIT = "/forms/car-service/submissions"
 VALIDATE = "/forms/car-service/validate"
@@ -217,3 +227,61 @@ def test_an_integer_of_thousands_of_digits_is_an_answer_too_large(
     assert answer.status_code in (200, 422), answer.text
     assert [error["field"] for error in answer.json()["errors"]] == ["mileage"]
     assert_still_works(client)
+
+
+# -- small JSON bodies (events, feedback, drafts) -------------------------------------------
+
+
+def small_body(
+    chunks: list[bytes], headers: list[tuple[bytes, bytes]], limit: int = 64
+) -> tuple[Any, int]:
+    """What read_json makes of ``chunks`` sent as the server sends a body
+    (``None`` for a client gone), or the BadBody's status; and how many
+    messages it read."""
+    messages: list[Message] = [
+        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+        for i, chunk in enumerate(chunks)
+    ]
+    read = 0
+
+    async def receive() -> Message:
+        nonlocal read
+        read += 1
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    scope = {"type": "http", "method": "POST", "path": "/events", "headers": headers}
+
+    async def run() -> Any:
+        try:
+            return await read_json(Request(scope, receive), limit, "the events", MEDIA)
+        except BadBody as exc:
+            return exc.status
+        except ClientDisconnect:
+            return None
+
+    return asyncio.run(run()), read
+
+
+MEDIA = ("application/json", "text/plain")
+JSON = [(b"content-type", b"application/json")]
+
+
+def test_a_small_body_in_several_pieces_is_read_whole() -> None:
+    assert small_body([b'[{"event": ', b'"view"}', b"]"], JSON) == ([{"event": "view"}], 3)
+    beacon = [(b"content-type", b"text/plain;charset=UTF-8")]
+    assert small_body([b'{"a": 1}'], beacon) == ({"a": 1}, 1)
+
+
+def test_a_small_body_too_large_is_refused_as_soon_as_known() -> None:
+    # Said in its Content-Length: refused before a byte is read.
+    assert small_body([b"[]"], [*JSON, (b"content-length", b"65")]) == (413, 0)
+    # Not said: refused at the piece that goes past the limit, not read on.
+    assert small_body([b"[" + b" " * 40, b" " * 40, b"]"], JSON) == (413, 2)
+    assert small_body([b"[" + b" " * 62 + b"]"], [*JSON, (b"content-length", b"64")])[0] == []
+
+
+def test_a_small_body_of_another_kind_or_not_json_or_cut_short() -> None:
+    assert small_body([b"{}"], [(b"content-type", b"application/xml")]) == (415, 0)
+    assert small_body([b"{}"], []) == (415, 0)
+    assert small_body([b"{"], JSON) == (400, 1)
+    assert small_body([], JSON) == (None, 1)  # the client went away

@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from intakeforms.mail import build_agent_email
 from intakeforms.store import EventRecord, SqliteStore, StoredSubmission
 from intakeforms.web import create_app
 from intakeforms.web.events import (
+    FLUSH_EVENTS,
     FLUSH_SECONDS,
     MAX_WAITING,
     EventBuffer,
@@ -48,10 +49,11 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 
 def stored(client: TestClient, wait: bool = True) -> list[EventRecord]:
-    """What the store holds once the buffer had time to write."""
-    if wait:
-        time.sleep(FLUSH_SECONDS * 3)
+    """What the store holds once the buffer wrote what waits (``wait``:
+    asked to at once, as its timer would do within FLUSH_SECONDS)."""
     service = client.app.state.service  # type: ignore[attr-defined]
+    if wait:
+        client.portal.call(service.event_buffer.flush)  # type: ignore[union-attr]
     now = dt.datetime.now(dt.UTC)
     return client.portal.call(  # type: ignore[union-attr]
         service.store.events_of, "car-service", now - dt.timedelta(hours=1), now
@@ -67,7 +69,8 @@ def post(client: TestClient, body: Any, content_type: str = "application/json") 
 def test_an_event_is_stored_after_the_flush_without_the_client(client: TestClient) -> None:
     answer = post(client, ERROR, "application/json; charset=utf-8")
     assert answer.status_code == 204, answer.text
-    [event] = stored(client)
+    time.sleep(FLUSH_SECONDS * 2.5)  # the buffer's own timer writes it
+    [event] = stored(client, wait=False)
     assert (event.session, event.form, event.channel, event.event) == (
         "visit-1234",
         "car-service",
@@ -198,6 +201,54 @@ def test_a_flood_of_dropped_events_is_one_warning_until_close(
     assert buffer.dropped == 300
     warned = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
     assert warned[1:] == ["events: dropped 299 visitor event(s): since the last warning"]
+
+
+def test_a_burst_is_written_in_one_write_at_a_time_and_close_waits_for_it(
+    tmp_path: Path,
+) -> None:
+    """Events that come faster than the timer are written as soon as
+    FLUSH_EVENTS wait, all that wait in one write, and one write at a time;
+    at shutdown close waits for a write under way, so none is lost."""
+
+    async def ready() -> None:
+        pass
+
+    async def burst() -> tuple[list[int], int]:
+        store = SqliteStore(tmp_path / "events.db")
+        await store.open()
+        sizes: list[int] = []
+        let_go = asyncio.Event()
+        write = store.save_events
+
+        async def held(events: Sequence[EventRecord]) -> int:
+            sizes.append(len(events))
+            await let_go.wait()  # a slow disk
+            return await write(events)
+
+        store.save_events = held  # type: ignore[method-assign]
+        buffer = EventBuffer(store, ready=ready)
+        at = dt.datetime.now(dt.UTC)
+        one = [EventRecord("visit-1234", "car-service", "form", "view", None, None, at)]
+        for _ in range(FLUSH_EVENTS * 3):  # within one turn of the loop
+            buffer.add(one)
+        await asyncio.sleep(0.05)
+        assert sizes == [FLUSH_EVENTS * 3]
+        for _ in range(FLUSH_EVENTS):  # a full batch more while that write is held
+            buffer.add(one)
+        await asyncio.sleep(0.05)
+        assert sizes == [FLUSH_EVENTS * 3]
+        closing = asyncio.create_task(buffer.close())
+        await asyncio.sleep(0.05)
+        assert not closing.done()
+        let_go.set()
+        await closing
+        kept = await store.events_of("car-service", at, at + dt.timedelta(seconds=1))
+        await store.close()
+        return sizes, len(kept)
+
+    sizes, kept = asyncio.run(burst())
+    assert sizes == [FLUSH_EVENTS * 3, FLUSH_EVENTS]
+    assert kept == FLUSH_EVENTS * 4
 
 
 # -- the visit's id on a submission (_visit) ------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -139,11 +140,12 @@ def _values(number: int, event: EventRecord) -> dict[str, object]:
 
 
 def _check_name(where: str, name: str, value: object) -> None:
-    if (
-        not isinstance(value, str)
-        or not value
-        or len(value) > MAX_EVENT_NAME
-        or text_problem(value) is not None
-    ):
+    if not isinstance(value, str) or not _storable_name(value):
         # Not echoed: it may come from a client.
         raise ValueError(f"{where}: {name} is not a name a store can keep")
+
+
+@functools.lru_cache(maxsize=1024)
+def _storable_name(value: str) -> bool:
+    # Cached: a stream of events names the same few forms, fields and codes.
+    return 0 < len(value) <= MAX_EVENT_NAME and text_problem(value) is None

@@ -28,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -39,10 +38,13 @@ from psycopg import sql
 from intakeforms.store.dialect import (
     DRAFT_COLUMNS,
     JOB_COLUMNS,
+    PARAMETER,
+    ROWS_AT_ONCE,
     SUBMISSION_COLUMNS,
     Row,
     Statements,
     Values,
+    many_rows,
 )
 from intakeforms.store.postgres_pool import Connection
 from intakeforms.store.postgres_schema import SCHEMA_VERSION, VERSION
@@ -203,33 +205,23 @@ _HIT = sql.SQL(
 )
 _HIT_ONLY = sql.SQL(hit_statement(lambda name: f"%({name})s", "greatest"))
 
-_PARAMETER = re.compile(r"(?<!:):([A-Za-z_]\w*)")
-
 
 @functools.lru_cache(maxsize=256)
 def psycopg_query(statement: str) -> str:
     """``statement`` with psycopg's ``%(name)s`` for each ``:name``."""
-    return _PARAMETER.sub(r"%(\1)s", statement.replace("%", "%%"))
-
-
-#: The most rows :meth:`PostgresSession.change_many` puts in one INSERT.
-ROWS_AT_ONCE = 100
-# An INSERT of one row whose values hold no call: "… VALUES (…)" and a tail
-# such as ON CONFLICT.
-_ONE_ROW = re.compile(r"(INSERT INTO [^;]*? VALUES )\(([^()]*)\)([^;]*)", re.DOTALL)
+    return PARAMETER.sub(r"%(\1)s", statement.replace("%", "%%"))
 
 
 @functools.lru_cache(maxsize=256)
 def many_rows_query(statement: str, count: int) -> str | None:
     """``statement`` (an INSERT of one row) made to insert ``count`` rows at
     once, psycopg's way, each row's ``:name`` as ``name_<i>``; None for a
-    statement that is not such an INSERT."""
-    found = _ONE_ROW.fullmatch(statement.strip())
-    if found is None:
+    statement that is not such an INSERT (see
+    :func:`~intakeforms.store.dialect.many_rows`)."""
+    shape = many_rows(statement)
+    if shape is None:
         return None
-    head, row, tail = found.groups()
-    values = ", ".join("(" + _PARAMETER.sub(rf":\1_{i}", row) + ")" for i in range(count))
-    return psycopg_query(f"{head}{values}{tail}")
+    return psycopg_query(shape.statement(count, lambda name, i: f":{name}_{i}"))
 
 
 class PostgresSession:

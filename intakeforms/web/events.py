@@ -64,9 +64,10 @@ MAX_BATCH = 50
 #: The largest body read: 50 events with long names fit in it.
 MAX_BODY = 32 * 1024
 #: How long accepted events wait at most before they are written.
-FLUSH_SECONDS = 0.5
-#: How many waiting events are written at once, without waiting longer.
-FLUSH_EVENTS = 100
+FLUSH_SECONDS = 1.0
+#: How many waiting events are written at once, without waiting longer:
+#: each write is a transaction, and a row costs the least in large ones.
+FLUSH_EVENTS = 500
 #: Waiting events kept at most while the store cannot write; more are dropped.
 MAX_WAITING = 10_000
 #: Seconds between two warnings of dropped events: a store down under a
@@ -95,8 +96,9 @@ class EventBuffer:
         self.ready = ready
         self._waiting: list[EventRecord] = []
         self._task: asyncio.Task[None] | None = None
-        # Early flushes running now: asyncio keeps only weak references.
-        self._flushes: set[asyncio.Task[int]] = set()
+        # The early flush under way, if any (one at a time: a busy stream
+        # would otherwise start one for every request until the first ran).
+        self._early: asyncio.Task[None] | None = None
         #: Events dropped because the store could not write them (or too
         #: many waited), since the service started.
         self.dropped = 0
@@ -113,10 +115,10 @@ class EventBuffer:
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
             self._task = loop.create_task(self._run())
-        if len(self._waiting) >= FLUSH_EVENTS:
-            flush = loop.create_task(self.flush())
-            self._flushes.add(flush)
-            flush.add_done_callback(self._flushes.discard)
+        if len(self._waiting) >= FLUSH_EVENTS and (
+            self._early is None or self._early.done() or self._early.get_loop() is not loop
+        ):
+            self._early = loop.create_task(self._flush_early())
 
     async def flush(self) -> int:
         """Write what waits now, in one transaction; how many were written."""
@@ -131,15 +133,24 @@ class EventBuffer:
             return 0
 
     async def close(self) -> None:
-        """Stop the writing task and write what still waits."""
+        """Stop the writing task, let an early write under way end, and
+        write what still waits."""
         task, self._task = self._task, None
         if task is not None and task.get_loop() is asyncio.get_running_loop():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        early, self._early = self._early, None
+        if early is not None and early.get_loop() is asyncio.get_running_loop():
+            await early  # flush() never raises
         await self.flush()
         if self._unwarned:
             self._warn("since the last warning")
+
+    async def _flush_early(self) -> None:
+        # Again while a full batch came in during the write before.
+        while len(self._waiting) >= FLUSH_EVENTS:
+            await self.flush()
 
     async def _run(self) -> None:
         while True:
