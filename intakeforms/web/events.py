@@ -86,9 +86,9 @@ class EventBuffer:
     """Accepted events waiting to be written, and the task that writes them.
 
     The task starts with the first event (a service mounted in another app
-    runs no lifespan) and is started again on another event loop.
-    :meth:`flush` writes what waits now; :meth:`close` writes the rest and
-    stops the task.
+    runs no lifespan) and is started again on another event loop. One write
+    runs at a time. :meth:`flush` writes what waits now; :meth:`close`
+    writes the rest and stops the task.
     """
 
     def __init__(self, store: Store, ready: Callable[[], Awaitable[None]]) -> None:
@@ -99,6 +99,9 @@ class EventBuffer:
         # The early flush under way, if any (one at a time: a busy stream
         # would otherwise start one for every request until the first ran).
         self._early: asyncio.Task[None] | None = None
+        # One write at a time, on the loop the lock was made for.
+        self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
         #: Events dropped because the store could not write them (or too
         #: many waited), since the service started.
         self.dropped = 0
@@ -121,31 +124,43 @@ class EventBuffer:
             self._early = loop.create_task(self._flush_early())
 
     async def flush(self) -> int:
-        """Write what waits now, in one transaction; how many were written."""
-        batch, self._waiting = self._waiting, []
-        if not batch:
-            return 0
-        try:
-            await self.ready()
-            return await self.store.save_events(batch)
-        except Exception as exc:  # the statistics miss a batch; the page never sees it
-            self._drop(len(batch), f"the store could not write them ({type(exc).__name__})")
-            return 0
+        """Write what waits, in one transaction, once a write under way has
+        ended: when it returns, every event accepted before the call is
+        written (or dropped, when the store could not). How many it wrote."""
+        async with self._guard():
+            batch, self._waiting = self._waiting, []
+            if not batch:
+                return 0
+            try:
+                await self.ready()
+                return await self.store.save_events(batch)
+            except Exception as exc:  # the statistics miss a batch; the page never sees it
+                self._drop(len(batch), f"the store could not write them ({type(exc).__name__})")
+                return 0
 
     async def close(self) -> None:
-        """Stop the writing task, let an early write under way end, and
-        write what still waits."""
+        """Stop the writing task and write what still waits, after the
+        writes under way: a write is never cut off, its batch would be lost."""
+        loop = asyncio.get_running_loop()
+        early, self._early = self._early, None
+        if early is not None and early.get_loop() is loop:
+            await early  # ends once less than a batch waits; never raises
         task, self._task = self._task, None
-        if task is not None and task.get_loop() is asyncio.get_running_loop():
-            task.cancel()
+        if task is not None and task.get_loop() is loop:
+            async with self._guard():  # the timer is asleep or waiting, not writing
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        early, self._early = self._early, None
-        if early is not None and early.get_loop() is asyncio.get_running_loop():
-            await early  # flush() never raises
         await self.flush()
         if self._unwarned:
             self._warn("since the last warning")
+
+    def _guard(self) -> asyncio.Lock:
+        """The lock that keeps writes one at a time, made for this loop."""
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock_loop is not loop:
+            self._lock, self._lock_loop = asyncio.Lock(), loop
+        return self._lock
 
     async def _flush_early(self) -> None:
         # Again while a full batch came in during the write before.
