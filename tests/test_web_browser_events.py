@@ -12,6 +12,10 @@ page goes. No event carries an answer; the session is 22 random base64url
 characters, the chat's the same through a reload. With JavaScript off, the
 hosted form still posts (and tells nothing).
 
+A page sends what waits 5 s after the first of it, at once when 50 wait, as
+the answers are sent and as it is hidden or left. Most tests end their visit
+by such means (sending, leaving) rather than wait.
+
 The service is wrapped in a listener that notes every ``POST /events`` as
 the service got it: a page's last beacon goes as it unloads, where the
 browser's own reports of its requests no longer reach Playwright.
@@ -44,8 +48,20 @@ require_chromium()
 
 SESSION = re.compile(r"[A-Za-z0-9_-]{22}")
 #: What a customer types in these tests; none of it may reach an event.
-ANSWERS = ("abc123", "Saab 9-3", "120 000", "Kolisee.", "Maija Meikäläinen", "maija@example.com")
+ANSWERS = (
+    "abc123",
+    "Saab 9-3",
+    "120 000",
+    "Kolisee.",
+    "Maija Meikäläinen",
+    "maija@example.com",
+    "040 123 4567",
+)
 EVENT_KEYS = {"session", "form", "channel", "event", "field", "code"}
+#: Seconds the first waiting event of a page waits at most (visit.js, widget.js).
+WAIT = 5.0
+#: How long a test waits for what a page sends: a batch, and its writing.
+DEADLINE = 15.0
 
 
 # -- the service, as it hears the pages ----------------------------------------------
@@ -158,7 +174,7 @@ class Visit:
 
     def find(self, page: Page, channel: str) -> str:
         """The session of the visit whose ``view`` on ``channel`` came first."""
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + DEADLINE
         while not self.session:
             views = [
                 e["session"]
@@ -179,10 +195,11 @@ class Visit:
 
     def settled(self, page: Page, extra: int = 0) -> list[EventRecord]:
         """The stored events once every event the page sent (and ``extra``
-        ones the service records itself) is written: the page batches its
-        events for half a second, and the service writes every half second.
+        ones the service records itself) is written: the page sends its
+        events up to 5 s after the first waits (at once as it is hidden or
+        sends the answers), and the service writes within a second.
         Waits with the page, so that its timers run meanwhile."""
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + DEADLINE
         while True:
             found = self.stored() if self.events else []
             if found and len(found) >= len(self.events) + extra:
@@ -270,7 +287,6 @@ def test_the_hosted_form_tells_its_visit_and_the_service_its_errors_and_submit(
     form = page.locator("form.intake-form")
     session = form.locator("input[name='_visit']").input_value()
     assert SESSION.fullmatch(session)
-    assert visit.find(page, "form") == session
 
     plate = form.get_by_label("Rekisterinumero")
     plate.fill("x")
@@ -284,12 +300,12 @@ def test_the_hosted_form_tells_its_visit_and_the_service_its_errors_and_submit(
     form.get_by_label("Nimi").fill("Maija Meikäläinen")
     form.get_by_label("Nimi").press("Tab")
     form.get_by_label("Hyväksyn").check()
-    visit.settled(page)
     form.get_by_role("button", name=FI["send"]).click()
 
     # The service refused two answers: it recorded them with their codes,
     # and its page goes on with the same visit (no second view).
     expect(page.locator("[data-intake-summary]")).to_be_focused()
+    assert visit.find(page, "form") == session
     form = page.locator("form.intake-form")
     assert form.locator("input[name='_visit']").input_value() == session
     form.get_by_label("Rekisterinumero").fill("abc123")
@@ -355,13 +371,13 @@ def test_with_javascript_off_the_hosted_form_still_posts(guest: Guest, site: Eve
 def test_leaving_a_started_form_says_abandon_with_a_beacon(guest: Guest, site: EventSite) -> None:
     visit = Visit(site)
     page = hosted_page(guest)
-    visit.find(page, "form")
     plate = page.locator("form.intake-form").get_by_label("Rekisterinumero")
     plate.fill("abc123")
     # On to the next question, then away: the visit was left there.
     plate.press("Tab")
     expect(page.locator("form.intake-form").get_by_label("Merkki ja malli")).to_be_focused()
     leave(page)
+    visit.find(page, "form")
     found = visit.settled(page)
     assert steps(found) == [
         ("view",),
@@ -379,9 +395,9 @@ def test_leaving_a_started_form_says_abandon_with_a_beacon(guest: Guest, site: E
 def test_a_form_left_unbegun_is_not_abandoned(guest: Guest, site: EventSite) -> None:
     visit = Visit(site)
     page = hosted_page(guest)
-    visit.find(page, "form")
     page.locator("form.intake-form").get_by_label("Rekisterinumero").focus()
     leave(page)
+    visit.find(page, "form")
     page.wait_for_timeout(1000)
     assert steps(visit.settled(page)) == [("view",)]
 
@@ -394,7 +410,6 @@ def test_the_inline_widget_tells_its_visit(guest: Guest, site: EventSite) -> Non
     page = widget_page(guest, "intake-form")
     form = page.locator("intake-form form")
     expect(form).to_be_visible()
-    assert SESSION.fullmatch(visit.find(page, "inline"))
 
     def fill(label: str, text: str) -> None:
         form.get_by_label(label).fill(text)
@@ -411,10 +426,10 @@ def test_the_inline_widget_tells_its_visit(guest: Guest, site: EventSite) -> Non
     fill("Nimi", "Maija Meikäläinen")
     fill("Sähköposti", "maija@example.com")
     form.get_by_label("Hyväksyn").check()
-    visit.settled(page)
     form.get_by_role("button", name=FI["send"]).click()
     expect(page.locator("intake-form .ref")).to_have_text(REFERENCE)
 
+    assert SESSION.fullmatch(visit.find(page, "inline"))
     found = visit.settled(page, extra=1)
     assert {e.channel for e in found} == {"inline"}
     assert steps(found) == [
@@ -442,12 +457,12 @@ def test_the_inline_widget_tells_its_visit(guest: Guest, site: EventSite) -> Non
 def test_the_inline_widget_left_says_abandon(guest: Guest, site: EventSite) -> None:
     visit = Visit(site)
     page = widget_page(guest, "intake-form")
-    visit.find(page, "inline")
     form = page.locator("intake-form form")
     form.get_by_label("Rekisterinumero").fill("abc123")
     # The next question in focus (the plate's answer is settled), then away.
     form.get_by_label("Merkki ja malli").focus()
     leave(page)
+    visit.find(page, "inline")
     found = visit.settled(page)
     assert steps(found) == [
         ("view",),
@@ -476,7 +491,6 @@ def test_without_beacons_fetch_sends_them_and_the_form_still_posts(
     else:
         page = widget_page(guest, tag, script=NO_BEACON)
         form, channel = page.locator("intake-form form"), "inline"
-    visit.find(page, channel)
     for label, text in (
         ("Rekisterinumero", "abc123"),
         ("Merkki ja malli", "Saab 9-3"),
@@ -487,10 +501,10 @@ def test_without_beacons_fetch_sends_them_and_the_form_still_posts(
         form.get_by_label(label).fill(text)
     form.get_by_label("Määräaikaishuolto", exact=True).check()
     form.get_by_label("Hyväksyn").check()
-    visit.settled(page)
     form.get_by_role("button", name=FI["send"]).click()
     reference = page.get_by_text(REFERENCE).first
     expect(reference).to_be_visible()
+    visit.find(page, channel)
     found = visit.settled(page, extra=1)
     assert steps(found)[0] == ("view",) and steps(found)[-1] == ("submit",)
     # fetch(), not a beacon: the browser's CORS mode.
@@ -534,8 +548,6 @@ def test_the_chat_tells_its_visit_through_a_reload(guest: Guest, site: EventSite
     visit = Visit(site)
     page = widget_page(guest, "intake-chat")
     dialog = open_chat(page)
-    first = visit.find(page, "chat")
-    assert SESSION.fullmatch(first)
     # The service's check refuses this plate (/validate), with its code.
     answer(dialog, "Rekisterinumero", "12")
     expect(dialog.locator(".bad")).to_be_visible()
@@ -546,11 +558,12 @@ def test_the_chat_tells_its_visit_through_a_reload(guest: Guest, site: EventSite
     asked(dialog, "Toivottu päivä")
     dialog.get_by_role("button", name=FI["skip"]).click()
     asked(dialog, "Nimi")
-    visit.settled(page)
 
     # A reload is the same visit: the page's leaving says where it was, and
     # the conversation goes on without a second view.
     page.reload()
+    first = visit.find(page, "chat")
+    assert SESSION.fullmatch(first)
     dialog = page.get_by_role("dialog", name="Huoltovaraus")
     answer(dialog, "Nimi", "Maija Meikäläinen")
     answer(dialog, "Sähköposti", "maija@example.com")
@@ -579,13 +592,14 @@ def test_the_chat_tells_its_visit_through_a_reload(guest: Guest, site: EventSite
     ]
     visit.assert_no_answer()
 
-    # The next conversation is another visit.
+    # The next conversation is another visit (told as the page is left).
     dialog.get_by_role("button", name=FI["close"]).last.click()
     open_chat(page)
     asked(dialog, "Rekisterinumero")
+    leave(page)
     after = Visit(site, first=0)
     after.first = visit.first
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + DEADLINE
     while True:
         views = {
             e["session"]
@@ -599,3 +613,145 @@ def test_the_chat_tells_its_visit_through_a_reload(guest: Guest, site: EventSite
         page.wait_for_timeout(100)
     (second,) = views - {first}
     assert SESSION.fullmatch(second)
+
+
+# -- when a page sends its events ------------------------------------------------------
+
+#: Milliseconds between two answers in these tests: a customer's pace, and
+#: longer than the half second after which events used to go.
+PACE = 800
+
+
+def heard(visit: Visit, page: Page, count: int) -> float:
+    """When (``time.monotonic()``) the visit's ``count``-th request was
+    seen; waits with the page, so that its timers run meanwhile."""
+    deadline = time.monotonic() + DEADLINE
+    while len(visit.heard) < count:
+        assert time.monotonic() < deadline, f"heard {len(visit.heard)} requests: {visit.heard}"
+        page.wait_for_timeout(50)
+    return time.monotonic()
+
+
+def told(request: Heard) -> list[tuple[str, ...]]:
+    """A request's events as (event,), (event, field) or (event, field, code)."""
+    keys = ("event", "field", "code")
+    return [tuple(e[k] for k in keys if e.get(k) is not None) for e in request.events]
+
+
+def test_an_open_page_sends_its_events_together_every_five_seconds(
+    guest: Guest, site: EventSite
+) -> None:
+    visit = Visit(site)
+    opened = time.monotonic()
+    page = hosted_page(guest)
+    loaded = time.monotonic()
+    form = page.locator("form.intake-form")
+    visit.session = form.locator("input[name='_visit']").input_value()
+
+    def fill(label: str, text: str) -> None:
+        page.wait_for_timeout(PACE)
+        form.get_by_label(label).fill(text)
+        form.get_by_label(label).press("Tab")
+
+    # Within the first 5 s: the view, the start and three answers.
+    fill("Rekisterinumero", "abc123")
+    fill("Merkki ja malli", "Saab 9-3")
+    fill("Mittarilukema", "120 000")
+    assert time.monotonic() - loaded < WAIT - 1, "too slow to answer within the first batch"
+    at = heard(visit, page, 1)
+    # Not before 5 s (the page opened a little before the view), not much later.
+    assert at - opened > WAIT - 0.2 and at - loaded < WAIT + 1.5
+    (batch,) = visit.heard
+    assert told(batch) == [
+        ("view",),
+        ("start", "plate"),
+        ("answer", "plate"),
+        ("answer", "model"),
+        ("answer", "mileage"),
+    ]
+
+    # The page stays open: the next answers go 5 s after the first of them,
+    # the later ones not putting that off.
+    fill("Nimi", "Maija Meikäläinen")
+    first = time.monotonic()
+    fill("Sähköposti", "maija@example.com")
+    page.wait_for_timeout(2000)
+    fill("Puhelin", "040 123 4567")
+    assert time.monotonic() - first < WAIT - 1, "too slow to answer within the second batch"
+    at = heard(visit, page, 2)
+    assert WAIT - 0.3 < at - first < WAIT + 1.5
+    assert told(visit.heard[1]) == [("answer", "name"), ("answer", "email"), ("answer", "phone")]
+
+    # Left: what waits goes at once.
+    expect(form.get_by_label("Hyväksyn")).to_be_focused()
+    leave(page)
+    heard(visit, page, 3)
+    assert told(visit.heard[2]) == [("abandon", "privacy")]
+    visit.assert_no_answer()
+
+
+def test_the_inline_widget_sends_a_burst_of_events_in_one_request(
+    guest: Guest, site: EventSite
+) -> None:
+    visit = Visit(site)
+    opened = time.monotonic()
+    page = widget_page(guest, "intake-form")
+    form = page.locator("intake-form form")
+    expect(form).to_be_visible()
+    shown = time.monotonic()
+    for label, text in (
+        ("Rekisterinumero", "abc123"),
+        ("Merkki ja malli", "Saab 9-3"),
+        ("Mittarilukema", "120 000"),
+    ):
+        page.wait_for_timeout(PACE)
+        form.get_by_label(label).fill(text)
+        form.get_by_label(label).press("Tab")
+    assert time.monotonic() - shown < WAIT - 1, "too slow to answer within the first batch"
+    at = heard(visit, page, 1)
+    # Not before 5 s (the page opened a little before the view), not much later.
+    assert at - opened > WAIT - 0.2 and at - shown < WAIT + 1.5
+    (batch,) = visit.heard
+    visit.session = batch.events[0]["session"]
+    assert told(batch) == [
+        ("view",),
+        ("start", "plate"),
+        ("answer", "plate"),
+        ("answer", "model"),
+        ("answer", "mileage"),
+    ]
+    assert {e["channel"] for e in batch.events} == {"inline"}
+    leave(page)
+    heard(visit, page, 2)
+    assert told(visit.heard[1]) == [("abandon", "service")]
+    visit.assert_no_answer()
+
+
+def test_the_inline_widget_sends_50_events_at_once_and_loses_none(
+    guest: Guest, site: EventSite
+) -> None:
+    """The service takes at most 50 events a request, and refuses a longer
+    list whole."""
+    visit = Visit(site)
+    opened = time.monotonic()
+    page = widget_page(guest, "intake-form")
+    form = page.locator("intake-form form")
+    mileage = form.get_by_label("Mittarilukema")
+    # Each a refused answer: its error and the answer, told at once.
+    for number in range(25):
+        mileage.fill("paljon" if number % 2 else "monta")
+        mileage.press("Tab")
+    # The 50th event went at once, before the view's 5 s were over; the last
+    # two wait for the rest of the visit.
+    assert heard(visit, page, 1) - opened < WAIT
+    assert [len(h.events) for h in visit.heard] == [50]
+    leave(page)
+    visit.find(page, "inline")
+    heard(visit, page, 2)
+    assert [len(h.events) for h in visit.heard] == [50, 3]
+    assert steps(visit.settled(page)) == [
+        ("view",),
+        ("start", "mileage"),
+        *[("error", "mileage", "not_integer"), ("answer", "mileage")] * 25,
+        ("abandon", "service"),
+    ]

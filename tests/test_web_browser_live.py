@@ -276,8 +276,10 @@ def test_a_refused_answer_says_so_when_the_question_is_left(visitor: Visitor) ->
 def test_a_live_error_is_an_error_of_the_visit_for_the_statistics(visitor: Visitor) -> None:
     page = visitor.open()
     plate = page.get_by_label("Rekisterinumero")
+    # The page sends its events 5 s after the first of them (the view).
     with page.expect_request(
-        lambda r: r.url.endswith("/events") and '"error"' in (r.post_data or "")
+        lambda r: r.url.endswith("/events") and '"error"' in (r.post_data or ""),
+        timeout=15_000,
     ) as sent:
         plate.fill("12")
         plate.press("Tab")

@@ -26,6 +26,10 @@
   // Answers before the form: a module of their own, imported when needed.
   const FAQ = new URL("widget-faq.js?v=__INTAKE_FAQ_VERSION__", SCRIPT).href;
   const HOME = new URL(".", SCRIPT).href;
+  // How long the first event waiting for POST /events waits at most; later
+  // ones do not put it off. Fewer, larger requests: a customer answers every
+  // few seconds, and a hidden or left page sends what waits at once.
+  const EVENTS_WAIT = 5000;
   // The state of a conversation. The tab keeps each part under the first
   // letter of its name, as earlier versions of this script did: a visitor's
   // answers outlive an upgrade.
@@ -268,8 +272,8 @@
     }
 
     /** Tells the service `event` of this visit (POST /events), in a batch
-     * soon after; any but "view" comes after a "start". Only the question's
-     * name and an error's code go with it, never an answer. */
+     * within EVENTS_WAIT; any but "view" comes after a "start". Only the
+     * question's name and an error's code go with it, never an answer. */
     ev(event, field, code) {
       const V = this.visit;
       const once = event === "view" || event === "start";
@@ -279,9 +283,9 @@
       this.at = field || this.at;
       const channel = this.dialog ? "chat" : "inline";
       const item = { session: V.id, form: this.spec.form, channel, event, field, code };
-      (this.queue ||= []).push(item);
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.flush(), 500);
+      this.timer ||= setTimeout(() => this.flush(), EVENTS_WAIT);
+      // POST /events takes at most 50 a request.
+      if ((this.queue ||= []).push(item) > 49) this.flush();
     }
 
     /** The page is hidden or left: a visit begun and not sent is abandoned
@@ -294,6 +298,8 @@
     /** Sends the waiting events, waiting for no answer: a failure loses
      * them and nothing else. */
     flush() {
+      // (clearTimeout gives undefined: the next event waits anew.)
+      this.timer = clearTimeout(this.timer);
       const body = JSON.stringify(this.queue?.splice(0));
       const url = `${this.endpoint}/events`;
       if (body?.length > 2) {

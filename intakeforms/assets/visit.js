@@ -14,8 +14,10 @@
  * answer changes to one that is not blank, "abandon" when the page is
  * hidden or left after a start without sending, naming the question the
  * customer was at last, and "error" with its code when live.js shows a
- * question's answer refused. Events wait half a second to go together; they go
- * with navigator.sendBeacon (text/plain), else fetch with keepalive.
+ * question's answer refused. Events go together, up to 50 a request: 5 s
+ * after the first of them waits (later ones do not put that off), at once
+ * when 50 wait, as the form is sent and as the page is hidden or left; with
+ * navigator.sendBeacon (text/plain), else fetch with keepalive.
  * Nothing waits for an answer, and a failure is ignored: the form works as
  * it would without this script.
  */
@@ -24,6 +26,10 @@
 
   // POST /events takes at most this many events a request.
   const MAX_BATCH = 50;
+  // How long the first waiting event waits at most; later ones do not put it
+  // off. Fewer, larger requests: a customer answers every few seconds, and a
+  // hidden or left page sends what waits at once.
+  const WAIT_MS = 5000;
 
   /** 22 base64url characters: 128 random bits, the padding cut. */
   const newVisit = () =>
@@ -68,6 +74,7 @@
 
     const flush = () => {
       clearTimeout(timer);
+      timer = undefined;
       while (queue.length) {
         const body = JSON.stringify(queue.splice(0, MAX_BATCH));
         try {
@@ -80,8 +87,8 @@
     const send = (event, field, code) => {
       const about = { ...(field ? { field } : {}), ...(code ? { code } : {}) };
       queue.push({ session, form: id, channel: "form", event, ...about });
-      clearTimeout(timer);
-      timer = setTimeout(flush, 500);
+      if (queue.length >= MAX_BATCH) flush();
+      else timer ??= setTimeout(flush, WAIT_MS);
     };
 
     form.addEventListener("focusin", (event) => {
