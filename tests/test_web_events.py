@@ -92,6 +92,22 @@ def test_a_list_from_send_beacon_as_text_plain(client: TestClient) -> None:
     assert [e.event for e in stored(client)] == ["view", "start", "answer", "abandon"]
 
 
+def test_an_event_held_by_the_page_is_dated_when_it_happened(client: TestClient) -> None:
+    """A page sends a visit's events a few seconds late, together, each with
+    how many milliseconds ago it happened: each is dated then, and a visit's
+    events read back in the order they happened."""
+    start = {**VIEW, "event": "start", "field": "plate"}
+    before = dt.datetime.now(dt.UTC)
+    batch = [{**VIEW, "ago": 4_500}, {**start, "ago": 3_000}, {**ERROR, "ago": 0}, {**VIEW}]
+    assert post(client, batch, "text/plain;charset=UTF-8").status_code == 204
+    after = dt.datetime.now(dt.UTC)
+    events = stored(client)
+    assert [e.event for e in events] == ["view", "start", "error", "view"]
+    for event, ago in zip(events, (4.5, 3.0, 0.0, 0.0), strict=True):
+        held = dt.timedelta(seconds=ago)
+        assert before - held <= event.at <= after - held
+
+
 def test_events_are_written_at_shutdown(tmp_path: Path) -> None:
     app = create_app(FORMS, settings_for(tmp_path))
     with TestClient(app) as client:
@@ -112,6 +128,11 @@ def test_events_are_written_at_shutdown(tmp_path: Path) -> None:
         ({**VIEW, "field": "no_such_question"}, 422, "unknown_field", "field"),
         ({**ERROR, "code": "made_up"}, 422, "unknown_code", "code"),
         ({**VIEW, "ip": "10.0.0.1"}, 422, "unknown_key", "ip"),
+        ({**VIEW, "ago": -1}, 422, "invalid_ago", "ago"),
+        ({**VIEW, "ago": 3_600_001}, 422, "invalid_ago", "ago"),
+        ({**VIEW, "ago": 1.5}, 422, "invalid_ago", "ago"),
+        ({**VIEW, "ago": "500"}, 422, "invalid_ago", "ago"),
+        ({**VIEW, "ago": True}, 422, "invalid_ago", "ago"),
         ("view", 400, "not_object", ""),
         ([], 422, "no_events", ""),
         ([VIEW] * 51, 422, "too_many_events", ""),
@@ -443,12 +464,14 @@ def test_the_rate_limit_is_the_routes(tmp_path: Path) -> None:
     with TestClient(fast) as one, TestClient(routed) as other:
         body = json.dumps(VIEW).encode()
         answers = [answer_of(one, body, JSON) for _ in range(11)]
-        routed = [answer_of(other, body, JSON) for _ in range(11)]
+        through_routes = [answer_of(other, body, JSON) for _ in range(11)]
     assert [status for status, _, _ in answers] == [204] * 10 + [429]
     # The seconds to wait are counted when each is refused, a moment apart.
-    waits = [int(dict(headers)["retry-after"]) for _, headers, _ in (answers[-1], routed[-1])]
+    waits = [
+        int(dict(headers)["retry-after"]) for _, headers, _ in (answers[-1], through_routes[-1])
+    ]
     assert abs(waits[0] - waits[1]) <= 1
-    assert [without_wait(a) for a in answers] == [without_wait(a) for a in routed]
+    assert [without_wait(a) for a in answers] == [without_wait(a) for a in through_routes]
 
 
 @pytest.mark.usefixtures("route_refuses")

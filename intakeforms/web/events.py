@@ -1,12 +1,15 @@
 """``POST /events``: what visitors do on the forms, for the statistics.
 
 A page or widget posts one event ``{"session", "form", "channel", "event",
-"field"?, "code"?}`` or a list of up to :data:`MAX_BATCH` of them, as
+"field"?, "code"?, "ago"?}`` or a list of up to :data:`MAX_BATCH` of them, as
 ``application/json`` or as ``text/plain`` (what ``navigator.sendBeacon``
 sends). Every event is checked against the forms before any is kept: a
 request with one bad event is refused whole (4xx naming the problem) and
 nothing of it is stored. Nothing about the client is kept: no address, no
 user agent, no cookie; ``session`` is a random id the page makes per visit.
+An event is dated when the service takes it, less its ``ago``: how many
+milliseconds before it was sent it happened (pages hold a visit's events
+for a few seconds to send them together; at most :data:`MAX_AGO_MS`).
 
 Accepted events wait in memory and an :class:`EventBuffer` writes them in
 batches (every :data:`FLUSH_SECONDS`, or at once when :data:`FLUSH_EVENTS`
@@ -14,7 +17,7 @@ are waiting), so that they never hold up a submission. A batch the store
 cannot write is dropped with a warning (its size only): statistics may miss
 it, the page never sees an error for it.
 
-Pages send many small requests (a visit is a dozen events, often one a
+Pages send many small requests (a visit is a dozen events, a few a
 request), so :class:`EventPath` answers ``POST /events`` before the routes:
 through the routing and every middleware one cost several times what the
 endpoint itself does.
@@ -50,6 +53,7 @@ __all__ = [
     "FLUSH_EVENTS",
     "FLUSH_SECONDS",
     "KEPT_ORIGINS",
+    "MAX_AGO_MS",
     "MAX_BATCH",
     "MAX_BODY",
     "EventBuffer",
@@ -61,6 +65,10 @@ logger = logging.getLogger("intakeforms.web")
 
 #: The most events one request may carry.
 MAX_BATCH = 50
+#: The oldest an event may be when sent, in milliseconds: an hour. A day's
+#: figures are rolled up two hours after it ends, so an event dated back
+#: into the day before still arrives before that day is counted.
+MAX_AGO_MS = 3_600_000
 #: The largest body read: 50 events with long names fit in it.
 MAX_BODY = 32 * 1024
 #: How long accepted events wait at most before they are written.
@@ -75,7 +83,7 @@ MAX_WAITING = 10_000
 DROP_WARNING_SECONDS = 60.0
 #: Origins whose answer headers :class:`EventPath` keeps.
 KEPT_ORIGINS = 64
-_KEYS = frozenset({"session", "form", "channel", "event", "field", "code"})
+_KEYS = frozenset({"session", "form", "channel", "event", "field", "code", "ago"})
 
 
 def _now() -> dt.datetime:
@@ -238,7 +246,7 @@ class EventEndpoint:
             return errors(
                 422,
                 "unknown_key",
-                "an event has only session, form, channel, event, field and code",
+                "an event has only session, form, channel, event, field, code and ago",
                 _shown(unknown[0]),
             )
         session = item.get("session")
@@ -272,6 +280,16 @@ class EventEndpoint:
         code = item.get("code")
         if code is not None and (not isinstance(code, str) or code not in MESSAGES):
             return errors(422, "unknown_code", "code must be a validation error's code", "code")
+        ago = item.get("ago")
+        if ago is not None:
+            if type(ago) is not int or not 0 <= ago <= MAX_AGO_MS:
+                return errors(
+                    422,
+                    "invalid_ago",
+                    f"ago must be a whole number of milliseconds from 0 to {MAX_AGO_MS}",
+                    "ago",
+                )
+            at = at - dt.timedelta(milliseconds=ago)
         return EventRecord(
             session=session,
             form=form.id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from intakeforms.store import EVENT_CHANNELS, EVENT_KINDS
-from intakeforms.web.events import MAX_BATCH, MAX_BODY
+from intakeforms.web.events import MAX_AGO_MS, MAX_BATCH, MAX_BODY
 
 __all__ = ["events_paths", "events_schemas"]
 
@@ -56,7 +56,8 @@ def events_paths() -> dict[str, Any]:
                     "422": _error(
                         "An event that cannot be counted (no_events, too_many_events, "
                         "unknown_key, invalid_session, unknown_form, invalid_channel, "
-                        "invalid_event, unknown_field, unknown_code); field says where."
+                        "invalid_event, unknown_field, unknown_code, invalid_ago); field "
+                        "says where."
                     ),
                     "429": _error("Too many requests from this client (rate_limited)."),
                 },
@@ -88,6 +89,15 @@ def events_schemas() -> dict[str, Any]:
                 "code": {
                     "type": ["string", "null"],
                     "description": "For error: the validation error's code",
+                },
+                "ago": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "maximum": MAX_AGO_MS,
+                    "description": (
+                        "How many milliseconds before it was sent the event happened "
+                        "(a page holds events to send them together); it is dated then"
+                    ),
                 },
             },
         }
