@@ -405,24 +405,38 @@ def interval(alone: list[Slice], beside: list[Slice], draws: int = 2000) -> tupl
     return ratios[int(draws * 0.025)], ratios[int(draws * 0.975) - 1]
 
 
-def ingest(args: Any) -> None:
+def ingest(args: Any, database: str = "SQLite") -> None:
     from intakeforms.settings import load_settings
     from intakeforms.web import create_app
 
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
+        store = f"sqlite:///{folder}/ingest.db"
+        if database == "PostgreSQL":
+            url = stack.enter_context(postgres_schema(args.postgresql))
+            if url is None:
+                return
+            store = url
         settings = load_settings(
             {
-                "INTAKE_STORE": f"sqlite:///{folder}/ingest.db",
+                "INTAKE_STORE": store,
                 "INTAKE_RATE_LIMIT": "0",
                 "INTAKE_UPLOAD_DIR": f"{folder}/uploads",
                 "INTAKE_MAIL_DIR": f"{folder}/mail",
             }
         )
         app = create_app([FORM], settings)
-        rate, found = asyncio.run(ingest_rounds(app, args))
+
+        async def run() -> tuple[float, dict[int, list[Slice]]]:
+            try:
+                return await ingest_rounds(app, args)
+            finally:
+                await app.state.service.shut()
+
+        rate, found = asyncio.run(run())
     accepted = sum(s.events for slices in found.values() for s in slices)
     print(
-        f"\nsubmit path with an event stream, in process ({args.ingest_rounds} rounds of"
+        f"\nsubmit path on {database} with an event stream, in process"
+        f" ({args.ingest_rounds} rounds of"
         f" {len(found)} slices of {args.ingest_seconds:g} s, {SUBMITTERS} submissions at a time):"
     )
     print(f"  events posted at {rate:.0f}/s (the warm-up's submissions/s); {accepted:,} accepted")
@@ -469,6 +483,11 @@ def main() -> None:
         help="events a request of the stream in part 2, one kind of round each (default 1,10)",
     )
     parser.add_argument("--skip-ingest", action="store_true", help="part 1 only")
+    parser.add_argument(
+        "--ingest-postgresql",
+        action="store_true",
+        help="part 2 on PostgreSQL too (--postgresql), after SQLite",
+    )
     parser.add_argument("--skip-figures", action="store_true", help="part 2 only")
     args = parser.parse_args()
     if args.quick:
@@ -486,6 +505,8 @@ def main() -> None:
         del rows
     if not args.skip_ingest:
         ingest(args)
+        if args.ingest_postgresql:
+            ingest(args, "PostgreSQL")
 
 
 if __name__ == "__main__":
