@@ -14,7 +14,9 @@ hosted form still posts (and tells nothing).
 
 A page sends what waits 5 s after the first of it, at once when 50 wait, as
 the answers are sent and as it is hidden or left. Most tests end their visit
-by such means (sending, leaving) rather than wait.
+by such means (sending, leaving) rather than wait. Each event says how long
+ago it happened, and the service dates it then: a view sent 5 s late is
+stored as of when the page showed it.
 
 The service is wrapped in a listener that notes every ``POST /events`` as
 the service got it: a page's last beacon goes as it unloads, where the
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
 import re
 import time
@@ -35,7 +38,7 @@ from typing import Any
 
 import pytest
 from browser import PHONE, LiveServer, require_chromium, stored
-from playwright.sync_api import Browser, Page, Request, expect
+from playwright.sync_api import Browser, Locator, Page, Request, expect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from test_widgets import FI, Guest, Site, answer, asked, open_chat, reply
 from web_helpers import FORMS, REFERENCE, settings_for
@@ -57,7 +60,9 @@ ANSWERS = (
     "maija@example.com",
     "040 123 4567",
 )
-EVENT_KEYS = {"session", "form", "channel", "event", "field", "code"}
+EVENT_KEYS = {"session", "form", "channel", "event", "field", "code", "ago"}
+#: The most milliseconds ago an event may have happened (POST /events).
+MAX_AGO_MS = 3_600_000
 #: Seconds the first waiting event of a page waits at most (visit.js, widget.js).
 WAIT = 5.0
 #: How long a test waits for what a page sends: a batch, and its writing.
@@ -212,6 +217,8 @@ class Visit:
         assert self.events
         for event in self.events:
             assert set(event) <= EVENT_KEYS
+            # A whole number the service takes: anything else is refused.
+            assert type(event["ago"]) is int and 0 <= event["ago"] <= MAX_AGO_MS, event
         for heard in self.heard:
             for text in ANSWERS:
                 assert text not in heard.body and json.dumps(text)[1:-1] not in heard.body
@@ -755,3 +762,84 @@ def test_the_inline_widget_sends_50_events_at_once_and_loses_none(
         *[("error", "mileage", "not_integer"), ("answer", "mileage")] * 25,
         ("abandon", "service"),
     ]
+
+
+# -- when each event happened ----------------------------------------------------------
+
+#: How far a stored time may be from the test's own: the service and the
+#: test read the same machine's clock, and the page rounds to 1 ms.
+SLACK = dt.timedelta(milliseconds=100)
+
+
+def shown_page(guest: Guest, kind: str) -> tuple[Page, Locator, str]:
+    """The hosted page or the inline widget, its form shown; and its channel."""
+    if kind == "hosted":
+        page = hosted_page(guest)
+        form, channel = page.locator("form.intake-form"), "form"
+    else:
+        page = widget_page(guest, "intake-form")
+        form, channel = page.locator("intake-form form"), "inline"
+    expect(form).to_be_visible()
+    return page, form, channel
+
+
+@pytest.mark.parametrize("kind", ["hosted", "inline"])
+def test_a_view_sent_5_s_late_is_dated_when_the_page_showed_it(
+    guest: Guest, site: EventSite, kind: str
+) -> None:
+    """Else the time from a view to its submit would read 5 s short."""
+    visit = Visit(site)
+    opened = time.monotonic()
+    before = dt.datetime.now(dt.UTC)
+    page, _, channel = shown_page(guest, kind)
+    after = dt.datetime.now(dt.UTC)
+    assert time.monotonic() - opened < WAIT - 2, "too slow to show the page"
+    # The view waits alone and reaches the service 5 s after the page showed it.
+    assert heard(visit, page, 1) - opened > WAIT - 0.2
+    visit.find(page, channel)
+    (stored,) = visit.settled(page)
+    assert stored.event == "view"
+    assert before - SLACK <= stored.at <= after + dt.timedelta(seconds=1), (before, after)
+    ((view,),) = [h.events for h in visit.heard]
+    assert view["ago"] > (WAIT - 1) * 1000
+
+
+@pytest.mark.parametrize("kind", ["hosted", "inline"])
+def test_the_events_of_a_batch_are_dated_in_the_order_they_happened(
+    guest: Guest, site: EventSite, kind: str
+) -> None:
+    visit = Visit(site)
+    before = dt.datetime.now(dt.UTC)
+    page, form, channel = shown_page(guest, kind)
+    shown = time.monotonic()
+    answered: list[dt.datetime] = []
+    for label, text in (
+        ("Rekisterinumero", "abc123"),
+        ("Merkki ja malli", "Saab 9-3"),
+        ("Mittarilukema", "120 000"),
+    ):
+        page.wait_for_timeout(PACE)
+        form.get_by_label(label).fill(text)
+        form.get_by_label(label).press("Tab")
+        answered.append(dt.datetime.now(dt.UTC))
+    assert time.monotonic() - shown < WAIT - 1, "too slow to answer within the first batch"
+    heard(visit, page, 1)
+    visit.find(page, channel)
+    assert len(visit.heard) == 1, "the answers went in more than one request"
+    found = visit.settled(page)
+    assert steps(found) == [
+        ("view",),
+        ("start", "plate"),
+        ("answer", "plate"),
+        ("answer", "model"),
+        ("answer", "mileage"),
+    ]
+    times = [e.at for e in found]
+    assert times == sorted(times) and len(set(times)) == len(times), times
+    assert before - SLACK <= times[0]
+    # Each answer dated as the test gave it, a customer's pace apart.
+    for at, seen in zip(times[2:], answered, strict=True):
+        assert seen - dt.timedelta(seconds=1) <= at <= seen + SLACK, (at, seen)
+    for earlier, later in itertools.pairwise(times[2:]):
+        assert later - earlier > dt.timedelta(milliseconds=PACE / 2)
+    visit.assert_no_answer()

@@ -285,6 +285,9 @@ def test_a_live_error_is_an_error_of_the_visit_for_the_statistics(visitor: Visit
         plate.press("Tab")
     events = json.loads(sent.value.post_data or "[]")
     errors = [e for e in events if e["event"] == "error"]
+    # How long before the request it happened, for the service to date it.
+    ago = errors[0].pop("ago")
+    assert type(ago) is int and 0 <= ago < 15_000
     code = server_code({"plate": "12"}, "plate")
     assert errors == [
         {

@@ -281,8 +281,16 @@
       V[event] = 1;
       if (!once && event !== "abandon") this.ev("start", field);
       this.at = field || this.at;
-      const channel = this.dialog ? "chat" : "inline";
-      const item = { session: V.id, form: this.spec.form, channel, event, field, code };
+      // ago holds when it happened until flush() makes it how long ago.
+      const item = {
+        session: V.id,
+        form: this.spec.form,
+        channel: this.dialog ? "chat" : "inline",
+        event,
+        field,
+        code,
+        ago: performance.now(),
+      };
       this.timer ||= setTimeout(() => this.flush(), EVENTS_WAIT);
       // POST /events takes at most 50 a request.
       if ((this.queue ||= []).push(item) > 49) this.flush();
@@ -300,7 +308,14 @@
     flush() {
       // (clearTimeout gives undefined: the next event waits anew.)
       this.timer = clearTimeout(this.timer);
-      const body = JSON.stringify(this.queue?.splice(0));
+      const now = performance.now();
+      // Each goes with the whole milliseconds since it happened, so that the
+      // service dates it then, not 5 s late (performance.now() never goes
+      // back: never below 0). An event held over an hour (its page's timers
+      // held up) is left out: the service would refuse the whole request.
+      const body = JSON.stringify(
+        this.queue?.splice(0).filter((e) => (e.ago = Math.round(now - e.ago)) <= 36e5),
+      );
       const url = `${this.endpoint}/events`;
       if (body?.length > 2) {
         // (No beacon at all where a browser has them turned off.)
@@ -449,8 +464,9 @@
       return asked(this.fields, value);
     }
 
-    parsed(f) {
-      return parseAnswer(f.type, texts(this.state.answers[f.name]), f.min, f.max);
+    /** The questions asked, by the answers as given, read as the server would. */
+    asking() {
+      return this.shown((f) => parseAnswer(f.type, texts(this.state.answers[f.name]), f.min, f.max));
     }
 
     answers(asked, extra) {
@@ -571,8 +587,9 @@
       const help = f.help && h("p", { class: "help", id: `${id}-h` }, f.help);
       const unit = f.unit && h("span", { class: "unit", id: `${id}-u` }, f.unit);
       const error = h("p", { class: "error", id: `${id}-e`, hidden: true });
-      const describe = [help && `${id}-h`, unit && `${id}-u`, lock && `${id}-l`, `${id}-e`]
+      const describe = [help, unit, lock, error]
         .filter(Boolean)
+        .map((x) => x.id)
         .join(" ");
       const required = f.required && [" ", h("span", { class: "req" }, T.required)];
       // The class marks the controls that carry aria-invalid.
@@ -710,7 +727,7 @@
     }
 
     reveal() {
-      const asked = new Set(this.shown((f) => this.parsed(f)).map((f) => f.name));
+      const asked = new Set(this.asking().map((f) => f.name));
       for (const wrap of this.fm.querySelectorAll(".fld")) {
         wrap.hidden = !asked.has(wrap.dataset.n);
         for (const el of wrap.querySelectorAll("input,select,textarea")) el.disabled = wrap.hidden;
@@ -753,7 +770,7 @@
       if (this.busy) return;
       this.busy = true;
       try {
-        const asked = this.shown((f) => this.parsed(f));
+        const asked = this.asking();
         const step = this.steps[this.cur];
         const server = await this.validate(this.answers(asked)).catch(() => ({}));
         let first;
@@ -794,7 +811,7 @@
         code = message && problem[0];
         if (!message) {
           try {
-            const body = await this.validate(this.answers(this.shown((f) => this.parsed(f))));
+            const body = await this.validate(this.answers(this.asking()));
             ({ message = "", code } = body.errors.find((e) => e.field === f.name) || {});
           } catch {
             // Offline: sending will say so.
@@ -837,7 +854,7 @@
       if (this.busy) return;
       this.busy = true;
       const T = this.T;
-      const asked = this.shown((f) => this.parsed(f));
+      const asked = this.asking();
       const word = ([f, problem]) => say(T, this.loc, f, problem);
       try {
         const { answers } = this.state;

@@ -17,7 +17,9 @@
  * question's answer refused. Events go together, up to 50 a request: 5 s
  * after the first of them waits (later ones do not put that off), at once
  * when 50 wait, as the form is sent and as the page is hidden or left; with
- * navigator.sendBeacon (text/plain), else fetch with keepalive.
+ * navigator.sendBeacon (text/plain), else fetch with keepalive. Each event
+ * says how long ago it happened ("ago", whole milliseconds), so that the
+ * service dates it when it happened, not when it arrived.
  * Nothing waits for an answer, and a failure is ignored: the form works as
  * it would without this script.
  */
@@ -30,6 +32,8 @@
   // off. Fewer, larger requests: a customer answers every few seconds, and a
   // hidden or left page sends what waits at once.
   const WAIT_MS = 5000;
+  // The largest "ago" POST /events takes (an hour, in milliseconds).
+  const MAX_AGO_MS = 3600000;
 
   /** 22 base64url characters: 128 random bits, the padding cut. */
   const newVisit = () =>
@@ -65,7 +69,7 @@
       form.append(input);
     }
     const session = input.value;
-    const queue = [];
+    const queue = []; // [event, when it happened (performance.now())]
     let timer;
     let started = goingOn;
     let sending = false;
@@ -75,8 +79,18 @@
     const flush = () => {
       clearTimeout(timer);
       timer = undefined;
+      // Each goes with the whole milliseconds since it happened, so that
+      // the service dates it then, not 5 s late (performance.now() never goes
+      // back: never below 0). An event held over an hour (its page's timers
+      // held up) is left out: the service would refuse the whole request.
+      const now = performance.now();
       while (queue.length) {
-        const body = JSON.stringify(queue.splice(0, MAX_BATCH));
+        const due = queue
+          .splice(0, MAX_BATCH)
+          .map(([event, at]) => ({ ...event, ago: Math.round(now - at) }))
+          .filter((event) => event.ago <= MAX_AGO_MS);
+        if (!due.length) continue;
+        const body = JSON.stringify(due);
         try {
           if (!navigator.sendBeacon(endpoint, body)) throw new Error("not queued");
         } catch {
@@ -86,7 +100,7 @@
     };
     const send = (event, field, code) => {
       const about = { ...(field ? { field } : {}), ...(code ? { code } : {}) };
-      queue.push({ session, form: id, channel: "form", event, ...about });
+      queue.push([{ session, form: id, channel: "form", event, ...about }, performance.now()]);
       if (queue.length >= MAX_BATCH) flush();
       else timer ??= setTimeout(flush, WAIT_MS);
     };
