@@ -27,16 +27,20 @@ parsing and no client library, so that only the service's own work is
 measured (on a machine of 2 CPUs a client or a load generator beside the
 server takes the server's CPU). Eight submissions at a time POST the
 car-service answers; beside them the app gets ``POST /events`` at as many
-events a second as the warm-up's submissions a second, visit-shaped (view,
-start, answers, submit), ``--batch`` events a request (1 and 10: the worst
-case, and about what a page sends now that it holds a visit's events up to
-5 s), each request on time whether the one before was answered or not, as
-pages send them. The bodies are made before each slice, and each events
-request runs in a task of its own that is let go once answered, as an ASGI
-server runs a request (uvicorn makes one task a request).
+events a second as the warm-up's submissions a second, in one of three
+streams (``--streams``): one event a request and ten a request (the
+events of visits taken in turn), and ``visits``: each request one visit's
+events, as pages send them now that they hold a visit's events until it
+ends (its ``submit`` left out: the service records that itself; a view
+alone, a quarter of the visits, is a request of one event; 7.8 events a
+request on average). Visits are made as in part 1, each event with its
+``ago``. Each request goes on time whether the one before was answered or
+not, as pages send them. The bodies are made before each slice, and each
+events request runs in a task of its own that is let go once answered, as
+an ASGI server runs a request (uvicorn makes one task a request).
 
 The run is ``--ingest-rounds`` rounds; a round is one slice of
-``--ingest-seconds`` of each kind (no events, then each batch size), in an
+``--ingest-seconds`` of each kind (no events, then each stream), in an
 order turned by one each round. A slice's CPU (this process's, its threads
 too) runs until the service has written every event it took, so that no
 write is charged to the next slice. On a shared 2-CPU machine a second of
@@ -102,6 +106,31 @@ Row = tuple[str, str, str, str, str | None, str | None, dt.datetime]
 # -- part 1: the figures over a million events -----------------------------------------
 
 
+Step = tuple[str, str | None, str | None]  # event, field, code
+
+
+def a_visit(rng: random.Random) -> list[Step]:
+    """One visit's events: a view; three in four begin; answers in form
+    order with some errors and edits; 45 % of the begun submit (5 % of those
+    twice); most of the rest abandon where they stopped."""
+    visit: list[Step] = [("view", None, None)]
+    if rng.random() < 0.75:
+        visit.append(("start", QUESTIONS[0], None))
+        submits = rng.random() < 0.45
+        last = len(QUESTIONS) - 1 if submits else min(int(rng.expovariate(0.35)), 9)
+        for question in QUESTIONS[: last + 1]:
+            if rng.random() < 0.1:
+                visit.append(("error", question, rng.choice(CODES)))
+            visit.append(("answer", question, None))
+            if rng.random() < 0.15:
+                visit.append(("answer", question, None))  # an edit
+        if submits:
+            visit += [("submit", None, None)] * (2 if rng.random() < 0.05 else 1)
+        elif rng.random() < 0.6:
+            visit.append(("abandon", QUESTIONS[last], None))
+    return visit
+
+
 def generate(total: int, seed: int = 15) -> list[Row]:
     """``total`` events of car-service visits over the 30 days before NOW."""
     rng = random.Random(seed)
@@ -112,23 +141,8 @@ def generate(total: int, seed: int = 15) -> list[Row]:
         session = base64.urlsafe_b64encode(rng.getrandbits(128).to_bytes(16, "big"))[:22]
         channel = rng.choices(("form", "chat", "inline"), (60, 25, 15))[0]
         at = start + dt.timedelta(seconds=rng.random() * span)
-        visit: list[tuple[str, str | None, str | None]] = [("view", None, None)]
-        if rng.random() < 0.75:
-            visit.append(("start", QUESTIONS[0], None))
-            submits = rng.random() < 0.45
-            last = len(QUESTIONS) - 1 if submits else min(int(rng.expovariate(0.35)), 9)
-            for question in QUESTIONS[: last + 1]:
-                if rng.random() < 0.1:
-                    visit.append(("error", question, rng.choice(CODES)))
-                visit.append(("answer", question, None))
-                if rng.random() < 0.15:
-                    visit.append(("answer", question, None))  # an edit
-            if submits:
-                visit += [("submit", None, None)] * (2 if rng.random() < 0.05 else 1)
-            elif rng.random() < 0.6:
-                visit.append(("abandon", QUESTIONS[last], None))
         name = session.decode()
-        for kind, field, code in visit:
+        for kind, field, code in a_visit(rng):
             rows.append((name, FORM.id, channel, kind, field, code, at))
             at += dt.timedelta(seconds=rng.uniform(2, 40))
     return rows[:total]
@@ -270,19 +284,34 @@ def figures_over(name: str, url: str, path: Path | None, rows: list[Row], args: 
 
 # -- part 2: events beside the submit path ---------------------------------------------
 
-VISIT = [("view", None), ("start", "plate")] + [("answer", q) for q in QUESTIONS[:8]]
-VISIT += [("submit", None)]
 SUBMITTERS = 8  # submissions under way at once
 TICK = 0.01  # how often the event stream sends the requests due
+#: The stream whose requests are whole visits, as pages send them now.
+VISITS = "visits"
+MAX_BATCH = 50  # what one request may carry
 
 
-def visit_events(rng: random.Random) -> Iterator[dict[str, str]]:
-    """Events of one visit after another, as a page sends them."""
+def page_events(rng: random.Random) -> Iterator[list[dict[str, object]]]:
+    """Visits one after another, each as the events its page sends: every
+    step but ``submit`` (the service records that one itself), each with
+    its ``ago`` (the page holds them until the visit ends)."""
     while True:
         session = base64.urlsafe_b64encode(rng.randbytes(16))[:22].decode()
-        for kind, field in VISIT:
-            event = {"session": session, "form": FORM.id, "channel": "form", "event": kind}
-            yield {**event, "field": field} if field else event
+        channel = rng.choices(("form", "chat", "inline"), (60, 25, 15))[0]
+        steps = [step for step in a_visit(rng) if step[0] != "submit"]
+        events: list[dict[str, object]] = []
+        for number, (kind, field, code) in enumerate(steps):
+            event: dict[str, object] = {
+                "session": session,
+                "form": FORM.id,
+                "channel": channel,
+                "event": kind,
+                "ago": (len(steps) - number) * 4000,
+            }
+            events += [
+                {**event, **({"field": field} if field else {}), **({"code": code} if code else {})}
+            ]
+        yield events
 
 
 async def submit_for(app: Any, seconds: float) -> tuple[int, float]:
@@ -304,35 +333,58 @@ async def submit_for(app: Any, seconds: float) -> tuple[int, float]:
     return done, time.perf_counter() - start
 
 
-def event_bodies(rate: float, batch: int, seconds: float) -> list[bytes]:
-    """The bodies of a round's stream, ``batch`` events each, made before
-    the round: the pages' work, not the service's."""
-    events = visit_events(random.Random(7))
-    count = max(1, round(rate * seconds / batch))
-    return [json.dumps([next(events) for _ in range(batch)]).encode() for _ in range(count)]
+def event_requests(rate: float, stream: int | str, seconds: float) -> list[tuple[bytes, int]]:
+    """The requests of a slice's stream, made before the slice (the pages'
+    work, not the service's): each body with its number of events, ``rate``
+    events a second in all. ``stream`` is how many events a request (its
+    events taken in turn from visits), or VISITS: each request one visit's
+    events (at most MAX_BATCH a request), as pages send them when it ends."""
+    visits = page_events(random.Random(7))
+    total = max(1, round(rate * seconds))
+    requests: list[list[dict[str, object]]] = []
+    if stream == VISITS:
+        while total > 0:
+            visit = next(visits)
+            for start in range(0, len(visit), MAX_BATCH):
+                requests.append(visit[start : start + MAX_BATCH])
+            total -= len(visit)
+    else:
+        assert isinstance(stream, int)
+        flat = (event for visit in visits for event in visit)
+        requests = [[next(flat) for _ in range(stream)] for _ in range(max(1, total // stream))]
+    return [(json.dumps(events).encode(), len(events)) for events in requests]
 
 
-async def stream_events(app: Any, rate: float, batch: int, bodies: list[bytes]) -> int:
-    """POST ``bodies`` (``batch`` events each) at ``rate`` events a second,
-    each request on time whether the one before was answered or not (as
-    pages do); how many events were accepted. The requests due are sent
-    every TICK, each in a task of its own that is let go once answered, as
-    an ASGI server runs a request (uvicorn: one task a request, dropped when
-    done): the service is charged that task, not a client's list of them."""
+async def stream_events(app: Any, rate: float, requests: list[tuple[bytes, int]]) -> int:
+    """POST ``requests`` at ``rate`` events a second, each request on time
+    whether the one before was answered or not (as pages do); how many
+    events were accepted. The requests due are sent every TICK, each in a
+    task of its own that is let go once answered, as an ASGI server runs a
+    request (uvicorn: one task a request, dropped when done): the service is
+    charged that task, not a client's list of them."""
     accepted = 0
     running: set[asyncio.Task[None]] = set()
 
-    async def post(body: bytes) -> None:
+    async def post(body: bytes, count: int) -> None:
         nonlocal accepted
         if await asgi_post(app, "/events", body) == 204:
-            accepted += batch
+            accepted += count
 
+    # When each request is due: after the events before it, at ``rate``.
+    due_at: list[float] = []
+    events = 0
+    for _, count in requests:
+        due_at.append(events / rate)
+        events += count
     start = time.perf_counter()
     sent = 0
-    while sent < len(bodies):
-        due = min(len(bodies), int((time.perf_counter() - start) * rate / batch) + 1)
-        for body in bodies[sent:due]:
-            task = asyncio.create_task(post(body))
+    while sent < len(requests):
+        now = time.perf_counter() - start
+        due = sent
+        while due < len(requests) and due_at[due] <= now:
+            due += 1
+        for body, count in requests[sent:due]:
+            task = asyncio.create_task(post(body, count))
             running.add(task)
             task.add_done_callback(running.discard)
         sent = due
@@ -352,16 +404,16 @@ class Slice:
     events: int
 
 
-async def one_slice(app: Any, seconds: float, rate: float, batch: int) -> Slice:
-    """Submissions for ``seconds``, beside a stream of ``batch`` events a
-    request at ``rate`` events a second (none for 0). The CPU counted runs
+async def one_slice(app: Any, seconds: float, rate: float, stream: int | str) -> Slice:
+    """Submissions for ``seconds``, beside a stream of ``rate`` events a
+    second shaped by ``stream`` (see event_requests; none for 0). The CPU counted runs
     until the service has written every event of the slice: a write left to
     the next slice would be charged to it."""
-    bodies = event_bodies(rate, batch, seconds) if batch else []
+    requests = event_requests(rate, stream, seconds) if stream else []
     cpu = time.process_time()
-    if bodies:
+    if requests:
         (done, elapsed), accepted = await asyncio.gather(
-            submit_for(app, seconds), stream_events(app, rate, batch, bodies)
+            submit_for(app, seconds), stream_events(app, rate, requests)
         )
     else:
         (done, elapsed), accepted = await submit_for(app, seconds), 0
@@ -369,7 +421,7 @@ async def one_slice(app: Any, seconds: float, rate: float, batch: int) -> Slice:
     return Slice(done, elapsed, time.process_time() - cpu, accepted)
 
 
-async def ingest_rounds(app: Any, args: Any) -> tuple[float, dict[int, list[Slice]]]:
+async def ingest_rounds(app: Any, args: Any) -> tuple[float, dict[int | str, list[Slice]]]:
     """The warm-up's submissions/s, and the slices of each kind by the
     events a request of its stream (0: no stream). Each round runs one slice
     of every kind, in an order turned by one each round, so that a slow
@@ -378,8 +430,8 @@ async def ingest_rounds(app: Any, args: Any) -> tuple[float, dict[int, list[Slic
     seconds = args.ingest_seconds
     done, elapsed = await submit_for(app, max(seconds, 3.0))  # warm-up, the events' rate
     rate = done / elapsed
-    kinds = [0, *args.batch]
-    found: dict[int, list[Slice]] = {kind: [] for kind in kinds}
+    kinds: list[int | str] = [0, *args.streams]
+    found: dict[int | str, list[Slice]] = {kind: [] for kind in kinds}
     for number in range(args.ingest_rounds):
         turn = number % len(kinds)
         for kind in kinds[turn:] + kinds[:turn]:
@@ -426,7 +478,7 @@ def ingest(args: Any, database: str = "SQLite") -> None:
         )
         app = create_app([FORM], settings)
 
-        async def run() -> tuple[float, dict[int, list[Slice]]]:
+        async def run() -> tuple[float, dict[int | str, list[Slice]]]:
             try:
                 return await ingest_rounds(app, args)
             finally:
@@ -441,19 +493,21 @@ def ingest(args: Any, database: str = "SQLite") -> None:
     )
     print(f"  events posted at {rate:.0f}/s (the warm-up's submissions/s); {accepted:,} accepted")
     print(
-        f"  {'':19} {'per CPU-s':>9} {'ratio':>6} {'95 % interval':>15} {'by clock':>9}"
+        f"  {'':21} {'per CPU-s':>9} {'ratio':>6} {'95 % interval':>15} {'by clock':>9}"
         f" {'ratio':>6}  slice ratios per CPU-s: quartiles"
     )
     alone = found[0]
     worst = 1.0
-    for batch, slices in found.items():
-        label = f"events {batch:>2} a request" if batch else "no events"
+    for stream, slices in found.items():
+        label = {0: "no events", VISITS: "events, whole visits"}.get(
+            stream, f"events, {stream} a request"
+        )
         cpu = per_cpu(slices)
         clock = sum(s.done for s in slices) / sum(s.seconds for s in slices)
         alone_clock = sum(s.done for s in alone) / sum(s.seconds for s in alone)
         ratio = cpu / per_cpu(alone)
-        line = f"  {label:<19} {cpu:9.0f} {ratio:6.3f}"
-        if batch:
+        line = f"  {label:<21} {cpu:9.0f} {ratio:6.3f}"
+        if stream:
             low, high = interval(alone, slices)
             # Each slice against its own round's slice without events.
             paired = [b.done / b.cpu / (a.done / a.cpu) for a, b in zip(alone, slices, strict=True)]
@@ -477,10 +531,11 @@ def main() -> None:
     parser.add_argument("--ingest-seconds", type=float, default=2.0, help="seconds a slice")
     parser.add_argument("--ingest-rounds", type=int, default=20, help="slices of each kind")
     parser.add_argument(
-        "--batch",
-        type=lambda text: [int(n) for n in text.split(",")],
-        default=[1, 10],
-        help="events a request of the stream in part 2, one kind of round each (default 1,10)",
+        "--streams",
+        type=lambda text: [n if n == VISITS else int(n) for n in text.split(",")],
+        default=[1, 10, VISITS],
+        help="the streams of part 2, a slice each a round: events a request, or"
+        " visits (a visit's events a request, as pages send them); default 1,10,visits",
     )
     parser.add_argument("--skip-ingest", action="store_true", help="part 1 only")
     parser.add_argument(
