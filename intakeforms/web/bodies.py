@@ -105,13 +105,13 @@ def _declared_length(request: Request) -> int | None:
 async def _read(request: Request, limit: int) -> bytes:
     declared = _declared_length(request)
     if declared is not None and declared > limit:
-        raise BadBody(413, "too_large", f"the body is larger than {limit} bytes")
+        raise _too_large(limit)
     chunks = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise BadBody(413, "too_large", f"the body is larger than {limit} bytes")
+            raise _too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -135,9 +135,8 @@ async def read_json(
             declared = value
     if kind not in media:
         raise BadBody(415, "unsupported_media_type", f"send {what} as {' or '.join(media)}")
-    too_large = BadBody(413, "too_large", f"the body is larger than {limit} bytes")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large
+        raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -147,7 +146,7 @@ async def read_json(
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise too_large
+            raise _too_large(limit)
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
@@ -156,6 +155,10 @@ async def read_json(
     except (ValueError, UnicodeDecodeError, RecursionError):
         # RecursionError: brackets nested thousands deep, which no such body has.
         raise BadBody(400, "malformed_json", f"{what} is not valid JSON") from None
+
+
+def _too_large(limit: int) -> BadBody:
+    return BadBody(413, "too_large", f"the body is larger than {limit} bytes")
 
 
 def idempotency_key(value: str | None, where: str) -> str | None:
