@@ -12,11 +12,13 @@ page goes. No event carries an answer; the session is 22 random base64url
 characters, the chat's the same through a reload. With JavaScript off, the
 hosted form still posts (and tells nothing).
 
-A page sends what waits 5 s after the first of it, at once when 50 wait, as
-the answers are sent and as it is hidden or left. Most tests end their visit
-by such means (sending, leaving) rather than wait. Each event says how long
-ago it happened, and the service dates it then: a view sent 5 s late is
-stored as of when the page showed it.
+A page sends what waits as the visit ends (the answers sent, the chat
+closed, the page hidden or left), at once when 50 wait, and otherwise 30 s
+after the first of it. Tests end their visit by such means rather than wait;
+where the 30 s are what is tested, the page's own clock (Playwright's) is
+run on instead of waited for. Each event says how long ago it happened, and
+the service dates it then: a view sent late is stored as of when the page
+showed it.
 
 The service is wrapped in a listener that notes every ``POST /events`` as
 the service got it: a page's last beacon goes as it unloads, where the
@@ -63,8 +65,9 @@ ANSWERS = (
 EVENT_KEYS = {"session", "form", "channel", "event", "field", "code", "ago"}
 #: The most milliseconds ago an event may have happened (POST /events).
 MAX_AGO_MS = 3_600_000
-#: Seconds the first waiting event of a page waits at most (visit.js, widget.js).
-WAIT = 5.0
+#: Milliseconds the first waiting event of a page waits at most (visit.js,
+#: widget.js), by the page's clock.
+WAIT_MS = 30_000
 #: How long a test waits for what a page sends: a batch, and its writing.
 DEADLINE = 15.0
 
@@ -200,10 +203,9 @@ class Visit:
 
     def settled(self, page: Page, extra: int = 0) -> list[EventRecord]:
         """The stored events once every event the page sent (and ``extra``
-        ones the service records itself) is written: the page sends its
-        events up to 5 s after the first waits (at once as it is hidden or
-        sends the answers), and the service writes within a second.
-        Waits with the page, so that its timers run meanwhile."""
+        ones the service records itself) is written: the service writes
+        within a second. Waits with the page, so that its timers run
+        meanwhile."""
         deadline = time.monotonic() + DEADLINE
         while True:
             found = self.stored() if self.events else []
@@ -245,14 +247,20 @@ def steps(events: list[EventRecord]) -> list[tuple[str, ...]]:
 # -- the pages -------------------------------------------------------------------------
 
 
-def open_page(guest: Guest, url: str, *, javascript: bool = True, script: str = "") -> Page:
+def open_page(
+    guest: Guest, url: str, *, javascript: bool = True, script: str = "", clock: bool = False
+) -> Page:
     """``url`` in a fresh browser context, with the guest's checks for
-    problems; ``script`` runs first in every page of it."""
+    problems; ``script`` runs first in every page of it. With ``clock``, its
+    pages' time is Playwright's (it runs on as the test's does, and the test
+    may run it on further: ``run_until``)."""
     context = guest.browser.new_context(
         viewport=PHONE, locale="fi-FI", java_script_enabled=javascript
     )
     if script:
         context.add_init_script(script)
+    if clock:
+        context.clock.install()
     guest.contexts.append(context)
     context.set_default_timeout(5_000)
     page = context.new_page()
@@ -264,18 +272,21 @@ def open_page(guest: Guest, url: str, *, javascript: bool = True, script: str = 
     return page
 
 
-def hosted_page(guest: Guest, *, javascript: bool = True) -> Page:
+def hosted_page(
+    guest: Guest, *, javascript: bool = True, script: str = "", clock: bool = False
+) -> Page:
     """The service's own page of the car-service form, in Finnish."""
-    return open_page(
-        guest, f"{guest.site.service}/forms/car-service?lang=fi", javascript=javascript
-    )
+    url = f"{guest.site.service}/forms/car-service?lang=fi"
+    return open_page(guest, url, javascript=javascript, script=script, clock=clock)
 
 
-def widget_page(guest: Guest, tag: str, *, script: str = "", **attributes: str) -> Page:
+def widget_page(
+    guest: Guest, tag: str, *, script: str = "", clock: bool = False, **attributes: str
+) -> Page:
     """A host page of another origin embedding the widget ``tag``."""
     query = "".join(f"&{name}={value}" for name, value in attributes.items())
     url = f"{guest.site.host}/page?tag={tag}&form=car-service&lang=fi{query}"
-    return open_page(guest, url, script=script)
+    return open_page(guest, url, script=script, clock=clock)
 
 
 def leave(page: Page) -> None:
@@ -645,29 +656,49 @@ def told(request: Heard) -> list[tuple[str, ...]]:
     return [tuple(e[k] for k in keys if e.get(k) is not None) for e in request.events]
 
 
-def test_an_open_page_sends_its_events_together_every_five_seconds(
+def page_now(page: Page) -> float:
+    """The page's ``performance.now()``: its own clock's milliseconds."""
+    return page.evaluate("performance.now()")
+
+
+def run_until(page: Page, at: float) -> None:
+    """Runs the page's installed clock on to ``at`` (its ``performance.now()``),
+    firing its timers on the way, without the test waiting."""
+    page.clock.run_for(max(0, round(at - page_now(page))))
+
+
+def quiet(visit: Visit, page: Page, count: int) -> None:
+    """The visit's requests are still ``count`` a moment later (a beacon
+    reaches the service within milliseconds here)."""
+    page.wait_for_timeout(300)
+    assert len(visit.heard) == count, visit.heard
+
+
+def test_an_open_page_sends_its_events_together_every_30_seconds(
     guest: Guest, site: EventSite
 ) -> None:
+    """A page left open in front of someone still reports within half a
+    minute: 30 s after the first waiting event, later ones not putting that
+    off. The page's clock is run on; the test does not wait."""
     visit = Visit(site)
-    opened = time.monotonic()
-    page = hosted_page(guest)
-    loaded = time.monotonic()
+    page = hosted_page(guest, clock=True)
+    # The view was told as the page was shown, before this.
+    shown = page_now(page)
     form = page.locator("form.intake-form")
     visit.session = form.locator("input[name='_visit']").input_value()
 
     def fill(label: str, text: str) -> None:
-        page.wait_for_timeout(PACE)
+        page.clock.run_for(PACE)
         form.get_by_label(label).fill(text)
         form.get_by_label(label).press("Tab")
 
-    # Within the first 5 s: the view, the start and three answers.
     fill("Rekisterinumero", "abc123")
     fill("Merkki ja malli", "Saab 9-3")
     fill("Mittarilukema", "120 000")
-    assert time.monotonic() - loaded < WAIT - 1, "too slow to answer within the first batch"
-    at = heard(visit, page, 1)
-    # Not before 5 s (the page opened a little before the view), not much later.
-    assert at - opened > WAIT - 0.2 and at - loaded < WAIT + 1.5
+    run_until(page, shown + WAIT_MS - 1000)
+    quiet(visit, page, 0)
+    run_until(page, shown + WAIT_MS + 500)
+    heard(visit, page, 1)
     (batch,) = visit.heard
     assert told(batch) == [
         ("view",),
@@ -676,18 +707,26 @@ def test_an_open_page_sends_its_events_together_every_five_seconds(
         ("answer", "model"),
         ("answer", "mileage"),
     ]
+    # The view waited the whole 30 s, and no longer.
+    assert WAIT_MS <= batch.events[0]["ago"] < WAIT_MS + 1000, batch.events[0]
 
-    # The page stays open: the next answers go 5 s after the first of them,
+    # The page stays open: the next answers go 30 s after the first of them,
     # the later ones not putting that off.
+    before = page_now(page)
     fill("Nimi", "Maija Meikäläinen")
-    first = time.monotonic()
+    first = page_now(page)
+    page.clock.run_for(10_000)
     fill("Sähköposti", "maija@example.com")
-    page.wait_for_timeout(2000)
+    page.clock.run_for(15_000)
     fill("Puhelin", "040 123 4567")
-    assert time.monotonic() - first < WAIT - 1, "too slow to answer within the second batch"
-    at = heard(visit, page, 2)
-    assert WAIT - 0.3 < at - first < WAIT + 1.5
-    assert told(visit.heard[1]) == [("answer", "name"), ("answer", "email"), ("answer", "phone")]
+    run_until(page, before + WAIT_MS - 1000)
+    quiet(visit, page, 1)
+    run_until(page, first + WAIT_MS + 500)
+    heard(visit, page, 2)
+    second = visit.heard[1]
+    assert told(second) == [("answer", "name"), ("answer", "email"), ("answer", "phone")]
+    ago = [e["ago"] for e in second.events]
+    assert WAIT_MS <= ago[0] < WAIT_MS + 1000 and ago[0] - ago[2] > 25_000, ago
 
     # Left: what waits goes at once.
     expect(form.get_by_label("Hyväksyn")).to_be_focused()
@@ -701,23 +740,22 @@ def test_the_inline_widget_sends_a_burst_of_events_in_one_request(
     guest: Guest, site: EventSite
 ) -> None:
     visit = Visit(site)
-    opened = time.monotonic()
-    page = widget_page(guest, "intake-form")
+    page = widget_page(guest, "intake-form", clock=True)
     form = page.locator("intake-form form")
     expect(form).to_be_visible()
-    shown = time.monotonic()
+    shown = page_now(page)
     for label, text in (
         ("Rekisterinumero", "abc123"),
         ("Merkki ja malli", "Saab 9-3"),
         ("Mittarilukema", "120 000"),
     ):
-        page.wait_for_timeout(PACE)
+        page.clock.run_for(PACE)
         form.get_by_label(label).fill(text)
         form.get_by_label(label).press("Tab")
-    assert time.monotonic() - shown < WAIT - 1, "too slow to answer within the first batch"
-    at = heard(visit, page, 1)
-    # Not before 5 s (the page opened a little before the view), not much later.
-    assert at - opened > WAIT - 0.2 and at - shown < WAIT + 1.5
+    run_until(page, shown + WAIT_MS - 1000)
+    quiet(visit, page, 0)
+    run_until(page, shown + WAIT_MS + 500)
+    heard(visit, page, 1)
     (batch,) = visit.heard
     visit.session = batch.events[0]["session"]
     assert told(batch) == [
@@ -728,10 +766,127 @@ def test_the_inline_widget_sends_a_burst_of_events_in_one_request(
         ("answer", "mileage"),
     ]
     assert {e["channel"] for e in batch.events} == {"inline"}
+    assert WAIT_MS <= batch.events[0]["ago"] < WAIT_MS + 1000, batch.events[0]
     leave(page)
     heard(visit, page, 2)
     assert told(visit.heard[1]) == [("abandon", "service")]
     visit.assert_no_answer()
+
+
+#: What the car-service form needs sent, in the order of its questions: a
+#: text typed, or None for a choice or box to pick.
+CAR = (
+    ("Rekisterinumero", "abc123"),
+    ("Merkki ja malli", "Saab 9-3"),
+    ("Mittarilukema", "120 000"),
+    ("Määräaikaishuolto", None),
+    ("Nimi", "Maija Meikäläinen"),
+    ("Sähköposti", "maija@example.com"),
+    ("Hyväksyn, että tietojani käytetään huollon varaamiseen.", None),
+)
+
+
+@pytest.mark.parametrize("end", ["send", "leave"])
+@pytest.mark.parametrize("kind", ["hosted", "inline"])
+def test_a_visit_of_answers_3_s_apart_reaches_the_service_in_one_request(
+    guest: Guest, site: EventSite, kind: str, end: str
+) -> None:
+    """Events wait for the visit's end, not a few seconds: seven answers
+    over 21 s of the page's clock go together as the form is sent or the
+    page left."""
+    # The page's clock runs ahead of the test's: the service dates its
+    # events up to 24 s before they reach it.
+    visit = Visit(site, since=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
+    if kind == "hosted":
+        page = hosted_page(guest, clock=True)
+        form, channel = page.locator("form.intake-form"), "form"
+    else:
+        page = widget_page(guest, "intake-form", clock=True)
+        form, channel = page.locator("intake-form form"), "inline"
+    expect(form).to_be_visible()
+    for label, text in CAR:
+        page.clock.run_for(3_000)
+        if text is None:
+            form.get_by_label(label).check()
+        else:
+            form.get_by_label(label).fill(text)
+            form.get_by_label(label).press("Tab")
+    page.clock.run_for(3_000)
+    if end == "send":
+        form.get_by_role("button", name=FI["send"]).click()
+        expect(page.get_by_text(REFERENCE).first).to_be_visible()
+    else:
+        leave(page)
+    visit.find(page, channel)
+    found = visit.settled(page, extra=1 if end == "send" else 0)
+    assert len(visit.heard) == 1, [told(h) for h in visit.heard]
+    (batch,) = visit.heard
+    answered = ["plate", "model", "mileage", "service", "name", "email", "privacy"]
+    assert told(batch) == [
+        ("view",),
+        ("start", "plate"),
+        *[("answer", name) for name in answered],
+        *([("abandon", "privacy")] if end == "leave" else []),
+    ]
+    # Dated by the page's clock, 3 s apart as they happened.
+    ago = [e["ago"] for e in batch.events]
+    assert ago == sorted(ago, reverse=True)
+    assert ago[0] - ago[len(answered) + 1] > 6 * 3_000, ago
+    assert steps(found)[-1] == (("submit",) if end == "send" else ("abandon", "privacy"))
+    visit.assert_no_answer()
+
+
+def test_closing_the_chat_sends_what_waits(guest: Guest, site: EventSite) -> None:
+    """Closing the chat ends its visit for now: its events go then, not
+    30 s after the view."""
+    visit = Visit(site)
+    page = widget_page(guest, "intake-chat")
+    dialog = open_chat(page)
+    answer(dialog, "Rekisterinumero", "abc123")
+    asked(dialog, "Merkki ja malli")
+    dialog.get_by_role("button", name=FI["close"]).click()
+    expect(dialog).to_be_hidden()
+    heard(visit, page, 1)
+    (batch,) = visit.heard
+    visit.session = batch.events[0]["session"]
+    assert told(batch) == [("view",), ("start", "plate"), ("answer", "plate")]
+    assert {e["channel"] for e in batch.events} == {"chat"}
+    visit.assert_no_answer()
+
+
+#: A browser that says only pagehide as a page goes, no visibilitychange
+#: (older Safari).
+NO_VISIBILITYCHANGE = """
+const listen = EventTarget.prototype.addEventListener;
+EventTarget.prototype.addEventListener = function (type, ...rest) {
+  if (type !== "visibilitychange") listen.call(this, type, ...rest);
+};
+"""
+
+
+@pytest.mark.parametrize("kind", ["hosted", "inline"])
+def test_a_page_left_sends_what_waits_where_only_pagehide_is_said(
+    guest: Guest, site: EventSite, kind: str
+) -> None:
+    visit = Visit(site)
+    if kind == "hosted":
+        page = hosted_page(guest, script=NO_VISIBILITYCHANGE)
+        form, channel = page.locator("form.intake-form"), "form"
+    else:
+        page = widget_page(guest, "intake-form", script=NO_VISIBILITYCHANGE)
+        form, channel = page.locator("intake-form form"), "inline"
+    form.get_by_label("Rekisterinumero").fill("abc123")
+    form.get_by_label("Rekisterinumero").press("Tab")
+    expect(form.get_by_label("Merkki ja malli")).to_be_focused()
+    leave(page)
+    visit.find(page, channel)
+    assert steps(visit.settled(page)) == [
+        ("view",),
+        ("start", "plate"),
+        ("answer", "plate"),
+        ("abandon", "model"),
+    ]
+    assert len(visit.heard) == 1
 
 
 def test_the_inline_widget_sends_50_events_at_once_and_loses_none(
@@ -740,7 +895,6 @@ def test_the_inline_widget_sends_50_events_at_once_and_loses_none(
     """The service takes at most 50 events a request, and refuses a longer
     list whole."""
     visit = Visit(site)
-    opened = time.monotonic()
     page = widget_page(guest, "intake-form")
     form = page.locator("intake-form form")
     mileage = form.get_by_label("Mittarilukema")
@@ -748,9 +902,10 @@ def test_the_inline_widget_sends_50_events_at_once_and_loses_none(
     for number in range(25):
         mileage.fill("paljon" if number % 2 else "monta")
         mileage.press("Tab")
-    # The 50th event went at once, before the view's 5 s were over; the last
-    # two wait for the rest of the visit.
-    assert heard(visit, page, 1) - opened < WAIT
+    # The 50th event went at once, not 30 s after the view (heard() waits
+    # half that at most); the last two wait for the rest of the visit.
+    assert DEADLINE < WAIT_MS / 1000
+    heard(visit, page, 1)
     assert [len(h.events) for h in visit.heard] == [50]
     leave(page)
     visit.find(page, "inline")
@@ -769,6 +924,8 @@ def test_the_inline_widget_sends_50_events_at_once_and_loses_none(
 #: How far a stored time may be from the test's own: the service and the
 #: test read the same machine's clock, and the page rounds to 1 ms.
 SLACK = dt.timedelta(milliseconds=100)
+#: Seconds a page is left open before it is left, its events waiting.
+LATE = 3.0
 
 
 def shown_page(guest: Guest, kind: str) -> tuple[Page, Locator, str]:
@@ -784,24 +941,26 @@ def shown_page(guest: Guest, kind: str) -> tuple[Page, Locator, str]:
 
 
 @pytest.mark.parametrize("kind", ["hosted", "inline"])
-def test_a_view_sent_5_s_late_is_dated_when_the_page_showed_it(
+def test_a_view_sent_late_is_dated_when_the_page_showed_it(
     guest: Guest, site: EventSite, kind: str
 ) -> None:
-    """Else the time from a view to its submit would read 5 s short."""
+    """Else the time from a view to its submit would read short by as long
+    as the view waited."""
     visit = Visit(site)
     opened = time.monotonic()
     before = dt.datetime.now(dt.UTC)
     page, _, channel = shown_page(guest, kind)
     after = dt.datetime.now(dt.UTC)
-    assert time.monotonic() - opened < WAIT - 2, "too slow to show the page"
-    # The view waits alone and reaches the service 5 s after the page showed it.
-    assert heard(visit, page, 1) - opened > WAIT - 0.2
+    assert time.monotonic() - opened < LATE - 1, "too slow to show the page"
+    # The view waits alone, and reaches the service as the page is left.
+    page.wait_for_timeout(LATE * 1000)
+    leave(page)
     visit.find(page, channel)
     (stored,) = visit.settled(page)
     assert stored.event == "view"
     assert before - SLACK <= stored.at <= after + dt.timedelta(seconds=1), (before, after)
     ((view,),) = [h.events for h in visit.heard]
-    assert view["ago"] > (WAIT - 1) * 1000
+    assert view["ago"] >= LATE * 1000 - 100, view
 
 
 @pytest.mark.parametrize("kind", ["hosted", "inline"])
@@ -811,7 +970,6 @@ def test_the_events_of_a_batch_are_dated_in_the_order_they_happened(
     visit = Visit(site)
     before = dt.datetime.now(dt.UTC)
     page, form, channel = shown_page(guest, kind)
-    shown = time.monotonic()
     answered: list[dt.datetime] = []
     for label, text in (
         ("Rekisterinumero", "abc123"),
@@ -822,24 +980,24 @@ def test_the_events_of_a_batch_are_dated_in_the_order_they_happened(
         form.get_by_label(label).fill(text)
         form.get_by_label(label).press("Tab")
         answered.append(dt.datetime.now(dt.UTC))
-    assert time.monotonic() - shown < WAIT - 1, "too slow to answer within the first batch"
-    heard(visit, page, 1)
+    leave(page)
     visit.find(page, channel)
-    assert len(visit.heard) == 1, "the answers went in more than one request"
     found = visit.settled(page)
+    assert len(visit.heard) == 1, "the answers went in more than one request"
     assert steps(found) == [
         ("view",),
         ("start", "plate"),
         ("answer", "plate"),
         ("answer", "model"),
         ("answer", "mileage"),
+        ("abandon", "service"),
     ]
     times = [e.at for e in found]
     assert times == sorted(times) and len(set(times)) == len(times), times
     assert before - SLACK <= times[0]
     # Each answer dated as the test gave it, a customer's pace apart.
-    for at, seen in zip(times[2:], answered, strict=True):
+    for at, seen in zip(times[2:5], answered, strict=True):
         assert seen - dt.timedelta(seconds=1) <= at <= seen + SLACK, (at, seen)
-    for earlier, later in itertools.pairwise(times[2:]):
+    for earlier, later in itertools.pairwise(times[2:5]):
         assert later - earlier > dt.timedelta(milliseconds=PACE / 2)
     visit.assert_no_answer()

@@ -26,10 +26,14 @@
   // Answers before the form: a module of their own, imported when needed.
   const FAQ = new URL("widget-faq.js?v=__INTAKE_FAQ_VERSION__", SCRIPT).href;
   const HOME = new URL(".", SCRIPT).href;
-  // How long the first event waiting for POST /events waits at most; later
-  // ones do not put it off. Fewer, larger requests: a customer answers every
-  // few seconds, and a hidden or left page sends what waits at once.
-  const EVENTS_WAIT = 5000;
+  // How long the first event waiting for POST /events waits at most (30 s);
+  // later ones do not put it off. Each event says how long ago it happened,
+  // so the wait changes no figure, only how soon the service sees a visit in
+  // progress, and a request costs the service far more than the events in
+  // it: fewer, larger requests. A visit's events mostly go together as it
+  // ends (answers sent, chat closed, page hidden or left); a page left open
+  // still reports within half a minute.
+  const EVENTS_WAIT = 30000;
   // The state of a conversation. The tab keeps each part under the first
   // letter of its name, as earlier versions of this script did: a visitor's
   // answers outlive an upgrade.
@@ -262,6 +266,8 @@
       link.onload = link.onerror = () => this.start();
       // Hidden: the page may never be seen again (a closed tab, another page).
       document.addEventListener("visibilitychange", () => document.hidden && this.leave());
+      // Older browsers say only this when a page goes away.
+      addEventListener("pagehide", () => this.leave());
     }
 
     /** The visit, unless the page said events="off". */
@@ -310,8 +316,8 @@
       this.timer = clearTimeout(this.timer);
       const now = performance.now();
       // Each goes with the whole milliseconds since it happened, so that the
-      // service dates it then, not 5 s late (performance.now() never goes
-      // back: never below 0). An event held over an hour (its page's timers
+      // service dates it then, not up to 30 s late (performance.now() never
+      // goes back: never below 0). An event held over an hour (its page's timers
       // held up) is left out: the service would refuse the whole request.
       const body = JSON.stringify(
         this.queue?.splice(0).filter((e) => (e.ago = Math.round(now - e.ago)) <= 36e5),
@@ -781,7 +787,7 @@
           if (message) this.ev("error", f.name, p?.[0] || e?.code);
           if (this.setError(f.name, message) && message) first ||= f;
         }
-        if (first) step.querySelector(`[data-n="${first.name}"] .c, [data-n="${first.name}"] input`).focus();
+        if (first) step.querySelector(`[data-n="${first.name}"] :is(.c,input)`).focus();
         else this.move(1);
       } finally {
         this.busy = false;
@@ -945,6 +951,8 @@
     }
 
     closed() {
+      // Closing the chat ends the visit for now: what waits goes.
+      this.flush();
       if (this.ref || this.state.words?.d) {
         // Sent: the next conversation is a new one, with its own key.
         const { form, version, token } = this.state;
@@ -1288,8 +1296,11 @@
       if (from) this.log.scrollTop = from.offsetTop - 16;
       // Once sent, the answers can no longer change.
       if (this.ref) for (const old of this.log.querySelectorAll(".ed")) old.remove();
-      const done = this.log.querySelector(".done");
-      if (focus) (done || this.composer.querySelector("input,textarea,button"))?.focus();
+      if (focus) {
+        (
+          this.log.querySelector(".done") || this.composer.querySelector("input,textarea,button")
+        )?.focus();
+      }
     }
   }
 

@@ -14,12 +14,15 @@
  * answer changes to one that is not blank, "abandon" when the page is
  * hidden or left after a start without sending, naming the question the
  * customer was at last, and "error" with its code when live.js shows a
- * question's answer refused. Events go together, up to 50 a request: 5 s
- * after the first of them waits (later ones do not put that off), at once
- * when 50 wait, as the form is sent and as the page is hidden or left; with
- * navigator.sendBeacon (text/plain), else fetch with keepalive. Each event
- * says how long ago it happened ("ago", whole milliseconds), so that the
- * service dates it when it happened, not when it arrived.
+ * question's answer refused. Events go together, up to 50 a request: as
+ * the visit ends (the form is sent, the page hidden or left), at once when
+ * 50 wait, and otherwise 30 s after the first of them waits (later ones do
+ * not put that off), so a page left open still reports within half a
+ * minute; with navigator.sendBeacon (text/plain), else fetch with
+ * keepalive. Each event says how long ago it happened ("ago", whole
+ * milliseconds), so that the service dates it when it happened, not when it
+ * arrived: how long events wait changes no figure, only how soon the
+ * service sees a visit in progress.
  * Nothing waits for an answer, and a failure is ignored: the form works as
  * it would without this script.
  */
@@ -28,10 +31,12 @@
 
   // POST /events takes at most this many events a request.
   const MAX_BATCH = 50;
-  // How long the first waiting event waits at most; later ones do not put it
-  // off. Fewer, larger requests: a customer answers every few seconds, and a
-  // hidden or left page sends what waits at once.
-  const WAIT_MS = 5000;
+  // How long the first waiting event waits at most (30 s); later ones do not
+  // put it off. With "ago" the wait changes no figure, only how soon the
+  // service sees a visit in progress, and a request costs the service far
+  // more than the events in it: fewer, larger requests, most of a visit's
+  // in one as it ends.
+  const WAIT_MS = 30000;
   // The largest "ago" POST /events takes (an hour, in milliseconds).
   const MAX_AGO_MS = 3600000;
 
@@ -80,9 +85,10 @@
       clearTimeout(timer);
       timer = undefined;
       // Each goes with the whole milliseconds since it happened, so that
-      // the service dates it then, not 5 s late (performance.now() never goes
-      // back: never below 0). An event held over an hour (its page's timers
-      // held up) is left out: the service would refuse the whole request.
+      // the service dates it then, not up to 30 s late (performance.now()
+      // never goes back: never below 0). An event held over an hour (its
+      // page's timers held up) is left out: the service would refuse the
+      // whole request.
       const now = performance.now();
       while (queue.length) {
         const due = queue
