@@ -658,7 +658,7 @@ def told(request: Heard) -> list[tuple[str, ...]]:
 
 def page_now(page: Page) -> float:
     """The page's ``performance.now()``: its own clock's milliseconds."""
-    return page.evaluate("performance.now()")
+    return float(page.evaluate("performance.now()"))
 
 
 def run_until(page: Page, at: float) -> None:
