@@ -674,6 +674,28 @@ def quiet(visit: Visit, page: Page, count: int) -> None:
     assert len(visit.heard) == count, visit.heard
 
 
+#: A visit's events after the first three answers, as told.
+FIRST_THREE = [
+    ("view",),
+    ("start", "plate"),
+    ("answer", "plate"),
+    ("answer", "model"),
+    ("answer", "mileage"),
+]
+
+
+def first_batch(visit: Visit, page: Page, shown: float) -> Heard:
+    """The visit's first request, which comes as the wait since the page was
+    ``shown`` is up and not before: the page's clock is run on to a second
+    short of it (nothing), then past it (one request)."""
+    run_until(page, shown + WAIT_MS - 1000)
+    quiet(visit, page, 0)
+    run_until(page, shown + WAIT_MS + 500)
+    heard(visit, page, 1)
+    (batch,) = visit.heard
+    return batch
+
+
 def test_an_open_page_sends_its_events_together_every_30_seconds(
     guest: Guest, site: EventSite
 ) -> None:
@@ -695,18 +717,8 @@ def test_an_open_page_sends_its_events_together_every_30_seconds(
     fill("Rekisterinumero", "abc123")
     fill("Merkki ja malli", "Saab 9-3")
     fill("Mittarilukema", "120 000")
-    run_until(page, shown + WAIT_MS - 1000)
-    quiet(visit, page, 0)
-    run_until(page, shown + WAIT_MS + 500)
-    heard(visit, page, 1)
-    (batch,) = visit.heard
-    assert told(batch) == [
-        ("view",),
-        ("start", "plate"),
-        ("answer", "plate"),
-        ("answer", "model"),
-        ("answer", "mileage"),
-    ]
+    batch = first_batch(visit, page, shown)
+    assert told(batch) == FIRST_THREE
     # The view waited the whole 30 s, and no longer.
     assert WAIT_MS <= batch.events[0]["ago"] < WAIT_MS + 1000, batch.events[0]
 
@@ -752,19 +764,9 @@ def test_the_inline_widget_sends_a_burst_of_events_in_one_request(
         page.clock.run_for(PACE)
         form.get_by_label(label).fill(text)
         form.get_by_label(label).press("Tab")
-    run_until(page, shown + WAIT_MS - 1000)
-    quiet(visit, page, 0)
-    run_until(page, shown + WAIT_MS + 500)
-    heard(visit, page, 1)
-    (batch,) = visit.heard
+    batch = first_batch(visit, page, shown)
     visit.session = batch.events[0]["session"]
-    assert told(batch) == [
-        ("view",),
-        ("start", "plate"),
-        ("answer", "plate"),
-        ("answer", "model"),
-        ("answer", "mileage"),
-    ]
+    assert told(batch) == FIRST_THREE
     assert {e["channel"] for e in batch.events} == {"inline"}
     assert WAIT_MS <= batch.events[0]["ago"] < WAIT_MS + 1000, batch.events[0]
     leave(page)
@@ -797,13 +799,7 @@ def test_a_visit_of_answers_3_s_apart_reaches_the_service_in_one_request(
     # The page's clock runs ahead of the test's: the service dates its
     # events up to 24 s before they reach it.
     visit = Visit(site, since=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
-    if kind == "hosted":
-        page = hosted_page(guest, clock=True)
-        form, channel = page.locator("form.intake-form"), "form"
-    else:
-        page = widget_page(guest, "intake-form", clock=True)
-        form, channel = page.locator("intake-form form"), "inline"
-    expect(form).to_be_visible()
+    page, form, channel = shown_page(guest, kind, clock=True)
     for label, text in CAR:
         page.clock.run_for(3_000)
         if text is None:
@@ -869,12 +865,7 @@ def test_a_page_left_sends_what_waits_where_only_pagehide_is_said(
     guest: Guest, site: EventSite, kind: str
 ) -> None:
     visit = Visit(site)
-    if kind == "hosted":
-        page = hosted_page(guest, script=NO_VISIBILITYCHANGE)
-        form, channel = page.locator("form.intake-form"), "form"
-    else:
-        page = widget_page(guest, "intake-form", script=NO_VISIBILITYCHANGE)
-        form, channel = page.locator("intake-form form"), "inline"
+    page, form, channel = shown_page(guest, kind, script=NO_VISIBILITYCHANGE)
     form.get_by_label("Rekisterinumero").fill("abc123")
     form.get_by_label("Rekisterinumero").press("Tab")
     expect(form.get_by_label("Merkki ja malli")).to_be_focused()
@@ -928,13 +919,15 @@ SLACK = dt.timedelta(milliseconds=100)
 LATE = 3.0
 
 
-def shown_page(guest: Guest, kind: str) -> tuple[Page, Locator, str]:
+def shown_page(
+    guest: Guest, kind: str, *, script: str = "", clock: bool = False
+) -> tuple[Page, Locator, str]:
     """The hosted page or the inline widget, its form shown; and its channel."""
     if kind == "hosted":
-        page = hosted_page(guest)
+        page = hosted_page(guest, script=script, clock=clock)
         form, channel = page.locator("form.intake-form"), "form"
     else:
-        page = widget_page(guest, "intake-form")
+        page = widget_page(guest, "intake-form", script=script, clock=clock)
         form, channel = page.locator("intake-form form"), "inline"
     expect(form).to_be_visible()
     return page, form, channel
