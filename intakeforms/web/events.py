@@ -9,7 +9,8 @@ nothing of it is stored. Nothing about the client is kept: no address, no
 user agent, no cookie; ``session`` is a random id the page makes per visit.
 An event is dated when the service takes it, less its ``ago``: how many
 milliseconds before it was sent it happened (pages hold a visit's events
-for a few seconds to send them together; at most :data:`MAX_AGO_MS`).
+until it ends, or 30 s while it goes on, to send them together; at most
+:data:`MAX_AGO_MS`).
 
 Accepted events wait in memory and an :class:`EventBuffer` writes them in
 batches (every :data:`FLUSH_SECONDS`, or at once when :data:`FLUSH_EVENTS`
@@ -17,8 +18,9 @@ are waiting), so that they never hold up a submission. A batch the store
 cannot write is dropped with a warning (its size only): statistics may miss
 it, the page never sees an error for it.
 
-Pages send many small requests (a visit is a dozen events, a few a
-request), so :class:`EventPath` answers ``POST /events`` before the routes:
+Pages send many small requests (a visit is a dozen events, one or two
+requests; a visit that only looks is a request of one), so
+:class:`EventPath` answers ``POST /events`` before the routes:
 through the routing and every middleware one cost several times what the
 endpoint itself does.
 """
