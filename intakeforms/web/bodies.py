@@ -7,6 +7,7 @@ files spooled to disk.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -102,40 +103,14 @@ def _declared_length(request: Request) -> int | None:
         return None
 
 
-async def _read(request: Request, limit: int) -> bytes:
-    declared = _declared_length(request)
-    if declared is not None and declared > limit:
-        raise _too_large(limit)
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
+async def _read(request: Request, limit: int, declared: int | None) -> bytes:
+    """The whole body, read no further than ``limit`` bytes: 413 as soon as
+    the ``declared`` length or the bytes so far pass it.
 
-
-async def read_json(
-    request: Request, limit: int, what: str, media: tuple[str, ...] = ("application/json",)
-) -> Any:
-    """A small JSON body (feedback, a draft, events), read no further than
-    ``limit`` bytes; :class:`BadBody` (415, 413, 400) naming ``what`` otherwise.
-
-    The body is read straight from the server's messages, with the two
-    headers it needs found in one pass: events come a request each, and
-    Starlette's header and stream objects cost more than the event itself.
+    Read straight from the server's messages: events come a request each,
+    and Starlette's stream costs more than a small body itself.
     """
-    kind = ""
-    declared: bytes | None = None
-    for name, value in request.scope["headers"]:
-        if name == b"content-type" and not kind:
-            kind = value.decode("latin-1").split(";")[0].strip().lower()
-        elif name == b"content-length" and declared is None:
-            declared = value
-    if kind not in media:
-        raise BadBody(415, "unsupported_media_type", f"send {what} as {' or '.join(media)}")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared > limit:
         raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
@@ -149,9 +124,28 @@ async def read_json(
             raise _too_large(limit)
         chunks.append(chunk)
         if not message.get("more_body", False):
-            break
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def read_json(
+    request: Request, limit: int, what: str, media: tuple[str, ...] = ("application/json",)
+) -> Any:
+    """A small JSON body (feedback, a draft, events), read no further than
+    ``limit`` bytes; :class:`BadBody` (415, 413, 400) naming ``what`` otherwise.
+    The two headers it needs are found in one pass over them."""
+    kind = ""
+    declared: int | None = None
+    for name, value in request.scope["headers"]:
+        if name == b"content-type" and not kind:
+            kind = value.decode("latin-1").split(";")[0].strip().lower()
+        elif name == b"content-length" and declared is None:
+            with contextlib.suppress(ValueError):
+                declared = int(value)
+    if kind not in media:
+        raise BadBody(415, "unsupported_media_type", f"send {what} as {' or '.join(media)}")
+    body = await _read(request, limit, declared)
     try:
-        return json.loads(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         # RecursionError: brackets nested thousands deep, which no such body has.
         raise BadBody(400, "malformed_json", f"{what} is not valid JSON") from None
@@ -297,7 +291,7 @@ async def read_posted(
     """Read and parse the body; raise :class:`BadBody` for anything unreadable."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "application/json":
-        body = await _read(request, max_plain)
+        body = await _read(request, max_plain, _declared_length(request))
         try:
             # A literal of thousands of digits is an answer that is too
             # large (422 for that question), not a body that is not JSON.
@@ -314,7 +308,7 @@ async def read_posted(
             _check_depth(data)
         return _posted(dict(data), browser=False)
     if kind == "application/x-www-form-urlencoded":
-        body = await _read(request, max_plain)
+        body = await _read(request, max_plain, _declared_length(request))
         try:
             pairs = parse_qsl(
                 body.decode("utf-8"),
@@ -338,7 +332,7 @@ async def read_posted(
             )
         declared = _declared_length(request)
         if declared is not None and declared > max_body:
-            raise BadBody(413, "too_large", f"the body is larger than {max_body} bytes")
+            raise _too_large(max_body)
         return await _read_multipart(request, form, max_body, max_plain, spool)
     raise BadBody(
         415,
