@@ -88,6 +88,7 @@ from intakeforms.stats.figures import FaqFigures, figures_of, questions_of
 from intakeforms.stats.rollup import days_between
 from intakeforms.store.rollups import Tally
 from intakeforms.store.sqlite_schema import timestamp
+from intakeforms.web.events import MAX_BATCH
 
 ROOT = Path(__file__).resolve().parent.parent
 FORM = load_form(ROOT / "examples" / "car-service" / "car-service.yaml")
@@ -291,7 +292,6 @@ SUBMITTERS = 8  # submissions under way at once
 TICK = 0.01  # how often the event stream sends the requests due
 #: The stream whose requests are whole visits, as pages send them now.
 VISITS = "visits"
-MAX_BATCH = 50  # what one request may carry
 
 
 def page_events(rng: random.Random) -> Iterator[list[dict[str, object]]]:
