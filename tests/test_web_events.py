@@ -93,7 +93,7 @@ def test_a_list_from_send_beacon_as_text_plain(client: TestClient) -> None:
 
 
 def test_an_event_held_by_the_page_is_dated_when_it_happened(client: TestClient) -> None:
-    """A page sends a visit's events a few seconds late, together, each with
+    """A page sends a visit's events as it ends, together, each with
     how many milliseconds ago it happened: each is dated then, and a visit's
     events read back in the order they happened."""
     start = {**VIEW, "event": "start", "field": "plate"}
