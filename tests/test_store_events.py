@@ -148,6 +148,52 @@ async def test_retention_deletes_only_events_older_than_the_setting(
 
 
 @pytest.mark.anyio
+async def test_retention_deletes_the_old_events_of_every_form_chunk_by_chunk(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Old events are found form by form (their one index is by form and
+    time): each form's old ones go, in chunks of ten here that end inside
+    one form and begin in the next, and no newer event of any form."""
+    monkeypatch.setattr("intakeforms.store.privacy.PURGE_CHUNK", 1)  # ten events a chunk
+    now = T0 + 100 * DAY
+    edge = now - 7 * DAY
+    forms = {"a-billing": 12, "b-only-new": 0, "car-service": 9, "d-returns": 4}
+    old = [
+        event("view", edge - HOUR * (i + 1), form=form, session=f"old-visit-{i}")
+        for form, count in forms.items()
+        for i in range(count)
+    ]
+    kept = {
+        form: [event("view", edge, form=form), event("answer", now, form=form)] for form in forms
+    }
+    await store.save_events(old + [e for pair in kept.values() for e in pair])
+    settings = Settings(upload_dir=tmp_path, event_retention_days=7)
+
+    done = await purge(store, settings, now=now)
+
+    assert done.result.events_deleted == 25
+    for form, pair in kept.items():
+        assert await store.events_of(form, T0, now + HOUR) == pair
+
+
+@pytest.mark.anyio
+async def test_events_have_one_index_by_form_and_time(backend: Backend, store: Store) -> None:
+    """Each index costs every event taken; the figures and retention both go
+    by form and time."""
+    if backend.path is not None:
+        names = [row[1] for row in backend.rows("PRAGMA index_list(events)")]
+    else:
+        names = [
+            row[0]
+            for row in backend.rows(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+                " AND tablename = 'events' AND indexname <> 'events_pkey'"
+            )
+        ]
+    assert names == ["events_by_form"]
+
+
+@pytest.mark.anyio
 async def test_retention_keeps_30_days_unless_told(store: Store, tmp_path: Path) -> None:
     now = T0 + 100 * DAY
     await store.save_events([event(at=now - 31 * DAY), event(at=now - 29 * DAY)])

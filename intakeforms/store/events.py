@@ -116,7 +116,32 @@ class EventMethods(abc.ABC):
 
 def _values(number: int, event: EventRecord) -> dict[str, object]:
     """The row of ``event`` (the ``number``-th of its batch), after checking it."""
-    where = f"event {number} of the batch"
+    session, at = event.session, event.at
+    try:
+        known = _good_kind(event.form, event.channel, event.event, event.field, event.code)
+    except TypeError:  # a name that is a list or such: unhashable, refused below
+        known = False
+    if not (
+        known
+        and type(session) is str
+        and EVENT_SESSION.fullmatch(session)
+        and at.tzinfo is dt.UTC  # what the service makes; others are checked below
+    ):
+        _check(f"event {number} of the batch", event)
+        at = check_moment("at", at)
+    return {
+        "session": session,
+        "form": event.form,
+        "channel": event.channel,
+        "event": event.event,
+        "field": event.field,
+        "code": event.code,
+        "at": at,
+    }
+
+
+def _check(where: str, event: EventRecord) -> None:
+    """``ValueError`` naming what is wrong with ``event`` (the ``where``), if anything."""
     if not isinstance(event.session, str) or not EVENT_SESSION.fullmatch(event.session):
         raise ValueError(f"{where}: session must be 8 to 64 of A-Z a-z 0-9 _ -")
     if event.channel not in EVENT_CHANNELS:
@@ -128,15 +153,7 @@ def _values(number: int, event: EventRecord) -> dict[str, object]:
         _check_name(where, "field", event.field)
     if event.code is not None:
         _check_name(where, "code", event.code)
-    return {
-        "session": event.session,
-        "form": event.form,
-        "channel": event.channel,
-        "event": event.event,
-        "field": event.field,
-        "code": event.code,
-        "at": check_moment("at", event.at),
-    }
+    check_moment("at", event.at)
 
 
 def _check_name(where: str, name: str, value: object) -> None:
@@ -147,5 +164,18 @@ def _check_name(where: str, name: str, value: object) -> None:
 
 @functools.lru_cache(maxsize=1024)
 def _storable_name(value: str) -> bool:
-    # Cached: a stream of events names the same few forms, fields and codes.
     return 0 < len(value) <= MAX_EVENT_NAME and text_problem(value) is None
+
+
+@functools.lru_cache(maxsize=4096)
+def _good_kind(form: object, channel: object, event: object, field: object, code: object) -> bool:
+    """Whether an event's names are all a store keeps. Cached: a stream of
+    events repeats the same few dozen of them."""
+    return (
+        type(form) is str
+        and _storable_name(form)
+        and channel in EVENT_CHANNELS
+        and event in EVENT_KINDS
+        and (field is None or (type(field) is str and _storable_name(field)))
+        and (code is None or (type(code) is str and _storable_name(code)))
+    )

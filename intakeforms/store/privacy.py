@@ -48,10 +48,14 @@ class PurgeCutoffs:
     events_before: dt.datetime | None = None
 
 
-# Both databases take it; the subquery keeps one transaction to a chunk.
+# Both databases take them. The old events are found form by form through
+# events_by_form (form, happened_at), the only index events have: the next
+# form is one step in it, however many events each form has. The subquery
+# keeps one transaction to a chunk.
+_NEXT_EVENT_FORM = "SELECT min(form) FROM events WHERE form > :after"
 _DELETE_EVENTS = (
-    "DELETE FROM events WHERE id IN"
-    " (SELECT id FROM events WHERE happened_at < :before LIMIT :chunk)"
+    "DELETE FROM events WHERE id IN (SELECT id FROM events"
+    " WHERE form = :form AND happened_at < :before LIMIT :chunk)"
 )
 _DELETE_SUBMISSION = "DELETE FROM submissions WHERE reference = :reference"
 _DELETE_EXPIRED_HITS = "DELETE FROM rate_hits WHERE expires_at < :now"
@@ -135,8 +139,7 @@ async def purge_step(s: Session, cut: PurgeCutoffs, now: dt.datetime) -> tuple[P
             if blanked:
                 return PurgeResult(faq_queries_blanked=blanked), True
         if cut.events_before is not None:
-            values = {"before": cut.events_before, "chunk": PURGE_CHUNK * 10}
-            events = await s.change(_DELETE_EVENTS, values)
+            events = await _delete_events(s, cut.events_before, PURGE_CHUNK * 10)
             if events:
                 return PurgeResult(events_deleted=events), True
         drafts = await s.change(s.sql.purge_drafts, {"now": now, "chunk": PURGE_CHUNK})
@@ -158,6 +161,20 @@ async def after_purge(s: Session, done: PurgeResult) -> None:
         or done.drafts_deleted
     ):
         await s.forget()
+
+
+async def _delete_events(s: Session, before: dt.datetime, chunk: int) -> int:
+    """Delete up to ``chunk`` events older than ``before``; how many."""
+    deleted = 0
+    form = ""  # before every form name (they are never empty)
+    while deleted < chunk:
+        row = await s.row(_NEXT_EVENT_FORM, {"after": form})
+        if row is None or row[0] is None:
+            break
+        form = row[0]
+        values = {"form": form, "before": before, "chunk": chunk - deleted}
+        deleted += await s.change(_DELETE_EVENTS, values)
+    return deleted
 
 
 async def _references(s: Session, statement: str, before: dt.datetime) -> list[str]:

@@ -54,6 +54,7 @@ __all__ = [
     "DROP_WARNING_SECONDS",
     "FLUSH_EVENTS",
     "FLUSH_SECONDS",
+    "KEPT_KINDS",
     "KEPT_ORIGINS",
     "MAX_AGO_MS",
     "MAX_BATCH",
@@ -85,6 +86,11 @@ MAX_WAITING = 10_000
 DROP_WARNING_SECONDS = 60.0
 #: Origins whose answer headers :class:`EventPath` keeps.
 KEPT_ORIGINS = 64
+#: Kinds of event (form, channel, event, field, code) known to be good that
+#: :class:`EventEndpoint` keeps, so that it checks each once.
+KEPT_KINDS = 4096
+#: An event's names once checked: form, channel, event, field, code.
+_Kind = tuple[str, str, str, str | None, str | None]
 _KEYS = frozenset({"session", "form", "channel", "event", "field", "code", "ago"})
 
 
@@ -204,6 +210,10 @@ class EventEndpoint:
         self.forms = forms
         self.buffer = buffer
         self.gate = gate
+        # (form, channel, event, field, code) of events found good: a stream
+        # repeats a few dozen of them, and each is checked once (at most
+        # KEPT_KINDS are kept; the others are checked every time).
+        self._good: dict[tuple[object, ...], _Kind] = {}
 
     async def post(self, request: Request) -> Response:
         """``POST /events`` → 204, or 4xx naming the problem and storing nothing."""
@@ -239,6 +249,40 @@ class EventEndpoint:
 
     def _event(self, item: Any, at: dt.datetime) -> EventRecord | Response:
         """``item`` as an event, or the 4xx that refuses it."""
+        if type(item) is dict and _KEYS.issuperset(item):
+            get = item.get
+            kind = (get("form"), get("channel"), get("event"), get("field"), get("code"))
+            try:
+                known = self._good.get(kind)
+            except TypeError:  # a list or an object where a name goes: refused below
+                known = None
+            if known is not None:
+                session = get("session")
+                ago = get("ago")
+                if (
+                    type(session) is str
+                    and EVENT_SESSION.fullmatch(session)
+                    and (ago is None or (type(ago) is int and 0 <= ago <= MAX_AGO_MS))
+                ):
+                    form, channel, event, field, code = known
+                    return EventRecord(
+                        session=session,
+                        form=form,
+                        channel=channel,
+                        event=event,
+                        field=field,
+                        code=code,
+                        at=at if not ago else at - dt.timedelta(milliseconds=ago),
+                    )
+        made = self._checked(item, at)
+        if isinstance(made, EventRecord) and len(self._good) < KEPT_KINDS:
+            good = (made.form, made.channel, made.event, made.field, made.code)
+            self._good[good] = good
+        return made
+
+    def _checked(self, item: Any, at: dt.datetime) -> EventRecord | Response:
+        """``item`` as an event, checked key by key, or the 4xx naming the first
+        problem."""
         if not isinstance(item, dict):
             return errors(
                 400, "not_object", 'an event is {"session", "form", "channel", "event", ...}'
