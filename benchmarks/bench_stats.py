@@ -86,8 +86,10 @@ from _harness import add_arguments, asgi_post, describe_machine, measure, ratio_
 from intakeforms import Form, FormFigures, Store, form_figures, load_form, open_store, roll_up
 from intakeforms.stats.figures import FaqFigures, figures_of, questions_of
 from intakeforms.stats.rollup import days_between
+from intakeforms.store.events import event_hour
 from intakeforms.store.rollups import Tally
 from intakeforms.store.sqlite_schema import timestamp
+from intakeforms.validate import MESSAGES
 from intakeforms.web.events import MAX_BATCH
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +102,9 @@ FIRST = (NOW - dt.timedelta(days=30)).date()
 TODAY = NOW.date()
 GOAL_MS = 200.0
 GOAL_RATIO = 0.95
-CODES = ("required", "invalid_format", "too_long", "invalid_plate")
+# Codes a form's questions give (validate.MESSAGES): POST /events refuses others.
+CODES = ("required", "not_integer", "too_long", "invalid_plate")
+assert set(CODES) <= set(MESSAGES), "a code no question gives"
 ROLLUPS = ("stats_days", "stats_channels", "stats_fields", "stats_codes", "stats_times")
 _T = TypeVar("_T")
 
@@ -155,9 +159,9 @@ def generate(total: int, seed: int = 15) -> list[Row]:
 def load_sqlite(path: Path, rows: list[Row]) -> None:
     with contextlib.closing(sqlite3.connect(path)) as c:
         c.executemany(
-            "INSERT INTO events (session, form, channel, event, field, code, happened_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            ((*row[:6], timestamp(row[6])) for row in rows),
+            "INSERT INTO events (session, form, channel, event, field, code, happened_at, hour)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            ((*row[:6], timestamp(row[6]), event_hour(row[6])) for row in rows),
         )
         c.commit()
 
@@ -165,11 +169,11 @@ def load_sqlite(path: Path, rows: list[Row]) -> None:
 def load_postgres(url: str, rows: list[Row]) -> None:
     with psycopg.connect(url, autocommit=True) as c:
         copy_sql = (
-            "COPY events (session, form, channel, event, field, code, happened_at) FROM STDIN"
+            "COPY events (session, form, channel, event, field, code, happened_at, hour) FROM STDIN"
         )
         with c.cursor() as cursor, cursor.copy(copy_sql) as copy:
             for row in rows:
-                copy.write_row(row)
+                copy.write_row((*row, event_hour(row[6])))
         c.execute("ANALYZE events")
 
 
@@ -448,6 +452,9 @@ async def one_slice(door: Door, seconds: float, rate: float, kind: Kind) -> Slic
     else:
         (done, elapsed), accepted = await submit_for(door, seconds), 0
     await door.state.service.event_buffer.flush()
+    # Every event must be taken: a refusal costs more than taking, and
+    # would count as events the service never took.
+    assert door.stub or accepted == sum(count for _, count in requests), "events refused"
     return Slice(done, elapsed, time.process_time() - cpu, 0 if door.stub else accepted)
 
 

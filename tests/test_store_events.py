@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from test_store_backends import T0, Backend, backend
 
 from intakeforms.privacy import purge
 from intakeforms.settings import Settings
-from intakeforms.store import EventRecord, Store
+from intakeforms.store import EventRecord, Store, postgres_schema, sqlite_schema
 
 __all__ = ["backend"]  # the fixture, shared with test_store_backends
 
@@ -177,9 +179,9 @@ async def test_retention_deletes_the_old_events_of_every_form_chunk_by_chunk(
 
 
 @pytest.mark.anyio
-async def test_events_have_one_index_by_form_and_time(backend: Backend, store: Store) -> None:
+async def test_events_have_one_index_by_form_and_hour(backend: Backend, store: Store) -> None:
     """Each index costs every event taken; the figures and retention both go
-    by form and time."""
+    by form and hour."""
     if backend.path is not None:
         names = [row[1] for row in backend.rows("PRAGMA index_list(events)")]
     else:
@@ -190,7 +192,74 @@ async def test_events_have_one_index_by_form_and_time(backend: Backend, store: S
                 " AND tablename = 'events' AND indexname <> 'events_pkey'"
             )
         ]
-    assert names == ["events_by_form"]
+    assert names == ["events_by_hour"]
+
+
+@pytest.mark.anyio
+async def test_events_kept_before_the_upgrade_are_read_counted_and_deleted(
+    backend: Backend,
+) -> None:
+    """Opening a store of the schema before the index by hour fills in each
+    kept event's hour: the events read back, count in their day's figures
+    (one a microsecond before an hour ends, one as the next begins) and go
+    with retention."""
+    last_moment = T0 + HOUR - dt.timedelta(microseconds=1)
+    kept = [
+        event("view", last_moment),
+        event("start", T0 + HOUR, field="plate"),
+        event("view", T0 - 10 * DAY, session="old-visit-1"),
+    ]
+    columns = "session, form, channel, event, field, code, happened_at"
+    if backend.path is not None:
+        connection = sqlite3.connect(backend.path, isolation_level=None)
+        try:
+            for step in sqlite_schema.MIGRATIONS[:-1]:
+                for statement in step:
+                    connection.execute(statement)
+            for e in kept:
+                values = (e.session, e.form, e.channel, e.event, e.field, e.code)
+                connection.execute(
+                    f"INSERT INTO events ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (*values, sqlite_schema.timestamp(e.at)),
+                )
+            connection.execute(f"PRAGMA user_version = {len(sqlite_schema.MIGRATIONS) - 1}")
+        finally:
+            connection.close()
+    else:
+        with psycopg.connect(backend.url, autocommit=True) as c:
+            for step in postgres_schema.MIGRATIONS[:-1]:
+                for statement in step:
+                    c.execute(statement)
+            c.execute(
+                f"CREATE TABLE {postgres_schema.VERSION_TABLE} (one boolean PRIMARY KEY"
+                " DEFAULT true CHECK (one), version integer NOT NULL)"
+            )
+            c.execute(
+                f"INSERT INTO {postgres_schema.VERSION_TABLE} (version) VALUES (%s)",
+                (len(postgres_schema.MIGRATIONS) - 1,),
+            )
+            for e in kept:
+                c.execute(
+                    f"INSERT INTO events ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (e.session, e.form, e.channel, e.event, e.field, e.code, e.at),
+                )
+    store = backend.make()
+    await store.open()
+    try:
+        assert await store.events_of("car-service", last_moment, T0 + HOUR + HOUR) == kept[:2]
+        assert await store.events_of("car-service", T0 + HOUR, T0 + DAY) == kept[1:2]
+        tally = await store.count_visits("car-service", T0.date(), ["plate"])
+        assert tally.channels["form"].views == 1 and tally.channels["form"].starts == 1
+        result = await store.purge(
+            delivered_before=None,
+            spam_before=T0,
+            clients_before=T0,
+            events_before=last_moment,
+        )
+        assert result.events_deleted == 1
+        assert await store.events_of("car-service", T0 - 20 * DAY, T0 + DAY) == kept[:2]
+    finally:
+        await store.close()
 
 
 @pytest.mark.anyio
@@ -225,7 +294,17 @@ async def test_nothing_about_a_person_or_client_is_stored_with_an_event(
                 " WHERE table_schema = current_schema() AND table_name = 'events'"
             )
         }
-    assert columns == {"id", "session", "form", "channel", "event", "field", "code", "happened_at"}
+    assert columns == {
+        "id",
+        "session",
+        "form",
+        "channel",
+        "event",
+        "field",
+        "code",
+        "happened_at",
+        "hour",
+    }
 
 
 def test_the_retention_setting_must_be_a_day_or_more() -> None:

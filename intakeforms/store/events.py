@@ -26,7 +26,15 @@ from intakeforms.store.dialect import Session, Work
 from intakeforms.store.records import EVENT_CHANNELS, EVENT_KINDS, EventRecord
 from intakeforms.store.storable import text_problem
 
-__all__ = ["EVENT_SESSION", "MAX_EVENT_NAME", "EventMethods", "read_events", "save_events"]
+__all__ = [
+    "EVENT_SESSION",
+    "MAX_EVENT_NAME",
+    "EventMethods",
+    "event_hour",
+    "hours_between",
+    "read_events",
+    "save_events",
+]
 
 _T = TypeVar("_T")
 
@@ -36,14 +44,28 @@ EVENT_SESSION = re.compile(r"[A-Za-z0-9_-]{8,64}")
 MAX_EVENT_NAME = 200
 
 _INSERT = (
-    "INSERT INTO events (session, form, channel, event, field, code, happened_at)"
-    " VALUES (:session, :form, :channel, :event, :field, :code, :at)"
+    "INSERT INTO events (session, form, channel, event, field, code, happened_at, hour)"
+    " VALUES (:session, :form, :channel, :event, :field, :code, :at, :hour)"
 )
 _READ = (
     "SELECT session, form, channel, event, field, code, happened_at FROM events"
-    " WHERE form = :form AND happened_at >= :since AND happened_at < :until"
+    " WHERE form = :form AND hour >= :first_hour AND hour <= :last_hour"
+    " AND happened_at >= :since AND happened_at < :until"
     " ORDER BY happened_at, id"
 )
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_HOUR = dt.timedelta(hours=1)
+
+
+def event_hour(moment: dt.datetime) -> int:
+    """The ``hour`` column of an event at ``moment`` (aware): whole hours
+    since 1970 in UTC, the key events are found by (with the form)."""
+    return (moment - _EPOCH) // _HOUR
+
+
+def hours_between(since: dt.datetime, until: dt.datetime) -> dict[str, int]:
+    """The ``first_hour`` and ``last_hour`` that hold the events of [since, until)."""
+    return {"first_hour": event_hour(since), "last_hour": event_hour(until)}
 
 
 async def save_events(s: Session, rows: Sequence[dict[str, object]]) -> None:
@@ -57,7 +79,8 @@ async def read_events(
     s: Session, form: str, since: dt.datetime, until: dt.datetime
 ) -> list[EventRecord]:
     """The events of ``form`` in [since, until), oldest first."""
-    rows = await s.rows(_READ, {"form": form, "since": since, "until": until})
+    values = {"form": form, "since": since, "until": until, **hours_between(since, until)}
+    rows = await s.rows(_READ, values)
     return [
         EventRecord(
             session=row[0],
@@ -137,6 +160,7 @@ def _values(number: int, event: EventRecord) -> dict[str, object]:
         "field": event.field,
         "code": event.code,
         "at": at,
+        "hour": (at - _EPOCH) // _HOUR,
     }
 
 

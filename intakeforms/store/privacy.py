@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from intakeforms.store import submissions
 from intakeforms.store.dialect import Session
+from intakeforms.store.events import event_hour
 from intakeforms.store.records import PurgeResult, SpamEntry, StoredFile, StoredSubmission
 from intakeforms.store.staff import DELETE_EXPIRED_SESSIONS
 
@@ -49,13 +50,13 @@ class PurgeCutoffs:
 
 
 # Both databases take them. The old events are found form by form through
-# events_by_form (form, happened_at), the only index events have: the next
-# form is one step in it, however many events each form has. The subquery
-# keeps one transaction to a chunk.
+# events_by_hour (form, hour), the only index events have: the next form is
+# one step in it, however many events each form has. The subquery keeps one
+# transaction to a chunk.
 _NEXT_EVENT_FORM = "SELECT min(form) FROM events WHERE form > :after"
 _DELETE_EVENTS = (
     "DELETE FROM events WHERE id IN (SELECT id FROM events"
-    " WHERE form = :form AND happened_at < :before LIMIT :chunk)"
+    " WHERE form = :form AND hour <= :hour AND happened_at < :before LIMIT :chunk)"
 )
 _DELETE_SUBMISSION = "DELETE FROM submissions WHERE reference = :reference"
 _DELETE_EXPIRED_HITS = "DELETE FROM rate_hits WHERE expires_at < :now"
@@ -166,13 +167,14 @@ async def after_purge(s: Session, done: PurgeResult) -> None:
 async def _delete_events(s: Session, before: dt.datetime, chunk: int) -> int:
     """Delete up to ``chunk`` events older than ``before``; how many."""
     deleted = 0
+    hour = event_hour(before)
     form = ""  # before every form name (they are never empty)
     while deleted < chunk:
         row = await s.row(_NEXT_EVENT_FORM, {"after": form})
         if row is None or row[0] is None:
             break
         form = row[0]
-        values = {"form": form, "before": before, "chunk": chunk - deleted}
+        values = {"form": form, "hour": hour, "before": before, "chunk": chunk - deleted}
         deleted += await s.change(_DELETE_EVENTS, values)
     return deleted
 

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from intakeforms.store.checks import check_moment
 from intakeforms.store.dialect import Row, Session, Work
+from intakeforms.store.events import event_hour, hours_between
 from intakeforms.store.records import EVENT_CHANNELS
 
 __all__ = [
@@ -128,7 +129,8 @@ _VISITS = (
     " min(CASE channel WHEN 'form' THEN 0 WHEN 'chat' THEN 1 ELSE 2 END),"
     " max(CASE WHEN event IN ('start', 'answer', 'error', 'submit') THEN 1 ELSE 0 END),"
     " max({position})"
-    " FROM events WHERE form = :form AND happened_at >= :lo AND happened_at < :hi"
+    " FROM events WHERE form = :form AND hour >= :first_hour AND hour <= :last_hour"
+    " AND happened_at >= :lo AND happened_at < :hi"
     " GROUP BY session HAVING min(happened_at) >= :start AND min(happened_at) < :end"
 )
 # The answers (visits) and errors (events) of each question and code, of the
@@ -136,10 +138,11 @@ _VISITS = (
 _ANSWERS_AND_ERRORS = (
     "SELECT field, event, CASE WHEN event = 'error' THEN code END,"
     " count(*), count(DISTINCT session) FROM events"
-    " WHERE form = :form AND happened_at >= :start AND happened_at < :hi"
+    " WHERE form = :form AND hour >= :start_hour AND hour <= :last_hour"
+    " AND happened_at >= :start AND happened_at < :hi"
     " AND event IN ('answer', 'error') AND field IS NOT NULL AND session IN ("
-    "  SELECT session FROM events WHERE form = :form AND happened_at >= :lo"
-    "  AND happened_at < :hi GROUP BY session"
+    "  SELECT session FROM events WHERE form = :form AND hour >= :first_hour"
+    "  AND hour <= :last_hour AND happened_at >= :lo AND happened_at < :hi GROUP BY session"
     "  HAVING min(happened_at) >= :start AND min(happened_at) < :end)"
     " GROUP BY field, event, CASE WHEN event = 'error' THEN code END"
 )
@@ -164,7 +167,9 @@ async def count_visits(s: Session, form: str, day: dt.date, questions: Sequence[
     """The visits of ``form`` that began on ``day``, counted from the raw
     events, with ``questions`` (the form's, in order) for the furthest one."""
     position, named = _position(questions)
-    values = {"form": form, **day_bounds(day), **named}
+    bounds = day_bounds(day)
+    hours = {**hours_between(bounds["lo"], bounds["hi"]), "start_hour": event_hour(bounds["start"])}
+    values = {"form": form, **bounds, **hours, **named}
     async with s.transaction(write=False):  # one snapshot for both reads
         visits = await s.rows(_VISITS.format(position=position), values)
         answers = await s.rows(_ANSWERS_AND_ERRORS, values)
@@ -256,7 +261,11 @@ _SUM_TIMES = (
     "SELECT seconds, sum(visits) FROM stats_times"
     " WHERE form = :form AND day >= :first AND day <= :last GROUP BY seconds"
 )
-_FIRST_EVENT = "SELECT min(happened_at) FROM events WHERE form = :form"
+# The first hour's events only (the index gives the first hour at once).
+_FIRST_EVENT = (
+    "SELECT min(happened_at) FROM events WHERE form = :form"
+    " AND hour = (SELECT min(hour) FROM events WHERE form = :form)"
+)
 
 
 async def save_rollup(s: Session, form: str, day: dt.date, tally: Tally, at: dt.datetime) -> bool:
