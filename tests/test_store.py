@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import random
 import re
 import shutil
 import sqlite3
@@ -139,6 +140,19 @@ def test_timestamps_sort_as_text_in_time_order() -> None:
     assert sorted(texts) == texts
     assert [parse_timestamp(text) for text in texts] == moments
     assert parse_timestamp("2025-01-01T00:00:00") == moments[0]
+
+
+def test_a_timestamp_is_the_iso_text_of_the_moment_in_utc() -> None:
+    """Made to the second once a second: every microsecond, zone and second
+    (more seconds than are kept) still gives the moment's own text."""
+    rng = random.Random(10)
+    helsinki = dt.timezone(dt.timedelta(hours=2))
+    start = dt.datetime(2025, 3, 4, 10, 0, tzinfo=dt.UTC)
+    moments = [start, start.replace(microsecond=999_999), start.astimezone(helsinki)]
+    moments += [start + dt.timedelta(seconds=rng.uniform(0, 86400 * 400)) for _ in range(6000)]
+    for moment in moments * 2:  # the second time from the kept seconds (those still kept)
+        expected = moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+        assert timestamp(moment) == expected
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from operator import itemgetter
 from types import TracebackType
 from typing import Any
 
@@ -54,6 +55,8 @@ logger = logging.getLogger("intakeforms.store")
 # A list of references, passed as JSON text: SQLite looks each one up in
 # the table's index.
 _AMONG = "IN (SELECT value FROM json_each(:references))"
+#: Values SQLite keeps as they are; times and lists go through _value.
+_AS_IS = frozenset({str, int, float, bytes, bool, type(None)})
 
 # The f-strings (noqa: S608) only splice in column lists and _AMONG.
 SQLITE = Statements(
@@ -276,9 +279,11 @@ class SqliteSession:
         # SQLite before 3.32 takes at most 999 values a statement.
         at_once = max(1, min(ROWS_AT_ONCE, 999 // max(1, len(names))))
         value = self._value
+        # A row's values in the statement's order (a tuple even for one name).
+        values_of = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
         for start in range(0, len(rows), at_once):
             chunk = rows[start : start + at_once]
-            flat = [value(row[name]) for row in chunk for name in names]
+            flat = [v if type(v) in _AS_IS else value(v) for row in chunk for v in values_of(row)]
             self.connection.execute(_positional(shape, len(chunk)), flat)
 
     def _value(self, value: object) -> object:
