@@ -551,12 +551,22 @@ def ingest(args: Any, database: str = "SQLite") -> None:
         else:
             line += f"  {'':>22}"
         print(f"{line}  {clock_rate(slices):8.0f} ({clock_rate(slices) / alone_clock:.3f})")
+    # The goal is judged on the stream pages send (whole visits) when it
+    # ran; the others show what smaller requests would cost.
+    judged = (VISITS, False) if (VISITS, False) in found else None
+    if judged is not None:
+        taken = per_cpu(found[judged])
+        worst = {"door": taken / per_cpu(found[(VISITS, True)]), "none": taken / per_cpu(alone)}
+    which = "whole visits, as pages send them" if judged else "the worst stream"
     for against, words in (
         ("door", "the service's own cost (against the same requests answered at the door)"),
         ("none", "with the stream's driver (against no stream)"),
     ):
         verdict = "met" if worst[against] >= GOAL_RATIO else "MISSED"
-        print(f"  goal >= {GOAL_RATIO} of the submissions per CPU-s, {words}: {verdict}")
+        print(
+            f"  goal >= {GOAL_RATIO} of the submissions per CPU-s, {which}, {words}:"
+            f" {worst[against]:.3f}, {verdict}"
+        )
 
 
 def stream_label(stream: int | str) -> str:
