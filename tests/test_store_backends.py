@@ -19,7 +19,7 @@ import secrets
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -45,6 +45,8 @@ from intakeforms.store import (
     base,
     new_worker_id,
     open_store,
+    postgres_schema,
+    sqlite_schema,
 )
 
 POSTGRESQL = os.environ.get("INTAKE_TEST_POSTGRESQL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -197,6 +199,45 @@ class Backend:
         """What a separate connection reads."""
         with self._connection() as run:
             return run(query)
+
+    def at_version(
+        self,
+        sqlite_steps: int,
+        postgres_steps: int,
+        rows: Sequence[tuple[str, tuple[Any, ...]]] = (),
+    ) -> None:
+        """Make this database as a release of an older schema left it: its
+        first ``sqlite_steps`` or ``postgres_steps`` migrations, then
+        ``rows`` (statements with ``?`` for each value, and their values)."""
+        if self.path is not None:
+            steps = sqlite_steps
+            import sqlite3
+
+            connection = sqlite3.connect(self.path, isolation_level=None)
+            try:
+                for step in sqlite_schema.MIGRATIONS[:steps]:
+                    for statement in step:
+                        connection.execute(statement)
+                for statement, values in rows:
+                    connection.execute(statement, values)
+                connection.execute(f"PRAGMA user_version = {steps}")
+            finally:
+                connection.close()
+            return
+        steps = postgres_steps
+        with psycopg.connect(self.url, autocommit=True) as c:
+            for step in postgres_schema.MIGRATIONS[:steps]:
+                for statement in step:
+                    c.execute(statement)
+            c.execute(
+                f"CREATE TABLE {postgres_schema.VERSION_TABLE} (one boolean PRIMARY KEY"
+                " DEFAULT true CHECK (one), version integer NOT NULL)"
+            )
+            c.execute(
+                f"INSERT INTO {postgres_schema.VERSION_TABLE} (version) VALUES (%s)", (steps,)
+            )
+            for statement, values in rows:
+                c.execute(statement.replace("?", "%s"), values)
 
     def table_counts(self) -> dict[str, int]:
         with self._connection() as run:

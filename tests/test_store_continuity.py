@@ -15,13 +15,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import anyio
-import psycopg
 import pytest
 from test_store_backends import T0, Backend, StillClock, backend, clock, submission
 
@@ -541,32 +539,15 @@ async def test_a_database_of_the_previous_version_is_upgraded_and_keeps_its_rows
         " result_count, top_score, searched_at) VALUES ('" + "0" * 32 + "', 'fi', NULL,"
         " 'chat', 'renkaat', 'renkaat', '[]', 0, NULL, MADE)"
     )
-    if backend.path is not None:
-        connection = sqlite3.connect(backend.path, isolation_level=None)
-        try:
-            for step in sqlite_schema.MIGRATIONS[:-1]:
-                for statement in step:
-                    connection.execute(statement)
-            connection.execute(insert.replace("FALSE", "0").replace("MADE", "?"), (made,))
-            connection.execute(search.replace("MADE", "?"), (made,))
-            connection.execute(f"PRAGMA user_version = {len(sqlite_schema.MIGRATIONS) - 1}")
-        finally:
-            connection.close()
-    else:
-        with psycopg.connect(backend.url, autocommit=True) as c:
-            for step in postgres_schema.MIGRATIONS[:-1]:
-                for statement in step:
-                    c.execute(statement)
-            c.execute(
-                f"CREATE TABLE {postgres_schema.VERSION_TABLE} (one boolean PRIMARY KEY"
-                " DEFAULT true CHECK (one), version integer NOT NULL)"
-            )
-            c.execute(
-                f"INSERT INTO {postgres_schema.VERSION_TABLE} (version) VALUES (%s)",
-                (len(postgres_schema.MIGRATIONS) - 1,),
-            )
-            c.execute(insert.replace("FALSE", "false").replace("MADE", "%s"), (made,))
-            c.execute(search.replace("MADE", "%s"), (made,))
+    sqlite = backend.path is not None
+    backend.at_version(
+        len(sqlite_schema.MIGRATIONS) - 1,
+        len(postgres_schema.MIGRATIONS) - 1,
+        [
+            (insert.replace("FALSE", "0" if sqlite else "false").replace("MADE", "?"), (made,)),
+            (search.replace("MADE", "?"), (made,)),
+        ],
+    )
     store = backend.make(clock=clock)
     await store.open()
     try:

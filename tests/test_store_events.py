@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from test_store_backends import T0, Backend, backend
 
@@ -209,40 +207,23 @@ async def test_events_kept_before_the_upgrade_are_read_counted_and_deleted(
         event("start", T0 + HOUR, field="plate"),
         event("view", T0 - 10 * DAY, session="old-visit-1"),
     ]
-    columns = "session, form, channel, event, field, code, happened_at"
-    if backend.path is not None:
-        connection = sqlite3.connect(backend.path, isolation_level=None)
-        try:
-            for step in sqlite_schema.MIGRATIONS[:-1]:
-                for statement in step:
-                    connection.execute(statement)
-            for e in kept:
-                values = (e.session, e.form, e.channel, e.event, e.field, e.code)
-                connection.execute(
-                    f"INSERT INTO events ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (*values, sqlite_schema.timestamp(e.at)),
-                )
-            connection.execute(f"PRAGMA user_version = {len(sqlite_schema.MIGRATIONS) - 1}")
-        finally:
-            connection.close()
-    else:
-        with psycopg.connect(backend.url, autocommit=True) as c:
-            for step in postgres_schema.MIGRATIONS[:-1]:
-                for statement in step:
-                    c.execute(statement)
-            c.execute(
-                f"CREATE TABLE {postgres_schema.VERSION_TABLE} (one boolean PRIMARY KEY"
-                " DEFAULT true CHECK (one), version integer NOT NULL)"
+    insert = (
+        "INSERT INTO events (session, form, channel, event, field, code, happened_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
+    sqlite = backend.path is not None
+    backend.at_version(
+        len(sqlite_schema.MIGRATIONS) - 1,
+        len(postgres_schema.MIGRATIONS) - 1,
+        [
+            (
+                insert,
+                (e.session, e.form, e.channel, e.event, e.field, e.code)
+                + ((sqlite_schema.timestamp(e.at),) if sqlite else (e.at,)),
             )
-            c.execute(
-                f"INSERT INTO {postgres_schema.VERSION_TABLE} (version) VALUES (%s)",
-                (len(postgres_schema.MIGRATIONS) - 1,),
-            )
-            for e in kept:
-                c.execute(
-                    f"INSERT INTO events ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    (e.session, e.form, e.channel, e.event, e.field, e.code, e.at),
-                )
+            for e in kept
+        ],
+    )
     store = backend.make()
     await store.open()
     try:

@@ -15,7 +15,6 @@ import dataclasses
 import datetime as dt
 import os
 import secrets
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -38,8 +37,6 @@ from intakeforms.store import (
     Store,
     UnstorableSubmission,
     new_worker_id,
-    postgres_schema,
-    sqlite_schema,
 )
 
 __all__ = ["backend"]  # the fixture, shared with test_store_backends
@@ -157,50 +154,23 @@ async def test_a_database_of_the_previous_version_is_upgraded_and_keeps_its_rows
     backend: Backend,
 ) -> None:
     made = "2025-01-02T03:04:05+00:00"
-    if backend.path is not None:
-        connection = sqlite3.connect(backend.path, isolation_level=None)
-        try:
-            for step in sqlite_schema.MIGRATIONS[:BEFORE_FAQ_SQLITE]:
-                for statement in step:
-                    connection.execute(statement)
-            connection.execute(
+    backend.at_version(
+        BEFORE_FAQ_SQLITE,
+        BEFORE_FAQ_POSTGRES,
+        [
+            (
                 "INSERT INTO submissions (reference, form, form_version, locale, data, spam,"
                 " client, submitted_at) VALUES ('CAR-AAAAAA', 'car-service', 'v1', 'fi',"
-                ' \'{"plate": "ABC-123"}\', 0, NULL, ?)',
-                (made,),
-            )
-            connection.execute(
+                ' \'{"plate": "ABC-123"}\', ?, NULL, ?)',
+                (False, made),
+            ),
+            (
                 "INSERT INTO outbox (reference, target, next_attempt_at, created_at, updated_at)"
                 " VALUES ('CAR-AAAAAA', 'email:0', ?, ?, ?)",
                 (made, made, made),
-            )
-            connection.execute(f"PRAGMA user_version = {BEFORE_FAQ_SQLITE}")
-        finally:
-            connection.close()
-    else:
-        with psycopg.connect(backend.url, autocommit=True) as c:
-            for step in postgres_schema.MIGRATIONS[:BEFORE_FAQ_POSTGRES]:
-                for statement in step:
-                    c.execute(statement)
-            c.execute(
-                f"CREATE TABLE {postgres_schema.VERSION_TABLE} (one boolean PRIMARY KEY"
-                " DEFAULT true CHECK (one), version integer NOT NULL)"
-            )
-            c.execute(
-                f"INSERT INTO {postgres_schema.VERSION_TABLE} (version) VALUES (%s)",
-                (BEFORE_FAQ_POSTGRES,),
-            )
-            c.execute(
-                "INSERT INTO submissions (reference, form, form_version, locale, data, spam,"
-                " client, submitted_at) VALUES ('CAR-AAAAAA', 'car-service', 'v1', 'fi',"
-                ' \'{"plate": "ABC-123"}\', false, NULL, %s)',
-                (made,),
-            )
-            c.execute(
-                "INSERT INTO outbox (reference, target, next_attempt_at, created_at, updated_at)"
-                " VALUES ('CAR-AAAAAA', 'email:0', %s, %s, %s)",
-                (made, made, made),
-            )
+            ),
+        ],
+    )
     store = backend.make()
     await store.open()
     try:
