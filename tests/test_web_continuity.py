@@ -184,6 +184,24 @@ def test_drafts_need_an_address_to_mail_links_from(tmp_path: Path) -> None:
     assert answer.json()["errors"][0]["code"] == "drafts_off"
 
 
+def test_a_draft_with_text_no_store_keeps_is_422_naming_the_answers(
+    mailing: TestClient,
+) -> None:
+    """A lone surrogate (what a browser's JSON.stringify makes of half an
+    emoji) is valid JSON: refused as answers that cannot be kept, not as a
+    body that is not JSON, and nothing is saved."""
+    body = b'{"data": {"model": "Volvo \\ud83d"}, "email": "matti@example.com"}'
+    answer = mailing.post(
+        "/forms/car-service/drafts?lang=fi",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
+    assert answer.status_code == 422
+    [error] = answer.json()["errors"]
+    assert (error["code"], error["field"]) == ("invalid_text", "data")
+    assert call(mailing, store_of(mailing).drafts_of, "matti@example.com") == []
+
+
 def test_drafts_are_limited_per_address(mailing: TestClient) -> None:
     codes = [save_draft(mailing, {"plate": "abc123"}).status_code for _ in range(6)]
     assert codes == [202] * 5 + [429]
