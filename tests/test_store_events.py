@@ -112,6 +112,7 @@ async def test_a_large_batch_is_kept_whole(store: Store) -> None:
         ({"form": ""}, "form"),
         ({"field": "a\x00b"}, "field"),
         ({"code": "c" * 201}, "code"),
+        ({"field": ["plate"]}, "field"),
         ({"at": dt.datetime(2026, 1, 1)}, "aware"),
     ],
 )

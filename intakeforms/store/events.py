@@ -140,17 +140,22 @@ class EventMethods(abc.ABC):
 def _values(number: int, event: EventRecord) -> dict[str, object]:
     """The row of ``event`` (the ``number``-th of its batch), after checking it."""
     session, at = event.session, event.at
+    names = (event.form, event.channel, event.event, event.field, event.code)
     try:
-        known = _good_kind(event.form, event.channel, event.event, event.field, event.code)
-    except TypeError:  # a name that is a list or such: unhashable, refused below
-        known = False
-    if not (
-        known
-        and type(session) is str
-        and EVENT_SESSION.fullmatch(session)
-        and at.tzinfo is dt.UTC  # what the service makes; others are checked below
+        problem = _names_problem(*names)
+    except TypeError:  # a name that is a list or such: not cached
+        problem = _names_problem.__wrapped__(*names)
+    if (
+        problem is not None
+        or type(session) is not str
+        or not EVENT_SESSION.fullmatch(session)
+        or at.tzinfo is not dt.UTC  # what the service makes; others are converted
     ):
-        _check(f"event {number} of the batch", event)
+        where = f"event {number} of the batch"
+        if not isinstance(session, str) or not EVENT_SESSION.fullmatch(session):
+            raise ValueError(f"{where}: session must be 8 to 64 of A-Z a-z 0-9 _ -")
+        if problem is not None:
+            raise ValueError(f"{where}: {problem}")
         at = check_moment("at", at)
     return {
         "session": session,
@@ -160,46 +165,27 @@ def _values(number: int, event: EventRecord) -> dict[str, object]:
         "field": event.field,
         "code": event.code,
         "at": at,
-        "hour": (at - _EPOCH) // _HOUR,
+        "hour": event_hour(at),
     }
 
 
-def _check(where: str, event: EventRecord) -> None:
-    """``ValueError`` naming what is wrong with ``event`` (the ``where``), if anything."""
-    if not isinstance(event.session, str) or not EVENT_SESSION.fullmatch(event.session):
-        raise ValueError(f"{where}: session must be 8 to 64 of A-Z a-z 0-9 _ -")
-    if event.channel not in EVENT_CHANNELS:
-        raise ValueError(f"{where}: channel must be one of {', '.join(EVENT_CHANNELS)}")
-    if event.event not in EVENT_KINDS:
-        raise ValueError(f"{where}: event must be one of {', '.join(EVENT_KINDS)}")
-    _check_name(where, "form", event.form)
-    if event.field is not None:
-        _check_name(where, "field", event.field)
-    if event.code is not None:
-        _check_name(where, "code", event.code)
-    check_moment("at", event.at)
-
-
-def _check_name(where: str, name: str, value: object) -> None:
-    if not isinstance(value, str) or not _storable_name(value):
-        # Not echoed: it may come from a client.
-        raise ValueError(f"{where}: {name} is not a name a store can keep")
-
-
-@functools.lru_cache(maxsize=1024)
-def _storable_name(value: str) -> bool:
-    return 0 < len(value) <= MAX_EVENT_NAME and text_problem(value) is None
-
-
 @functools.lru_cache(maxsize=4096)
-def _good_kind(form: object, channel: object, event: object, field: object, code: object) -> bool:
-    """Whether an event's names are all a store keeps. Cached: a stream of
+def _names_problem(
+    form: object, channel: object, event: object, field: object, code: object
+) -> str | None:
+    """What is wrong with an event's names, or None. Cached: a stream of
     events repeats the same few dozen of them."""
-    return (
-        type(form) is str
-        and _storable_name(form)
-        and channel in EVENT_CHANNELS
-        and event in EVENT_KINDS
-        and (field is None or (type(field) is str and _storable_name(field)))
-        and (code is None or (type(code) is str and _storable_name(code)))
-    )
+    if channel not in EVENT_CHANNELS:
+        return f"channel must be one of {', '.join(EVENT_CHANNELS)}"
+    if event not in EVENT_KINDS:
+        return f"event must be one of {', '.join(EVENT_KINDS)}"
+    for name, value in (("form", form), ("field", field), ("code", code)):
+        if value is None and name != "form":
+            continue
+        if not (
+            isinstance(value, str)
+            and 0 < len(value) <= MAX_EVENT_NAME
+            and text_problem(value) is None
+        ):
+            return f"{name} is not a name a store can keep"  # not echoed: from a client
+    return None
