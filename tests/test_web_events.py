@@ -8,11 +8,10 @@ all, under a mount prefix and behind a proxy too."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,16 +26,10 @@ from test_metrics import value
 from web_helpers import CAR_ANSWERS, FORMS, settings_for, token_from
 
 from intakeforms.mail import build_agent_email
-from intakeforms.store import EventRecord, SqliteStore, StoredSubmission
+from intakeforms.store import EventRecord, StoredSubmission
 from intakeforms.web import create_app
-from intakeforms.web.events import (
-    FLUSH_EVENTS,
-    FLUSH_SECONDS,
-    MAX_WAITING,
-    EventBuffer,
-    EventEndpoint,
-    EventPath,
-)
+from intakeforms.web.event_buffer import FLUSH_SECONDS
+from intakeforms.web.events import EventEndpoint, EventPath
 
 VIEW = {"session": "visit-1234", "form": "car-service", "channel": "form", "event": "view"}
 ERROR = {**VIEW, "event": "error", "field": "plate", "code": "required"}
@@ -193,86 +186,6 @@ def test_a_store_that_cannot_write_drops_the_batch_not_the_page(
     assert "visit-1234" not in caplog.text
     assert stored(client, wait=False) == []
 
-
-def test_a_flood_of_dropped_events_is_one_warning_until_close(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A store that cannot keep up under a busy site: every dropped event is
-    counted, and the log says so once a minute, not once a request."""
-
-    async def ready() -> None:
-        pass
-
-    async def flood() -> EventBuffer:
-        buffer = EventBuffer(SqliteStore(tmp_path / "never-opened.db"), ready=ready)
-        at = dt.datetime(2025, 6, 1, 12, tzinfo=dt.UTC)
-        one = [EventRecord("visit-1234", "car-service", "form", "view", None, None, at)]
-        # Never waiting, the writer never runs: past MAX_WAITING each is dropped.
-        for _ in range(MAX_WAITING + 300):
-            buffer.add(one)
-        warned = [r for r in caplog.records if "dropped" in r.getMessage()]
-        assert [r.getMessage() for r in warned] == [
-            "events: dropped 1 visitor event(s): too many events are waiting"
-        ]
-        buffer._waiting.clear()  # what a store would have written by now
-        await buffer.close()
-        return buffer
-
-    buffer = asyncio.run(flood())
-    assert buffer.dropped == 300
-    warned = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
-    assert warned[1:] == ["events: dropped 299 visitor event(s): since the last warning"]
-
-
-def test_a_burst_is_written_in_one_write_at_a_time_and_close_waits_for_it(
-    tmp_path: Path,
-) -> None:
-    """Events that come faster than the timer are written as soon as
-    FLUSH_EVENTS wait, all that wait in one write, and one write at a time;
-    at shutdown close waits for a write under way, so none is lost."""
-
-    async def ready() -> None:
-        pass
-
-    async def burst() -> tuple[list[int], int]:
-        store = SqliteStore(tmp_path / "events.db")
-        await store.open()
-        sizes: list[int] = []
-        let_go = asyncio.Event()
-        write = store.save_events
-
-        async def held(events: Sequence[EventRecord]) -> int:
-            sizes.append(len(events))
-            await let_go.wait()  # a slow disk
-            return await write(events)
-
-        store.save_events = held  # type: ignore[method-assign]
-        buffer = EventBuffer(store, ready=ready)
-        at = dt.datetime.now(dt.UTC)
-        one = [EventRecord("visit-1234", "car-service", "form", "view", None, None, at)]
-        for _ in range(FLUSH_EVENTS * 3):  # within one turn of the loop
-            buffer.add(one)
-        await asyncio.sleep(0.05)
-        assert sizes == [FLUSH_EVENTS * 3]
-        for _ in range(FLUSH_EVENTS):  # a full batch more while that write is held
-            buffer.add(one)
-        await asyncio.sleep(0.05)
-        assert sizes == [FLUSH_EVENTS * 3]
-        closing = asyncio.create_task(buffer.close())
-        await asyncio.sleep(0.05)
-        assert not closing.done()
-        let_go.set()
-        await closing
-        kept = await store.events_of("car-service", at, at + dt.timedelta(seconds=1))
-        await store.close()
-        return sizes, len(kept)
-
-    sizes, kept = asyncio.run(burst())
-    assert sizes == [FLUSH_EVENTS * 3, FLUSH_EVENTS]
-    assert kept == FLUSH_EVENTS * 4
-
-
-# -- the visit's id on a submission (_visit) ------------------------------------------------
 
 VISIT = "Zq3x-9_kPw2LmN0aBcDeFg"
 

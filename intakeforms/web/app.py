@@ -37,7 +37,8 @@ from intakeforms.web import look, submissions
 from intakeforms.web.admin import Admin
 from intakeforms.web.bodies import FAQ_SEARCH, SUBMISSION_KEY, VISIT, BadBody, read_posted
 from intakeforms.web.continuity import Opened, open_draft, open_link
-from intakeforms.web.events import EventBuffer, EventEndpoint, EventPath
+from intakeforms.web.event_buffer import EventBuffer
+from intakeforms.web.events import EventEndpoint, EventPath
 from intakeforms.web.faq import FaqEndpoints
 from intakeforms.web.gate import Gate
 from intakeforms.web.headers import SecurityHeaders

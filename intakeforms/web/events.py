@@ -12,11 +12,9 @@ milliseconds before it was sent it happened (pages hold a visit's events
 until it ends, or 30 s while it goes on, to send them together; at most
 :data:`MAX_AGO_MS`).
 
-Accepted events wait in memory and an :class:`EventBuffer` writes them in
-batches (every :data:`FLUSH_SECONDS`, or at once when :data:`FLUSH_EVENTS`
-are waiting), so that they never hold up a submission. A batch the store
-cannot write is dropped with a warning (its size only): statistics may miss
-it, the page never sees an error for it.
+Accepted events wait in memory until an
+:class:`~intakeforms.web.event_buffer.EventBuffer` writes them in batches,
+so that they never hold up a submission.
 
 Pages send many small requests (a visit is a dozen events, one or two
 requests; a visit that only looks is a request of one), so
@@ -27,13 +25,10 @@ endpoint itself does.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from starlette._utils import get_route_path
@@ -44,22 +39,19 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from intakeforms.form import Form
-from intakeforms.store import EVENT_CHANNELS, EVENT_KINDS, EVENT_SESSION, EventRecord, Store
+from intakeforms.store import EVENT_CHANNELS, EVENT_KINDS, EVENT_SESSION, EventRecord
 from intakeforms.validate import MESSAGES
 from intakeforms.web.bodies import BadBody, read_json
+from intakeforms.web.event_buffer import EventBuffer, Waiting, waiting_of
 from intakeforms.web.gate import Gate
 from intakeforms.web.responses import errors
 
 __all__ = [
-    "DROP_WARNING_SECONDS",
-    "FLUSH_EVENTS",
-    "FLUSH_SECONDS",
     "KEPT_KINDS",
     "KEPT_ORIGINS",
     "MAX_AGO_MS",
     "MAX_BATCH",
     "MAX_BODY",
-    "EventBuffer",
     "EventEndpoint",
     "EventPath",
 ]
@@ -74,16 +66,6 @@ MAX_BATCH = 50
 MAX_AGO_MS = 3_600_000
 #: The largest body read: 50 events with long names fit in it.
 MAX_BODY = 32 * 1024
-#: How long accepted events wait at most before they are written.
-FLUSH_SECONDS = 1.0
-#: How many waiting events are written at once, without waiting longer:
-#: each write is a transaction, and a row costs the least in large ones.
-FLUSH_EVENTS = 500
-#: Waiting events kept at most while the store cannot write; more are dropped.
-MAX_WAITING = 10_000
-#: Seconds between two warnings of dropped events: a store down under a
-#: busy site would otherwise write a line for every request.
-DROP_WARNING_SECONDS = 60.0
 #: Origins whose answer headers :class:`EventPath` keeps.
 KEPT_ORIGINS = 64
 #: Kinds of event (form, channel, event, field, code) known to be good that
@@ -96,111 +78,6 @@ _KEYS = frozenset({"session", "form", "channel", "event", "field", "code", "ago"
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-class EventBuffer:
-    """Accepted events waiting to be written, and the task that writes them.
-
-    The task starts with the first event (a service mounted in another app
-    runs no lifespan) and is started again on another event loop. One write
-    runs at a time. :meth:`flush` writes what waits now; :meth:`close`
-    writes the rest and stops the task.
-    """
-
-    def __init__(self, store: Store, ready: Callable[[], Awaitable[None]]) -> None:
-        self.store = store
-        self.ready = ready
-        self._waiting: list[EventRecord] = []
-        self._task: asyncio.Task[None] | None = None
-        # The early flush under way, if any (one at a time: a busy stream
-        # would otherwise start one for every request until the first ran).
-        self._early: asyncio.Task[None] | None = None
-        # One write at a time, on the loop the lock was made for.
-        self._lock: asyncio.Lock | None = None
-        self._lock_loop: asyncio.AbstractEventLoop | None = None
-        #: Events dropped because the store could not write them (or too
-        #: many waited), since the service started.
-        self.dropped = 0
-        self._unwarned = 0  # dropped since the last warning, not yet told
-        self._quiet_until = 0.0
-
-    def add(self, events: list[EventRecord]) -> None:
-        """Queue ``events``; they are written within :data:`FLUSH_SECONDS`."""
-        room = MAX_WAITING - len(self._waiting)
-        if len(events) > room:
-            self._drop(len(events) - max(room, 0), "too many events are waiting")
-            events = events[: max(room, 0)]
-        self._waiting.extend(events)
-        loop = asyncio.get_running_loop()
-        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
-            self._task = loop.create_task(self._run())
-        if len(self._waiting) >= FLUSH_EVENTS and (
-            self._early is None or self._early.done() or self._early.get_loop() is not loop
-        ):
-            self._early = loop.create_task(self._flush_early())
-
-    async def flush(self) -> int:
-        """Write what waits, in one transaction, once a write under way has
-        ended: when it returns, every event accepted before the call is
-        written (or dropped, when the store could not). How many it wrote."""
-        async with self._guard():
-            batch, self._waiting = self._waiting, []
-            if not batch:
-                return 0
-            try:
-                await self.ready()
-                return await self.store.save_events(batch)
-            except Exception as exc:  # the statistics miss a batch; the page never sees it
-                self._drop(len(batch), f"the store could not write them ({type(exc).__name__})")
-                return 0
-
-    async def close(self) -> None:
-        """Stop the writing task and write what still waits, after the
-        writes under way: a write is never cut off, its batch would be lost."""
-        loop = asyncio.get_running_loop()
-        early, self._early = self._early, None
-        if early is not None and early.get_loop() is loop:
-            await early  # ends once less than a batch waits; never raises
-        task, self._task = self._task, None
-        if task is not None and task.get_loop() is loop:
-            async with self._guard():  # the timer is asleep or waiting, not writing
-                task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self.flush()
-        if self._unwarned:
-            self._warn("since the last warning")
-
-    def _guard(self) -> asyncio.Lock:
-        """The lock that keeps writes one at a time, made for this loop."""
-        loop = asyncio.get_running_loop()
-        if self._lock is None or self._lock_loop is not loop:
-            self._lock, self._lock_loop = asyncio.Lock(), loop
-        return self._lock
-
-    async def _flush_early(self) -> None:
-        # Again while a full batch came in during the write before.
-        while len(self._waiting) >= FLUSH_EVENTS:
-            await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_SECONDS)
-            await self.flush()
-
-    def _drop(self, count: int, why: str) -> None:
-        self.dropped += count
-        self._unwarned += count
-        if time.monotonic() >= self._quiet_until:
-            self._warn(why)
-
-    def _warn(self, why: str) -> None:
-        """One warning for what was dropped since the last, then quiet for
-        :data:`DROP_WARNING_SECONDS` (the count goes on; ``close`` tells the rest)."""
-        count, self._unwarned = self._unwarned, 0
-        self._quiet_until = time.monotonic() + DROP_WARNING_SECONDS
-        # Counts only: an event holds nothing personal, but no value is logged.
-        logger.warning("events: dropped %d visitor event(s): %s", count, why)
 
 
 class EventEndpoint:
@@ -240,17 +117,17 @@ class EventEndpoint:
         made = self._events(items, _now())
         if isinstance(made, Response):
             return made
-        self.buffer.add(made)
+        self.buffer.add_waiting(made)
         return None
 
-    def _events(self, items: list[Any], at: dt.datetime) -> list[EventRecord] | Response:
+    def _events(self, items: list[Any], at: dt.datetime) -> list[Waiting] | Response:
         """``items`` as events taken ``at``, or the 4xx refusing the first bad one.
 
         One loop for a request's events: an event of a kind checked before
         (see ``_good``) needs only its session and ``ago`` looked at. This
         is the path every event takes, so it is written for speed.
         """
-        events: list[EventRecord] = []
+        events: list[Waiting] = []
         good = self._good
         session_ok = EVENT_SESSION.fullmatch
         for number, item in enumerate(items):
@@ -272,7 +149,7 @@ class EventEndpoint:
                 ):
                     form, channel, event, field, code = known
                     events.append(
-                        EventRecord(
+                        (
                             session,
                             form,
                             channel,
@@ -286,7 +163,7 @@ class EventEndpoint:
             made = self._event(item, at)
             if isinstance(made, Response):
                 return made if len(items) == 1 else _in_batch(made, number)
-            events.append(made)
+            events.append(waiting_of(made))
         return events
 
     def _event(self, item: Any, at: dt.datetime) -> EventRecord | Response:
