@@ -21,9 +21,10 @@ Both give the same figures (checked before timing). Goal: the stats answer
 under 200 ms on both databases.
 
 Part 2: what an event stream costs the submit path, in process. The app
-(``create_app`` with the car-service form, SQLite store in a temporary
-folder, rate limit off) is called as an ASGI server calls it, with no HTTP
-parsing and no client library, so that only the service's own work is
+(as a process of ``intakeforms serve --no-worker`` builds it: ``build_app``
+with the car-service form, then ``freeze_start_up``; SQLite store in a
+temporary folder, rate limit off) is called as an ASGI server calls it,
+with no HTTP parsing and no client library, so that only the service's own work is
 measured (on a machine of 2 CPUs a client or a load generator beside the
 server takes the server's CPU). Eight submissions at a time POST the
 car-service answers; beside them the app gets ``POST /events`` at as many
@@ -497,8 +498,9 @@ def interval(alone: list[Slice], beside: list[Slice], draws: int = 2000) -> tupl
 
 
 def ingest(args: Any, database: str = "SQLite") -> None:
+    from intakeforms.cli import build_app
+    from intakeforms.serve import Plan, freeze_start_up
     from intakeforms.settings import load_settings
-    from intakeforms.web import create_app
 
     with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
         store = f"sqlite:///{folder}/ingest.db"
@@ -515,7 +517,9 @@ def ingest(args: Any, database: str = "SQLite") -> None:
                 "INTAKE_MAIL_DIR": f"{folder}/mail",
             }
         )
-        door = Door(create_app([FORM], settings))
+        app = build_app(Plan(paths=(), deliver=False), settings=settings, loaded=([FORM], []))
+        freeze_start_up()  # as each process of intakeforms serve does
+        door = Door(app)
 
         async def run() -> tuple[float, dict[Kind, list[Slice]]]:
             try:

@@ -133,7 +133,7 @@ def _preview(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _serve(args: argparse.Namespace, err: TextIO) -> int:
     import uvicorn
 
-    from intakeforms.serve import PLAN_VARIABLE, check
+    from intakeforms.serve import PLAN_VARIABLE, check, freeze_start_up
 
     checked = check(
         args.paths,
@@ -158,6 +158,7 @@ def _serve(args: argparse.Namespace, err: TextIO) -> int:
     where = {"host": args.host, "port": args.port, "log_level": args.log_level}
     if workers == 1:
         app = build_app(checked.plan, settings=checked.settings, loaded=(forms, faqs))
+        freeze_start_up()
         uvicorn.run(app, **where, proxy_headers=False)
         return 0
     # uvicorn's process manager: each process imports the factory and calls it.
@@ -212,7 +213,7 @@ def build_app(
 def app_from_environment() -> Starlette:
     """uvicorn's factory in each process of ``serve --workers N``: the app
     of the plan the parent left in ``INTAKE_SERVE_PLAN``."""
-    from intakeforms.serve import PLAN_VARIABLE, Plan
+    from intakeforms.serve import PLAN_VARIABLE, Plan, freeze_start_up
 
     text = os.environ.get(PLAN_VARIABLE)
     if not text:
@@ -220,7 +221,9 @@ def app_from_environment() -> Starlette:
             f"{PLAN_VARIABLE} is not set: this factory is for the processes "
             "that intakeforms serve --workers starts; run intakeforms serve instead"
         )
-    return build_app(Plan.from_json(text))
+    app = build_app(Plan.from_json(text))
+    freeze_start_up()
+    return app
 
 
 def _count_in_store(app: Starlette, settings: Settings) -> None:

@@ -25,6 +25,7 @@ What must hold across the processes, and how it does:
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Sequence
@@ -37,7 +38,7 @@ from intakeforms.form import Form
 from intakeforms.load import load_forms
 from intakeforms.settings import Settings, load_settings, metrics_plan
 
-__all__ = ["PLAN_VARIABLE", "Checked", "Plan", "check", "plan_settings"]
+__all__ = ["PLAN_VARIABLE", "Checked", "Plan", "check", "freeze_start_up", "plan_settings"]
 
 #: The environment variable that carries the :class:`Plan` to the processes.
 PLAN_VARIABLE = "INTAKE_SERVE_PLAN"
@@ -75,6 +76,24 @@ def plan_settings(plan: Plan) -> Settings:
         # whatever asks (drafts by email stay off), but one for all processes.
         settings = replace(settings, secret=type(settings.secret)(plan.secret))
     return settings
+
+
+def freeze_start_up() -> None:
+    """Leave the objects a serving process made before its first request
+    out of every later garbage collection (``gc.freeze``), after one last
+    collection of the garbage among them.
+
+    The forms, catalogs, templates and modules (some 70,000 objects with the
+    examples) live as long as the process, yet every full collection walked
+    them all: 30 to 50 ms, in the middle of whatever requests were under
+    way, each time the objects of requests in progress had been carried into
+    the oldest generation. Frozen, a full collection walks only what came
+    after (under a millisecond). Called by each process of ``intakeforms
+    serve`` once its app is built; an app embedded elsewhere leaves the
+    collector to its host.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _refuse_for_workers(settings: Settings, workers: int) -> str | None:
