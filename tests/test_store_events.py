@@ -1,14 +1,16 @@
 """Visitor events on both backends (SQLite and PostgreSQL, see
-test_store_backends.py): a batch is kept whole or not at all, reads back as
-it was saved, holds nothing about a person or a client, and the hourly
-retention deletes raw events older than INTAKE_EVENT_RETENTION_DAYS.
+test_store_backends.py): a batch (a list of records, or the events field by
+field as a service holds them, ``EventColumns``) is kept whole or not at
+all, reads back as it was saved, holds nothing about a person or a client,
+and the hourly retention deletes raw events older than
+INTAKE_EVENT_RETENTION_DAYS.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,14 @@ from test_store_backends import T0, Backend, backend
 
 from intakeforms.privacy import purge
 from intakeforms.settings import Settings
-from intakeforms.store import EventRecord, Store, postgres_schema, sqlite_schema
+from intakeforms.store import (
+    EventColumns,
+    EventRecord,
+    Store,
+    event_fields,
+    postgres_schema,
+    sqlite_schema,
+)
 
 __all__ = ["backend"]  # the fixture, shared with test_store_backends
 
@@ -61,30 +70,46 @@ VISIT = [
 ]
 
 
+@pytest.fixture(params=["records", "columns"])
+def given(request: pytest.FixtureRequest) -> str:
+    """How a batch is given: a list of records, or field by field."""
+    return str(request.param)
+
+
+def batch_of(given: str, events: list[EventRecord]) -> Sequence[EventRecord]:
+    if given == "records":
+        return events
+    columns = EventColumns()
+    columns.extend(event_fields(event) for event in events)
+    return columns
+
+
 @pytest.mark.anyio
-async def test_a_visit_reads_back_as_it_was_saved(store: Store) -> None:
-    assert await store.save_events(VISIT) == 5
+async def test_a_visit_reads_back_as_it_was_saved(store: Store, given: str) -> None:
+    assert await store.save_events(batch_of(given, VISIT)) == 5
     assert await store.events_of("car-service", T0, T0 + DAY) == VISIT
     assert await store.events_of("other-form", T0, T0 + DAY) == []
     assert await store.events_of("car-service", T0 + DAY, T0 + 2 * DAY) == []
 
 
 @pytest.mark.anyio
-async def test_a_batch_larger_than_one_insert_is_kept_whole_and_in_order(store: Store) -> None:
+async def test_a_batch_larger_than_one_insert_is_kept_whole_and_in_order(
+    store: Store, given: str
+) -> None:
     """Both databases insert a batch a hundred rows a statement: 250 events
     (three statements, the last of 50) all come back, each as it was."""
     batch = [
         event("answer", T0 + dt.timedelta(seconds=i), field=f"q{i}", session=f"visit-{i:04}")
         for i in range(250)
     ]
-    assert await store.save_events(batch) == 250
+    assert await store.save_events(batch_of(given, batch)) == 250
     assert await store.events_of("car-service", T0, T0 + DAY) == batch
 
 
 @pytest.mark.anyio
-async def test_a_time_in_another_zone_reads_back_in_utc(store: Store) -> None:
+async def test_a_time_in_another_zone_reads_back_in_utc(store: Store, given: str) -> None:
     helsinki = dt.timezone(dt.timedelta(hours=2))
-    await store.save_events([event(at=T0.astimezone(helsinki))])
+    await store.save_events(batch_of(given, [event(at=T0.astimezone(helsinki))]))
     [back] = await store.events_of("car-service", T0, T0 + HOUR)
     assert back.at == T0 and back.at.utcoffset() == dt.timedelta(0)
 
@@ -118,11 +143,11 @@ async def test_a_large_batch_is_kept_whole(store: Store) -> None:
 )
 @pytest.mark.anyio
 async def test_one_bad_event_keeps_none_of_its_batch(
-    store: Store, changes: dict[str, object], named: str
+    store: Store, given: str, changes: dict[str, object], named: str
 ) -> None:
     bad = dataclasses.replace(VISIT[1], **changes)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=named) as raised:
-        await store.save_events([VISIT[0], bad])
+        await store.save_events(batch_of(given, [VISIT[0], bad]))
     assert "event 1 of the batch" in str(raised.value) or named == "aware"
     assert "a\x00b" not in str(raised.value)
     assert await store.events_of("car-service", T0 - DAY, T0 + DAY) == []
@@ -297,3 +322,19 @@ def test_the_retention_setting_must_be_a_day_or_more() -> None:
     assert load_settings({"INTAKE_EVENT_RETENTION_DAYS": "3"}).event_retention_days == 3
     with pytest.raises(SettingsError, match="INTAKE_EVENT_RETENTION_DAYS"):
         load_settings({"INTAKE_EVENT_RETENTION_DAYS": "0"})
+
+
+def test_events_field_by_field_read_as_the_list_of_their_records() -> None:
+    """``EventColumns`` reads as the list of its events' records would: its
+    length, by position (from the end too), by slice and in order, as often
+    as it is read."""
+    columns = EventColumns()
+    columns.extend(event_fields(e) for e in VISIT[:2])
+    columns.extend([event_fields(e) for e in VISIT[2:]])
+    assert len(columns) == 5
+    assert columns[0] == VISIT[0] and columns[-1] == VISIT[-1]
+    assert columns[1:4] == VISIT[1:4] and columns[::-2] == VISIT[::-2]
+    assert list(columns) == VISIT and list(columns) == VISIT
+    assert list(columns.fields()) == [event_fields(e) for e in VISIT]
+    with pytest.raises(IndexError):
+        columns[5]

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from intakeforms.store import EventRecord, SqliteStore
-from intakeforms.web.event_buffer import FLUSH_EVENTS, MAX_WAITING, EventBuffer, Waiting
+from intakeforms.store import EventColumns, EventFields, EventRecord, SqliteStore
+from intakeforms.web.event_buffer import FLUSH_EVENTS, MAX_WAITING, EventBuffer
 
 
 def test_a_flood_of_dropped_events_is_one_warning_until_close(
@@ -37,8 +37,7 @@ def test_a_flood_of_dropped_events_is_one_warning_until_close(
         assert [r.getMessage() for r in warned] == [
             "events: dropped 1 visitor event(s): too many events are waiting"
         ]
-        for column in buffer._waiting:  # what a store would have written by now
-            column.clear()
+        buffer._waiting = EventColumns()  # what a store would have written by now
         await buffer.close()
         return buffer
 
@@ -103,8 +102,8 @@ async def _ready() -> None:
     pass
 
 
-def _visit_events(number: int, at: dt.datetime) -> list[Waiting]:
-    """A visit's events as the endpoint takes them (see ``Waiting``)."""
+def _visit_events(number: int, at: dt.datetime) -> list[EventFields]:
+    """A visit's events as the endpoint takes them (see ``EventFields``)."""
     session = f"visit-{number:06d}"
     return [
         (session, "car-service", "form", "view", None, None, at),
@@ -128,7 +127,7 @@ def test_waiting_events_bring_no_collection_nearer(tmp_path: Path) -> None:
             before = gc.get_count()[0]
             for number in reversed(range(1000)):
                 # Made as a request's are, and let go once taken.
-                buffer.add_waiting(_visit_events(number, at))
+                buffer.add_fields(_visit_events(number, at))
             grown = gc.get_count()[0] - before
         finally:
             gc.enable()
@@ -151,35 +150,3 @@ def test_waiting_events_bring_no_collection_nearer(tmp_path: Path) -> None:
         ("visit-000000", "answer", "plate", None),
         ("visit-000000", "error", "plate", "invalid_plate"),
     ]
-
-
-def test_the_batch_the_store_gets_is_a_sequence_of_the_records(tmp_path: Path) -> None:
-    """What the store is given reads as the list of the waiting events'
-    records would: its length, by position (from the end too), by slice and
-    in order, as often as the store reads it."""
-    at = dt.datetime(2025, 6, 1, 12, tzinfo=dt.UTC)
-    events = _visit_events(7, at) + _visit_events(8, at)
-    expected = [EventRecord(*event) for event in events]
-    seen: list[Sequence[EventRecord]] = []
-
-    async def save_events(batch: Sequence[EventRecord]) -> int:
-        seen.append(batch)
-        assert len(batch) == 6
-        assert batch[0] == expected[0] and batch[-1] == expected[-1]
-        assert batch[1:4] == expected[1:4] and batch[::-2] == expected[::-2]
-        assert list(batch) == expected and list(batch) == expected
-        with pytest.raises(IndexError):
-            batch[6]
-        return len(batch)
-
-    async def write() -> int:
-        store = SqliteStore(tmp_path / "never-opened.db")
-        store.save_events = save_events  # type: ignore[method-assign, assignment]
-        buffer = EventBuffer(store, ready=_ready)
-        buffer.add_waiting(events[:3])
-        buffer.add(expected[3:])
-        assert buffer.waiting == 6
-        return await buffer.flush()
-
-    assert asyncio.run(write()) == 6
-    assert len(seen) == 1

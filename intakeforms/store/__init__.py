@@ -48,7 +48,7 @@ from intakeforms.store.base import (
     new_worker_id,
 )
 from intakeforms.store.drafts import MAX_DRAFT_DAYS
-from intakeforms.store.events import EVENT_SESSION
+from intakeforms.store.events import EVENT_SESSION, EventColumns, EventFields, event_fields
 from intakeforms.store.faq import FAQ_QUERY_DAYS, MAX_FAQ_QUERY
 from intakeforms.store.records import EVENT_CHANNELS, EVENT_KINDS, EventRecord
 from intakeforms.store.sqlite import SqliteStore
@@ -72,6 +72,8 @@ __all__ = [
     "ContactQuery",
     "DraftRecord",
     "EarlierContact",
+    "EventColumns",
+    "EventFields",
     "EventRecord",
     "FaqCounts",
     "FaqSearchRecord",
@@ -88,6 +90,7 @@ __all__ = [
     "StoredFile",
     "StoredSubmission",
     "UnstorableSubmission",
+    "event_fields",
     "new_reference",
     "new_worker_id",
     "open_store",

@@ -175,6 +175,11 @@ class Session(Protocol):
     async def change_many(self, statement: str, rows: Sequence[Values]) -> None:
         """Run ``statement`` once with each of ``rows``."""
 
+    async def insert_rows(self, statement: str, rows: Sequence[Sequence[object]]) -> None:
+        """Insert ``rows`` with ``statement``, an INSERT of one row (see
+        :func:`many_rows`); each row its parameters' values in the order
+        they appear in it. As :meth:`change_many`, without a mapping a row."""
+
     def transaction(
         self, *, write: bool = True, synced: bool = True
     ) -> AbstractAsyncContextManager[None]:

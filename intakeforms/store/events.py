@@ -18,8 +18,8 @@ import abc
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar, overload
 
 from intakeforms.store.checks import check_moment
 from intakeforms.store.dialect import Session, Work
@@ -29,7 +29,10 @@ from intakeforms.store.storable import text_problem
 __all__ = [
     "EVENT_SESSION",
     "MAX_EVENT_NAME",
+    "EventColumns",
+    "EventFields",
     "EventMethods",
+    "event_fields",
     "event_hour",
     "hours_between",
     "read_events",
@@ -54,12 +57,70 @@ _READ = (
     " ORDER BY happened_at, id"
 )
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_EPOCH_DAY = _EPOCH.toordinal()
 _HOUR = dt.timedelta(hours=1)
+
+#: An event's fields, those of :class:`EventRecord` in order.
+EventFields = tuple[str, str, str, str, str | None, str | None, dt.datetime]
+
+
+class EventColumns(Sequence[EventRecord]):
+    """Events kept field by field: a list for each field of
+    :class:`EventRecord`, in order (:attr:`columns`).
+
+    What a service holds while accepted events wait to be written, and what
+    :meth:`EventMethods.save_events` writes with the least work. A string or
+    a time put in a list is no new object for the garbage collector, where a
+    record (or tuple) an event would be: thousands waiting would set off
+    collections in the middle of submissions. Read as a sequence, it gives
+    each event as a record, made when asked for.
+    """
+
+    __slots__ = ("columns",)
+
+    def __init__(self) -> None:
+        self.columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
+
+    def extend(self, events: Iterable[EventFields]) -> None:
+        """Add ``events``, each its fields in order."""
+        for column, values in zip(self.columns, zip(*events, strict=True), strict=False):
+            column.extend(values)
+
+    def fields(self) -> Iterator[EventFields]:
+        """Each event's fields in order, oldest first."""
+        return zip(*self.columns, strict=True)
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    @overload
+    def __getitem__(self, index: int) -> EventRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[EventRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> EventRecord | list[EventRecord]:
+        if isinstance(index, slice):
+            rows = zip(*(column[index] for column in self.columns), strict=True)
+            return [EventRecord(*row) for row in rows]
+        return EventRecord(*(column[index] for column in self.columns))
+
+    def __iter__(self) -> Iterator[EventRecord]:
+        for row in self.fields():
+            yield EventRecord(*row)
+
+
+def event_fields(event: EventRecord) -> EventFields:
+    """The fields of ``event``, in order."""
+    e = event
+    return (e.session, e.form, e.channel, e.event, e.field, e.code, e.at)
 
 
 def event_hour(moment: dt.datetime) -> int:
     """The ``hour`` column of an event at ``moment`` (aware): whole hours
     since 1970 in UTC, the key events are found by (with the form)."""
+    if moment.tzinfo is dt.UTC:  # what the service makes: whole days, no division
+        return (moment.toordinal() - _EPOCH_DAY) * 24 + moment.hour
     return (moment - _EPOCH) // _HOUR
 
 
@@ -68,11 +129,12 @@ def hours_between(since: dt.datetime, until: dt.datetime) -> dict[str, int]:
     return {"first_hour": event_hour(since), "last_hour": event_hour(until)}
 
 
-async def save_events(s: Session, rows: Sequence[dict[str, object]]) -> None:
-    """Store ``rows`` in one transaction. Committed without waiting for the
-    disk: events lost in a power cut cost no customer anything."""
+async def save_events(s: Session, rows: Sequence[Sequence[object]]) -> None:
+    """Store ``rows`` (see :func:`_rows`) in one transaction. Committed
+    without waiting for the disk: events lost in a power cut cost no
+    customer anything."""
     async with s.transaction(synced=False):
-        await s.change_many(_INSERT, rows)
+        await s.insert_rows(_INSERT, rows)
 
 
 async def read_events(
@@ -120,7 +182,10 @@ class EventMethods(abc.ABC):
         :data:`MAX_EVENT_NAME` characters), a naive ``at``. The store does
         not know the forms: checking names against them is the caller's.
         """
-        rows = [_values(number, event) for number, event in enumerate(events)]
+        if isinstance(events, EventColumns):
+            rows = _rows(events.fields())
+        else:
+            rows = _rows(event_fields(event) for event in events)
         if rows:
             await self._write(lambda s: save_events(s, rows))
         return len(rows)
@@ -137,36 +202,36 @@ class EventMethods(abc.ABC):
         return await self._read(lambda s: read_events(s, form, start, end))
 
 
-def _values(number: int, event: EventRecord) -> dict[str, object]:
-    """The row of ``event`` (the ``number``-th of its batch), after checking it."""
-    session, at = event.session, event.at
-    names = (event.form, event.channel, event.event, event.field, event.code)
-    try:
-        problem = _names_problem(*names)
-    except TypeError:  # a name that is a list or such: not cached
-        problem = _names_problem.__wrapped__(*names)
-    if (
-        problem is not None
-        or type(session) is not str
-        or not EVENT_SESSION.fullmatch(session)
-        or at.tzinfo is not dt.UTC  # what the service makes; others are converted
-    ):
-        where = f"event {number} of the batch"
-        if not isinstance(session, str) or not EVENT_SESSION.fullmatch(session):
-            raise ValueError(f"{where}: session must be 8 to 64 of A-Z a-z 0-9 _ -")
-        if problem is not None:
-            raise ValueError(f"{where}: {problem}")
-        at = check_moment("at", at)
-    return {
-        "session": session,
-        "form": event.form,
-        "channel": event.channel,
-        "event": event.event,
-        "field": event.field,
-        "code": event.code,
-        "at": at,
-        "hour": event_hour(at),
-    }
+def _rows(events: Iterable[EventFields]) -> list[tuple[object, ...]]:
+    """The rows of ``events``, their values in ``_INSERT``'s order, after
+    checking each: ``ValueError`` naming the first bad one's place.
+
+    Every event of a busy stream comes this way, so it is written for speed:
+    an event whose names were seen before (see :func:`_names_problem`) costs
+    a cache lookup and its session's pattern.
+    """
+    rows: list[tuple[object, ...]] = []
+    names_problem = _names_problem
+    session_ok = EVENT_SESSION.fullmatch
+    for number, (session, form, channel, event, field, code, at) in enumerate(events):
+        try:
+            problem = names_problem(form, channel, event, field, code)
+        except TypeError:  # a name that is a list or such: not cached
+            problem = names_problem.__wrapped__(form, channel, event, field, code)
+        if (
+            problem is not None
+            or type(session) is not str
+            or not session_ok(session)
+            or at.tzinfo is not dt.UTC  # what the service makes
+        ):
+            where = f"event {number} of the batch"
+            if not isinstance(session, str) or not session_ok(session):
+                raise ValueError(f"{where}: session must be 8 to 64 of A-Z a-z 0-9 _ -")
+            if problem is not None:
+                raise ValueError(f"{where}: {problem}")
+            at = check_moment("at", at)  # another zone is converted; naive refused
+        rows.append((session, form, channel, event, field, code, at, event_hour(at)))
+    return rows
 
 
 @functools.lru_cache(maxsize=4096)

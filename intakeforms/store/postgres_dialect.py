@@ -269,6 +269,15 @@ class PostgresSession:
             values = {f"{name}_{i}": v for i, row in enumerate(chunk) for name, v in row.items()}
             await self.connection.execute(query, values)
 
+    async def insert_rows(self, statement: str, rows: Sequence[Sequence[object]]) -> None:
+        """Insert ``rows``, each its values in the statement's order (see
+        :meth:`change_many`)."""
+        shape = many_rows(statement)
+        if shape is None:
+            raise ValueError(f"not an INSERT of one row: {statement}")
+        names = shape.names
+        await self.change_many(statement, [dict(zip(names, row, strict=True)) for row in rows])
+
     @asynccontextmanager
     async def transaction(self, *, write: bool = True, synced: bool = True) -> AsyncIterator[None]:
         """BEGIN … COMMIT (a savepoint inside a transaction); with

@@ -276,14 +276,25 @@ class SqliteSession:
             self.connection.executemany(statement, [self._stored(values) for values in rows])
             return
         names = shape.names
-        # SQLite before 3.32 takes at most 999 values a statement.
-        at_once = max(1, min(ROWS_AT_ONCE, 999 // max(1, len(names))))
-        value = self._value
         # A row's values in the statement's order (a tuple even for one name).
         values_of = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        self._insert(shape, [values_of(row) for row in rows])
+
+    async def insert_rows(self, statement: str, rows: Sequence[Sequence[object]]) -> None:
+        """Insert ``rows``, each its values in the statement's order, in
+        INSERTs of up to ROWS_AT_ONCE rows (see :meth:`change_many`)."""
+        shape = many_rows(statement)
+        if shape is None:
+            raise ValueError(f"not an INSERT of one row: {statement}")
+        self._insert(shape, rows)
+
+    def _insert(self, shape: ManyRows, rows: Sequence[Sequence[object]]) -> None:
+        # SQLite before 3.32 takes at most 999 values a statement.
+        at_once = max(1, min(ROWS_AT_ONCE, 999 // max(1, len(shape.names))))
+        value = self._value
         for start in range(0, len(rows), at_once):
             chunk = rows[start : start + at_once]
-            flat = [v if type(v) in _AS_IS else value(v) for row in chunk for v in values_of(row)]
+            flat = [v if type(v) in _AS_IS else value(v) for row in chunk for v in row]
             self.connection.execute(_positional(shape, len(chunk)), flat)
 
     def _value(self, value: object) -> object:

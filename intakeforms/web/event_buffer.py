@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Any, overload
+from collections.abc import Awaitable, Callable, Sequence
 
-from intakeforms.store import EventRecord, Store
+from intakeforms.store import EventColumns, EventFields, EventRecord, Store, event_fields
 
 __all__ = [
     "DROP_WARNING_SECONDS",
@@ -26,8 +24,6 @@ __all__ = [
     "FLUSH_SECONDS",
     "MAX_WAITING",
     "EventBuffer",
-    "Waiting",
-    "waiting_of",
 ]
 
 logger = logging.getLogger("intakeforms.web")
@@ -42,8 +38,6 @@ MAX_WAITING = 10_000
 #: Seconds between two warnings of dropped events: a store down under a
 #: busy site would otherwise write a line for every request.
 DROP_WARNING_SECONDS = 60.0
-#: An event taken: an :class:`EventRecord`'s fields in order.
-Waiting = tuple[str, str, str, str, str | None, str | None, dt.datetime]
 
 
 class EventBuffer:
@@ -58,8 +52,10 @@ class EventBuffer:
     def __init__(self, store: Store, ready: Callable[[], Awaitable[None]]) -> None:
         self.store = store
         self.ready = ready
-        # The waiting events field by field, a list for each (see add_waiting).
-        self._waiting = _columns()
+        # Field by field: no object an event for the garbage collector (see
+        # EventColumns), which thousands waiting would otherwise make run
+        # in the middle of submissions.
+        self._waiting = EventColumns()
         self._task: asyncio.Task[None] | None = None
         # The early flush under way, if any (one at a time: a busy stream
         # would otherwise start one for every request until the first ran).
@@ -75,26 +71,16 @@ class EventBuffer:
 
     def add(self, events: Sequence[EventRecord]) -> None:
         """Queue ``events``; they are written within :data:`FLUSH_SECONDS`."""
-        self.add_waiting([waiting_of(event) for event in events])
+        self.add_fields([event_fields(event) for event in events])
 
-    def add_waiting(self, events: list[Waiting]) -> None:
-        """Queue ``events``, each an :class:`EventRecord`'s fields in order
-        (see :data:`Waiting`), checked as ``EventRecord`` requires.
-
-        They wait field by field, in a list for each: a string or a time put
-        in a list is no new object for the garbage collector, where a record
-        (or tuple) an event would be. A busy stream's thousands a second
-        would otherwise set off collections several times as often as the
-        submissions do, each carrying the submissions under way towards the
-        oldest generation, whose collection walks every object of the
-        service (tens of milliseconds).
-        """
+    def add_fields(self, events: list[EventFields]) -> None:
+        """Queue ``events``, each an :class:`EventRecord`'s fields in order,
+        checked as ``EventRecord`` requires (what ``POST /events`` takes)."""
         room = MAX_WAITING - self.waiting
         if len(events) > room:
             self._drop(len(events) - max(room, 0), "too many events are waiting")
             events = events[: max(room, 0)]
-        for column, values in zip(self._waiting, zip(*events, strict=True), strict=False):
-            column.extend(values)
+        self._waiting.extend(events)
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
             self._task = loop.create_task(self._run())
@@ -106,20 +92,20 @@ class EventBuffer:
     @property
     def waiting(self) -> int:
         """How many events wait to be written."""
-        return len(self._waiting[0])
+        return len(self._waiting)
 
     async def flush(self) -> int:
         """Write what waits, in one transaction, once a write under way has
         ended: when it returns, every event accepted before the call is
         written (or dropped, when the store could not). How many it wrote."""
         async with self._guard():
-            waiting, self._waiting = self._waiting, _columns()
-            count = len(waiting[0])
+            waiting, self._waiting = self._waiting, EventColumns()
+            count = len(waiting)
             if not count:
                 return 0
             try:
                 await self.ready()
-                return await self.store.save_events(_Batch(waiting))
+                return await self.store.save_events(waiting)
             except Exception as exc:  # the statistics miss a batch; the page never sees it
                 self._drop(count, f"the store could not write them ({type(exc).__name__})")
                 return 0
@@ -171,50 +157,3 @@ class EventBuffer:
         self._quiet_until = time.monotonic() + DROP_WARNING_SECONDS
         # Counts only: an event holds nothing personal, but no value is logged.
         logger.warning("events: dropped %d visitor event(s): %s", count, why)
-
-
-class _Batch(Sequence[EventRecord]):
-    """Waiting events (see :meth:`EventBuffer.add_waiting`) as records, each
-    made when the store reads it and let go once it has made its row: a
-    batch of records alive through the write would be hundreds of objects
-    for the garbage collector to walk and carry to an older generation."""
-
-    def __init__(self, columns: tuple[list[Any], ...]) -> None:
-        self._columns = columns
-
-    def __len__(self) -> int:
-        return len(self._columns[0])
-
-    @overload
-    def __getitem__(self, index: int) -> EventRecord: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[EventRecord]: ...
-
-    def __getitem__(self, index: int | slice) -> EventRecord | list[EventRecord]:
-        if isinstance(index, slice):
-            rows = zip(*(column[index] for column in self._columns), strict=True)
-            return [EventRecord(*row) for row in rows]
-        return EventRecord(*(column[index] for column in self._columns))
-
-    def __iter__(self) -> Iterator[EventRecord]:
-        for row in zip(*self._columns, strict=True):
-            yield EventRecord(*row)
-
-
-def _columns() -> tuple[list[Any], ...]:
-    """No waiting events: an empty list for each field of :data:`Waiting`."""
-    return ([], [], [], [], [], [], [])
-
-
-def waiting_of(event: EventRecord) -> Waiting:
-    """``event`` as it waits to be written (see :data:`Waiting`)."""
-    return (
-        event.session,
-        event.form,
-        event.channel,
-        event.event,
-        event.field,
-        event.code,
-        event.at,
-    )

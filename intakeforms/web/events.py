@@ -39,10 +39,17 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from intakeforms.form import Form
-from intakeforms.store import EVENT_CHANNELS, EVENT_KINDS, EVENT_SESSION, EventRecord
+from intakeforms.store import (
+    EVENT_CHANNELS,
+    EVENT_KINDS,
+    EVENT_SESSION,
+    EventFields,
+    EventRecord,
+    event_fields,
+)
 from intakeforms.validate import MESSAGES
 from intakeforms.web.bodies import BadBody, read_json
-from intakeforms.web.event_buffer import EventBuffer, Waiting, waiting_of
+from intakeforms.web.event_buffer import EventBuffer
 from intakeforms.web.gate import Gate
 from intakeforms.web.responses import errors
 
@@ -117,17 +124,17 @@ class EventEndpoint:
         made = self._events(items, _now())
         if isinstance(made, Response):
             return made
-        self.buffer.add_waiting(made)
+        self.buffer.add_fields(made)
         return None
 
-    def _events(self, items: list[Any], at: dt.datetime) -> list[Waiting] | Response:
+    def _events(self, items: list[Any], at: dt.datetime) -> list[EventFields] | Response:
         """``items`` as events taken ``at``, or the 4xx refusing the first bad one.
 
         One loop for a request's events: an event of a kind checked before
         (see ``_good``) needs only its session and ``ago`` looked at. This
         is the path every event takes, so it is written for speed.
         """
-        events: list[Waiting] = []
+        events: list[EventFields] = []
         good = self._good
         session_ok = EVENT_SESSION.fullmatch
         for number, item in enumerate(items):
@@ -163,7 +170,7 @@ class EventEndpoint:
             made = self._event(item, at)
             if isinstance(made, Response):
                 return made if len(items) == 1 else _in_batch(made, number)
-            events.append(waiting_of(made))
+            events.append(event_fields(made))
         return events
 
     def _event(self, item: Any, at: dt.datetime) -> EventRecord | Response:
