@@ -81,6 +81,9 @@ KEPT_KINDS = 4096
 #: An event's names once checked: form, channel, event, field, code.
 _Kind = tuple[str, str, str, str | None, str | None]
 _KEYS = frozenset({"session", "form", "channel", "event", "field", "code", "ago"})
+_MILLISECOND = dt.timedelta(milliseconds=1)
+#: No session checked yet (no value a client can send is this object).
+_NONE = object()
 
 
 def _now() -> dt.datetime:
@@ -137,6 +140,9 @@ class EventEndpoint:
         events: list[EventFields] = []
         good = self._good
         session_ok = EVENT_SESSION.fullmatch
+        # The session checked last: a request is most often one visit's
+        # events, each with the same id (the parser gives one string for it).
+        seen: Any = _NONE
         for number, item in enumerate(items):
             known = None
             if type(item) is dict and _KEYS.issuperset(item):
@@ -149,11 +155,10 @@ class EventEndpoint:
             if known is not None:
                 session = get("session")
                 ago = get("ago")
-                if (
-                    type(session) is str
-                    and session_ok(session)
-                    and (ago is None or (type(ago) is int and 0 <= ago <= MAX_AGO_MS))
+                if (session is seen or (type(session) is str and session_ok(session))) and (
+                    ago is None or (type(ago) is int and 0 <= ago <= MAX_AGO_MS)
                 ):
+                    seen = session
                     form, channel, event, field, code = known
                     events.append(
                         (
@@ -163,7 +168,7 @@ class EventEndpoint:
                             event,
                             field,
                             code,
-                            at - dt.timedelta(milliseconds=ago) if ago else at,
+                            at - _MILLISECOND * ago if ago else at,
                         )
                     )
                     continue
