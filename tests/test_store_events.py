@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from intakeforms.store import (
     postgres_schema,
     sqlite_schema,
 )
+from intakeforms.store.events import event_hour
 
 __all__ = ["backend"]  # the fixture, shared with test_store_backends
 
@@ -239,8 +241,8 @@ async def test_events_kept_before_the_upgrade_are_read_counted_and_deleted(
     )
     sqlite = backend.path is not None
     backend.at_version(
-        len(sqlite_schema.MIGRATIONS) - 1,
-        len(postgres_schema.MIGRATIONS) - 1,
+        _before_hour(sqlite_schema.MIGRATIONS),
+        _before_hour(postgres_schema.MIGRATIONS),
         [
             (
                 insert,
@@ -267,6 +269,59 @@ async def test_events_kept_before_the_upgrade_are_read_counted_and_deleted(
         assert await store.events_of("car-service", T0 - 20 * DAY, T0 + DAY) == kept[:2]
     finally:
         await store.close()
+
+
+def _before_hour(migrations: Sequence[Sequence[str]]) -> int:
+    """How many of ``migrations`` came before the one that added ``hour``."""
+    return next(
+        number
+        for number, step in enumerate(migrations)
+        if any(" ADD COLUMN " in statement and " hour " in statement for statement in step)
+    )
+
+
+@pytest.mark.anyio
+async def test_sqlite_events_made_again_keep_their_rows_and_rules(tmp_path: Path) -> None:
+    """The SQLite upgrade that writes the events' rules as comparisons makes
+    the table again: every kept event reads back as it was, in its order,
+    the next one written goes after them, and a channel or kind of event
+    outside the rules is still refused by the database itself."""
+    path = tmp_path / "events.db"
+    sqlite_backend = Backend("sqlite", f"sqlite:///{path}", path)
+    kept = [
+        event("view", T0 + HOUR - dt.timedelta(microseconds=1), session=f"visit-{n:04}")
+        for n in range(3)
+    ]
+    insert = (
+        "INSERT INTO events (session, form, channel, event, field, code, happened_at, hour)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    sqlite_backend.at_version(
+        len(sqlite_schema.MIGRATIONS) - 1,
+        0,
+        [
+            (insert, (*event_fields(e)[:6], sqlite_schema.timestamp(e.at), event_hour(e.at)))
+            for e in kept
+        ],
+    )
+    store = sqlite_backend.make()
+    await store.open()
+    try:
+        later = event("answer", T0 + HOUR - dt.timedelta(microseconds=1), field="plate")
+        await store.save_events([later])
+        assert await store.events_of("car-service", T0, T0 + DAY) == [*kept, later]
+    finally:
+        await store.close()
+    table = sqlite_backend.rows("SELECT sql FROM sqlite_master WHERE name = 'events'")[0][0]
+    assert " IN (" not in table  # the rules as comparisons
+    assert sqlite_backend.rows("SELECT id FROM events ORDER BY id") == [(1,), (2,), (3,), (4,)]
+    for channel, kind in (("api", "view"), ("form", "click")):
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            sqlite_backend.rows(
+                "INSERT INTO events (session, form, channel, event, happened_at, hour)"
+                f" VALUES ('visit-9999', 'car-service', '{channel}', '{kind}',"
+                " '2025-01-01T00:00:00.000000+00:00', 1)"
+            )
 
 
 @pytest.mark.anyio
