@@ -270,6 +270,9 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
         assert other.status_code == 422
 
 
+EVENT = {"session": "visit-1234", "form": "car-service", "channel": "form", "event": "view"}
+
+
 def test_origins(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, allowed_origins=("https://shop.example",))
     with TestClient(create_app(FORMS, settings)) as client:
@@ -302,6 +305,26 @@ def test_origins(tmp_path: Path) -> None:
             headers={"origin": "http://testserver"},
         )
         assert same_site.status_code == 201
+
+
+def test_the_own_origin_follows_each_requests_host(tmp_path: Path) -> None:
+    """The service's own origin is worked out once for each host it is
+    reached by: a page of one host is not let in by another's, in either
+    order, and the port a browser leaves out is left out."""
+    with TestClient(create_app(FORMS, settings_for(tmp_path))) as client:
+
+        def status(host: str, origin: str) -> int:
+            answer = client.post("/events", json=[EVENT], headers={"host": host, "origin": origin})
+            return answer.status_code
+
+        for _ in range(2):
+            assert status("forms.example", "http://forms.example") == 204
+            assert status("other.example", "http://other.example") == 204
+            assert status("other.example", "http://forms.example") == 403
+            assert status("forms.example", "http://other.example") == 403
+            assert status("forms.example:80", "http://forms.example") == 204
+            assert status("forms.example:8080", "http://forms.example:8080") == 204
+            assert status("forms.example:8080", "http://forms.example") == 403
 
 
 def test_frame_ancestors_is_configurable(tmp_path: Path) -> None:

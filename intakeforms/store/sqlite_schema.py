@@ -327,7 +327,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             happened_at  TEXT NOT NULL,
             hour         INTEGER NOT NULL DEFAULT 0
         )""",
-        "INSERT INTO events_next (id, session, form, channel, event, field, code, happened_at, hour)"
+        "INSERT INTO events_next"
+        " (id, session, form, channel, event, field, code, happened_at, hour)"
         " SELECT id, session, form, channel, event, field, code, happened_at, hour FROM events",
         "DROP TABLE events",
         "ALTER TABLE events_next RENAME TO events",

@@ -50,7 +50,7 @@ from intakeforms.store import (
 from intakeforms.validate import MESSAGES
 from intakeforms.web.bodies import BadBody, read_json
 from intakeforms.web.event_buffer import EventBuffer
-from intakeforms.web.gate import Gate
+from intakeforms.web.gate import Gate, origin_header
 from intakeforms.web.responses import errors
 
 __all__ = [
@@ -297,7 +297,7 @@ class EventPath:
         scope["route"] = self.route
         refused = await self.endpoint.take(Request(scope, receive))
         if refused is None:
-            origin = _origin(scope)
+            origin = origin_header(scope)
             headers = self._accepted.get(origin)
             if headers is not None:
                 await send({"type": "http.response.start", "status": 204, "headers": [*headers]})
@@ -318,14 +318,6 @@ class EventPath:
             await send(message)
 
         return keeping
-
-
-def _origin(scope: Scope) -> bytes | None:
-    """The request's first ``Origin`` header, as CORS reads it."""
-    for name, value in scope["headers"]:
-        if name == b"origin":
-            return bytes(value)
-    return None
 
 
 def _in_batch(refusal: Response, number: int) -> Response:

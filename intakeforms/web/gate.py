@@ -14,6 +14,7 @@ import sys
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from intakeforms.i18n import N_, gettext_for
 from intakeforms.settings import Settings
@@ -21,7 +22,7 @@ from intakeforms.store import Store
 from intakeforms.web.limits import RateLimiter, SharedRateLimiter
 from intakeforms.web.responses import errors
 
-__all__ = ["RATE_LIMITED", "Gate", "client_address"]
+__all__ = ["RATE_LIMITED", "Gate", "client_address", "origin_header"]
 
 logger = logging.getLogger("intakeforms.web")
 
@@ -30,6 +31,19 @@ _DEFAULT_PORTS = {"https": ":443", "http": ":80"}
 # Enough for every site that really embeds the forms; a flood of made-up
 # origins cannot grow the set (or the log) without bound.
 _MAX_LOGGED = 1000
+
+
+#: Service origins kept by what they follow from (see Gate._own_origin).
+_KEPT_OWN = 64
+
+
+def origin_header(scope: Scope) -> bytes | None:
+    """The request's first ``Origin`` header, as Starlette's ``Headers``
+    reads it, found without making them."""
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            return bytes(value)
+    return None
 
 
 def client_address(request: Request) -> str:
@@ -65,21 +79,46 @@ class Gate:
                 else:
                     self.limits[purpose] = RateLimiter(allowed, period)
         self._logged: set[str] = set()
+        self._own: dict[tuple[object, ...], str] = {}
 
     def origin_allowed(self, request: Request) -> bool:
         """Whether the request's ``Origin``, if it has one, may use the
         service: its own scheme and host as the customer sees them, or an
         allowed origin."""
-        origin = request.headers.get("origin")
-        if origin is None:  # not a browser's cross-site request: an API client
+        raw = origin_header(request.scope)
+        if raw is None:  # not a browser's cross-site request: an API client
             return True
-        scheme, host = request.url.scheme, request.url.netloc
-        # A browser leaves the default port out of Origin; a Host header may not.
-        host = host.removesuffix(_DEFAULT_PORTS.get(scheme, ""))
-        if origin == f"{scheme}://{host}" or self.any_origin or origin.rstrip("/") in self.allowed:
+        origin = raw.decode("latin-1")
+        if (
+            origin == self._own_origin(request)
+            or self.any_origin
+            or origin.rstrip("/") in self.allowed
+        ):
             return True
         self._log_refused(origin)
         return False
+
+    def _own_origin(self, request: Request) -> str:
+        """The service's origin as this request's customer sees it: its
+        scheme and host (behind a trusted proxy, the public ones).
+
+        A page's every request sends ``Origin``, so it is worked out once
+        for what it follows from (the scheme, the Host header, the server's
+        address), as ``request.url`` would give it, and kept.
+        """
+        scope = request.scope
+        host_header = next((v for k, v in scope["headers"] if k == b"host"), None)
+        server = scope.get("server")
+        key = (scope.get("scheme"), host_header, None if server is None else tuple(server))
+        own = self._own.get(key)
+        if own is None:
+            scheme, host = request.url.scheme, request.url.netloc
+            # A browser leaves the default port out of Origin; a Host header may not.
+            host = host.removesuffix(_DEFAULT_PORTS.get(scheme, ""))
+            own = f"{scheme}://{host}"
+            if len(self._own) < _KEPT_OWN:
+                self._own[key] = own
+        return own
 
     def _log_refused(self, origin: str) -> None:
         # A widget on a page that is not allowed asks on every visit: once is
