@@ -34,7 +34,8 @@ events of visits taken in turn), and ``visits``: each request one visit's
 events, as pages send them now that they hold a visit's events until it
 ends (its ``submit`` left out: the service records that itself; a view
 alone, a quarter of the visits, is a request of one event; 7.8 events a
-request on average). Visits are made as in part 1, each event with its
+request on average). Each events request has the page's ``Origin``, as a
+browser sends it. Visits are made as in part 1, each event with its
 ``ago``. Each request goes on time whether the one before was answered or
 not, as pages send them. The bodies are made before each slice, and each
 events request runs in a task of its own that is let go once answered, as
@@ -297,6 +298,9 @@ SUBMITTERS = 8  # submissions under way at once
 TICK = 0.01  # how often the event stream sends the requests due
 #: The stream whose requests are whole visits, as pages send them now.
 VISITS = "visits"
+#: What a browser sends with a page's POST: the page's origin (the
+#: service's own, as asgi_post's Host header names it).
+PAGE_ORIGIN = ((b"origin", b"http://127.0.0.1:8000"),)
 
 
 def page_events(rng: random.Random) -> Iterator[list[dict[str, object]]]:
@@ -375,7 +379,7 @@ async def stream_events(app: Any, rate: float, requests: list[tuple[bytes, int]]
 
     async def post(body: bytes, count: int) -> None:
         nonlocal accepted
-        if await asgi_post(app, "/events", body) == 204:
+        if await asgi_post(app, "/events", body, PAGE_ORIGIN) == 204:
             accepted += count
 
     # When each request is due: after the events before it, at ``rate``.
