@@ -50,7 +50,7 @@ from intakeforms.store import (
 from intakeforms.validate import MESSAGES
 from intakeforms.web.bodies import BadBody, read_json
 from intakeforms.web.event_buffer import EventBuffer
-from intakeforms.web.gate import Gate, origin_header
+from intakeforms.web.gate import Gate, first_header
 from intakeforms.web.responses import errors
 
 __all__ = [
@@ -297,7 +297,7 @@ class EventPath:
         scope["route"] = self.route
         refused = await self.endpoint.take(Request(scope, receive))
         if refused is None:
-            origin = origin_header(scope)
+            origin = first_header(scope, b"origin")
             headers = self._accepted.get(origin)
             if headers is not None:
                 await send({"type": "http.response.start", "status": 204, "headers": [*headers]})

@@ -22,7 +22,7 @@ from intakeforms.store import Store
 from intakeforms.web.limits import RateLimiter, SharedRateLimiter
 from intakeforms.web.responses import errors
 
-__all__ = ["RATE_LIMITED", "Gate", "client_address", "origin_header"]
+__all__ = ["RATE_LIMITED", "Gate", "client_address", "first_header"]
 
 logger = logging.getLogger("intakeforms.web")
 
@@ -37,11 +37,11 @@ _MAX_LOGGED = 1000
 _KEPT_OWN = 64
 
 
-def origin_header(scope: Scope) -> bytes | None:
-    """The request's first ``Origin`` header, as Starlette's ``Headers``
-    reads it, found without making them."""
+def first_header(scope: Scope, wanted: bytes) -> bytes | None:
+    """The request's first header named ``wanted`` (lower case), as
+    Starlette's ``Headers`` reads it, found without making them."""
     for name, value in scope["headers"]:
-        if name == b"origin":
+        if name == wanted:
             return bytes(value)
     return None
 
@@ -85,7 +85,7 @@ class Gate:
         """Whether the request's ``Origin``, if it has one, may use the
         service: its own scheme and host as the customer sees them, or an
         allowed origin."""
-        raw = origin_header(request.scope)
+        raw = first_header(request.scope, b"origin")
         if raw is None:  # not a browser's cross-site request: an API client
             return True
         origin = raw.decode("latin-1")
@@ -107,9 +107,12 @@ class Gate:
         address), as ``request.url`` would give it, and kept.
         """
         scope = request.scope
-        host_header = next((v for k, v in scope["headers"] if k == b"host"), None)
         server = scope.get("server")
-        key = (scope.get("scheme"), host_header, None if server is None else tuple(server))
+        key = (
+            scope.get("scheme"),
+            first_header(scope, b"host"),
+            None if server is None else tuple(server),
+        )
         own = self._own.get(key)
         if own is None:
             scheme, host = request.url.scheme, request.url.netloc
