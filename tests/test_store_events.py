@@ -379,6 +379,34 @@ def test_the_retention_setting_must_be_a_day_or_more() -> None:
         load_settings({"INTAKE_EVENT_RETENTION_DAYS": "0"})
 
 
+@pytest.mark.anyio
+async def test_a_session_is_checked_unless_it_is_the_one_just_checked(
+    store: Store, given: str
+) -> None:
+    """A batch's first event and each event with another session are checked,
+    whatever came before: none of the batch is kept."""
+    for batch in (
+        [dataclasses.replace(VISIT[0], session=None)],  # type: ignore[arg-type]
+        [VISIT[0], dataclasses.replace(VISIT[1], session="visit-0001 ")],
+        [VISIT[0], VISIT[1], dataclasses.replace(VISIT[2], session=b"visit-0001")],  # type: ignore[arg-type]
+    ):
+        with pytest.raises(ValueError, match=f"event {len(batch) - 1} of the batch: session"):
+            await store.save_events(batch_of(given, batch))
+    assert await store.events_of("car-service", T0 - DAY, T0 + DAY) == []
+
+
+def test_events_field_by_field_take_only_seven_fields_each() -> None:
+    """An event of another length is refused naming it, and none of the
+    events given with it is added."""
+    columns = EventColumns()
+    columns.extend([event_fields(VISIT[0])])
+    for wrong in (event_fields(VISIT[1])[:6], (*event_fields(VISIT[1]), "extra")):
+        with pytest.raises(ValueError, match=r"event 1 has [68] fields; an event is the 7"):
+            columns.extend([event_fields(VISIT[2]), wrong])  # type: ignore[list-item]
+    assert list(columns) == VISIT[:1]
+    assert [len(column) for column in columns.columns] == [1] * 7
+
+
 def test_events_field_by_field_read_as_the_list_of_their_records() -> None:
     """``EventColumns`` reads as the list of its events' records would: its
     length, by position (from the end too), by slice and in order, as often

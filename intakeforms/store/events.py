@@ -62,6 +62,9 @@ _HOUR = dt.timedelta(hours=1)
 
 #: An event's fields, those of :class:`EventRecord` in order.
 EventFields = tuple[str, str, str, str, str | None, str | None, dt.datetime]
+_FIELDS = 7
+#: No session checked yet in a batch (no field of an event is this object).
+_UNSEEN = object()
 
 
 class EventColumns(Sequence[EventRecord]):
@@ -82,8 +85,17 @@ class EventColumns(Sequence[EventRecord]):
         self.columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
 
     def extend(self, events: Iterable[EventFields]) -> None:
-        """Add ``events``, each its fields in order."""
-        for column, values in zip(self.columns, zip(*events, strict=True), strict=False):
+        """Add ``events``, each its fields in order (see :func:`event_fields`);
+        ``ValueError``, adding none of them, when one is not seven fields.
+        What the fields hold is checked when the events are saved."""
+        given = events if isinstance(events, list | tuple) else list(events)
+        for number, fields in enumerate(given):
+            if len(fields) != _FIELDS:
+                raise ValueError(
+                    f"event {number} has {len(fields)} fields; an event is the {_FIELDS}"
+                    " of EventRecord in order (session, form, channel, event, field, code, at)"
+                )
+        for column, values in zip(self.columns, zip(*given, strict=True), strict=False):
             column.extend(values)
 
     def fields(self) -> Iterator[EventFields]:
@@ -208,11 +220,15 @@ def _rows(events: Iterable[EventFields]) -> list[tuple[object, ...]]:
 
     Every event of a busy stream comes this way, so it is written for speed:
     an event whose names were seen before (see :func:`_names_problem`) costs
-    a cache lookup and its session's pattern.
+    a cache lookup, and its session's pattern unless it is the one checked
+    just before.
     """
     rows: list[tuple[object, ...]] = []
     names_problem = _names_problem
     session_ok = EVENT_SESSION.fullmatch
+    # The session checked last: a visit's events come together, each with
+    # the one string the service parsed for its id.
+    seen: object = _UNSEEN
     for number, (session, form, channel, event, field, code, at) in enumerate(events):
         try:
             problem = names_problem(form, channel, event, field, code)
@@ -220,8 +236,7 @@ def _rows(events: Iterable[EventFields]) -> list[tuple[object, ...]]:
             problem = names_problem.__wrapped__(form, channel, event, field, code)
         if (
             problem is not None
-            or type(session) is not str
-            or not session_ok(session)
+            or (session is not seen and (type(session) is not str or not session_ok(session)))
             or at.tzinfo is not dt.UTC  # what the service makes
         ):
             where = f"event {number} of the batch"
@@ -230,6 +245,7 @@ def _rows(events: Iterable[EventFields]) -> list[tuple[object, ...]]:
             if problem is not None:
                 raise ValueError(f"{where}: {problem}")
             at = check_moment("at", at)  # another zone is converted; naive refused
+        seen = session
         rows.append((session, form, channel, event, field, code, at, event_hour(at)))
     return rows
 
