@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -259,15 +259,11 @@ class PostgresSession:
         every call, which cost a submission (two or three small inserts)
         more than the inserts themselves.
         """
-        for start in range(0, len(rows), ROWS_AT_ONCE):
-            chunk = rows[start : start + ROWS_AT_ONCE]
-            query = many_rows_query(statement, len(chunk))
-            if query is None:
-                async with self.connection.cursor() as cursor:
-                    await cursor.executemany(psycopg_query(statement), rows)
-                return
-            values = {f"{name}_{i}": v for i, row in enumerate(chunk) for name, v in row.items()}
-            await self.connection.execute(query, values)
+        if many_rows(statement) is None:
+            async with self.connection.cursor() as cursor:
+                await cursor.executemany(psycopg_query(statement), rows)
+            return
+        await self._insert(statement, [row.items() for row in rows])
 
     async def insert_rows(self, statement: str, rows: Sequence[Sequence[object]]) -> None:
         """Insert ``rows``, each its values in the statement's order (see
@@ -275,8 +271,17 @@ class PostgresSession:
         shape = many_rows(statement)
         if shape is None:
             raise ValueError(f"not an INSERT of one row: {statement}")
-        names = shape.names
-        await self.change_many(statement, [dict(zip(names, row, strict=True)) for row in rows])
+        await self._insert(statement, [zip(shape.names, row, strict=True) for row in rows])
+
+    async def _insert(self, statement: str, rows: Sequence[Iterable[tuple[str, object]]]) -> None:
+        """The INSERT of one row ``statement`` for ``rows`` (each its
+        parameters' names and values), up to ROWS_AT_ONCE rows a statement."""
+        for start in range(0, len(rows), ROWS_AT_ONCE):
+            chunk = rows[start : start + ROWS_AT_ONCE]
+            query = many_rows_query(statement, len(chunk))
+            assert query is not None  # the caller has seen it is such an INSERT
+            values = {f"{name}_{i}": v for i, row in enumerate(chunk) for name, v in row}
+            await self.connection.execute(query, values)
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True, synced: bool = True) -> AsyncIterator[None]:
